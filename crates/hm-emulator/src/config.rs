@@ -1,0 +1,395 @@
+//! What the emulator knows: applications (who may get tokens) and test vehicles.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Client id of the application in [`EmulatorConfig::demo`].
+pub const DEMO_CLIENT_ID: &str = "hm-emulator-demo-client";
+/// Client secret of the application in [`EmulatorConfig::demo`]. Not a secret: it is published here.
+pub const DEMO_CLIENT_SECRET: &str = "hm-emulator-demo-secret";
+/// Key id (`iss` of the JWT assertion) of the demo key registered in [`EmulatorConfig::demo`].
+pub const DEMO_KEY_ID: &str = "hm-emulator-demo-key";
+/// Public half of the demo key, registered in [`EmulatorConfig::demo`] under [`DEMO_KEY_ID`].
+pub const DEMO_PUBLIC_KEY_PEM: &str = include_str!("../testdata/demo-public.pem");
+/// Private half of the demo key (PKCS#8 PEM). Published on purpose so tests and examples can sign
+/// assertions; it only ever opens the emulator.
+pub const DEMO_PRIVATE_KEY_PEM: &str = include_str!("../testdata/demo-private.pem");
+
+/// Demo vehicle: sandbox brand, eligible, clearance approved after 2 s.
+pub const DEMO_VIN_APPROVED: &str = "1HMDEM0CAR0000001";
+/// Demo vehicle: mercedes-benz, eligible, clearance approved after 2 s.
+pub const DEMO_VIN_MERCEDES: &str = "1HMDEM0CAR0000002";
+/// Demo vehicle: bmw, eligible, clearance rejected after 2 s.
+pub const DEMO_VIN_REJECTED: &str = "1HMDEM0CAR0000003";
+/// Demo vehicle: sandbox brand, clearance stays pending for 3 days (to show cancelation).
+pub const DEMO_VIN_SLOW: &str = "1HMDEM0CAR0000004";
+/// Demo vehicle: ford, not eligible, clearance rejected.
+pub const DEMO_VIN_NOT_ELIGIBLE: &str = "1HMDEM0CAR0000005";
+
+/// Every scope an application can hold.
+pub const ALL_SCOPES: [&str; 4] = [
+    "fleet:clearance",
+    "vehicle:eligibility-check",
+    "vehicle:data",
+    "vehicle:static-data",
+];
+
+/// The emulator's configuration, usually read from a TOML file (see `emulator.example.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmulatorConfig {
+    /// Lifetime of issued access tokens in seconds (High Mobility: 300).
+    #[serde(default = "default_token_lifetime_secs")]
+    pub token_lifetime_secs: u64,
+    /// Tolerated clock skew on a JWT assertion's `iat`, in seconds (High Mobility: about 30).
+    #[serde(default = "default_iat_skew_secs")]
+    pub iat_skew_secs: u64,
+    /// Whether the virtual clock also moves with real time. `true` suits demos; tests that want
+    /// full control set it to `false` and only move time with `EmulatorHandle::advance`.
+    #[serde(default = "default_true")]
+    pub follow_real_time: bool,
+    /// Seconds a clearance stays `revoking` or `canceling` before it becomes `revoked` or `canceled`.
+    #[serde(default = "default_removal_delay_secs")]
+    pub removal_delay_secs: u64,
+    /// Calls per minute and application allowed on `GET /v1/fleets/vehicles/{vin}` (High Mobility: 60).
+    #[serde(default = "default_clearance_get_limit")]
+    pub clearance_get_limit_per_minute: u32,
+    /// Applications that may obtain access tokens.
+    #[serde(default)]
+    pub applications: Vec<ApplicationConfig>,
+    /// Test vehicles the emulator knows.
+    #[serde(default)]
+    pub vehicles: Vec<VehicleConfig>,
+}
+
+/// One application of the developer console: its credentials and scopes.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationConfig {
+    /// The OAuth client id.
+    pub client_id: String,
+    /// The client secret for the client-secret flow; `None` allows only JWT assertions.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Public keys (PEM, `-----BEGIN PUBLIC KEY-----`) for the JWT assertion flow, by key id.
+    #[serde(default)]
+    pub public_keys: BTreeMap<String, String>,
+    /// Scopes granted to the application's tokens; all of [`ALL_SCOPES`] when left out.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+// Hand-written so that printing a config never prints a secret.
+impl fmt::Debug for ApplicationConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApplicationConfig")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("public_keys", &self.public_keys.keys().collect::<Vec<_>>())
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// What a clearance request for a vehicle ends in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClearanceOutcome {
+    /// The clearance becomes `approved`.
+    #[default]
+    Approve,
+    /// The clearance becomes `rejected`.
+    Reject,
+}
+
+/// A test vehicle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VehicleConfig {
+    /// Its VIN: 17 characters of `[A-HJ-NPR-Z0-9]`.
+    pub vin: String,
+    /// Its brand as the clearance and eligibility APIs spell it (`sandbox`, `mercedes-benz`, ...).
+    pub brand: String,
+    /// What the eligibility check answers.
+    #[serde(default = "default_true")]
+    pub eligible: bool,
+    /// Data delivery methods the eligibility check reports (`pull`, `push`).
+    #[serde(default = "default_data_delivery")]
+    pub data_delivery: Vec<String>,
+    /// Connectivity status the eligibility check reports (`activated`, `deactivated`, `unknown`).
+    #[serde(default)]
+    pub connectivity_status: Option<String>,
+    /// Whether the eligibility check reports a primary user.
+    #[serde(default)]
+    pub primary_user_assigned: Option<bool>,
+    /// Seconds (on the virtual clock) a clearance stays `pending`.
+    #[serde(default = "default_clearance_delay_secs")]
+    pub clearance_delay_secs: u64,
+    /// Whether the clearance is approved or rejected in the end.
+    #[serde(default)]
+    pub clearance: ClearanceOutcome,
+    /// Reason recorded in the changelog when the clearance is rejected.
+    #[serde(default)]
+    pub rejection_reason: Option<String>,
+}
+
+impl VehicleConfig {
+    /// A vehicle of `brand` that is eligible and approved after 2 s.
+    pub fn new(vin: impl Into<String>, brand: impl Into<String>) -> Self {
+        Self {
+            vin: vin.into(),
+            brand: brand.into(),
+            eligible: true,
+            data_delivery: default_data_delivery(),
+            connectivity_status: Some("activated".into()),
+            primary_user_assigned: Some(true),
+            clearance_delay_secs: default_clearance_delay_secs(),
+            clearance: ClearanceOutcome::Approve,
+            rejection_reason: None,
+        }
+    }
+
+    /// How long its clearance stays pending.
+    pub fn clearance_delay(&self) -> Duration {
+        Duration::from_secs(self.clearance_delay_secs)
+    }
+}
+
+fn default_token_lifetime_secs() -> u64 {
+    300
+}
+fn default_iat_skew_secs() -> u64 {
+    30
+}
+fn default_true() -> bool {
+    true
+}
+fn default_removal_delay_secs() -> u64 {
+    2
+}
+fn default_clearance_get_limit() -> u32 {
+    60
+}
+fn default_clearance_delay_secs() -> u64 {
+    2
+}
+fn default_scopes() -> Vec<String> {
+    ALL_SCOPES.iter().map(|s| s.to_string()).collect()
+}
+fn default_data_delivery() -> Vec<String> {
+    vec!["pull".into()]
+}
+
+impl Default for EmulatorConfig {
+    /// The same as [`EmulatorConfig::demo`].
+    fn default() -> Self {
+        Self::demo()
+    }
+}
+
+impl EmulatorConfig {
+    /// A configuration with no applications and no vehicles, and the default timings.
+    pub fn empty() -> Self {
+        Self {
+            token_lifetime_secs: default_token_lifetime_secs(),
+            iat_skew_secs: default_iat_skew_secs(),
+            follow_real_time: true,
+            removal_delay_secs: default_removal_delay_secs(),
+            clearance_get_limit_per_minute: default_clearance_get_limit(),
+            applications: Vec::new(),
+            vehicles: Vec::new(),
+        }
+    }
+
+    /// The built-in configuration: one application ([`DEMO_CLIENT_ID`] / [`DEMO_CLIENT_SECRET`],
+    /// demo key [`DEMO_KEY_ID`], all scopes) and five vehicles (`DEMO_VIN_*`).
+    pub fn demo() -> Self {
+        let mut public_keys = BTreeMap::new();
+        public_keys.insert(DEMO_KEY_ID.to_string(), DEMO_PUBLIC_KEY_PEM.to_string());
+        let mut mercedes = VehicleConfig::new(DEMO_VIN_MERCEDES, "mercedes-benz");
+        mercedes.data_delivery = vec!["pull".into(), "push".into()];
+        let mut rejected = VehicleConfig::new(DEMO_VIN_REJECTED, "bmw");
+        rejected.clearance = ClearanceOutcome::Reject;
+        rejected.rejection_reason = Some("The vehicle owner did not give consent".into());
+        let mut slow = VehicleConfig::new(DEMO_VIN_SLOW, "sandbox");
+        slow.clearance_delay_secs = 3 * 24 * 3600;
+        let mut not_eligible = VehicleConfig::new(DEMO_VIN_NOT_ELIGIBLE, "ford");
+        not_eligible.eligible = false;
+        not_eligible.data_delivery = Vec::new();
+        not_eligible.connectivity_status = Some("deactivated".into());
+        not_eligible.primary_user_assigned = Some(false);
+        not_eligible.clearance = ClearanceOutcome::Reject;
+        not_eligible.rejection_reason = Some("The vehicle is not eligible for data access".into());
+        Self {
+            applications: vec![ApplicationConfig {
+                client_id: DEMO_CLIENT_ID.into(),
+                client_secret: Some(DEMO_CLIENT_SECRET.into()),
+                public_keys,
+                scopes: default_scopes(),
+            }],
+            vehicles: vec![
+                VehicleConfig::new(DEMO_VIN_APPROVED, "sandbox"),
+                mercedes,
+                rejected,
+                slow,
+                not_eligible,
+            ],
+            ..Self::empty()
+        }
+    }
+
+    /// Parses and checks a TOML configuration.
+    pub fn from_toml_str(toml_text: &str) -> Result<Self, Error> {
+        Self::parse(toml_text, "<string>")
+    }
+
+    /// Reads, parses and checks a TOML configuration file.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    fn parse(text: &str, origin: &str) -> Result<Self, Error> {
+        let config: Self = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_and_column(text, span.start))
+                .unwrap_or((0, 0));
+            Error::ConfigParse {
+                origin: origin.to_string(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Registers a public key (PEM) for the JWT assertion flow of application `client_id`.
+    /// The CLI's demo uses this for the key pair it generates at run time.
+    pub fn add_public_key(
+        &mut self,
+        client_id: &str,
+        key_id: impl Into<String>,
+        public_key_pem: impl Into<String>,
+    ) -> Result<(), Error> {
+        let key_id = key_id.into();
+        let pem = public_key_pem.into();
+        check_public_key(client_id, &key_id, &pem)?;
+        let app = self
+            .applications
+            .iter_mut()
+            .find(|a| a.client_id == client_id)
+            .ok_or_else(|| Error::UnknownApplication(client_id.to_string()))?;
+        app.public_keys.insert(key_id, pem);
+        Ok(())
+    }
+
+    /// Token lifetime as a [`Duration`].
+    pub fn token_lifetime(&self) -> Duration {
+        Duration::from_secs(self.token_lifetime_secs)
+    }
+
+    /// Checks what the TOML grammar cannot: unique ids, valid VINs, parseable keys.
+    pub fn validate(&self) -> Result<(), Error> {
+        let invalid = |m: String| Err(Error::InvalidConfig(m));
+        if self.token_lifetime_secs == 0 {
+            return invalid("token_lifetime_secs must be at least 1".into());
+        }
+        let mut client_ids = std::collections::HashSet::new();
+        let mut key_ids = std::collections::HashSet::new();
+        for app in &self.applications {
+            if app.client_id.is_empty() {
+                return invalid("an application has an empty client_id".into());
+            }
+            if !client_ids.insert(app.client_id.as_str()) {
+                return invalid(format!(
+                    "client_id {:?} appears twice; client ids must be unique",
+                    app.client_id
+                ));
+            }
+            if app.client_secret.is_none() && app.public_keys.is_empty() {
+                return invalid(format!(
+                    "application {:?} has neither client_secret nor public_keys, so it could never get a token",
+                    app.client_id
+                ));
+            }
+            for scope in &app.scopes {
+                if !ALL_SCOPES.contains(&scope.as_str()) {
+                    return invalid(format!(
+                        "application {:?} has unknown scope {scope:?}; known scopes: {}",
+                        app.client_id,
+                        ALL_SCOPES.join(", ")
+                    ));
+                }
+            }
+            for (key_id, pem) in &app.public_keys {
+                if !key_ids.insert(key_id.as_str()) {
+                    return invalid(format!(
+                        "key id {key_id:?} appears twice; key ids must be unique"
+                    ));
+                }
+                check_public_key(&app.client_id, key_id, pem)?;
+            }
+        }
+        let mut vins = std::collections::HashSet::new();
+        for vehicle in &self.vehicles {
+            if !crate::vin::is_valid(&vehicle.vin) {
+                return invalid(format!(
+                    "vehicle VIN {:?} is not 17 characters of [A-HJ-NPR-Z0-9]",
+                    vehicle.vin
+                ));
+            }
+            if !vins.insert(vehicle.vin.as_str()) {
+                return invalid(format!("vehicle VIN {:?} appears twice", vehicle.vin));
+            }
+            if vehicle.brand.is_empty() {
+                return invalid(format!("vehicle {:?} has an empty brand", vehicle.vin));
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured vehicle with this VIN.
+    pub fn vehicle(&self, vin: &str) -> Option<&VehicleConfig> {
+        self.vehicles.iter().find(|v| v.vin == vin)
+    }
+}
+
+/// Fails unless `pem` is a P-256 public key that can verify ES256 signatures.
+pub(crate) fn check_public_key(client_id: &str, key_id: &str, pem: &str) -> Result<(), Error> {
+    let fail = |reason: String| Error::InvalidPublicKey {
+        client_id: client_id.to_string(),
+        key_id: key_id.to_string(),
+        reason,
+    };
+    if !pem.contains("-----BEGIN PUBLIC KEY-----") {
+        return Err(fail(
+            "no -----BEGIN PUBLIC KEY----- block (was a private key given?)".into(),
+        ));
+    }
+    jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes())
+        .map(|_| ())
+        .map_err(|e| fail(e.to_string()))
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, column)
+}

@@ -1,0 +1,69 @@
+//! The crate's one error type.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while configuring or starting the emulator.
+///
+/// Each message names what failed and what to do about it. Bad *requests* never
+/// surface here: they become HTTP error responses in the emulated API's own shape.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file could not be read.
+    #[error(
+        "cannot read emulator config {path}: {source}; check that the file exists and is readable"
+    )]
+    ConfigRead {
+        /// The file that was asked for.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration is not valid TOML or does not match the expected format.
+    #[error(
+        "invalid emulator config {origin} at line {line}, column {column}: {message}; \
+         compare with crates/hm-emulator/emulator.example.toml"
+    )]
+    ConfigParse {
+        /// The file name, or `<string>` when parsed from memory.
+        origin: String,
+        /// 1-based line of the error (0 when the parser gave no position).
+        line: usize,
+        /// 1-based column of the error (0 when the parser gave no position).
+        column: usize,
+        /// The parser's explanation.
+        message: String,
+    },
+    /// The configuration parsed but its content is inconsistent.
+    #[error("invalid emulator config: {0}")]
+    InvalidConfig(String),
+    /// A public key given at run time or in the configuration is not a P-256 public key in PEM form.
+    #[error(
+        "public key {key_id:?} of application {client_id:?} is not a P-256 public key in PEM form \
+         (expected -----BEGIN PUBLIC KEY-----): {reason}"
+    )]
+    InvalidPublicKey {
+        /// The application the key was meant for.
+        client_id: String,
+        /// The key id (the `iss` of the client's assertions).
+        key_id: String,
+        /// Why the key was refused.
+        reason: String,
+    },
+    /// A key was registered for an application the emulator does not know.
+    #[error("unknown application {0:?}; add it to the emulator config's [[applications]] first")]
+    UnknownApplication(String),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}; choose another port or stop the process using it")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server stopped with an I/O error.
+    #[error("emulator server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}

@@ -1,0 +1,74 @@
+//! `hm-emulator [--port N] [--config FILE]`: serves the emulator on 127.0.0.1 until ctrl-c.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+
+use hm_emulator::EmulatorConfig;
+
+const USAGE: &str = "usage: hm-emulator [--port N] [--config FILE]\n\
+    Serves High Mobility's APIs on http://127.0.0.1:N (default 4000) until ctrl-c.\n\
+    Without --config the built-in demo configuration is used.";
+
+struct Args {
+    port: u16,
+    config: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        port: 4000,
+        config: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--port" => {
+                let value = it.next().ok_or("--port needs a number")?;
+                args.port = value
+                    .parse()
+                    .map_err(|_| format!("--port {value:?} is not a port number"))?;
+            }
+            "--config" => args.config = Some(it.next().ok_or("--config needs a file name")?),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("error: {message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match &args.config {
+        Some(path) => EmulatorConfig::from_toml_file(path),
+        None => Ok(EmulatorConfig::demo()),
+    };
+    let result = match config {
+        Ok(config) => {
+            hm_emulator::serve(config, SocketAddr::from((Ipv4Addr::LOCALHOST, args.port))).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Error bodies in each emulated API's own shape.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::faults::Route;
+use crate::state::AuthFailure;
+
+/// The error body families of High Mobility's APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// `{error, error_description}`.
+    OAuth,
+    /// `{errors: [{title, detail?, source?}]}` (fleet clearance, eligibility).
+    Fleet,
+    /// `{errors: [{title, detail}], request_id}` (vehicle data, static data).
+    Data,
+}
+
+impl Route {
+    /// The error body family of this route.
+    pub(crate) fn api(self) -> Api {
+        match self {
+            Route::AccessTokens => Api::OAuth,
+            Route::Eligibility
+            | Route::ClearanceCreate
+            | Route::ClearanceList
+            | Route::ClearanceGet
+            | Route::ClearanceDelete => Api::Fleet,
+            Route::VehicleData | Route::StaticData => Api::Data,
+        }
+    }
+}
+
+/// `{error, error_description}` with `status`.
+pub fn oauth(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
+    let body = json!({ "error": error, "error_description": description.into() });
+    (status, axum::Json(body)).into_response()
+}
+
+/// `{errors: [{title, detail, source?}]}` with `status`.
+pub fn fleet(
+    status: StatusCode,
+    title: &str,
+    detail: impl Into<String>,
+    source: Option<&str>,
+) -> Response {
+    let mut error = json!({ "title": title, "detail": detail.into() });
+    if let (Some(source), Value::Object(map)) = (source, &mut error) {
+        map.insert("source".into(), Value::String(source.into()));
+    }
+    (status, axum::Json(json!({ "errors": [error] }))).into_response()
+}
+
+/// `{errors: [{title, detail}], request_id}` with `status`.
+pub fn data(status: StatusCode, title: &str, detail: impl Into<String>) -> Response {
+    let body = json!({
+        "errors": [{ "title": title, "detail": detail.into() }],
+        "request_id": uuid::Uuid::new_v4().to_string(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// A generic error of `status` in `api`'s shape.
+pub fn for_api(api: Api, status: StatusCode, title: &str, detail: impl Into<String>) -> Response {
+    match api {
+        Api::OAuth => {
+            let code = match status {
+                StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
+                    "temporarily_unavailable"
+                }
+                _ => "server_error",
+            };
+            oauth(status, code, detail)
+        }
+        Api::Fleet => fleet(status, title, detail, None),
+        Api::Data => data(status, title, detail),
+    }
+}
+
+/// 429 in `api`'s shape with a `Retry-After` header.
+pub fn too_many_requests(api: Api, retry_after_secs: u64) -> Response {
+    let mut response = for_api(
+        api,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests",
+        format!("retry after {retry_after_secs}s"),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
+/// The 401 or 403 answer to a refused bearer token.
+pub fn auth(api: Api, failure: AuthFailure) -> Response {
+    match failure {
+        AuthFailure::Unauthorized(detail) => match api {
+            Api::Data => data(StatusCode::UNAUTHORIZED, "Not Authorized", detail),
+            _ => fleet(
+                StatusCode::UNAUTHORIZED,
+                "Not authorized",
+                detail,
+                Some("Authorization"),
+            ),
+        },
+        AuthFailure::Forbidden(detail) => match api {
+            Api::Data => data(StatusCode::FORBIDDEN, "Forbidden", detail),
+            _ => fleet(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                detail,
+                Some("Authorization"),
+            ),
+        },
+    }
+}

@@ -1,0 +1,180 @@
+//! Clearance records and their lifecycle.
+//!
+//! Transitions that happen "later" (pending -> approved, revoking -> revoked, ...) are stored as a
+//! scheduled step and applied lazily whenever the record is read, with the timestamp at which they
+//! were due. So moving the virtual clock is enough to make them happen; no background task runs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A clearance status as the fleet clearance API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for the manufacturer.
+    Pending,
+    /// Data access granted.
+    Approved,
+    /// Data access refused.
+    Rejected,
+    /// Being revoked after approval.
+    Revoking,
+    /// Revoked.
+    Revoked,
+    /// Being canceled while pending.
+    Canceling,
+    /// Canceled.
+    Canceled,
+}
+
+impl Status {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Revoking => "revoking",
+            Status::Revoked => "revoked",
+            Status::Canceling => "canceling",
+            Status::Canceled => "canceled",
+        }
+    }
+
+    /// Whether the clearance is over and a new one may be requested.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Rejected | Status::Revoked | Status::Canceled)
+    }
+}
+
+/// One changelog entry.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// When the status was entered.
+    pub timestamp: DateTime<Utc>,
+    /// The status entered.
+    pub status: Status,
+    /// Why (for rejections).
+    pub reason: Option<String>,
+}
+
+/// One vehicle's clearance for one application.
+#[derive(Debug, Clone)]
+pub struct Clearance {
+    /// The VIN.
+    pub vin: String,
+    /// The brand as given when the clearance was requested.
+    pub brand: String,
+    /// The caller's tags.
+    pub tags: BTreeMap<String, String>,
+    /// When the current clearance request was made.
+    pub inserted_at: DateTime<Utc>,
+    /// Every status the clearance went through, oldest first.
+    pub changelog: Vec<Change>,
+    /// A transition due later.
+    pub scheduled: Option<Change>,
+}
+
+impl Clearance {
+    /// A pending clearance that turns into `then` at `then.timestamp`.
+    pub fn pending(
+        vin: String,
+        brand: String,
+        tags: BTreeMap<String, String>,
+        now: DateTime<Utc>,
+        then: Change,
+    ) -> Self {
+        Self {
+            vin,
+            brand,
+            tags,
+            inserted_at: now,
+            changelog: vec![Change {
+                timestamp: now,
+                status: Status::Pending,
+                reason: None,
+            }],
+            scheduled: Some(then),
+        }
+    }
+
+    /// The current status (after [`Clearance::settle`]).
+    pub fn status(&self) -> Status {
+        self.changelog
+            .last()
+            .map(|c| c.status)
+            .unwrap_or(Status::Pending)
+    }
+
+    /// When it was last approved.
+    pub fn approved_at(&self) -> Option<DateTime<Utc>> {
+        self.changelog
+            .iter()
+            .rev()
+            .find(|c| c.status == Status::Approved)
+            .map(|c| c.timestamp)
+    }
+
+    /// Applies a scheduled transition that is due at `now`.
+    pub fn settle(&mut self, now: DateTime<Utc>) {
+        if self.scheduled.as_ref().is_some_and(|s| s.timestamp <= now) {
+            if let Some(step) = self.scheduled.take() {
+                self.changelog.push(step);
+            }
+        }
+    }
+
+    /// Enters `status` now and schedules `then`.
+    pub fn transition(&mut self, status: Status, now: DateTime<Utc>, then: Option<Change>) {
+        self.changelog.push(Change {
+            timestamp: now,
+            status,
+            reason: None,
+        });
+        self.scheduled = then;
+    }
+}
+
+/// All clearances, by application and VIN.
+#[derive(Debug, Default)]
+pub struct Clearances {
+    by_app: Mutex<HashMap<String, BTreeMap<String, Clearance>>>,
+}
+
+impl Clearances {
+    /// Locks the clearances of `client_id`, settled at `now`.
+    pub fn of_app(&self, client_id: &str, now: DateTime<Utc>) -> AppClearances<'_> {
+        let mut guard = self.by_app.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(all) = guard.get_mut(client_id) {
+            all.values_mut().for_each(|c| c.settle(now));
+        }
+        AppClearances {
+            guard,
+            client_id: client_id.to_string(),
+        }
+    }
+
+    /// The settled status of one clearance, without settling the rest.
+    pub fn status(&self, client_id: &str, vin: &str, now: DateTime<Utc>) -> Option<Status> {
+        let mut guard = self.by_app.lock().unwrap_or_else(|p| p.into_inner());
+        let clearance = guard.get_mut(client_id)?.get_mut(vin)?;
+        clearance.settle(now);
+        Some(clearance.status())
+    }
+}
+
+/// The locked clearances of one application.
+pub struct AppClearances<'a> {
+    guard: MutexGuard<'a, HashMap<String, BTreeMap<String, Clearance>>>,
+    client_id: String,
+}
+
+impl AppClearances<'_> {
+    /// The application's clearances by VIN.
+    pub fn map(&mut self) -> &mut BTreeMap<String, Clearance> {
+        self.guard.entry(self.client_id.clone()).or_default()
+    }
+}
