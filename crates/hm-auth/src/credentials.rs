@@ -1,0 +1,294 @@
+//! The application's credentials: a client secret or a private key, checked when they are created.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use crate::assertion::AssertionSigner;
+use crate::environment::ApiBase;
+use crate::key::p256_pkcs8_der;
+use crate::{Environment, Error};
+
+/// Environment variable with the OAuth client id (all flows).
+pub const ENV_CLIENT_ID: &str = "HM_CLIENT_ID";
+/// Environment variable with the client secret (client-secret flow).
+pub const ENV_CLIENT_SECRET: &str = "HM_CLIENT_SECRET";
+/// Environment variable with the path of the JSON key file from the console (JWT flow).
+pub const ENV_PRIVATE_KEY_FILE: &str = "HM_PRIVATE_KEY_FILE";
+/// Environment variable with the path of a PEM private key (JWT flow, with [`ENV_KEY_ID`]).
+pub const ENV_PRIVATE_KEY_PEM_FILE: &str = "HM_PRIVATE_KEY_PEM_FILE";
+/// Environment variable with a PEM private key itself (JWT flow, with [`ENV_KEY_ID`]).
+pub const ENV_PRIVATE_KEY_PEM: &str = "HM_PRIVATE_KEY_PEM";
+/// Environment variable with the private key's id, needed with a PEM key.
+pub const ENV_KEY_ID: &str = "HM_KEY_ID";
+
+/// The credentials of one High Mobility application.
+///
+/// Either a client secret, or a private key with its key id (JWT client assertion, ES256).
+/// Every constructor validates its input, so a wrong path or a wrong key is reported here,
+/// not when the first request fails. `Debug` never shows the secret or the key.
+#[derive(Clone)]
+pub struct Credentials {
+    client_id: String,
+    kind: Kind,
+}
+
+#[derive(Clone)]
+pub(crate) enum Kind {
+    Secret(Arc<SecretString>),
+    Key(AssertionSigner),
+}
+
+/// Which token flow a set of credentials uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// `client_id` + `client_secret`.
+    ClientSecret,
+    /// `client_id` + a JWT assertion signed with the private key (ES256).
+    JwtAssertion,
+}
+
+impl Flow {
+    /// A short name for logs: `client_secret` or `jwt_assertion`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::ClientSecret => "client_secret",
+            Flow::JwtAssertion => "jwt_assertion",
+        }
+    }
+}
+
+impl Credentials {
+    /// Client id and client secret, as shown in the High Mobility console.
+    pub fn client_secret(
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Result<Self, Error> {
+        let client_id = checked_client_id(client_id.into())?;
+        let secret: SecretString = client_secret.into();
+        if secrecy::ExposeSecret::expose_secret(&secret)
+            .trim()
+            .is_empty()
+        {
+            return Err(Error::EmptyField {
+                what: "the client secret",
+                remedy: "copy it from the application's OAuth settings in the High Mobility console",
+            });
+        }
+        Ok(Credentials {
+            client_id,
+            kind: Kind::Secret(Arc::new(secret)),
+        })
+    }
+
+    /// Client id and the JSON key file downloaded from the console (fields `id` and `private_key`).
+    pub fn private_key_file(
+        client_id: impl Into<String>,
+        path: impl AsRef<Path>,
+    ) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let text = read_file("key file", path)?;
+        Self::from_console_json(client_id.into(), &text, path)
+    }
+
+    /// Client id and the contents of the console's JSON key file.
+    pub fn private_key_json(client_id: impl Into<String>, json: &str) -> Result<Self, Error> {
+        Self::from_console_json(client_id.into(), json, Path::new("<key JSON>"))
+    }
+
+    /// Client id, key id and a PEM private key (PKCS#8 `BEGIN PRIVATE KEY` or SEC1 `BEGIN EC PRIVATE KEY`).
+    pub fn private_key_pem(
+        client_id: impl Into<String>,
+        key_id: impl Into<String>,
+        pem: &str,
+    ) -> Result<Self, Error> {
+        Self::from_pem(client_id.into(), key_id.into(), pem, "the PEM private key")
+    }
+
+    /// Client id, key id and the path of a PEM private key file.
+    pub fn private_key_pem_file(
+        client_id: impl Into<String>,
+        key_id: impl Into<String>,
+        path: impl AsRef<Path>,
+    ) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let pem = read_file("PEM key file", path)?;
+        let origin = format!("PEM key file {}", path.display());
+        Self::from_pem(client_id.into(), key_id.into(), &pem, &origin)
+    }
+
+    /// Reads credentials from the process environment.
+    ///
+    /// `HM_CLIENT_ID` and exactly one of: `HM_CLIENT_SECRET`; `HM_PRIVATE_KEY_FILE` (console JSON
+    /// key file); `HM_PRIVATE_KEY_PEM_FILE` or `HM_PRIVATE_KEY_PEM` together with `HM_KEY_ID`.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Credentials::from_env`], but reads variables through `lookup` (useful in tests and for
+    /// configuration systems that are not the process environment).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let problem = |problem: String| Error::Environment { problem };
+
+        let client_id =
+            get(ENV_CLIENT_ID).ok_or_else(|| problem(format!("{ENV_CLIENT_ID} is not set")))?;
+        let secret = get(ENV_CLIENT_SECRET);
+        let key_file = get(ENV_PRIVATE_KEY_FILE);
+        let pem_file = get(ENV_PRIVATE_KEY_PEM_FILE);
+        let pem = get(ENV_PRIVATE_KEY_PEM);
+
+        let set: Vec<&str> = [
+            (ENV_CLIENT_SECRET, secret.is_some()),
+            (ENV_PRIVATE_KEY_FILE, key_file.is_some()),
+            (ENV_PRIVATE_KEY_PEM_FILE, pem_file.is_some()),
+            (ENV_PRIVATE_KEY_PEM, pem.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+        .collect();
+        if set.len() > 1 {
+            return Err(problem(format!(
+                "{} are all set, which is ambiguous",
+                set.join(" and ")
+            )));
+        }
+
+        let key_id = || {
+            get(ENV_KEY_ID).ok_or_else(|| {
+                problem(format!(
+                    "{ENV_KEY_ID} is needed with a PEM key but is not set"
+                ))
+            })
+        };
+        if let Some(secret) = secret {
+            Self::client_secret(client_id, secret)
+        } else if let Some(path) = key_file {
+            Self::private_key_file(client_id, path)
+        } else if let Some(path) = pem_file {
+            Self::private_key_pem_file(client_id, key_id()?, path)
+        } else if let Some(pem) = pem {
+            Self::from_pem(client_id, key_id()?, &pem, ENV_PRIVATE_KEY_PEM)
+        } else {
+            Err(problem("no client secret or private key is set".to_owned()))
+        }
+    }
+
+    /// The OAuth client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The token flow these credentials use.
+    pub fn flow(&self) -> Flow {
+        match self.kind {
+            Kind::Secret(_) => Flow::ClientSecret,
+            Kind::Key(_) => Flow::JwtAssertion,
+        }
+    }
+
+    /// The private key's id (the assertion's `iss`), for key credentials.
+    pub fn key_id(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Secret(_) => None,
+            Kind::Key(signer) => Some(signer.key_id()),
+        }
+    }
+
+    /// A fresh JWT client assertion for `environment`, as the next token request would send it
+    /// (`None` for client-secret credentials). Useful to debug a key with the API by hand.
+    pub fn client_assertion(
+        &self,
+        environment: &Environment,
+    ) -> Result<Option<SecretString>, Error> {
+        match &self.kind {
+            Kind::Secret(_) => Ok(None),
+            Kind::Key(signer) => {
+                let base = ApiBase::new(&environment.base_url())?;
+                signer.sign(base.audience()).map(Some)
+            }
+        }
+    }
+
+    pub(crate) fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
+    fn from_console_json(client_id: String, json: &str, path: &Path) -> Result<Self, Error> {
+        // Parse to a `Value` first: serde's typed errors can quote field values, and one of them is the key.
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| Error::KeyFileNotJson {
+                path: path.to_owned(),
+                detail: format!(
+                    "{:?} error at line {} column {}",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        let field = |name: &'static str| {
+            value
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| Error::KeyFileMissingField {
+                    path: path.to_owned(),
+                    field: name,
+                })
+        };
+        let key_id = field("id")?.to_owned();
+        let pem = field("private_key")?;
+        let origin = format!("the `private_key` of key file {}", path.display());
+        Self::from_pem(client_id, key_id, pem, &origin)
+    }
+
+    fn from_pem(client_id: String, key_id: String, pem: &str, origin: &str) -> Result<Self, Error> {
+        let client_id = checked_client_id(client_id)?;
+        if key_id.trim().is_empty() {
+            return Err(Error::EmptyField {
+                what: "the key id",
+                remedy: "use the `id` of the key from the High Mobility console (not the client id)",
+            });
+        }
+        let der = p256_pkcs8_der(pem, origin)?;
+        let signer = AssertionSigner::new(key_id, der)?;
+        Ok(Credentials {
+            client_id,
+            kind: Kind::Key(signer),
+        })
+    }
+}
+
+fn checked_client_id(client_id: String) -> Result<String, Error> {
+    if client_id.trim().is_empty() {
+        return Err(Error::EmptyField {
+            what: "the client id",
+            remedy: "copy it from the application's OAuth settings in the High Mobility console",
+        });
+    }
+    Ok(client_id)
+}
+
+fn read_file(what: &'static str, path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+        what,
+        path: PathBuf::from(path),
+        source: Arc::new(source),
+    })
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Credentials");
+        s.field("client_id", &self.client_id);
+        match &self.kind {
+            Kind::Secret(_) => s.field("client_secret", &"[REDACTED]"),
+            Kind::Key(signer) => s
+                .field("key_id", &signer.key_id())
+                .field("private_key", &"[REDACTED]"),
+        };
+        s.finish()
+    }
+}

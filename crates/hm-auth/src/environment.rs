@@ -1,0 +1,182 @@
+//! Which High Mobility API the authenticator talks to, and the checks that keep tokens on that origin.
+
+use std::fmt;
+use std::str::FromStr;
+
+use url::{Host, Url};
+
+use crate::Error;
+
+const SANDBOX: &str = "https://sandbox.api.high-mobility.com";
+const PRODUCTION: &str = "https://api.high-mobility.com";
+
+/// The API a token is for: High Mobility's sandbox, production, or any other base URL
+/// (the local emulator, a mock server).
+///
+/// ```
+/// use hm_auth::Environment;
+/// assert_eq!(Environment::Sandbox.base_url().as_str(), "https://sandbox.api.high-mobility.com/");
+/// let local: Environment = "http://127.0.0.1:4000".parse().unwrap();
+/// assert_eq!(local.base_url().port(), Some(4000));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub enum Environment {
+    /// `https://sandbox.api.high-mobility.com`
+    Sandbox,
+    /// `https://api.high-mobility.com`
+    Production,
+    /// Any base URL; `/v1/...` is appended to it. Plain `http` is accepted only for loopback hosts.
+    Custom(Url),
+}
+
+impl Environment {
+    /// Parses `sandbox`, `production` or a base URL, and checks the URL as [`Authenticator::builder`](crate::Authenticator::builder) would.
+    pub fn custom(url: &str) -> Result<Self, Error> {
+        let parsed = Url::parse(url).map_err(|e| Error::InvalidBaseUrl {
+            url: url.to_owned(),
+            reason: format!(
+                "{e}; expected an absolute URL such as https://sandbox.api.high-mobility.com"
+            ),
+        })?;
+        ApiBase::new(&parsed)?;
+        Ok(Environment::Custom(parsed))
+    }
+
+    /// Reads `HM_ENVIRONMENT` (`sandbox`, `production` or a base URL); `sandbox` when unset.
+    pub fn from_env() -> Result<Self, Error> {
+        match std::env::var("HM_ENVIRONMENT") {
+            Ok(value) => value.parse(),
+            Err(_) => Ok(Environment::Sandbox),
+        }
+    }
+
+    /// The base URL, e.g. `https://sandbox.api.high-mobility.com/`.
+    pub fn base_url(&self) -> Url {
+        match self {
+            Environment::Sandbox => Url::parse(SANDBOX).expect("the sandbox URL constant is valid"),
+            Environment::Production => {
+                Url::parse(PRODUCTION).expect("the production URL constant is valid")
+            }
+            Environment::Custom(url) => url.clone(),
+        }
+    }
+}
+
+impl FromStr for Environment {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim() {
+            "sandbox" => Ok(Environment::Sandbox),
+            "production" => Ok(Environment::Production),
+            other => Environment::custom(other),
+        }
+    }
+}
+
+impl From<Url> for Environment {
+    fn from(url: Url) -> Self {
+        Environment::Custom(url)
+    }
+}
+
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Environment::Sandbox => f.write_str("Sandbox"),
+            Environment::Production => f.write_str("Production"),
+            // Only the origin and path: a URL could carry user info, which has no business in logs.
+            Environment::Custom(url) => write!(
+                f,
+                "Custom({}{})",
+                url.origin().ascii_serialization(),
+                url.path()
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.base_url();
+        write!(
+            f,
+            "{}{}",
+            url.origin().ascii_serialization(),
+            url.path().trim_end_matches('/')
+        )
+    }
+}
+
+/// A checked base URL: where tokens come from and the only origin they are sent to.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiBase {
+    origin: url::Origin,
+    /// `{base}/v1`, which is also the assertion's `aud`.
+    v1: String,
+}
+
+impl ApiBase {
+    pub(crate) fn new(url: &Url) -> Result<Self, Error> {
+        let refuse = |reason: String| Error::InvalidBaseUrl {
+            url: url.to_string(),
+            reason,
+        };
+        let host = url
+            .host()
+            .ok_or_else(|| refuse("it has no host".to_owned()))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&host) => {}
+            "http" => {
+                return Err(refuse(
+                    "plain http would send credentials and tokens unencrypted; use https (http is \
+                     accepted only for loopback hosts such as 127.0.0.1, localhost or [::1])"
+                        .to_owned(),
+                ));
+            }
+            other => {
+                return Err(refuse(format!(
+                    "scheme `{other}` is not supported; use https"
+                )));
+            }
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(refuse(
+                "it must not contain user info; credentials are passed separately".to_owned(),
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(refuse("it must not have a query or fragment".to_owned()));
+        }
+        let origin = url.origin().ascii_serialization();
+        let v1 = format!("{origin}{}/v1", url.path().trim_end_matches('/'));
+        Ok(ApiBase {
+            origin: url.origin(),
+            v1,
+        })
+    }
+
+    /// `{base}/v1/access_tokens`.
+    pub(crate) fn token_endpoint(&self) -> String {
+        format!("{}/access_tokens", self.v1)
+    }
+
+    /// `{base}/v1`, the audience of the JWT assertion.
+    pub(crate) fn audience(&self) -> &str {
+        &self.v1
+    }
+
+    /// Whether a request URL is on the API's origin (scheme, host and port all equal).
+    pub(crate) fn is_same_origin(&self, url: &Url) -> bool {
+        url.origin() == self.origin
+    }
+}
+
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}

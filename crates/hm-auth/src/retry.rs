@@ -1,0 +1,108 @@
+//! When to try a request again and how long to wait first.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+
+/// How requests are retried after transient failures (connect errors, timeouts, 429, 502, 503, 504).
+///
+/// Waits grow exponentially from `base_delay`, are capped at `max_delay` and jittered so that many
+/// clients do not retry in step. A `Retry-After: <seconds>` header is honoured, capped at `max_delay`.
+///
+/// ```
+/// use std::time::Duration;
+/// use hm_auth::RetryPolicy;
+/// let patient = RetryPolicy { max_attempts: 5, max_delay: Duration::from_secs(30), ..RetryPolicy::default() };
+/// assert_eq!(RetryPolicy::disabled().max_attempts, 1);
+/// # let _ = patient;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total attempts including the first; `1` means no retry.
+    pub max_attempts: u32,
+    /// Wait before the first retry (before jitter); doubles for each further retry.
+    pub base_delay: Duration,
+    /// Upper bound for any single wait, including one asked for by `Retry-After`.
+    pub max_delay: Duration,
+    /// Also retry methods that are not idempotent (POST, PATCH). Off by default: a POST that
+    /// reached the server before the connection failed could otherwise be applied twice.
+    pub retry_non_idempotent: bool,
+}
+
+impl Default for RetryPolicy {
+    /// Three attempts, 200 ms then 400 ms (jittered), at most 10 s per wait, idempotent methods only.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+            retry_non_idempotent: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn disabled() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The default for token requests: four attempts, 250 ms doubling up to 5 s. Token requests
+    /// are POSTs but safe to repeat (each yields an independent token).
+    pub fn token_default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(5),
+            retry_non_idempotent: true,
+        }
+    }
+
+    /// Whether this policy allows another attempt of `method` after `attempts_made` attempts.
+    pub(crate) fn allows(&self, method: &Method, attempts_made: u32) -> bool {
+        attempts_made < self.max_attempts && (self.retry_non_idempotent || is_idempotent(method))
+    }
+
+    /// The wait before retry number `retry` (1 for the first retry).
+    pub(crate) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(asked) = retry_after {
+            return asked.min(self.max_delay);
+        }
+        let exponent = retry.saturating_sub(1).min(16);
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1 << exponent)
+            .min(self.max_delay);
+        // "Equal jitter": at least half the backoff, so waits still grow, plus a random share.
+        ceiling.mul_f64(rand::random_range(0.5..=1.0))
+    }
+}
+
+/// GET, HEAD, PUT, DELETE, OPTIONS and TRACE may be repeated without changing the outcome.
+pub(crate) fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// Statuses that say "try again later" rather than "this request is wrong".
+pub(crate) fn is_transient_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// Transport errors worth retrying: the request most likely did not reach the application.
+pub(crate) fn is_transient_error(error: &reqwest::Error) -> bool {
+    error.is_connect() || error.is_timeout()
+}
+
+/// The `Retry-After` header in its seconds form. The HTTP-date form is ignored (the regular backoff
+/// applies): it needs a trustworthy wall clock and High Mobility does not document sending it.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}

@@ -1,0 +1,89 @@
+//! The access token handed to callers.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
+
+/// A bearer token for High Mobility's APIs.
+///
+/// Cheap to clone (shared). The token itself is reachable only through
+/// [`expose_secret`](AccessToken::expose_secret); `Debug` shows expiry and scopes but not the token.
+#[derive(Clone)]
+pub struct AccessToken {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    secret: SecretString,
+    expires_at: Instant,
+    expires_at_wall: SystemTime,
+    lifetime: Duration,
+    scopes: Vec<String>,
+}
+
+impl AccessToken {
+    /// `sent_at`/`sent_at_wall` are when the token request was sent, so that the expiry errs early,
+    /// never late, by the request's own latency.
+    pub(crate) fn new(
+        secret: SecretString,
+        sent_at: Instant,
+        sent_at_wall: SystemTime,
+        lifetime: Duration,
+        scopes: Vec<String>,
+    ) -> Self {
+        AccessToken {
+            inner: Arc::new(Inner {
+                secret,
+                expires_at: sent_at + lifetime,
+                expires_at_wall: sent_at_wall + lifetime,
+                lifetime,
+                scopes,
+            }),
+        }
+    }
+
+    /// The bearer token. Send it only to the High Mobility API.
+    pub fn expose_secret(&self) -> &str {
+        self.inner.secret.expose_secret()
+    }
+
+    /// When the token expires, on tokio's clock (pausable in tests).
+    pub fn expires_at(&self) -> Instant {
+        self.inner.expires_at
+    }
+
+    /// When the token expires, on the wall clock (for display).
+    pub fn expires_at_system_time(&self) -> SystemTime {
+        self.inner.expires_at_wall
+    }
+
+    /// How long the token is still valid (zero once expired).
+    pub fn expires_in(&self) -> Duration {
+        self.inner
+            .expires_at
+            .saturating_duration_since(Instant::now())
+    }
+
+    /// The lifetime the token was granted with (`expires_in` of the token response, within sane bounds).
+    pub fn lifetime(&self) -> Duration {
+        self.inner.lifetime
+    }
+
+    /// The scopes granted, e.g. `fleet:clearance`, `vehicle:data`.
+    pub fn scopes(&self) -> &[String] {
+        &self.inner.scopes
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"[REDACTED]")
+            .field("expires_in", &self.expires_in())
+            .field("scopes", &self.inner.scopes)
+            .finish()
+    }
+}

@@ -1,0 +1,253 @@
+//! Loading keys: the accepted forms, and a clear error for each wrong one.
+
+use std::io::Write;
+
+use hm_auth::{Credentials, Error, Flow};
+use serde_json::json;
+
+use crate::fixtures::{P384_PKCS8, P384_SEC1, RSA_PKCS1, RSA_PKCS8};
+use crate::support::{CLIENT_ID, KEY_ID, test_key};
+
+fn write_temp(contents: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(contents.as_bytes()).unwrap();
+    file
+}
+
+#[test]
+fn pkcs8_pem_is_accepted() {
+    let key = test_key();
+    let credentials = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &key.pkcs8_pem).unwrap();
+    assert_eq!(credentials.flow(), Flow::JwtAssertion);
+    assert_eq!(credentials.key_id(), Some(KEY_ID));
+    assert_eq!(credentials.client_id(), CLIENT_ID);
+}
+
+#[test]
+fn sec1_pem_is_accepted_with_or_without_ec_parameters_block() {
+    let key = test_key();
+    Credentials::private_key_pem(CLIENT_ID, KEY_ID, &key.sec1_pem).unwrap();
+    // What `openssl ecparam -genkey -name prime256v1` writes.
+    let with_params = format!(
+        "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{}",
+        key.sec1_pem
+    );
+    Credentials::private_key_pem(CLIENT_ID, KEY_ID, &with_params).unwrap();
+}
+
+#[test]
+fn pem_file_is_accepted() {
+    let key = test_key();
+    let file = write_temp(&key.pkcs8_pem);
+    let credentials = Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, file.path()).unwrap();
+    assert_eq!(credentials.key_id(), Some(KEY_ID));
+}
+
+#[test]
+fn console_json_key_file_is_accepted() {
+    let key = test_key();
+    let file = write_temp(
+        &json!({"id": KEY_ID, "private_key": key.pkcs8_pem, "name": "my key", "valid_until": "2030-01-01"})
+            .to_string(),
+    );
+    let credentials = Credentials::private_key_file(CLIENT_ID, file.path()).unwrap();
+    assert_eq!(
+        credentials.key_id(),
+        Some(KEY_ID),
+        "iss must be the key id, not the client id"
+    );
+}
+
+#[test]
+fn unreadable_file_names_the_path() {
+    let err = Credentials::private_key_file(CLIENT_ID, "/nonexistent/hm/key.json").unwrap_err();
+    assert!(matches!(err, Error::ReadFile { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("/nonexistent/hm/key.json") && msg.contains("check the path"),
+        "{msg}"
+    );
+    let err =
+        Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, "/nonexistent/key.pem").unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/key.pem"), "{err}");
+}
+
+#[test]
+fn malformed_pem_says_what_was_expected() {
+    for text in [
+        "not a key at all",
+        "-----BEGIN PRIVATE KEY-----\nAAAA!!!!\n-----END PRIVATE KEY-----\n",
+        "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n",
+    ] {
+        let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, text).unwrap_err();
+        assert!(
+            matches!(err, Error::MalformedKey { .. }),
+            "{text:?}: {err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("BEGIN PRIVATE KEY") && msg.contains("BEGIN EC PRIVATE KEY"),
+            "{msg}"
+        );
+    }
+    let public = test_key().public_pem;
+    let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &public).unwrap_err();
+    assert!(err.to_string().contains("public key"), "{err}");
+}
+
+#[test]
+fn rsa_keys_are_refused_as_rsa() {
+    for pem in [RSA_PKCS1, RSA_PKCS8] {
+        let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, pem).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedKey { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("RSA") && msg.contains("P-256") && msg.contains("ES256"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn p384_keys_are_refused_as_p384() {
+    for pem in [P384_PKCS8, P384_SEC1] {
+        let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, pem).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedKey { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains("P-384") && msg.contains("P-256"), "{msg}");
+    }
+}
+
+#[test]
+fn key_file_without_id_says_so() {
+    let key = test_key();
+    let file = write_temp(&json!({"private_key": key.pkcs8_pem}).to_string());
+    let err = Credentials::private_key_file(CLIENT_ID, file.path()).unwrap_err();
+    assert!(
+        matches!(err, Error::KeyFileMissingField { field: "id", .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("no `id` field") && msg.contains("download the key again"),
+        "{msg}"
+    );
+    assert!(msg.contains(&file.path().display().to_string()), "{msg}");
+    assert!(
+        !msg.contains("PRIVATE KEY-----"),
+        "the key must not be echoed: {msg}"
+    );
+}
+
+#[test]
+fn key_file_that_is_not_json_says_what_was_expected() {
+    let key = test_key();
+    let file = write_temp(&key.pkcs8_pem);
+    let err = Credentials::private_key_file(CLIENT_ID, file.path()).unwrap_err();
+    assert!(matches!(err, Error::KeyFileNotJson { .. }), "{err:?}");
+    assert!(err.to_string().contains("`id` and `private_key`"), "{err}");
+}
+
+#[test]
+fn key_file_with_rsa_key_names_the_file() {
+    let file = write_temp(&json!({"id": KEY_ID, "private_key": RSA_PKCS8}).to_string());
+    let err = Credentials::private_key_file(CLIENT_ID, file.path()).unwrap_err();
+    assert!(matches!(err, Error::UnsupportedKey { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&file.path().display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_ids_and_secrets_are_refused() {
+    let key = test_key();
+    assert!(matches!(
+        Credentials::private_key_pem(CLIENT_ID, " ", &key.pkcs8_pem),
+        Err(Error::EmptyField {
+            what: "the key id",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Credentials::client_secret("", "s"),
+        Err(Error::EmptyField {
+            what: "the client id",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Credentials::client_secret(CLIENT_ID, ""),
+        Err(Error::EmptyField {
+            what: "the client secret",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn environment_variables_select_the_flow() {
+    let key = test_key();
+    let key_file = write_temp(&json!({"id": KEY_ID, "private_key": key.pkcs8_pem}).to_string());
+    let pem_file = write_temp(&key.sec1_pem);
+    let env = |pairs: Vec<(&'static str, String)>| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        }
+    };
+
+    let c = Credentials::from_lookup(env(vec![
+        ("HM_CLIENT_ID", CLIENT_ID.into()),
+        ("HM_CLIENT_SECRET", "s3cret".into()),
+    ]))
+    .unwrap();
+    assert_eq!(c.flow(), Flow::ClientSecret);
+
+    let c = Credentials::from_lookup(env(vec![
+        ("HM_CLIENT_ID", CLIENT_ID.into()),
+        ("HM_PRIVATE_KEY_FILE", key_file.path().display().to_string()),
+    ]))
+    .unwrap();
+    assert_eq!(c.key_id(), Some(KEY_ID));
+
+    let c = Credentials::from_lookup(env(vec![
+        ("HM_CLIENT_ID", CLIENT_ID.into()),
+        (
+            "HM_PRIVATE_KEY_PEM_FILE",
+            pem_file.path().display().to_string(),
+        ),
+        ("HM_KEY_ID", KEY_ID.into()),
+    ]))
+    .unwrap();
+    assert_eq!(c.key_id(), Some(KEY_ID));
+
+    let c = Credentials::from_lookup(env(vec![
+        ("HM_CLIENT_ID", CLIENT_ID.into()),
+        ("HM_PRIVATE_KEY_PEM", key.pkcs8_pem.clone()),
+        ("HM_KEY_ID", KEY_ID.into()),
+    ]))
+    .unwrap();
+    assert_eq!(c.flow(), Flow::JwtAssertion);
+
+    let err = Credentials::from_lookup(env(vec![
+        ("HM_CLIENT_ID", CLIENT_ID.into()),
+        ("HM_PRIVATE_KEY_PEM", key.pkcs8_pem.clone()),
+    ]))
+    .unwrap_err();
+    assert!(err.to_string().contains("HM_KEY_ID is needed"), "{err}");
+
+    let err = Credentials::from_lookup(env(vec![
+        ("HM_CLIENT_ID", CLIENT_ID.into()),
+        ("HM_CLIENT_SECRET", "s3cret".into()),
+        ("HM_PRIVATE_KEY_FILE", "/x.json".into()),
+    ]))
+    .unwrap_err();
+    assert!(err.to_string().contains("ambiguous"), "{err}");
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+
+    let err = Credentials::from_lookup(env(vec![])).unwrap_err();
+    assert!(err.to_string().contains("HM_CLIENT_ID is not set"), "{err}");
+}
