@@ -100,8 +100,10 @@ impl TokenCache {
     fn start_flight(self: &Arc<Self>) -> Flight {
         let cache = Arc::clone(self);
         let task = tokio::spawn(async move {
+            let mut guard = ClearFlightOnDrop(Some(&cache));
             let result = cache.client.fetch().await;
             cache.complete(&result);
+            guard.0 = None;
             result.map(|fetched| fetched.token)
         });
         async move {
@@ -138,6 +140,18 @@ impl TokenCache {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent even if a holder panicked: every update is a single assignment.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Forgets the flight if its task ends without completing (a panic, or the runtime shutting
+/// down), so that the next caller starts a new one instead of inheriting a dead one.
+struct ClearFlightOnDrop<'a>(Option<&'a TokenCache>);
+
+impl Drop for ClearFlightOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(cache) = self.0 {
+            cache.lock().flight = None;
+        }
     }
 }
 

@@ -180,3 +180,58 @@ fn is_loopback(host: &Host<&str>) -> bool {
         Host::Ipv6(ip) => ip.is_loopback(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audience_and_endpoint_follow_the_base_url() {
+        let base = ApiBase::new(&Environment::Sandbox.base_url()).expect("sandbox");
+        assert_eq!(base.audience(), "https://sandbox.api.high-mobility.com/v1");
+        assert_eq!(
+            base.token_endpoint(),
+            "https://sandbox.api.high-mobility.com/v1/access_tokens"
+        );
+        let local = Environment::custom("http://127.0.0.1:4000/").expect("loopback");
+        assert_eq!(
+            ApiBase::new(&local.base_url()).expect("ok").audience(),
+            "http://127.0.0.1:4000/v1"
+        );
+        let prefixed = Environment::custom("https://example.com/hm/").expect("https");
+        assert_eq!(
+            ApiBase::new(&prefixed.base_url()).expect("ok").audience(),
+            "https://example.com/hm/v1"
+        );
+    }
+
+    #[test]
+    fn same_origin_means_scheme_host_and_port() {
+        let base = ApiBase::new(&Environment::Production.base_url()).expect("production");
+        let url = |s: &str| Url::parse(s).expect("url");
+        assert!(base.is_same_origin(&url("https://api.high-mobility.com/v1/fleets/vehicles")));
+        assert!(base.is_same_origin(&url("https://api.high-mobility.com:443/v1")));
+        assert!(!base.is_same_origin(&url("http://api.high-mobility.com/v1")));
+        assert!(!base.is_same_origin(&url("https://api.high-mobility.com:8443/v1")));
+        assert!(!base.is_same_origin(&url("https://api.high-mobility.com.evil.example/v1")));
+        assert!(!base.is_same_origin(&url("https://sandbox.api.high-mobility.com/v1")));
+    }
+
+    #[test]
+    fn names_parse_and_user_info_is_refused() {
+        assert_eq!(
+            "sandbox".parse::<Environment>().ok(),
+            Some(Environment::Sandbox)
+        );
+        assert_eq!(
+            "production".parse::<Environment>().ok(),
+            Some(Environment::Production)
+        );
+        assert!(Environment::custom("https://user:pw@api.high-mobility.com").is_err());
+        assert!(Environment::custom("not a url").is_err());
+        assert_eq!(
+            format!("{}", Environment::Production),
+            "https://api.high-mobility.com"
+        );
+    }
+}

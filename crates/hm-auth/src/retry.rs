@@ -106,3 +106,63 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_jittered_and_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            retry_non_idempotent: false,
+        };
+        for _ in 0..100 {
+            let first = policy.delay(1, None);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+            let third = policy.delay(3, None);
+            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
+            assert!(policy.delay(30, None) <= Duration::from_secs(1));
+        }
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_millis(700))),
+            Duration::from_millis(700)
+        );
+    }
+
+    #[test]
+    fn only_idempotent_methods_retry_unless_opted_in() {
+        let policy = RetryPolicy::default();
+        assert!(policy.allows(&Method::GET, 1));
+        assert!(policy.allows(&Method::DELETE, 2));
+        assert!(!policy.allows(&Method::GET, 3), "three attempts in all");
+        assert!(!policy.allows(&Method::POST, 1));
+        let opted_in = RetryPolicy {
+            retry_non_idempotent: true,
+            ..policy
+        };
+        assert!(opted_in.allows(&Method::POST, 1));
+        assert!(!RetryPolicy::disabled().allows(&Method::GET, 1));
+    }
+
+    #[test]
+    fn retry_after_seconds_form_only() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(RETRY_AFTER, "12".parse().expect("header value"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(12)));
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT"
+                .parse()
+                .expect("header value"),
+        );
+        assert_eq!(retry_after(&headers), None);
+    }
+}

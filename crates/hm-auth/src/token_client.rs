@@ -216,6 +216,15 @@ impl TokenClient {
                     reason: "the reply has no `access_token`".to_owned(),
                 })
             })?;
+        // Checked here so that a token that cannot be sent fails the token request, not every call.
+        if !secret.expose_secret().bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(fail(Error::InvalidTokenResponse {
+                status: status.as_u16(),
+                reason:
+                    "the `access_token` contains characters that cannot be sent in an HTTP header"
+                        .to_owned(),
+            }));
+        }
         let lifetime = clamp_lifetime(reply.expires_in.as_ref());
         span.record("lifetime_s", lifetime.as_secs());
         let scopes = reply
