@@ -1,0 +1,127 @@
+//! Running progenitor on a corrected spec, with its panics turned into errors.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
+
+use openapiv3::OpenAPI;
+use proc_macro2::TokenStream;
+use std::collections::BTreeMap;
+
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypePatch};
+use quote::quote;
+
+use crate::error::{Error, Result};
+
+/// The generator settings: shared by every spec, plus the spec's type renames.
+fn settings(renames: &BTreeMap<String, String>) -> GenerationSettings {
+    let mut settings = GenerationSettings::new();
+    settings
+        .with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Merged)
+        // hm-api's hand-written `ClientContext` carries the authenticator; its `ClientHooks` impl
+        // (attach the token, retry after a 401) is required, so a module cannot be generated without auth.
+        .with_inner_type(quote!(crate::ClientContext))
+        .with_hooks(HooksMode::Expected)
+        .with_derive("PartialEq");
+    for (schema, name) in renames {
+        settings.with_patch(schema, TypePatch::default().with_rename(name));
+    }
+    settings
+}
+
+/// Generates the client of `spec` (`file` names it in errors).
+pub fn client(spec: &OpenAPI, file: &str, renames: &BTreeMap<String, String>) -> Result<TokenStream> {
+    run(spec, file, renames, |generator, spec| generator.generate_tokens(spec))
+}
+
+/// Generates the typed httpmock helpers of `spec` for the client at `crate_path` (e.g. `hm_api::oauth`).
+pub fn httpmock(
+    spec: &OpenAPI,
+    file: &str,
+    renames: &BTreeMap<String, String>,
+    crate_path: &str,
+) -> Result<TokenStream> {
+    run(spec, file, renames, |generator, spec| {
+        generator.httpmock(spec, crate_path)
+    })
+}
+
+fn run(
+    spec: &OpenAPI,
+    file: &str,
+    renames: &BTreeMap<String, String>,
+    generate: impl Fn(&mut Generator, &OpenAPI) -> std::result::Result<TokenStream, progenitor::Error>,
+) -> Result<TokenStream> {
+    let attempt = |spec: &OpenAPI| {
+        catch_panic(|| generate(&mut Generator::new(&settings(renames)), spec))
+    };
+    match attempt(spec) {
+        Ok(Ok(tokens)) => Ok(tokens),
+        Ok(Err(e)) => Err(Error::Generate {
+            file: file.to_owned(),
+            operation: String::new(),
+            message: format!("progenitor rejected the spec: {e}; correct it in the overlay"),
+        }),
+        Err(panic) => {
+            // Narrow the panic down to one operation by generating each on its own.
+            let culprit = crate::validate::operations(spec).find_map(|(path, method, _)| {
+                let single = only_operation(spec, path, method);
+                attempt(&single)
+                    .is_err()
+                    .then(|| format!(" in {} {path}", method.to_uppercase()))
+            });
+            Err(Error::Generate {
+                file: file.to_owned(),
+                operation: culprit.unwrap_or_default(),
+                message: format!(
+                    "progenitor 0.15 panicked ({panic}); the spec uses a construct it does not support: \
+                     correct that operation or schema in the overlay"
+                ),
+            })
+        }
+    }
+}
+
+/// A copy of `spec` with every operation but one removed.
+fn only_operation(spec: &OpenAPI, path: &str, method: &str) -> OpenAPI {
+    let mut single = spec.clone();
+    single.paths.paths.retain(|p, _| p == path);
+    if let Some(openapiv3::ReferenceOr::Item(item)) = single.paths.paths.get_mut(path) {
+        for (m, slot) in [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ] {
+            if m != method {
+                *slot = None;
+            }
+        }
+    }
+    single
+}
+
+/// Runs `f`, turning a panic into its message without printing it.
+fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let message = Arc::new(Mutex::new(None::<String>));
+    let sink = Arc::clone(&message);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Ok(mut slot) = sink.lock() {
+            *slot = Some(info.to_string().replace('\n', " "));
+        }
+    }));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    result.map_err(|_| {
+        message
+            .lock()
+            .ok()
+            .and_then(|m| m.clone())
+            .unwrap_or_else(|| "unknown panic".to_owned())
+    })
+}
