@@ -1,0 +1,31 @@
+#![doc = include_str!("../README.md")]
+
+/// Mocks of the OAuth2 API.
+#[cfg(feature = "oauth")]
+#[path = "generated/oauth.rs"]
+#[allow(missing_docs, clippy::all)]
+pub mod oauth;
+
+/// Mocks of the Eligibility API.
+#[cfg(feature = "eligibility")]
+#[path = "generated/eligibility.rs"]
+#[allow(missing_docs, clippy::all)]
+pub mod eligibility;
+
+/// Mocks of the Fleet Clearance API.
+#[cfg(feature = "fleet-clearance")]
+#[path = "generated/fleet_clearance.rs"]
+#[allow(missing_docs, clippy::all)]
+pub mod fleet_clearance;
+
+/// Mocks of the Vehicle Data API.
+#[cfg(feature = "vehicle-data")]
+#[path = "generated/vehicle_data.rs"]
+#[allow(missing_docs, clippy::all)]
+pub mod vehicle_data;
+
+/// Mocks of the Vehicle Static Data API.
+#[cfg(feature = "vehicle-static-data")]
+#[path = "generated/vehicle_static_data.rs"]
+#[allow(missing_docs, clippy::all)]
+pub mod vehicle_static_data;
