@@ -12,7 +12,7 @@ use crate::ClientContext;
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use hm_auth::{Authenticator, Credentials, Environment};
 ///
-/// let credentials = Credentials::client_secret("my-client-id", "my-client-secret");
+/// let credentials = Credentials::client_secret("my-client-id", "my-client-secret")?;
 /// let auth = Authenticator::builder(credentials, Environment::Sandbox).build()?;
 /// let hm = hm_api::HighMobility::new(auth);
 ///

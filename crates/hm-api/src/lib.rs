@@ -1,8 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "fleet-clearance")]
+mod clearance_filter;
 mod context;
 mod high_mobility;
 
+#[cfg(feature = "fleet-clearance")]
+pub use clearance_filter::{ClearanceFilter, DateOperator};
 pub use context::ClientContext;
 pub use high_mobility::HighMobility;
 pub use progenitor_client::{Error, ResponseValue};

@@ -15252,228 +15252,6 @@ pub mod types {
                 })
         }
     }
-    ///The vehicle brand
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ResponseBrand {
-        #[serde(rename = "abarth")]
-        Abarth,
-        #[serde(rename = "alfaromeo")]
-        Alfaromeo,
-        #[serde(rename = "alpine")]
-        Alpine,
-        #[serde(rename = "audi")]
-        Audi,
-        #[serde(rename = "bmw")]
-        Bmw,
-        #[serde(rename = "cadillac")]
-        Cadillac,
-        #[serde(rename = "chevrolet")]
-        Chevrolet,
-        #[serde(rename = "chrysler")]
-        Chrysler,
-        #[serde(rename = "citroen")]
-        Citroen,
-        #[serde(rename = "cupra")]
-        Cupra,
-        #[serde(rename = "dacia")]
-        Dacia,
-        #[serde(rename = "dodge")]
-        Dodge,
-        #[serde(rename = "ds")]
-        Ds,
-        #[serde(rename = "fiat")]
-        Fiat,
-        #[serde(rename = "ford")]
-        Ford,
-        #[serde(rename = "honda")]
-        Honda,
-        #[serde(rename = "hyundai")]
-        Hyundai,
-        #[serde(rename = "iveco")]
-        Iveco,
-        #[serde(rename = "jaguar")]
-        Jaguar,
-        #[serde(rename = "jeep")]
-        Jeep,
-        #[serde(rename = "kia")]
-        Kia,
-        #[serde(rename = "lancia")]
-        Lancia,
-        #[serde(rename = "land_rover")]
-        LandRover,
-        #[serde(rename = "lexus")]
-        Lexus,
-        #[serde(rename = "man")]
-        Man,
-        #[serde(rename = "mazda")]
-        Mazda,
-        #[serde(rename = "mercedes_benz")]
-        MercedesBenz,
-        #[serde(rename = "mini")]
-        Mini,
-        #[serde(rename = "mitsubishi")]
-        Mitsubishi,
-        #[serde(rename = "nissan")]
-        Nissan,
-        #[serde(rename = "opel")]
-        Opel,
-        #[serde(rename = "peugeot")]
-        Peugeot,
-        #[serde(rename = "porsche")]
-        Porsche,
-        #[serde(rename = "renault")]
-        Renault,
-        #[serde(rename = "sandbox")]
-        Sandbox,
-        #[serde(rename = "seat")]
-        Seat,
-        #[serde(rename = "skoda")]
-        Skoda,
-        #[serde(rename = "smart")]
-        Smart,
-        #[serde(rename = "subaru")]
-        Subaru,
-        #[serde(rename = "toyota")]
-        Toyota,
-        #[serde(rename = "unknown")]
-        Unknown,
-        #[serde(rename = "volkswagen")]
-        Volkswagen,
-        #[serde(rename = "volvo_cars")]
-        VolvoCars,
-        /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
-        UnknownValue(::std::string::String),
-    }
-    impl ::std::fmt::Display for ResponseBrand {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Abarth => f.write_str("abarth"),
-                Self::Alfaromeo => f.write_str("alfaromeo"),
-                Self::Alpine => f.write_str("alpine"),
-                Self::Audi => f.write_str("audi"),
-                Self::Bmw => f.write_str("bmw"),
-                Self::Cadillac => f.write_str("cadillac"),
-                Self::Chevrolet => f.write_str("chevrolet"),
-                Self::Chrysler => f.write_str("chrysler"),
-                Self::Citroen => f.write_str("citroen"),
-                Self::Cupra => f.write_str("cupra"),
-                Self::Dacia => f.write_str("dacia"),
-                Self::Dodge => f.write_str("dodge"),
-                Self::Ds => f.write_str("ds"),
-                Self::Fiat => f.write_str("fiat"),
-                Self::Ford => f.write_str("ford"),
-                Self::Honda => f.write_str("honda"),
-                Self::Hyundai => f.write_str("hyundai"),
-                Self::Iveco => f.write_str("iveco"),
-                Self::Jaguar => f.write_str("jaguar"),
-                Self::Jeep => f.write_str("jeep"),
-                Self::Kia => f.write_str("kia"),
-                Self::Lancia => f.write_str("lancia"),
-                Self::LandRover => f.write_str("land_rover"),
-                Self::Lexus => f.write_str("lexus"),
-                Self::Man => f.write_str("man"),
-                Self::Mazda => f.write_str("mazda"),
-                Self::MercedesBenz => f.write_str("mercedes_benz"),
-                Self::Mini => f.write_str("mini"),
-                Self::Mitsubishi => f.write_str("mitsubishi"),
-                Self::Nissan => f.write_str("nissan"),
-                Self::Opel => f.write_str("opel"),
-                Self::Peugeot => f.write_str("peugeot"),
-                Self::Porsche => f.write_str("porsche"),
-                Self::Renault => f.write_str("renault"),
-                Self::Sandbox => f.write_str("sandbox"),
-                Self::Seat => f.write_str("seat"),
-                Self::Skoda => f.write_str("skoda"),
-                Self::Smart => f.write_str("smart"),
-                Self::Subaru => f.write_str("subaru"),
-                Self::Toyota => f.write_str("toyota"),
-                Self::Unknown => f.write_str("unknown"),
-                Self::Volkswagen => f.write_str("volkswagen"),
-                Self::VolvoCars => f.write_str("volvo_cars"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ResponseBrand {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "abarth" => Ok(Self::Abarth),
-                "alfaromeo" => Ok(Self::Alfaromeo),
-                "alpine" => Ok(Self::Alpine),
-                "audi" => Ok(Self::Audi),
-                "bmw" => Ok(Self::Bmw),
-                "cadillac" => Ok(Self::Cadillac),
-                "chevrolet" => Ok(Self::Chevrolet),
-                "chrysler" => Ok(Self::Chrysler),
-                "citroen" => Ok(Self::Citroen),
-                "cupra" => Ok(Self::Cupra),
-                "dacia" => Ok(Self::Dacia),
-                "dodge" => Ok(Self::Dodge),
-                "ds" => Ok(Self::Ds),
-                "fiat" => Ok(Self::Fiat),
-                "ford" => Ok(Self::Ford),
-                "honda" => Ok(Self::Honda),
-                "hyundai" => Ok(Self::Hyundai),
-                "iveco" => Ok(Self::Iveco),
-                "jaguar" => Ok(Self::Jaguar),
-                "jeep" => Ok(Self::Jeep),
-                "kia" => Ok(Self::Kia),
-                "lancia" => Ok(Self::Lancia),
-                "land_rover" => Ok(Self::LandRover),
-                "lexus" => Ok(Self::Lexus),
-                "man" => Ok(Self::Man),
-                "mazda" => Ok(Self::Mazda),
-                "mercedes_benz" => Ok(Self::MercedesBenz),
-                "mini" => Ok(Self::Mini),
-                "mitsubishi" => Ok(Self::Mitsubishi),
-                "nissan" => Ok(Self::Nissan),
-                "opel" => Ok(Self::Opel),
-                "peugeot" => Ok(Self::Peugeot),
-                "porsche" => Ok(Self::Porsche),
-                "renault" => Ok(Self::Renault),
-                "sandbox" => Ok(Self::Sandbox),
-                "seat" => Ok(Self::Seat),
-                "skoda" => Ok(Self::Skoda),
-                "smart" => Ok(Self::Smart),
-                "subaru" => Ok(Self::Subaru),
-                "toyota" => Ok(Self::Toyota),
-                "unknown" => Ok(Self::Unknown),
-                "volkswagen" => Ok(Self::Volkswagen),
-                "volvo_cars" => Ok(Self::VolvoCars),
-                _ => Ok(Self::UnknownValue(value.to_string())),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ResponseBrand {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ResponseBrand {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///`RooftopControl`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct RooftopControl {
@@ -18854,7 +18632,7 @@ pub mod types {
         pub adas: ::std::option::Option<Adas>,
         ///The vehicle brand
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub brand: ::std::option::Option<ResponseBrand>,
+        pub brand: ::std::option::Option<VehicleDataBrand>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub charging: ::std::option::Option<Charging>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -18931,6 +18709,228 @@ pub mod types {
     impl VehicleData {
         pub fn builder() -> builder::VehicleData {
             Default::default()
+        }
+    }
+    ///The vehicle brand
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum VehicleDataBrand {
+        #[serde(rename = "abarth")]
+        Abarth,
+        #[serde(rename = "alfaromeo")]
+        Alfaromeo,
+        #[serde(rename = "alpine")]
+        Alpine,
+        #[serde(rename = "audi")]
+        Audi,
+        #[serde(rename = "bmw")]
+        Bmw,
+        #[serde(rename = "cadillac")]
+        Cadillac,
+        #[serde(rename = "chevrolet")]
+        Chevrolet,
+        #[serde(rename = "chrysler")]
+        Chrysler,
+        #[serde(rename = "citroen")]
+        Citroen,
+        #[serde(rename = "cupra")]
+        Cupra,
+        #[serde(rename = "dacia")]
+        Dacia,
+        #[serde(rename = "dodge")]
+        Dodge,
+        #[serde(rename = "ds")]
+        Ds,
+        #[serde(rename = "fiat")]
+        Fiat,
+        #[serde(rename = "ford")]
+        Ford,
+        #[serde(rename = "honda")]
+        Honda,
+        #[serde(rename = "hyundai")]
+        Hyundai,
+        #[serde(rename = "iveco")]
+        Iveco,
+        #[serde(rename = "jaguar")]
+        Jaguar,
+        #[serde(rename = "jeep")]
+        Jeep,
+        #[serde(rename = "kia")]
+        Kia,
+        #[serde(rename = "lancia")]
+        Lancia,
+        #[serde(rename = "land_rover")]
+        LandRover,
+        #[serde(rename = "lexus")]
+        Lexus,
+        #[serde(rename = "man")]
+        Man,
+        #[serde(rename = "mazda")]
+        Mazda,
+        #[serde(rename = "mercedes_benz")]
+        MercedesBenz,
+        #[serde(rename = "mini")]
+        Mini,
+        #[serde(rename = "mitsubishi")]
+        Mitsubishi,
+        #[serde(rename = "nissan")]
+        Nissan,
+        #[serde(rename = "opel")]
+        Opel,
+        #[serde(rename = "peugeot")]
+        Peugeot,
+        #[serde(rename = "porsche")]
+        Porsche,
+        #[serde(rename = "renault")]
+        Renault,
+        #[serde(rename = "sandbox")]
+        Sandbox,
+        #[serde(rename = "seat")]
+        Seat,
+        #[serde(rename = "skoda")]
+        Skoda,
+        #[serde(rename = "smart")]
+        Smart,
+        #[serde(rename = "subaru")]
+        Subaru,
+        #[serde(rename = "toyota")]
+        Toyota,
+        #[serde(rename = "unknown")]
+        Unknown,
+        #[serde(rename = "volkswagen")]
+        Volkswagen,
+        #[serde(rename = "volvo_cars")]
+        VolvoCars,
+        /// A value this version of the spec does not list yet, kept verbatim.
+        #[serde(untagged)]
+        UnknownValue(::std::string::String),
+    }
+    impl ::std::fmt::Display for VehicleDataBrand {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match self {
+                Self::Abarth => f.write_str("abarth"),
+                Self::Alfaromeo => f.write_str("alfaromeo"),
+                Self::Alpine => f.write_str("alpine"),
+                Self::Audi => f.write_str("audi"),
+                Self::Bmw => f.write_str("bmw"),
+                Self::Cadillac => f.write_str("cadillac"),
+                Self::Chevrolet => f.write_str("chevrolet"),
+                Self::Chrysler => f.write_str("chrysler"),
+                Self::Citroen => f.write_str("citroen"),
+                Self::Cupra => f.write_str("cupra"),
+                Self::Dacia => f.write_str("dacia"),
+                Self::Dodge => f.write_str("dodge"),
+                Self::Ds => f.write_str("ds"),
+                Self::Fiat => f.write_str("fiat"),
+                Self::Ford => f.write_str("ford"),
+                Self::Honda => f.write_str("honda"),
+                Self::Hyundai => f.write_str("hyundai"),
+                Self::Iveco => f.write_str("iveco"),
+                Self::Jaguar => f.write_str("jaguar"),
+                Self::Jeep => f.write_str("jeep"),
+                Self::Kia => f.write_str("kia"),
+                Self::Lancia => f.write_str("lancia"),
+                Self::LandRover => f.write_str("land_rover"),
+                Self::Lexus => f.write_str("lexus"),
+                Self::Man => f.write_str("man"),
+                Self::Mazda => f.write_str("mazda"),
+                Self::MercedesBenz => f.write_str("mercedes_benz"),
+                Self::Mini => f.write_str("mini"),
+                Self::Mitsubishi => f.write_str("mitsubishi"),
+                Self::Nissan => f.write_str("nissan"),
+                Self::Opel => f.write_str("opel"),
+                Self::Peugeot => f.write_str("peugeot"),
+                Self::Porsche => f.write_str("porsche"),
+                Self::Renault => f.write_str("renault"),
+                Self::Sandbox => f.write_str("sandbox"),
+                Self::Seat => f.write_str("seat"),
+                Self::Skoda => f.write_str("skoda"),
+                Self::Smart => f.write_str("smart"),
+                Self::Subaru => f.write_str("subaru"),
+                Self::Toyota => f.write_str("toyota"),
+                Self::Unknown => f.write_str("unknown"),
+                Self::Volkswagen => f.write_str("volkswagen"),
+                Self::VolvoCars => f.write_str("volvo_cars"),
+                Self::UnknownValue(value) => f.write_str(value),
+            }
+        }
+    }
+    impl ::std::str::FromStr for VehicleDataBrand {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "abarth" => Ok(Self::Abarth),
+                "alfaromeo" => Ok(Self::Alfaromeo),
+                "alpine" => Ok(Self::Alpine),
+                "audi" => Ok(Self::Audi),
+                "bmw" => Ok(Self::Bmw),
+                "cadillac" => Ok(Self::Cadillac),
+                "chevrolet" => Ok(Self::Chevrolet),
+                "chrysler" => Ok(Self::Chrysler),
+                "citroen" => Ok(Self::Citroen),
+                "cupra" => Ok(Self::Cupra),
+                "dacia" => Ok(Self::Dacia),
+                "dodge" => Ok(Self::Dodge),
+                "ds" => Ok(Self::Ds),
+                "fiat" => Ok(Self::Fiat),
+                "ford" => Ok(Self::Ford),
+                "honda" => Ok(Self::Honda),
+                "hyundai" => Ok(Self::Hyundai),
+                "iveco" => Ok(Self::Iveco),
+                "jaguar" => Ok(Self::Jaguar),
+                "jeep" => Ok(Self::Jeep),
+                "kia" => Ok(Self::Kia),
+                "lancia" => Ok(Self::Lancia),
+                "land_rover" => Ok(Self::LandRover),
+                "lexus" => Ok(Self::Lexus),
+                "man" => Ok(Self::Man),
+                "mazda" => Ok(Self::Mazda),
+                "mercedes_benz" => Ok(Self::MercedesBenz),
+                "mini" => Ok(Self::Mini),
+                "mitsubishi" => Ok(Self::Mitsubishi),
+                "nissan" => Ok(Self::Nissan),
+                "opel" => Ok(Self::Opel),
+                "peugeot" => Ok(Self::Peugeot),
+                "porsche" => Ok(Self::Porsche),
+                "renault" => Ok(Self::Renault),
+                "sandbox" => Ok(Self::Sandbox),
+                "seat" => Ok(Self::Seat),
+                "skoda" => Ok(Self::Skoda),
+                "smart" => Ok(Self::Smart),
+                "subaru" => Ok(Self::Subaru),
+                "toyota" => Ok(Self::Toyota),
+                "unknown" => Ok(Self::Unknown),
+                "volkswagen" => Ok(Self::Volkswagen),
+                "volvo_cars" => Ok(Self::VolvoCars),
+                _ => Ok(Self::UnknownValue(value.to_string())),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for VehicleDataBrand {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for VehicleDataBrand {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Error body of the vehicle data API.
@@ -57878,7 +57878,7 @@ pub mod types {
                 ::std::string::String,
             >,
             brand: ::std::result::Result<
-                ::std::option::Option<super::ResponseBrand>,
+                ::std::option::Option<super::VehicleDataBrand>,
                 ::std::string::String,
             >,
             charging: ::std::result::Result<
@@ -58080,7 +58080,9 @@ pub mod types {
             }
             pub fn brand<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::ResponseBrand>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::VehicleDataBrand>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.brand = value
