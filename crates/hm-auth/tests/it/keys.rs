@@ -251,3 +251,23 @@ fn environment_variables_select_the_flow() {
     let err = Credentials::from_lookup(env(vec![])).unwrap_err();
     assert!(err.to_string().contains("HM_CLIENT_ID is not set"), "{err}");
 }
+
+#[test]
+fn console_json_contents_are_accepted_and_checked() {
+    let key = test_key();
+    let json = json!({"id": KEY_ID, "private_key": key.pkcs8_pem}).to_string();
+    let credentials = Credentials::private_key_json(CLIENT_ID, &json).unwrap();
+    assert_eq!(credentials.key_id(), Some(KEY_ID));
+    let err =
+        Credentials::private_key_json(CLIENT_ID, &json!({"id": KEY_ID}).to_string()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::KeyFileMissingField {
+                field: "private_key",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
