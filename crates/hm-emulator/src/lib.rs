@@ -1,20 +1,4 @@
-//! A local emulator of High Mobility's fleet APIs, for demos and tests (as stripe-mock is for Stripe).
-//!
-//! It speaks the wire format of High Mobility's published OpenAPI specs: the token endpoint (client
-//! secret and JWT assertion flows), eligibility, fleet clearance with its lifecycle, vehicle data and
-//! static data. Time is virtual, so tests can fast-forward clearances and token expiry, and faults
-//! (latency, 5xx, 429, outages) can be injected per route.
-//!
-//! ```no_run
-//! # async fn example() -> Result<(), hm_emulator::Error> {
-//! use hm_emulator::{Emulator, EmulatorConfig};
-//!
-//! let emulator = Emulator::start(EmulatorConfig::demo()).await?;
-//! println!("token endpoint: {}/v1/access_tokens", emulator.base_url());
-//! emulator.advance(std::time::Duration::from_secs(5)); // demo clearances are approved after 2 s
-//! # Ok(())
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
 
 mod assertion;
 mod brands;
