@@ -24,7 +24,7 @@ pub fn document(vin: &str, fleet_brand: &str, request_id: &str, now: DateTime<Ut
     let ago = |secs: i64| wire_time(now - chrono::Duration::seconds(secs));
     let (recent, older) = (ago(5 + (s % 50) as i64), ago(300 + (s % 600) as i64));
     let battery = pick(s, 1, 0.2, 0.95, 2);
-    let locked = s % 3 != 0;
+    let locked = !s.is_multiple_of(3);
     let lock_state = if locked { "locked" } else { "unlocked" };
     let doors = ["front_left", "front_right", "rear_right", "rear_left"];
     json!({

@@ -23,12 +23,6 @@ const SCOPE: &str = "fleet:clearance";
 /// How long an unknown vehicle's clearance stays pending before it is rejected.
 const UNKNOWN_VEHICLE_DELAY: chrono::Duration = chrono::Duration::seconds(2);
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Arc<str>, Response> {
-    state
-        .authorize(headers, SCOPE)
-        .map_err(|f| errors::auth(Api::Fleet, f))
-}
-
 fn item_json(c: &Clearance) -> Value {
     let changelog: Vec<Value> = c
         .changelog
@@ -56,9 +50,9 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let client_id = match authorize(&state, &headers) {
+    let client_id = match state.authorize(&headers, SCOPE) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(failure) => return errors::auth(Api::Fleet, failure),
     };
     let vehicles = serde_json::from_slice::<Value>(&body)
         .ok()
@@ -162,9 +156,9 @@ pub async fn list(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let client_id = match authorize(&state, &headers) {
+    let client_id = match state.authorize(&headers, SCOPE) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(failure) => return errors::auth(Api::Fleet, failure),
     };
     let filter_text = query.as_deref().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
@@ -198,9 +192,9 @@ pub async fn get_one(
     headers: HeaderMap,
     Path(vin): Path<String>,
 ) -> Response {
-    let client_id = match authorize(&state, &headers) {
+    let client_id = match state.authorize(&headers, SCOPE) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(failure) => return errors::auth(Api::Fleet, failure),
     };
     let now = state.clock.now();
     if let Err(wait) = state.clearance_get_limit.hit(&client_id, now) {
@@ -228,9 +222,9 @@ pub async fn delete(
     headers: HeaderMap,
     Path(vin): Path<String>,
 ) -> Response {
-    let client_id = match authorize(&state, &headers) {
+    let client_id = match state.authorize(&headers, SCOPE) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(failure) => return errors::auth(Api::Fleet, failure),
     };
     let now = state.clock.now();
     let removal_delay = chrono::Duration::seconds(state.config.removal_delay_secs as i64);

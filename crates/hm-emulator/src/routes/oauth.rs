@@ -39,9 +39,8 @@ fn invalid_client(description: impl Into<String>) -> Response {
     errors::oauth(StatusCode::BAD_REQUEST, "invalid_client", description)
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| bad_request(format!("the request body must be a JSON object: {e}")))
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("the request body must be a JSON object: {e}"))
 }
 
 fn blank(fields: &[(&str, bool)]) -> Option<Response> {
@@ -66,7 +65,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let request: TokenRequest = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(description) => return bad_request(description),
     };
     let (Some(grant_type), Some(client_id)) = (&request.grant_type, &request.client_id) else {
         return blank(&[
@@ -135,7 +134,7 @@ pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> Response
 pub async fn revoke(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let request: RevokeRequest = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(description) => return bad_request(description),
     };
     let (Some(token), Some(client_id), Some(secret)) =
         (&request.token, &request.client_id, &request.client_secret)

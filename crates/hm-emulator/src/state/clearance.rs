@@ -120,10 +120,8 @@ impl Clearance {
 
     /// Applies a scheduled transition that is due at `now`.
     pub fn settle(&mut self, now: DateTime<Utc>) {
-        if self.scheduled.as_ref().is_some_and(|s| s.timestamp <= now) {
-            if let Some(step) = self.scheduled.take() {
-                self.changelog.push(step);
-            }
+        if let Some(step) = self.scheduled.take_if(|s| s.timestamp <= now) {
+            self.changelog.push(step);
         }
     }
 

@@ -54,6 +54,11 @@ impl VirtualClock {
     }
 }
 
+/// The wire form of a time: RFC 3339 in UTC with whole seconds (`2026-03-01T10:20:37Z`).
+pub fn wire_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,9 +71,4 @@ mod tests {
         clock.advance(Duration::from_secs(90));
         assert_eq!((clock.now() - t0).num_seconds(), 90);
     }
-}
-
-/// The wire form of a time: RFC 3339 in UTC with whole seconds (`2026-03-01T10:20:37Z`).
-pub fn wire_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -30,10 +30,10 @@ struct Spec {
 fn convert(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get_mut("$ref") {
-                if let Some(name) = r.strip_prefix("#/components/schemas/") {
-                    *r = format!("#/definitions/{name}");
-                }
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(name) = r.strip_prefix("#/components/schemas/")
+            {
+                *r = format!("#/definitions/{name}");
             }
             if map.remove("nullable") == Some(Value::Bool(true)) {
                 match map.get("type").cloned() {
