@@ -147,7 +147,11 @@ pub fn stale_files(root: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Stale>
 }
 
 fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
-    let name = path.strip_prefix(root).unwrap_or(path).display().to_string();
+    let name = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
     similar::TextDiff::from_lines(actual, expected)
         .unified_diff()
         .context_radius(3)
@@ -168,8 +172,9 @@ pub fn write_all(root: &Path, files: &BTreeMap<PathBuf, String>) -> Result<usize
                 std::fs::write(&file.path, contents)
                     .map_err(|e| Error::io("write", &file.path, e))?;
             }
-            None => std::fs::remove_file(&file.path)
-                .map_err(|e| Error::io("remove", &file.path, e))?,
+            None => {
+                std::fs::remove_file(&file.path).map_err(|e| Error::io("remove", &file.path, e))?
+            }
         }
     }
     Ok(stale.len())

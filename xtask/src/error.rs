@@ -50,7 +50,9 @@ pub enum Error {
     },
 
     /// A spec could not be downloaded.
-    #[error("cannot download {url}: {message}; without network, use `cargo xtask fetch --from DIR` (or set HM_OPENAPI_DIR)")]
+    #[error(
+        "cannot download {url}: {message}; without network, use `cargo xtask fetch --from DIR` (or set HM_OPENAPI_DIR)"
+    )]
     Download {
         /// The URL we tried.
         url: String,

@@ -16,7 +16,10 @@ pub fn fetch(root: &Path, manifest: &Manifest, from: Option<&Path>) -> Result<()
     for spec in &manifest.specs {
         let target = spec.fetched_path(root);
         if let Ok(existing) = std::fs::read(&target) {
-            if spec.verify(&existing, &target.display().to_string()).is_ok() {
+            if spec
+                .verify(&existing, &target.display().to_string())
+                .is_ok()
+            {
                 println!("up to date   {}", spec.file);
                 continue;
             }

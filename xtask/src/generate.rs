@@ -30,8 +30,14 @@ fn settings(renames: &BTreeMap<String, String>) -> GenerationSettings {
 }
 
 /// Generates the client of `spec` (`file` names it in errors).
-pub fn client(spec: &OpenAPI, file: &str, renames: &BTreeMap<String, String>) -> Result<TokenStream> {
-    run(spec, file, renames, |generator, spec| generator.generate_tokens(spec))
+pub fn client(
+    spec: &OpenAPI,
+    file: &str,
+    renames: &BTreeMap<String, String>,
+) -> Result<TokenStream> {
+    run(spec, file, renames, |generator, spec| {
+        generator.generate_tokens(spec)
+    })
 }
 
 /// Generates the typed httpmock helpers of `spec` for the client at `crate_path` (e.g. `hm_api::oauth`).
@@ -52,9 +58,8 @@ fn run(
     renames: &BTreeMap<String, String>,
     generate: impl Fn(&mut Generator, &OpenAPI) -> std::result::Result<TokenStream, progenitor::Error>,
 ) -> Result<TokenStream> {
-    let attempt = |spec: &OpenAPI| {
-        catch_panic(|| generate(&mut Generator::new(&settings(renames)), spec))
-    };
+    let attempt =
+        |spec: &OpenAPI| catch_panic(|| generate(&mut Generator::new(&settings(renames)), spec));
     match attempt(spec) {
         Ok(Ok(tokens)) => Ok(tokens),
         Ok(Err(e)) => Err(Error::Generate {

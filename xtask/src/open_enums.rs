@@ -59,9 +59,9 @@ fn is_string_enum(e: &ItemEnum) -> bool {
         && e.variants.iter().all(|v| matches!(v.fields, Fields::Unit))
         && e.attrs.iter().any(|a| {
             a.path().is_ident("derive")
-                && a.meta.require_list().is_ok_and(|list| {
-                    list.tokens.to_string().contains("Deserialize")
-                })
+                && a.meta
+                    .require_list()
+                    .is_ok_and(|list| list.tokens.to_string().contains("Deserialize"))
         })
 }
 

@@ -79,9 +79,7 @@ impl Overlay {
                 )));
             }
             if action.update.is_none() && !action.remove {
-                return Err(self.error(format!(
-                    "{name} has neither `update` nor `remove: true`"
-                )));
+                return Err(self.error(format!("{name} has neither `update` nor `remove: true`")));
             }
             let path = JsonPath::parse(&action.target)
                 .map_err(|e| self.error(format!("{name}: invalid JSONPath: {e}")))?;
@@ -166,7 +164,8 @@ mod tests {
 
     #[test]
     fn update_merges_objects_and_remove_deletes_nodes() {
-        let mut doc = json!({"paths": {"/a": {"get": {"summary": "A"}, "post": {}}}, "tags": ["x"]});
+        let mut doc =
+            json!({"paths": {"/a": {"get": {"summary": "A"}, "post": {}}}, "tags": ["x"]});
         overlay(json!([
             {"target": "$.paths['/a'].get", "description": "name it", "update": {"operationId": "get_a"}},
             {"target": "$.paths['/a'].post", "description": "not offered", "remove": true},

@@ -66,9 +66,10 @@ pub fn validate(spec: &OpenAPI, file: &str, overlay: &str) -> Result<()> {
 /// Every (path, method, operation) of the spec.
 pub fn operations(spec: &OpenAPI) -> impl Iterator<Item = (&str, &str, &Operation)> {
     spec.paths.paths.iter().flat_map(|(path, item)| {
-        item.as_item()
-            .into_iter()
-            .flat_map(move |item| item.iter().map(move |(method, op)| (path.as_str(), method, op)))
+        item.as_item().into_iter().flat_map(move |item| {
+            item.iter()
+                .map(move |(method, op)| (path.as_str(), method, op))
+        })
     })
 }
 
@@ -108,25 +109,23 @@ fn body_type(spec: &OpenAPI, response: &ReferenceOr<Response>) -> String {
         ReferenceOr::Item(response) => response,
         ReferenceOr::Reference { reference } => {
             let name = reference.rsplit('/').next().unwrap_or_default();
-            match spec
-                .components
-                .as_ref()
-                .and_then(|c| c.responses.get(name))
-            {
+            match spec.components.as_ref().and_then(|c| c.responses.get(name)) {
                 Some(ReferenceOr::Item(response)) => response,
                 _ => return reference.clone(),
             }
         }
     };
-    let json = response
-        .content
-        .iter()
-        .find(|(media, _)| media.as_str() == "application/json" || media.starts_with("application/json;"));
+    let json = response.content.iter().find(|(media, _)| {
+        media.as_str() == "application/json" || media.starts_with("application/json;")
+    });
     match json {
         Some((_, media)) => match &media.schema {
             Some(ReferenceOr::Reference { reference }) => reference.clone(),
             Some(ReferenceOr::Item(schema)) => {
-                format!("inline schema {}", serde_json::to_string(schema).unwrap_or_default())
+                format!(
+                    "inline schema {}",
+                    serde_json::to_string(schema).unwrap_or_default()
+                )
             }
             None => "JSON without schema".to_owned(),
         },

@@ -70,7 +70,10 @@ fn a_malformed_spec_names_its_line() {
     .err()
     .unwrap()
     .to_string();
-    assert!(err.contains("malformed.yaml: malformed YAML at line 6"), "{err}");
+    assert!(
+        err.contains("malformed.yaml: malformed YAML at line 6"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -85,9 +88,18 @@ fn a_wrong_digest_names_file_and_both_digests() {
         .verify(b"tampered", "/tmp/x/hm-eligibility-v1.yml")
         .unwrap_err()
         .to_string();
-    assert!(err.contains("hm-eligibility-v1.yml: sha256 mismatch"), "{err}");
-    assert!(err.contains(&format!("expected {}", "0".repeat(64))), "{err}");
-    assert!(err.contains(&xtask::manifest::sha256_hex(b"tampered")), "{err}");
+    assert!(
+        err.contains("hm-eligibility-v1.yml: sha256 mismatch"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("expected {}", "0".repeat(64))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&xtask::manifest::sha256_hex(b"tampered")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -103,17 +115,26 @@ fn fetch_refuses_a_tampered_or_missing_file() {
     assert!(err.contains(&manifest.specs[0].file), "{err}");
 
     // Tampered: the error names file, pinned and actual digest, and nothing is written.
-    std::fs::write(source.path().join(&manifest.specs[0].file), "openapi: 3.0.3\n").unwrap();
+    std::fs::write(
+        source.path().join(&manifest.specs[0].file),
+        "openapi: 3.0.3\n",
+    )
+    .unwrap();
     let err = xtask::fetch::fetch(target.path(), &manifest, Some(source.path()))
         .unwrap_err()
         .to_string();
     assert!(err.contains(&manifest.specs[0].sha256), "{err}");
-    assert!(err.contains(&xtask::manifest::sha256_hex(b"openapi: 3.0.3\n")), "{err}");
-    assert!(!target
-        .path()
-        .join(xtask::FETCHED_DIR)
-        .join(&manifest.specs[0].file)
-        .exists());
+    assert!(
+        err.contains(&xtask::manifest::sha256_hex(b"openapi: 3.0.3\n")),
+        "{err}"
+    );
+    assert!(
+        !target
+            .path()
+            .join(xtask::FETCHED_DIR)
+            .join(&manifest.specs[0].file)
+            .exists()
+    );
 }
 
 #[test]

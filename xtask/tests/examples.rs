@@ -102,7 +102,10 @@ fn media_examples(location: &str, content: &Value, found: &mut Vec<Example>) {
 
 fn examples(spec: &Value) -> Vec<Example> {
     let mut found = Vec::new();
-    let schemas = spec["components"]["schemas"].as_object().cloned().unwrap_or_default();
+    let schemas = spec["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     for (name, schema) in &schemas {
         if let Some(value) = schema.get("example") {
             found.push(Example {

@@ -30,7 +30,10 @@ impl ClientContext {
         self.auth.as_ref()
     }
 
-    pub(crate) async fn authorize<E>(&self, request: &mut reqwest::Request) -> Result<(), Error<E>> {
+    pub(crate) async fn authorize<E>(
+        &self,
+        request: &mut reqwest::Request,
+    ) -> Result<(), Error<E>> {
         match &self.auth {
             // progenitor's error type offers only a string for hook failures; hm-auth's message
             // already names the failure and the remedy.

@@ -43,7 +43,11 @@ impl HighMobility {
     /// Every API at the authenticator's environment, with a default HTTP client.
     pub fn new(auth: hm_auth::Authenticator) -> Self {
         let base_url = auth.environment().base_url().to_string();
-        Self::with_client(&base_url, default_http_client(), ClientContext::authenticated(auth))
+        Self::with_client(
+            &base_url,
+            default_http_client(),
+            ClientContext::authenticated(auth),
+        )
     }
 
     /// Every API at `base_url` (e.g. a running emulator), sharing `http`, signing requests as `context` says.

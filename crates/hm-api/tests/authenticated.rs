@@ -23,9 +23,12 @@ fn token_mock<'a>(server: &'a MockServer, token: &str) -> httpmock::Mock<'a> {
 
 fn api(server: &MockServer) -> HighMobility {
     let environment = Environment::custom(&server.base_url()).unwrap();
-    let auth = Authenticator::builder(Credentials::client_secret("client-1", "s3cret").unwrap(), environment)
-        .build()
-        .unwrap();
+    let auth = Authenticator::builder(
+        Credentials::client_secret("client-1", "s3cret").unwrap(),
+        environment,
+    )
+    .build()
+    .unwrap();
     HighMobility::new(auth)
 }
 
@@ -37,11 +40,17 @@ async fn every_generated_call_carries_the_bearer_token() {
         when.method("GET")
             .path(format!("/v1/fleets/vehicles/{VIN}"))
             .header("authorization", "Bearer token-a");
-        then.status(200).json_body(json!({"vin": VIN, "status": "approved"}));
+        then.status(200)
+            .json_body(json!({"vin": VIN, "status": "approved"}));
     });
     let hm = api(&server);
     for _ in 0..3 {
-        hm.fleet_clearance().get_clearance().vin(VIN).send().await.unwrap();
+        hm.fleet_clearance()
+            .get_clearance()
+            .vin(VIN)
+            .send()
+            .await
+            .unwrap();
     }
     get.assert_calls(3);
     // One token serves every call.
@@ -53,7 +62,8 @@ async fn a_401_gets_one_fresh_token_and_one_retry() {
     let server = MockServer::start_async().await;
     let tokens = token_mock(&server, "token-a");
     let refused = server.mock(|when, then| {
-        when.method("GET").path(format!("/v1/vehicle-data/autoapi-13/{VIN}"));
+        when.method("GET")
+            .path(format!("/v1/vehicle-data/autoapi-13/{VIN}"));
         then.status(401).json_body(json!({
             "errors": [{"title": "Not Authorized", "detail": "Invalid token"}], "request_id": "r"
         }));

@@ -5,9 +5,7 @@
 use httpmock::MockServer;
 use serde_json::json;
 
-use hm_api::fleet_clearance::types::{
-    Brand, ClearanceStatus, FleetVehicle, FleetVehicleRequest,
-};
+use hm_api::fleet_clearance::types::{Brand, ClearanceStatus, FleetVehicle, FleetVehicleRequest};
 use hm_api::{ClearanceFilter, ClientContext, Error, HighMobility};
 
 const VIN: &str = "1HMTEST0000000001";
@@ -48,7 +46,10 @@ async fn check_eligibility_sends_vin_and_brand_and_keeps_unknown_values() {
     assert!(reply.eligible);
     assert_eq!(
         reply.data_delivery,
-        vec![DataDelivery::Pull, DataDelivery::UnknownValue("stream".into())]
+        vec![
+            DataDelivery::Pull,
+            DataDelivery::UnknownValue("stream".into())
+        ]
     );
     assert_eq!(
         reply.connectivity_status,
@@ -93,12 +94,14 @@ async fn check_eligibility_error_is_typed() {
 async fn create_clearance_posts_vehicles_with_tags() {
     let server = MockServer::start_async().await;
     let mock = server.mock(|when, then| {
-        when.method("POST").path("/v1/fleets/vehicles").json_body(json!({
-            "vehicles": [
-                {"vin": VIN, "brand": "mercedes-benz", "tags": {"fleet": "north"}},
-                {"vin": "1HMTEST0000000002", "brand": "lancia"}
-            ]
-        }));
+        when.method("POST")
+            .path("/v1/fleets/vehicles")
+            .json_body(json!({
+                "vehicles": [
+                    {"vin": VIN, "brand": "mercedes-benz", "tags": {"fleet": "north"}},
+                    {"vin": "1HMTEST0000000002", "brand": "lancia"}
+                ]
+            }));
         then.status(200).json_body(json!({"vehicles": [
             {"vin": VIN, "status": "pending", "tags": {"fleet": "north"}},
             {"vin": "1HMTEST0000000002", "status": "queued", "description": "new status"}
@@ -172,9 +175,10 @@ async fn list_clearances_query_is_percent_encoded_on_the_wire() {
     // Decode the raw request line ourselves: the JSON must not travel as a deep object or unescaped.
     let server = MockServer::start_async().await;
     let mock = server.mock(|when, then| {
-        when.method("GET")
-            .path("/v1/fleets/vehicles")
-            .query_param("filter", r#"{"vin":{"operator":"eq","value":"1HMTEST0000000001"}}"#);
+        when.method("GET").path("/v1/fleets/vehicles").query_param(
+            "filter",
+            r#"{"vin":{"operator":"eq","value":"1HMTEST0000000001"}}"#,
+        );
         then.status(200).json_body(json!([]));
     });
     let url = format!(
@@ -197,16 +201,26 @@ async fn list_clearances_query_is_percent_encoded_on_the_wire() {
 async fn get_clearance_by_vin_and_its_typed_404() {
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
-        when.method("GET").path(format!("/v1/fleets/vehicles/{VIN}"));
-        then.status(200).json_body(json!({"vin": VIN, "status": "approved", "brand": "bmw"}));
+        when.method("GET")
+            .path(format!("/v1/fleets/vehicles/{VIN}"));
+        then.status(200)
+            .json_body(json!({"vin": VIN, "status": "approved", "brand": "bmw"}));
     });
     server.mock(|when, then| {
-        when.method("GET").path("/v1/fleets/vehicles/UNKNOWN0000000000");
-        then.status(404)
-            .json_body(json!({"errors": [{"title": "Not found", "detail": "No clearance for this VIN"}]}));
+        when.method("GET")
+            .path("/v1/fleets/vehicles/UNKNOWN0000000000");
+        then.status(404).json_body(
+            json!({"errors": [{"title": "Not found", "detail": "No clearance for this VIN"}]}),
+        );
     });
     let hm = client(&server);
-    let found = hm.fleet_clearance().get_clearance().vin(VIN).send().await.unwrap();
+    let found = hm
+        .fleet_clearance()
+        .get_clearance()
+        .vin(VIN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(found.status, ClearanceStatus::Approved);
     assert_eq!(found.brand, Some(Brand::Bmw));
 
@@ -221,24 +235,36 @@ async fn get_clearance_by_vin_and_its_typed_404() {
         panic!("expected a typed error, got {err:?}")
     };
     assert_eq!(body.status(), 404);
-    assert_eq!(body.errors[0].detail.as_deref(), Some("No clearance for this VIN"));
+    assert_eq!(
+        body.errors[0].detail.as_deref(),
+        Some("No clearance for this VIN")
+    );
 }
 
 #[tokio::test]
 async fn delete_clearance_and_its_typed_409() {
     let server = MockServer::start_async().await;
     let delete = server.mock(|when, then| {
-        when.method("DELETE").path(format!("/v1/fleets/vehicles/{VIN}"));
-        then.status(200).json_body(json!({"vin": VIN, "status": "revoking"}));
+        when.method("DELETE")
+            .path(format!("/v1/fleets/vehicles/{VIN}"));
+        then.status(200)
+            .json_body(json!({"vin": VIN, "status": "revoking"}));
     });
     server.mock(|when, then| {
-        when.method("DELETE").path("/v1/fleets/vehicles/1HMTEST0000000002");
+        when.method("DELETE")
+            .path("/v1/fleets/vehicles/1HMTEST0000000002");
         then.status(409).json_body(json!({"errors": [
             {"title": "Conflict", "detail": "Clearance is already removed", "source": "vin"}
         ]}));
     });
     let hm = client(&server);
-    let reply = hm.fleet_clearance().delete_clearance().vin(VIN).send().await.unwrap();
+    let reply = hm
+        .fleet_clearance()
+        .delete_clearance()
+        .vin(VIN)
+        .send()
+        .await
+        .unwrap();
     delete.assert();
     assert_eq!(reply.status, ClearanceStatus::Revoking);
     let err = hm
@@ -256,8 +282,10 @@ async fn delete_clearance_and_its_typed_409() {
 async fn cancel_activation_takes_no_authorization_parameter() {
     let server = MockServer::start_async().await;
     let mock = server.mock(|when, then| {
-        when.method("POST").path(format!("/v1/fleets/{VIN}/cancel_activation"));
-        then.status(200).json_body(json!({"vin": VIN, "status": "canceling"}));
+        when.method("POST")
+            .path(format!("/v1/fleets/{VIN}/cancel_activation"));
+        then.status(200)
+            .json_body(json!({"vin": VIN, "status": "canceling"}));
     });
     let reply = client(&server)
         .fleet_clearance()
@@ -301,14 +329,18 @@ async fn vehicle_data_decodes_units_and_tolerates_new_capabilities() {
     assert_eq!(odometer.unit, UnitLengthUnit::Kilometers);
     assert_eq!(odometer.value, 12345.6);
     let unknown_unit = diagnostics.distance_since_reset.unwrap().data.unwrap();
-    assert_eq!(unknown_unit.unit, UnitLengthUnit::UnknownValue("furlongs".into()));
+    assert_eq!(
+        unknown_unit.unit,
+        UnitLengthUnit::UnknownValue("furlongs".into())
+    );
 }
 
 #[tokio::test]
 async fn vehicle_data_403_is_typed_with_request_id() {
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
-        when.method("GET").path(format!("/v1/vehicle-data/autoapi-13/{VIN}"));
+        when.method("GET")
+            .path(format!("/v1/vehicle-data/autoapi-13/{VIN}"));
         then.status(403).json_body(json!({
             "errors": [{"title": "Forbidden", "detail": "No active consent for this vehicle"}],
             "request_id": "5c88d1f1"
@@ -332,7 +364,8 @@ async fn vehicle_data_403_is_typed_with_request_id() {
 async fn static_data_routes_and_typed_errors() {
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
-        when.method("GET").path(format!("/v1/vehicle-static-data/{VIN}"));
+        when.method("GET")
+            .path(format!("/v1/vehicle-static-data/{VIN}"));
         then.status(200).json_body(json!({
             "manufacturer": {"brand": "Jeep", "model": "Compass"},
             "equipment": {"series_equipment": [{"description": "airbag"}]}
@@ -348,7 +381,13 @@ async fn static_data_routes_and_typed_errors() {
         }));
     });
     let hm = client(&server);
-    let data = hm.vehicle_static_data().get_static_data().vin(VIN).send().await.unwrap();
+    let data = hm
+        .vehicle_static_data()
+        .get_static_data()
+        .vin(VIN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         data.manufacturer.as_ref().and_then(|m| m.brand.as_deref()),
         Some("Jeep")
@@ -357,11 +396,13 @@ async fn static_data_routes_and_typed_errors() {
         .vehicle_static_data()
         .get_valuation()
         .vin(VIN)
-        .body(hm_api::vehicle_static_data::types::VehicleStaticValuationDataRequest {
-            odometer: Some(1222.0),
-            country_code: Some("DE".into()),
-            registration_date: None,
-        })
+        .body(
+            hm_api::vehicle_static_data::types::VehicleStaticValuationDataRequest {
+                odometer: Some(1222.0),
+                country_code: Some("DE".into()),
+                registration_date: None,
+            },
+        )
         .send()
         .await
         .unwrap_err();
@@ -377,11 +418,14 @@ async fn oauth_token_request_and_typed_400() {
     use hm_api::oauth::types::{AccessTokensRequest, AccessTokensRequestGrantType};
     let server = MockServer::start_async().await;
     server.mock(|when, then| {
-        when.method("POST").path("/v1/access_tokens").json_body(json!({
-            "grant_type": "client_credentials", "client_id": "id", "client_secret": "wrong"
-        }));
-        then.status(400)
-            .json_body(json!({"error": "invalid_request", "error_description": "client_secret is invalid"}));
+        when.method("POST")
+            .path("/v1/access_tokens")
+            .json_body(json!({
+                "grant_type": "client_credentials", "client_id": "id", "client_secret": "wrong"
+            }));
+        then.status(400).json_body(
+            json!({"error": "invalid_request", "error_description": "client_secret is invalid"}),
+        );
     });
     let err = client(&server)
         .oauth()
@@ -404,5 +448,8 @@ async fn oauth_token_request_and_typed_400() {
         panic!("expected a typed error, got {err:?}")
     };
     assert_eq!(body.error, "invalid_request");
-    assert_eq!(body.error_description.as_deref(), Some("client_secret is invalid"));
+    assert_eq!(
+        body.error_description.as_deref(),
+        Some("client_secret is invalid")
+    );
 }
