@@ -1,0 +1,184 @@
+//! `hm demo`: the whole flow against an embedded emulator, with a key pair generated on the spot.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use hm_api::fleet_clearance::types::{Brand as ClearanceBrand, ClearanceStatus};
+use hm_auth::{Credentials, Environment};
+use hm_emulator::{
+    DEMO_CLIENT_ID, DEMO_VIN_APPROVED, DEMO_VIN_MERCEDES, DEMO_VIN_NOT_ELIGIBLE, DEMO_VIN_REJECTED,
+    Emulator, EmulatorConfig,
+};
+use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use serde_json::{Value, json};
+
+use crate::commands::{clearance, eligibility, vehicle_data};
+use crate::config::Session;
+use crate::error::CliError;
+use crate::output::print_json;
+
+/// The demo's vehicles: VIN and brand (clearance spelling).
+const VEHICLES: [(&str, &str); 4] = [
+    (DEMO_VIN_APPROVED, "sandbox"),
+    (DEMO_VIN_MERCEDES, "mercedes-benz"),
+    (DEMO_VIN_REJECTED, "bmw"),
+    (DEMO_VIN_NOT_ELIGIBLE, "ford"),
+];
+
+/// Seconds the emulator takes to decide a clearance in the demo.
+const CLEARANCE_DELAY_SECS: u64 = 2;
+
+/// A fresh P-256 key pair as PEM: (PKCS#8 private key, SPKI public key).
+pub fn generate_key_pair() -> Result<(String, String), CliError> {
+    let secret =
+        <p256::SecretKey as p256::elliptic_curve::Generate>::generate_from_rng(&mut rand::rng());
+    let private = secret
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| CliError::Other(format!("cannot encode the demo key: {e}")))?
+        .to_string();
+    let public = secret
+        .public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| CliError::Other(format!("cannot encode the demo public key: {e}")))?;
+    Ok((private, public))
+}
+
+fn step(json: bool, text: &str) {
+    if !json {
+        println!("\n{text}");
+    }
+}
+
+/// Runs `hm demo`.
+pub async fn run(json: bool) -> Result<(), CliError> {
+    let started = Instant::now();
+    if !json {
+        println!(
+            "hm demo: the whole flow against an embedded High Mobility emulator (no account, no network)."
+        );
+    }
+    let mut config = EmulatorConfig::demo();
+    for vehicle in &mut config.vehicles {
+        vehicle.clearance_delay_secs = CLEARANCE_DELAY_SECS;
+    }
+    let emulator = Emulator::start(config)
+        .await
+        .map_err(|e| CliError::Other(format!("cannot start the embedded emulator: {e}")))?;
+    let base = emulator.base_url().to_owned();
+    step(json, &format!("1. Started the emulator at {base}"));
+
+    let (private_pem, public_pem) = generate_key_pair()?;
+    let key_id = format!("hm-cli-demo-{:016x}", rand::random::<u64>());
+    emulator
+        .register_key(DEMO_CLIENT_ID, &key_id, &public_pem)
+        .map_err(|e| CliError::Other(format!("cannot register the demo key: {e}")))?;
+    step(
+        json,
+        &format!(
+            "2. Generated a P-256 key pair; registered its public key as `{key_id}` for application `{DEMO_CLIENT_ID}`"
+        ),
+    );
+
+    let credentials = Credentials::private_key_pem(DEMO_CLIENT_ID, key_id.clone(), &private_pem)?;
+    let environment = Environment::custom(&base)?;
+    let session = Session::new(credentials, environment)?;
+    let token = session.authenticate().await?;
+    step(
+        json,
+        &format!(
+            "3. Obtained an access token with a signed JWT client assertion: valid {} s, scopes: {}",
+            token.expires_in().as_secs(),
+            token.scopes().join(" ")
+        ),
+    );
+
+    step(json, "4. Eligibility of four vehicles:");
+    let mut checks = Vec::new();
+    for (vin, brand) in VEHICLES {
+        let brand = brand
+            .parse()
+            .map_err(|e| CliError::Other(format!("demo brand {brand}: {e}")))?;
+        checks.push(eligibility::check(&session, vin, brand).await?);
+    }
+    if !json {
+        print!("{}", indent(&eligibility::table(&checks).render()));
+    }
+
+    let eligible: Vec<(String, ClearanceBrand)> = VEHICLES
+        .iter()
+        .filter(|(vin, _)| checks.iter().any(|c| c.vin == *vin && c.eligible))
+        .filter_map(|(vin, brand)| brand.parse().ok().map(|b| ((*vin).to_owned(), b)))
+        .collect();
+    let vins: Vec<String> = eligible.iter().map(|(vin, _)| vin.clone()).collect();
+    step(
+        json,
+        &format!(
+            "5. Requested clearance for the eligible ones ({}) and waiting for the decision:",
+            vins.join(", ")
+        ),
+    );
+    let tags = HashMap::from([("source".to_owned(), "hm-demo".to_owned())]);
+    clearance::request(&session, &eligible, &tags).await?;
+    let decided = clearance::wait(
+        &session,
+        &vins,
+        Duration::from_millis(250),
+        Duration::from_secs(30),
+        json,
+    )
+    .await?;
+    if !json {
+        print!("{}", indent(&clearance::table(&decided).render()));
+    }
+
+    step(json, "6. Vehicle data of the approved vehicles:");
+    let mut documents = Vec::new();
+    for item in decided
+        .iter()
+        .filter(|i| i.status == ClearanceStatus::Approved)
+    {
+        let doc = vehicle_data::to_value(&vehicle_data::fetch(&session, &item.vin).await?)?;
+        if !json {
+            let brand = doc.get("brand").and_then(Value::as_str).unwrap_or("?");
+            println!("   {} ({brand})", item.vin);
+            print_fields_indented(&vehicle_data::headline(&doc));
+        }
+        documents.push(doc);
+    }
+
+    let elapsed = started.elapsed();
+    if json {
+        return print_json(&json!({
+            "emulator": base,
+            "key_id": key_id,
+            "token": { "expires_in_secs": token.expires_in().as_secs(), "scopes": token.scopes() },
+            "eligibility": checks,
+            "clearances": decided,
+            "vehicle_data": documents,
+            "elapsed_secs": elapsed.as_secs_f64(),
+        }));
+    }
+    println!(
+        "\nDone in {:.1} s. Next: run `hm emulator serve` and try the commands of the README against it,",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "or use your own application with --client-id and --client-secret / --key-file (sandbox by default)."
+    );
+    Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("   {l}\n")).collect()
+}
+
+fn print_fields_indented(fields: &[(&str, String)]) {
+    let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (key, value) in fields {
+        println!(
+            "     {:<width$}  {value}",
+            format!("{key}:"),
+            width = width + 1
+        );
+    }
+}

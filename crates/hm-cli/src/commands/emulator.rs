@@ -1,0 +1,56 @@
+//! `hm emulator serve`: run the local emulator until ctrl-c.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use hm_emulator::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_VIN_APPROVED, Emulator, EmulatorConfig,
+};
+use serde_json::json;
+
+use crate::cli::EmulatorServeArgs;
+use crate::error::CliError;
+use crate::output::print_json;
+
+/// Runs `hm emulator serve`.
+pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError> {
+    let config = match &args.config {
+        Some(path) => {
+            EmulatorConfig::from_toml_file(path).map_err(|e| CliError::Usage(e.to_string()))?
+        }
+        None => EmulatorConfig::demo(),
+    };
+    let demo = args.config.is_none();
+    let addr = SocketAddr::new(args.host, args.port);
+    let handle = Emulator::start_on(config, addr).await.map_err(|e| {
+        CliError::Other(format!(
+            "cannot start the emulator on {addr}: {e}; try another --port"
+        ))
+    })?;
+    let base = handle.base_url().to_owned();
+    if json {
+        let mut out = json!({ "base_url": base });
+        if demo {
+            out["client_id"] = json!(DEMO_CLIENT_ID);
+            out["client_secret"] = json!(DEMO_CLIENT_SECRET);
+        }
+        print_json(&out)?;
+    } else {
+        println!("High Mobility emulator listening on {base} (ctrl-c stops it)");
+        if demo {
+            println!("Demo configuration; its credentials open nothing but this emulator:");
+            println!("  export HM_ENVIRONMENT={base}");
+            println!("  export HM_CLIENT_ID={DEMO_CLIENT_ID}");
+            println!("  export HM_CLIENT_SECRET={DEMO_CLIENT_SECRET}");
+            println!("  hm clearance request {DEMO_VIN_APPROVED} --brand sandbox --wait");
+        }
+    }
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| CliError::Other(format!("cannot wait for ctrl-c: {e}")))?;
+    handle
+        .shutdown()
+        .await
+        .map_err(|e| CliError::Other(format!("the emulator stopped with an error: {e}")))
+}

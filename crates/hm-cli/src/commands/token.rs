@@ -1,0 +1,54 @@
+//! `hm token`: obtain a token and show its expiry and scopes.
+
+use serde_json::json;
+
+use crate::cli::TokenArgs;
+use crate::commands::Ctx;
+use crate::config::Session;
+use crate::error::CliError;
+use crate::output::{print_fields, print_json};
+
+/// Runs `hm token`.
+pub async fn run(ctx: &Ctx<'_>, args: &TokenArgs) -> Result<(), CliError> {
+    let json = ctx.json;
+    let session = Session::from_args(ctx.connection, ctx.matches)?;
+    let token = session.authenticate().await?;
+    let expires_at: chrono::DateTime<chrono::Utc> = token.expires_at_system_time().into();
+    let environment = session.auth.environment().base_url().to_string();
+    if json {
+        let mut out = json!({
+            "client_id": session.auth.client_id(),
+            "environment": environment,
+            "expires_in_secs": token.expires_in().as_secs(),
+            "expires_at": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "scopes": token.scopes(),
+        });
+        if args.show_token {
+            out["access_token"] = json!(token.expose_secret());
+        }
+        return print_json(&out);
+    }
+    let mut fields = vec![
+        ("client id", session.auth.client_id().to_owned()),
+        ("environment", environment),
+        (
+            "expires in",
+            format!(
+                "{} s (at {})",
+                token.expires_in().as_secs(),
+                expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        ),
+        ("scopes", token.scopes().join(" ")),
+    ];
+    if args.show_token {
+        fields.push(("access token", token.expose_secret().to_owned()));
+    } else {
+        fields.push((
+            "access token",
+            "(hidden; --show-token prints it)".to_owned(),
+        ));
+    }
+    print_fields(&fields);
+    Ok(())
+}

@@ -1,0 +1,706 @@
+//! End-to-end tests of the `hm` binary against an emulator started in the test process.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use hm_emulator::{
+    ALL_SCOPES, ApplicationConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_VIN_APPROVED,
+    DEMO_VIN_MERCEDES, DEMO_VIN_NOT_ELIGIBLE, Emulator, EmulatorConfig, EmulatorHandle,
+};
+use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// Environment variables that would leak the developer's own configuration into a test.
+const HM_VARS: [&str; 8] = [
+    "HM_CLIENT_ID",
+    "HM_CLIENT_SECRET",
+    "HM_PRIVATE_KEY_FILE",
+    "HM_PRIVATE_KEY_PEM_FILE",
+    "HM_PRIVATE_KEY_PEM",
+    "HM_KEY_ID",
+    "HM_ENVIRONMENT",
+    "RUST_LOG",
+];
+
+/// A VIN that is not in the demo configuration: not eligible, clearance rejected.
+const UNCONFIGURED_VIN: &str = "1HMTEST0000000009";
+
+/// An emulator serving on the fixture's own runtime while the test thread runs the binary.
+struct Fixture {
+    // Dropped first: stops the server while the runtime is still there.
+    emulator: EmulatorHandle,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self::with(demo_config(1))
+    }
+
+    fn with(config: EmulatorConfig) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let emulator = runtime
+            .block_on(Emulator::start(config))
+            .expect("emulator starts");
+        Fixture {
+            emulator,
+            _runtime: runtime,
+        }
+    }
+
+    fn base(&self) -> &str {
+        self.emulator.base_url()
+    }
+
+    /// `hm --env <emulator>` with no credentials and a clean environment.
+    fn bare(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hm"));
+        for var in HM_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.args(["--env", self.base()]);
+        cmd.timeout(Duration::from_secs(60));
+        cmd
+    }
+
+    /// `hm` with the demo application's client id and secret.
+    fn hm(&self) -> Command {
+        let mut cmd = self.bare();
+        cmd.args([
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--client-secret",
+            DEMO_CLIENT_SECRET,
+        ]);
+        cmd
+    }
+
+    /// Requests clearance for `vin` through the CLI and moves the emulator's clock past the decision.
+    fn cleared(&self, vin: &str, brand: &str) {
+        self.hm()
+            .args(["clearance", "request", vin, "--brand", brand])
+            .assert()
+            .success();
+        self.emulator.advance(Duration::from_secs(5));
+    }
+}
+
+fn demo_config(delay_secs: u64) -> EmulatorConfig {
+    let mut config = EmulatorConfig::demo();
+    for vehicle in &mut config.vehicles {
+        vehicle.clearance_delay_secs = delay_secs;
+    }
+    config
+}
+
+fn stdout_json(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn key_pair() -> (String, String) {
+    let secret =
+        <p256::SecretKey as p256::elliptic_curve::Generate>::generate_from_rng(&mut rand::rng());
+    let private = secret
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("pkcs8 pem")
+        .to_string();
+    let public = secret
+        .public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("public pem");
+    (private, public)
+}
+
+#[test]
+fn help_documents_configuration_and_exit_codes() {
+    Command::new(env!("CARGO_BIN_EXE_hm"))
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes"))
+        .stdout(predicate::str::contains("HM_CLIENT_ID"))
+        .stdout(predicate::str::contains("3  authentication failure"));
+}
+
+#[test]
+fn token_prints_expiry_and_scopes_but_not_the_token() {
+    let fx = Fixture::new();
+    fx.hm()
+        .arg("token")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("expires in"))
+        .stdout(predicate::str::contains("fleet:clearance"))
+        .stdout(predicate::str::contains("hidden"));
+}
+
+#[test]
+fn token_json_parses_and_includes_the_token_only_with_show_token() {
+    let fx = Fixture::new();
+    let out = fx.hm().args(["token", "--json"]).output().expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc = stdout_json(&out);
+    assert_eq!(doc["client_id"], DEMO_CLIENT_ID);
+    assert!(
+        doc["expires_in_secs"]
+            .as_u64()
+            .is_some_and(|s| s > 200 && s <= 300)
+    );
+    assert!(doc["scopes"].as_array().is_some_and(|s| s.len() == 4));
+    assert!(doc.get("access_token").is_none());
+
+    let out = fx
+        .hm()
+        .args(["token", "--json", "--show-token"])
+        .output()
+        .expect("runs");
+    let doc = stdout_json(&out);
+    assert!(doc["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+#[test]
+fn token_with_a_wrong_secret_exits_3_with_the_servers_description() {
+    let fx = Fixture::new();
+    fx.bare()
+        .args([
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--client-secret",
+            "wrong-secret",
+            "token",
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("client_secret is invalid"))
+        .stderr(predicate::str::contains("check the client id"))
+        .stderr(predicate::str::contains("wrong-secret").not())
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn token_with_the_consoles_key_file_uses_the_jwt_flow() {
+    let fx = Fixture::new();
+    let (private, public) = key_pair();
+    fx.emulator
+        .register_key(DEMO_CLIENT_ID, "test-key-1", &public)
+        .expect("key registered");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("key.json");
+    let json = serde_json::json!({"id": "test-key-1", "private_key": private});
+    std::fs::write(&path, json.to_string()).expect("write key file");
+    fx.bare()
+        .args(["--client-id", DEMO_CLIENT_ID, "--key-file"])
+        .arg(&path)
+        .arg("token")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("vehicle:data"));
+}
+
+#[test]
+fn a_malformed_key_file_exits_3_with_a_clear_message() {
+    let fx = Fixture::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("key.json");
+    std::fs::write(&path, "this is not the console's key file").expect("write");
+    fx.bare()
+        .args(["--client-id", DEMO_CLIENT_ID, "--key-file"])
+        .arg(&path)
+        .arg("token")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("not valid JSON"))
+        .stderr(predicate::str::contains("panicked").not());
+
+    let pem = dir.path().join("key.pem");
+    std::fs::write(
+        &pem,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .expect("write");
+    fx.bare()
+        .args(["--client-id", DEMO_CLIENT_ID, "--key-id", "k", "--key-pem"])
+        .arg(&pem)
+        .arg("token")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("PEM"));
+}
+
+#[test]
+fn missing_credentials_are_a_usage_error() {
+    let fx = Fixture::new();
+    fx.bare()
+        .arg("token")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no client id"));
+    fx.bare()
+        .args(["--client-id", DEMO_CLIENT_ID, "token"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--client-secret"));
+}
+
+#[test]
+fn flags_win_over_environment_variables() {
+    let fx = Fixture::new();
+    // A wrong secret and a key file in the environment; the secret flag wins over both.
+    fx.hm()
+        .env("HM_CLIENT_SECRET", "from-the-environment")
+        .env("HM_PRIVATE_KEY_FILE", "/nonexistent/key.json")
+        .env("HM_CLIENT_ID", "someone-else")
+        .arg("token")
+        .assert()
+        .success();
+    // Environment only: works as well.
+    fx.bare()
+        .env("HM_CLIENT_ID", DEMO_CLIENT_ID)
+        .env("HM_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+        .arg("token")
+        .assert()
+        .success();
+    // Two credentials from the environment: ambiguous.
+    fx.bare()
+        .env("HM_CLIENT_ID", DEMO_CLIENT_ID)
+        .env("HM_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+        .env("HM_PRIVATE_KEY_FILE", "/nonexistent/key.json")
+        .arg("token")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("more than one credential"));
+}
+
+#[test]
+fn eligibility_table_and_json() {
+    let fx = Fixture::new();
+    fx.hm()
+        .args(["eligibility", DEMO_VIN_MERCEDES, "--brand", "mercedes-benz"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ELIGIBLE"))
+        .stdout(predicate::str::contains("pull, push"));
+    let out = fx
+        .hm()
+        .args([
+            "eligibility",
+            DEMO_VIN_NOT_ELIGIBLE,
+            "--brand",
+            "ford",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc = stdout_json(&out);
+    assert_eq!(doc["vin"], DEMO_VIN_NOT_ELIGIBLE);
+    assert_eq!(doc["eligible"], false);
+}
+
+#[test]
+fn bad_arguments_are_usage_errors_with_clear_messages() {
+    let fx = Fixture::new();
+    // Missing --brand.
+    fx.hm()
+        .args(["eligibility", DEMO_VIN_APPROVED])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--brand"));
+    // A VIN of the wrong length and one with a forbidden letter.
+    fx.hm()
+        .args(["eligibility", "1HMSHORT", "--brand", "sandbox"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("17 characters"));
+    fx.hm()
+        .args(["clearance", "get", "1HMDEM0CAR000000O"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`O` cannot appear"));
+    // An unknown brand names the accepted ones.
+    fx.hm()
+        .args([
+            "clearance",
+            "request",
+            DEMO_VIN_APPROVED,
+            "--brand",
+            "trabant",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown brand `trabant`"))
+        .stderr(predicate::str::contains("mercedes-benz"));
+    // A malformed tag and an unknown status.
+    fx.hm()
+        .args([
+            "clearance",
+            "request",
+            DEMO_VIN_APPROVED,
+            "--brand",
+            "sandbox",
+            "--tag",
+            "novalue",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("key=value"));
+    fx.hm()
+        .args(["clearance", "list", "--status", "sleeping"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown status"));
+    // A bad environment.
+    fx.bare()
+        .args([
+            "--env",
+            "not a url",
+            "--client-id",
+            "x",
+            "--client-secret",
+            "y",
+            "token",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--env"));
+}
+
+#[test]
+fn clearance_request_waits_until_every_vin_is_decided() {
+    let fx = Fixture::new();
+    let started = Instant::now();
+    let out = fx
+        .hm()
+        .args([
+            "clearance",
+            "request",
+            DEMO_VIN_APPROVED,
+            UNCONFIGURED_VIN,
+            "--brand",
+            "sandbox",
+        ])
+        .args([
+            "--tag",
+            "fleet=test",
+            "--wait",
+            "--interval",
+            "0.2",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let doc = stdout_json(&out);
+    let requested = doc["requested"].as_array().expect("requested");
+    assert_eq!(requested.len(), 2);
+    assert!(requested.iter().all(|r| r["status"] == "pending"));
+    let decided = doc["clearances"].as_array().expect("clearances");
+    let status = |vin: &str| {
+        decided
+            .iter()
+            .find(|c| c["vin"] == vin)
+            .map(|c| c["status"].clone())
+    };
+    assert_eq!(status(DEMO_VIN_APPROVED), Some("approved".into()));
+    // A VIN the emulator does not know is rejected.
+    assert_eq!(status(UNCONFIGURED_VIN), Some("rejected".into()));
+    assert!(decided.iter().all(|c| c["tags"]["fleet"] == "test"));
+}
+
+#[test]
+fn clearance_list_get_and_revoke() {
+    let fx = Fixture::new();
+    fx.cleared(DEMO_VIN_APPROVED, "sandbox");
+    fx.cleared(DEMO_VIN_MERCEDES, "mercedes-benz");
+
+    let out = fx
+        .hm()
+        .args([
+            "clearance",
+            "list",
+            "--status",
+            "approved",
+            "--brand",
+            "sandbox",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let items = stdout_json(&out);
+    let items = items.as_array().expect("a list");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["vin"], DEMO_VIN_APPROVED);
+
+    fx.hm()
+        .args([
+            "clearance",
+            "list",
+            "--vin",
+            DEMO_VIN_MERCEDES,
+            "--vin",
+            DEMO_VIN_APPROVED,
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("STATUS"))
+        .stdout(predicate::str::contains(DEMO_VIN_MERCEDES))
+        .stdout(predicate::str::contains("approved"));
+
+    fx.hm()
+        .args(["clearance", "get", DEMO_VIN_APPROVED])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("approved"))
+        .stdout(predicate::str::contains("pending"));
+
+    let out = fx
+        .hm()
+        .args(["clearance", "revoke", DEMO_VIN_APPROVED, "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(stdout_json(&out)["status"], "revoking");
+
+    // Revoking again while in transition: the API's 409 with its title and what to do.
+    fx.hm()
+        .args(["clearance", "revoke", DEMO_VIN_APPROVED])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("HTTP 409"))
+        .stderr(predicate::str::contains("what to do"));
+}
+
+#[test]
+fn clearance_request_with_the_wrong_brand_exits_4_with_the_description() {
+    let fx = Fixture::new();
+    fx.hm()
+        .args(["clearance", "request", DEMO_VIN_MERCEDES, "--brand", "bmw"])
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("error"))
+        .stderr(predicate::str::contains(
+            "The brand does not match the vehicle",
+        ));
+}
+
+#[test]
+fn clearance_of_an_unknown_vin_exits_4_with_title_and_detail() {
+    let fx = Fixture::new();
+    fx.hm()
+        .args(["clearance", "get", "WBA00000000000000"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("Not found"))
+        .stderr(predicate::str::contains(
+            "No clearance for VIN WBA00000000000000",
+        ))
+        .stderr(predicate::str::contains("hm clearance request"));
+}
+
+#[test]
+fn vehicle_data_summary_and_raw_json() {
+    let fx = Fixture::new();
+    fx.cleared(DEMO_VIN_APPROVED, "sandbox");
+    fx.hm()
+        .args(["vehicle-data", DEMO_VIN_APPROVED])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("odometer:"))
+        .stdout(predicate::str::contains("kilometers"))
+        .stdout(predicate::str::contains("[diagnostics]"))
+        .stdout(predicate::str::contains("location:"));
+    let out = fx
+        .hm()
+        .args(["vehicle-data", DEMO_VIN_APPROVED, "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc = stdout_json(&out);
+    assert_eq!(doc["vin"], DEMO_VIN_APPROVED);
+    assert_eq!(doc["diagnostics"]["odometer"]["data"]["unit"], "kilometers");
+    assert!(doc["vehicle_location"]["coordinates"]["data"]["latitude"].is_number());
+}
+
+#[test]
+fn vehicle_data_without_clearance_exits_4() {
+    let fx = Fixture::new();
+    fx.hm()
+        .args(["vehicle-data", DEMO_VIN_MERCEDES])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("HTTP 403"))
+        .stderr(predicate::str::contains("hm clearance request"));
+}
+
+#[test]
+fn static_data_prints_the_manufacturer() {
+    let fx = Fixture::new();
+    fx.cleared(DEMO_VIN_MERCEDES, "mercedes-benz");
+    fx.hm()
+        .args(["static-data", DEMO_VIN_MERCEDES])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Mercedes-Benz"));
+    let out = fx
+        .hm()
+        .args(["static-data", DEMO_VIN_MERCEDES, "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout_json(&out).is_object());
+}
+
+#[test]
+fn no_secret_appears_in_any_output() {
+    const SECRET: &str = "s3cr3t-that-must-never-be-printed";
+    let mut config = demo_config(1);
+    config.applications.push(ApplicationConfig {
+        client_id: "secret-test-client".into(),
+        client_secret: Some(SECRET.into()),
+        public_keys: Default::default(),
+        scopes: ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+    });
+    let fx = Fixture::with(config);
+    let with_secret = |secret: &str| {
+        let mut cmd = fx.bare();
+        cmd.args([
+            "--client-id",
+            "secret-test-client",
+            "--client-secret",
+            secret,
+        ]);
+        cmd
+    };
+    let token = stdout_json(
+        &with_secret(SECRET)
+            .args(["token", "--json", "--show-token"])
+            .output()
+            .expect("runs"),
+    )["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["token"],
+        vec!["token", "--json"],
+        vec!["eligibility", DEMO_VIN_APPROVED, "--brand", "sandbox"],
+        vec!["clearance", "list", "--json"],
+        vec!["clearance", "get", "WBA00000000000000"],
+        vec!["vehicle-data", DEMO_VIN_APPROVED],
+        vec!["eligibility", "BAD", "--brand", "sandbox"],
+    ];
+    for args in runs {
+        let out = with_secret(SECRET).args(&args).output().expect("runs");
+        for stream in [text(&out.stdout), text(&out.stderr)] {
+            assert!(
+                !stream.contains(SECRET),
+                "{args:?} printed the secret: {stream}"
+            );
+            assert!(
+                !stream.contains(&token),
+                "{args:?} printed a token: {stream}"
+            );
+        }
+    }
+    // A refused secret is not echoed either, nor is one given only through the environment.
+    let out = with_secret("refused-secret-value")
+        .arg("token")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!text(&out.stderr).contains("refused-secret-value"));
+    let out = fx
+        .bare()
+        .env("HM_CLIENT_SECRET", SECRET)
+        .args(["--help"])
+        .output()
+        .expect("runs");
+    assert!(!text(&out.stdout).contains(SECRET));
+}
+
+#[test]
+fn demo_runs_end_to_end_in_under_a_minute() {
+    let started = Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hm"));
+    for var in HM_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.arg("demo")
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("odometer:"))
+        .stdout(predicate::str::contains("approved"))
+        .stdout(predicate::str::contains("rejected"))
+        .stdout(predicate::str::contains("JWT client assertion"));
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn demo_json_is_one_document() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hm"));
+    for var in HM_VARS {
+        cmd.env_remove(var);
+    }
+    let out = cmd
+        .args(["demo", "--json"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc = stdout_json(&out);
+    assert_eq!(doc["eligibility"].as_array().map(Vec::len), Some(4));
+    let data = doc["vehicle_data"].as_array().expect("vehicle data");
+    assert!(!data.is_empty());
+    assert!(
+        data.iter()
+            .all(|d| d["diagnostics"]["odometer"].is_object())
+    );
+}
+
+#[test]
+fn emulator_serve_listens_and_prints_how_to_connect() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hm"))
+        .args(["emulator", "serve", "--port", "0"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    let read = BufReader::new(stdout).read_line(&mut first);
+    let _ = child.kill();
+    let _ = child.wait();
+    read.expect("a line");
+    assert!(
+        first.contains("listening on http://127.0.0.1:"),
+        "unexpected first line: {first}"
+    );
+}
+
+#[test]
+fn emulator_serve_with_a_broken_config_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("emulator.toml");
+    std::fs::write(&path, "token_lifetime_secs = \"soon\"\n").expect("write");
+    Command::new(env!("CARGO_BIN_EXE_hm"))
+        .args(["emulator", "serve", "--port", "0", "--config"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("emulator.toml"));
+}
