@@ -865,10 +865,21 @@ pub mod types {
         pub manufacturer_id: ::std::option::Option<::std::string::String>,
         ///Dat key: EquipmentPosition/ContainedEquipmentPositions values
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub positions: ::std::vec::Vec<::std::string::String>,
+        pub positions: ::std::vec::Vec<VehicleStaticDataEquipmentListPositionsItem>,
     }
     impl VehicleStaticDataEquipmentList {
         pub fn builder() -> builder::VehicleStaticDataEquipmentList {
+            Default::default()
+        }
+    }
+    ///`VehicleStaticDataEquipmentListPositionsItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct VehicleStaticDataEquipmentListPositionsItem {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+    }
+    impl VehicleStaticDataEquipmentListPositionsItem {
+        pub fn builder() -> builder::VehicleStaticDataEquipmentListPositionsItem {
             Default::default()
         }
     }
@@ -5862,7 +5873,7 @@ pub mod types {
                 ::std::string::String,
             >,
             positions: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<super::VehicleStaticDataEquipmentListPositionsItem>,
                 ::std::string::String,
             >,
         }
@@ -5904,7 +5915,9 @@ pub mod types {
             }
             pub fn positions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::VehicleStaticDataEquipmentListPositionsItem>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.positions = value
@@ -5935,6 +5948,53 @@ pub mod types {
                     description: Ok(value.description),
                     manufacturer_id: Ok(value.manufacturer_id),
                     positions: Ok(value.positions),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct VehicleStaticDataEquipmentListPositionsItem {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for VehicleStaticDataEquipmentListPositionsItem {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                }
+            }
+        }
+        impl VehicleStaticDataEquipmentListPositionsItem {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<VehicleStaticDataEquipmentListPositionsItem>
+        for super::VehicleStaticDataEquipmentListPositionsItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VehicleStaticDataEquipmentListPositionsItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::VehicleStaticDataEquipmentListPositionsItem>
+        for VehicleStaticDataEquipmentListPositionsItem {
+            fn from(value: super::VehicleStaticDataEquipmentListPositionsItem) -> Self {
+                Self {
+                    description: Ok(value.description),
                 }
             }
         }
