@@ -49,10 +49,10 @@ pub fn headline(doc: &Value) -> Vec<(&'static str, String)> {
     add("electric range", "charging", "estimated_range");
     add("doors", "doors", "locks_state");
     add("ignition", "ignition", "state");
-    if let Some(c) = data(doc, "vehicle_location", "coordinates") {
-        if let (Some(lat), Some(lon)) = (c.get("latitude"), c.get("longitude")) {
-            lines.push(("location", format!("{lat}, {lon} (latitude, longitude)")));
-        }
+    if let Some(c) = data(doc, "vehicle_location", "coordinates")
+        && let (Some(lat), Some(lon)) = (c.get("latitude"), c.get("longitude"))
+    {
+        lines.push(("location", format!("{lat}, {lon} (latitude, longitude)")));
     }
     lines
 }
