@@ -704,3 +704,46 @@ fn emulator_serve_with_a_broken_config_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("emulator.toml"));
 }
+
+#[test]
+fn clearance_wait_gives_up_after_the_timeout_with_exit_6() {
+    let fx = Fixture::with(EmulatorConfig::demo());
+    fx.hm()
+        .args([
+            "clearance",
+            "request",
+            hm_emulator::DEMO_VIN_SLOW,
+            "--brand",
+            "sandbox",
+        ])
+        .args(["--wait", "--interval", "0.2", "--timeout", "1"])
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("still pending"));
+}
+
+#[test]
+fn an_unreachable_api_exits_5() {
+    let fx = Fixture::new();
+    // A port nobody listens on: the emulator's port after it has stopped.
+    let base = fx.base().to_owned();
+    drop(fx);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hm"));
+    for var in HM_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.args([
+        "--env",
+        &base,
+        "--client-id",
+        DEMO_CLIENT_ID,
+        "--client-secret",
+        DEMO_CLIENT_SECRET,
+    ])
+    .arg("token")
+    .timeout(Duration::from_secs(60))
+    .assert()
+    .code(5)
+    .stderr(predicate::str::contains("cannot reach"))
+    .stderr(predicate::str::contains(DEMO_CLIENT_SECRET).not());
+}
