@@ -29,7 +29,7 @@ pub struct Cli {
     pub connection: ConnectionArgs,
 
     /// Print JSON instead of tables (for scripts).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Output")]
     pub json: bool,
 
     /// What to do.
@@ -39,6 +39,7 @@ pub struct Cli {
 
 /// Where the API is and who is calling it.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection (flags win over environment variables)")]
 pub struct ConnectionArgs {
     /// OAuth client id of the application.
     #[arg(long, env = "HM_CLIENT_ID", global = true)]
