@@ -10,16 +10,18 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Value, json};
 
-/// Where a spec file is: the project's fetched copy, else the shared reference copy.
+/// Where `cargo xtask fetch` put a spec file.
 fn spec_path(file: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let candidates = [
-        root.join("openapi/fetched").join(file),
-        PathBuf::from("/work/shared/openapi/high-mobility").join(file),
-    ];
-    candidates.iter().find(|p| p.is_file()).cloned().unwrap_or_else(|| {
-        panic!("spec file {file} not found in openapi/fetched/ or /work/shared/openapi/high-mobility/; run `cargo xtask fetch` first")
-    })
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../openapi/fetched")
+        .join(file);
+    if !path.is_file() {
+        panic!(
+            "spec file {} is missing: run `cargo xtask fetch` first",
+            path.display()
+        );
+    }
+    path
 }
 
 struct Spec {
