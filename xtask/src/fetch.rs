@@ -15,14 +15,13 @@ pub fn fetch(root: &Path, manifest: &Manifest, from: Option<&Path>) -> Result<()
         .map_err(|e| Error::io("create directory", &target_dir, e))?;
     for spec in &manifest.specs {
         let target = spec.fetched_path(root);
-        if let Ok(existing) = std::fs::read(&target) {
-            if spec
+        if let Ok(existing) = std::fs::read(&target)
+            && spec
                 .verify(&existing, &target.display().to_string())
                 .is_ok()
-            {
-                println!("up to date   {}", spec.file);
-                continue;
-            }
+        {
+            println!("up to date   {}", spec.file);
+            continue;
         }
         let (bytes, origin) = match from {
             Some(dir) => {

@@ -74,7 +74,7 @@ fn remove_copy(attrs: &mut [syn::Attribute]) {
         };
         let kept: Vec<_> = paths
             .into_iter()
-            .filter(|p| !p.segments.last().is_some_and(|s| s.ident == "Copy"))
+            .filter(|p| p.segments.last().is_none_or(|s| s.ident != "Copy"))
             .collect();
         *attr = parse_quote!(#[derive(#(#kept),*)]);
     }
@@ -111,10 +111,10 @@ struct DisplayArm;
 impl VisitMut for DisplayArm {
     fn visit_expr_match_mut(&mut self, m: &mut syn::ExprMatch) {
         // typify matches on `*self`; binding the kept string needs a match on the reference.
-        if let syn::Expr::Unary(unary) = m.expr.as_ref() {
-            if matches!(unary.op, syn::UnOp::Deref(_)) {
-                m.expr = unary.expr.clone();
-            }
+        if let syn::Expr::Unary(unary) = m.expr.as_ref()
+            && matches!(unary.op, syn::UnOp::Deref(_))
+        {
+            m.expr = unary.expr.clone();
         }
         m.arms
             .push(parse_quote!(Self::UnknownValue(value) => f.write_str(value),));

@@ -51,13 +51,13 @@ pub fn validate(spec: &OpenAPI, file: &str, overlay: &str) -> Result<()> {
                 )));
             }
         }
-        if let Some(ReferenceOr::Item(body)) = &operation.request_body {
-            if body.content.len() > 1 {
-                return Err(fail(format!(
-                    "operation `{id}` accepts {} request media types; keep only application/json in {overlay}",
-                    body.content.len()
-                )));
-            }
+        if let Some(ReferenceOr::Item(body)) = &operation.request_body
+            && body.content.len() > 1
+        {
+            return Err(fail(format!(
+                "operation `{id}` accepts {} request media types; keep only application/json in {overlay}",
+                body.content.len()
+            )));
         }
     }
     Ok(())
@@ -92,13 +92,13 @@ fn response_types(
                 .push(label);
         }
     }
-    if range.start == 4 {
-        if let Some(default) = &operation.responses.default {
-            types
-                .entry(body_type(spec, default))
-                .or_default()
-                .push("default".to_owned());
-        }
+    if range.start == 4
+        && let Some(default) = &operation.responses.default
+    {
+        types
+            .entry(body_type(spec, default))
+            .or_default()
+            .push("default".to_owned());
     }
     types
 }

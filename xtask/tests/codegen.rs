@@ -1,6 +1,8 @@
 //! The generation pipeline's promises: fresh committed output, deterministic bytes, and clear errors for
 //! stale files, corrupted specs, wrong digests and specs progenitor cannot handle.
 
+#![allow(clippy::unwrap_used)] // test helpers fail loudly on broken fixtures
+
 use std::path::{Path, PathBuf};
 
 use xtask::codegen;

@@ -1,6 +1,8 @@
 //! The generated clients meet hm-auth through progenitor's hooks: every request carries the bearer
 //! token, and a 401 leads to one fresh token and one retry.
 
+#![allow(clippy::unwrap_used)] // test helpers fail loudly on broken fixtures
+
 use httpmock::MockServer;
 use serde_json::json;
 
