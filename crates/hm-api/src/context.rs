@@ -1,8 +1,18 @@
 //! What every generated client carries besides its base URL and HTTP client: the authenticator, met
 //! through progenitor's `ClientHooks` (the seam its maintainers intend for auth).
 
-// Unused when every API feature is off.
-#[allow(unused_imports)]
+// With every API feature off there is no client to hook into.
+#![cfg_attr(
+    not(any(
+        feature = "oauth",
+        feature = "eligibility",
+        feature = "fleet-clearance",
+        feature = "vehicle-data",
+        feature = "vehicle-static-data"
+    )),
+    allow(unused)
+)]
+
 use progenitor_client::{ClientInfo, Error, OperationInfo};
 
 /// The inner value of every generated `Client`: the authenticator that signs its requests, if any.
