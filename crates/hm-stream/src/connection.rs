@@ -28,8 +28,8 @@ pub(crate) enum Event {
     },
     /// The broker answered the subscription.
     SubAck { refused: bool },
-    /// The DISCONNECT packet was written: everything queued before it went out.
-    Disconnected,
+    /// An acknowledgement was written to the connection.
+    AckWritten,
     /// The connection failed or was lost; the task waits its backoff, then reconnects.
     Lost(ConnectionError),
 }
@@ -54,10 +54,12 @@ pub(crate) fn options(
     options
 }
 
-/// Builds the client and the event loop. The request channel has room for an acknowledgement per
-/// slot plus a few control packets, so queuing an acknowledgement never blocks.
+/// Builds the client and the event loop. The request channel has room for an acknowledgement for
+/// every packet id the broker can have in flight (and a few control packets), so queuing one never
+/// fails: acknowledgements can pile up while the event loop hands out messages it read in a batch.
+/// The channel allocates only what it holds.
 pub(crate) fn client(options: MqttOptions, max_in_flight: usize) -> (AsyncClient, EventLoop) {
-    AsyncClient::new(options, max_in_flight * 2 + 16)
+    AsyncClient::new(options, usize::from(u16::MAX) + max_in_flight + 16)
 }
 
 /// An acknowledgement request for the message with packet id `pkid`.
@@ -101,7 +103,7 @@ pub(crate) async fn pump(
                     .iter()
                     .any(|code| matches!(code, SubscribeReasonCode::Failure)),
             },
-            Ok(rumqttc::Event::Outgoing(Outgoing::Disconnect)) => Event::Disconnected,
+            Ok(rumqttc::Event::Outgoing(Outgoing::PubAck(_))) => Event::AckWritten,
             Ok(_) => continue,
             Err(ConnectionError::RequestsDone) => return,
             Err(error) => {

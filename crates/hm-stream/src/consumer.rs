@@ -23,7 +23,7 @@ use crate::dedup::{Dedup, Verdict};
 use crate::error::BoxError;
 use crate::{Delivery, Error, Stats};
 
-/// How long a shutdown waits for the DISCONNECT (and the acknowledgements queued before it) to be written.
+/// How long a shutdown waits for the broker to close the connection after the DISCONNECT.
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 type DeadLetterFn =
@@ -436,14 +436,14 @@ impl State {
         match dead_letter {
             None => {
                 tracing::warn!(
-                    message_id = id, topic = %bad.topic, bytes = bad.payload.len(), problem = %bad.problem,
+                    message_id = %id, topic = %bad.topic, bytes = bad.payload.len(), problem = %bad.problem,
                     "bad message acknowledged and dropped"
                 );
                 self.acknowledge(ack);
             }
             Some(handler) => {
                 tracing::warn!(
-                    message_id = id, topic = %bad.topic, bytes = bad.payload.len(), problem = %bad.problem,
+                    message_id = %id, topic = %bad.topic, bytes = bad.payload.len(), problem = %bad.problem,
                     "bad message handed to the dead-letter handler"
                 );
                 let message_id = bad.message_id.clone();
@@ -503,11 +503,10 @@ impl State {
         if !self.connected || ack.epoch != self.epoch {
             return;
         }
-        match self.client.try_ack(&connection::ack_packet(ack.pkid)) {
-            Ok(()) => self.stats.acked(),
-            Err(error) => {
-                tracing::warn!(%error, "could not queue an acknowledgement; the message will be redelivered")
-            }
+        // The channel has room for every packet id (see `connection::client`): this cannot fail
+        // while the connection task runs, and if it stopped the message is redelivered anyway.
+        if let Err(error) = self.client.try_ack(&connection::ack_packet(ack.pkid)) {
+            tracing::warn!(%error, "could not queue an acknowledgement; the message will be redelivered");
         }
     }
 
@@ -540,20 +539,28 @@ impl State {
             Event::SubAck { refused: true } => Err(Error::SubscriptionRefused {
                 topic: self.subscription.clone(),
             }),
-            Event::SubAck { refused: false } | Event::Disconnected | Event::Publish { .. } => {
+            Event::SubAck { refused: false } => {
+                self.stats.subscribed();
                 Ok(())
             }
+            Event::AckWritten => {
+                self.stats.acked();
+                Ok(())
+            }
+            Event::Publish { .. } => Ok(()),
             Event::Lost(error) => {
                 self.connected = false;
                 self.stats.connection_lost();
-                if !self.ever_connected {
-                    if let Some((detail, remedy)) = connection::permanent_failure(&error) {
-                        return Err(Error::Connect {
-                            broker: self.broker.clone(),
-                            detail,
-                            remedy,
-                        });
-                    }
+                // Before the first success, a certificate problem or a refusal will not go away
+                // by retrying: say so. Later, the broker may be restarting: keep trying.
+                if !self.ever_connected
+                    && let Some((detail, remedy)) = connection::permanent_failure(&error)
+                {
+                    return Err(Error::Connect {
+                        broker: self.broker.clone(),
+                        detail,
+                        remedy,
+                    });
                 }
                 tracing::warn!(broker = %self.broker, %error, "MQTT connection lost or refused; reconnecting");
                 Ok(())
@@ -561,26 +568,32 @@ impl State {
         }
     }
 
-    /// Sends DISCONNECT after the queued acknowledgements and waits until it is written, so that
-    /// every acknowledgement reaches the broker before the connection closes.
+    /// Sends DISCONNECT after the queued acknowledgements and waits until the broker closes the
+    /// connection, so that the broker has read every acknowledgement.
     async fn disconnect(&mut self, events: &mut mpsc::UnboundedReceiver<Event>) {
         // Copies held for messages that were not handled keep their slots: free them for the pump.
         self.dedup = Dedup::new(0);
         if !self.connected || self.client.try_disconnect().is_err() {
             return;
         }
-        let written = async {
+        // The broker closes the connection once it has read the DISCONNECT. Closing it from this
+        // side first could make the broker drop acknowledgements it had not read yet (its next
+        // write would meet a reset connection).
+        let closed_by_broker = async {
             while let Some(event) = events.recv().await {
-                if matches!(event, Event::Disconnected | Event::Lost(_)) {
-                    return;
+                match event {
+                    Event::AckWritten => self.stats.acked(),
+                    Event::Lost(_) => return,
+                    // Messages arriving now are dropped unacknowledged (their slots freed).
+                    _ => {}
                 }
             }
         };
-        if tokio::time::timeout(DISCONNECT_TIMEOUT, written)
+        if tokio::time::timeout(DISCONNECT_TIMEOUT, closed_by_broker)
             .await
             .is_err()
         {
-            tracing::warn!("the DISCONNECT was not written in time; closing the connection anyway");
+            tracing::warn!("the broker did not close the connection after DISCONNECT in time");
         }
     }
 }

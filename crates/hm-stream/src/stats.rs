@@ -18,6 +18,7 @@ struct Counters {
     acked: AtomicU64,
     connections: AtomicU64,
     connection_losses: AtomicU64,
+    subscriptions: AtomicU64,
     in_flight: AtomicU64,
     peak_in_flight: AtomicU64,
 }
@@ -34,12 +35,14 @@ pub struct StatsSnapshot {
     pub duplicates: u64,
     /// Messages that could not be decoded (reported, then acknowledged or dead-lettered).
     pub bad: u64,
-    /// Acknowledgements handed to the connection.
+    /// Acknowledgements written to the connection.
     pub acked: u64,
     /// Successful connections (the first one included).
     pub connections: u64,
     /// Connections lost or attempts failed.
     pub connection_losses: u64,
+    /// Subscriptions the broker confirmed (one per connection).
+    pub subscriptions: u64,
     /// Messages received and not finished yet.
     pub in_flight: u64,
     /// The most messages ever in flight at once.
@@ -59,6 +62,7 @@ impl Stats {
             acked: get(&c.acked),
             connections: get(&c.connections),
             connection_losses: get(&c.connection_losses),
+            subscriptions: get(&c.subscriptions),
             in_flight: get(&c.in_flight),
             peak_in_flight: get(&c.peak_in_flight),
         }
@@ -92,6 +96,10 @@ impl Stats {
 
     pub(crate) fn connected(&self) {
         self.inner.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn subscribed(&self) {
+        self.inner.subscriptions.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn connection_lost(&self) {
