@@ -205,8 +205,9 @@ impl StreamConfig {
         self
     }
 
-    /// How many handler calls may run at once (default 8). Messages of one vehicle (VIN) are
-    /// handled one after another, in the order received.
+    /// How many messages are decoded and handled at once (default 8). With 1, messages are handled
+    /// one at a time in the order received; with more, concurrently, so a later message may finish
+    /// first (each value carries its own timestamp; redeliveries reorder anyway).
     pub fn concurrency(mut self, handlers: usize) -> Self {
         self.concurrency = handlers;
         self

@@ -2,6 +2,7 @@
 //! while a message slot is free and reconnects with backoff.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, EventLoop, Incoming, MqttOptions, Outgoing,
@@ -9,6 +10,7 @@ use rumqttc::{
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use crate::Stats;
 use crate::backoff::Backoff;
 use crate::config::{Broker, StreamConfig};
 
@@ -16,22 +18,63 @@ use crate::config::{Broker, StreamConfig};
 /// oversized one is reported and acknowledged instead of breaking the connection over and over.
 const MQTT_MAX_PACKET: usize = 268_435_455 + 5;
 
-/// What the connection task tells the consumer.
+/// What the connection task reports besides messages.
 pub(crate) enum Event {
     /// Connected (or reconnected); `epoch` numbers the connection.
     Connected { epoch: u64, session_present: bool },
-    /// A message, holding one of the in-flight slots until it is finished.
-    Publish {
-        publish: Publish,
-        slot: OwnedSemaphorePermit,
-        epoch: u64,
-    },
     /// The broker answered the subscription.
     SubAck { refused: bool },
-    /// An acknowledgement was written to the connection.
-    AckWritten,
     /// The connection failed or was lost; the task waits its backoff, then reconnects.
     Lost(ConnectionError),
+}
+
+/// A received message and the right to acknowledge it.
+pub(crate) struct Job {
+    pub(crate) publish: Publish,
+    pub(crate) ack: Ack,
+}
+
+/// The right to acknowledge one delivery: its packet id on the connection it came from, and the
+/// in-flight slot it holds until dropped.
+pub(crate) struct Ack {
+    pkid: u16,
+    epoch: u64,
+    _slot: OwnedSemaphorePermit,
+    stats: Stats,
+}
+
+impl Drop for Ack {
+    fn drop(&mut self) {
+        self.stats.released();
+    }
+}
+
+/// Sends acknowledgements, but only on the connection the message came from: after a reconnection
+/// the broker redelivers the unacknowledged message and its copy is acknowledged instead.
+#[derive(Clone)]
+pub(crate) struct Acker {
+    client: AsyncClient,
+    /// The current connection's epoch, 0 while disconnected (written by the connection task).
+    current: Arc<AtomicU64>,
+}
+
+impl Acker {
+    pub(crate) fn ack(&self, ack: Ack) {
+        if self.current.load(Ordering::SeqCst) != ack.epoch {
+            return;
+        }
+        let mut publish = Publish::new("", QoS::AtLeastOnce, Vec::new());
+        publish.pkid = ack.pkid;
+        // The channel has room for every packet id (see `client`), so this fails only when the
+        // connection task is gone, and then the message is redelivered anyway.
+        if let Err(error) = self.client.try_ack(&publish) {
+            tracing::warn!(%error, "could not queue an acknowledgement; the message will be redelivered");
+        }
+    }
+
+    pub(crate) fn connected(&self) -> bool {
+        self.current.load(Ordering::SeqCst) != 0
+    }
 }
 
 /// rumqttc options: TLS with the client certificate, persistent session, manual acknowledgements.
@@ -54,19 +97,19 @@ pub(crate) fn options(
     options
 }
 
-/// Builds the client and the event loop. The request channel has room for an acknowledgement for
-/// every packet id the broker can have in flight (and a few control packets), so queuing one never
-/// fails: acknowledgements can pile up while the event loop hands out messages it read in a batch.
-/// The channel allocates only what it holds.
-pub(crate) fn client(options: MqttOptions, max_in_flight: usize) -> (AsyncClient, EventLoop) {
-    AsyncClient::new(options, usize::from(u16::MAX) + max_in_flight + 16)
-}
-
-/// An acknowledgement request for the message with packet id `pkid`.
-pub(crate) fn ack_packet(pkid: u16) -> Publish {
-    let mut publish = Publish::new("", QoS::AtLeastOnce, Vec::new());
-    publish.pkid = pkid;
-    publish
+/// Builds the client, its acknowledger and the event loop. The request channel has room for an
+/// acknowledgement for every packet id the broker can have in flight (and a few control packets),
+/// so queuing one never fails; the channel allocates only what it holds.
+pub(crate) fn client(
+    options: MqttOptions,
+    max_in_flight: usize,
+) -> (AsyncClient, Acker, EventLoop) {
+    let (client, eventloop) = AsyncClient::new(options, usize::from(u16::MAX) + max_in_flight + 16);
+    let acker = Acker {
+        client: client.clone(),
+        current: Arc::new(AtomicU64::new(0)),
+    };
+    (client, acker, eventloop)
 }
 
 /// Drives the event loop until the consumer goes away. Before each poll it takes a free slot, so
@@ -75,8 +118,11 @@ pub(crate) fn ack_packet(pkid: u16) -> Publish {
 pub(crate) async fn pump(
     mut eventloop: EventLoop,
     slots: Arc<Semaphore>,
+    jobs: mpsc::UnboundedSender<Job>,
     events: mpsc::UnboundedSender<Event>,
     mut backoff: Backoff,
+    acker: Acker,
+    stats: Stats,
 ) {
     let mut epoch = 0;
     loop {
@@ -84,13 +130,22 @@ pub(crate) async fn pump(
             return;
         };
         let event = match eventloop.poll().await {
-            Ok(rumqttc::Event::Incoming(Incoming::Publish(publish))) => Event::Publish {
-                publish,
-                slot,
-                epoch,
-            },
+            Ok(rumqttc::Event::Incoming(Incoming::Publish(publish))) => {
+                stats.received();
+                let ack = Ack {
+                    pkid: publish.pkid,
+                    epoch,
+                    _slot: slot,
+                    stats: stats.clone(),
+                };
+                if jobs.send(Job { publish, ack }).is_err() {
+                    return;
+                }
+                continue;
+            }
             Ok(rumqttc::Event::Incoming(Incoming::ConnAck(connack))) => {
                 epoch += 1;
+                acker.current.store(epoch, Ordering::SeqCst);
                 backoff.reset();
                 Event::Connected {
                     epoch,
@@ -103,10 +158,14 @@ pub(crate) async fn pump(
                     .iter()
                     .any(|code| matches!(code, SubscribeReasonCode::Failure)),
             },
-            Ok(rumqttc::Event::Outgoing(Outgoing::PubAck(_))) => Event::AckWritten,
+            Ok(rumqttc::Event::Outgoing(Outgoing::PubAck(_))) => {
+                stats.acked();
+                continue;
+            }
             Ok(_) => continue,
             Err(ConnectionError::RequestsDone) => return,
             Err(error) => {
+                acker.current.store(0, Ordering::SeqCst);
                 drop(slot);
                 if events.send(Event::Lost(error)).is_err() {
                     return;

@@ -2,23 +2,22 @@
 //! acknowledges each one only after the handler finished with it.
 
 use std::future::Future;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use rumqttc::{AsyncClient, QoS};
 use serde::de::DeserializeOwned;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
 use tokio::time::{Duration, Instant};
+use tracing::instrument::WithSubscriber;
 
 use crate::backoff::Backoff;
 use crate::bad::{BadMessage, decode};
 use crate::config::{Broker, StreamConfig};
-use crate::connection::{self, Event};
+use crate::connection::{self, Ack, Acker, Event, Job};
 use crate::dedup::{Dedup, Verdict};
 use crate::error::BoxError;
 use crate::{Delivery, Error, Stats};
@@ -38,8 +37,7 @@ type DeadLetterFn =
 ///   [dedup window](StreamConfig::dedup_window); a copy of a message that is still being handled
 ///   is acknowledged only once the first delivery has been handled.
 /// - At most [`max_in_flight`](StreamConfig::max_in_flight) messages are received and unfinished;
-///   up to [`concurrency`](StreamConfig::concurrency) handler calls run at once, those of one VIN
-///   one after another in the order received.
+///   up to [`concurrency`](StreamConfig::concurrency) messages are decoded and handled at once.
 /// - Messages that cannot be decoded are reported (tracing `warn` with their `message_id`) and
 ///   acknowledged, or handed to the [`dead_letter`](Consumer::dead_letter) handler.
 /// - Lost connections are re-established with bounded backoff; the broker keeps the session.
@@ -148,125 +146,102 @@ impl Consumer {
     {
         let config = &self.config;
         let options = connection::options(config, &self.broker, self.tls.clone());
-        let (client, eventloop) = connection::client(options, config.max_in_flight);
-        let slots = Arc::new(Semaphore::new(config.max_in_flight));
+        let (client, acker, eventloop) = connection::client(options, config.max_in_flight);
+        let (jobs_tx, jobs) = mpsc::unbounded_channel();
         let (events_tx, mut events) = mpsc::unbounded_channel();
-        let backoff = Backoff::new(config.backoff_min, config.backoff_max);
-        let pump = AbortOnDrop(tokio::spawn(connection::pump(
+        let pump = tokio::spawn(connection::pump(
             eventloop,
-            slots.clone(),
+            Arc::new(Semaphore::new(config.max_in_flight)),
+            jobs_tx,
             events_tx,
-            backoff,
-        )));
+            Backoff::new(config.backoff_min, config.backoff_max),
+            acker.clone(),
+            self.stats.clone(),
+        ));
+        let _pump = AbortOnDrop(pump);
 
-        let (done_tx, mut done) = mpsc::unbounded_channel();
-        let stopping = Arc::new(AtomicBool::new(false));
-        let handler = Arc::new(handler);
-        let lanes: Vec<_> = (0..config.concurrency)
-            .map(|_| {
-                let (tx, rx) = mpsc::unbounded_channel();
-                let task =
-                    tokio::spawn(lane(rx, handler.clone(), done_tx.clone(), stopping.clone()));
-                (tx, AbortOnDrop(task))
-            })
-            .collect();
+        let shared = Arc::new(Shared {
+            handler,
+            dead_letter: self.dead_letter.clone(),
+            dedup: Mutex::new(Dedup::new(config.dedup_window)),
+            acker,
+            stats: self.stats.clone(),
+            max_message_bytes: config.max_message_bytes,
+        });
+        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (errors_tx, mut errors) = mpsc::unbounded_channel();
+        let mut workers = JoinSet::new();
+        for _ in 0..config.concurrency {
+            // Workers log where the caller's context logs (its tracing subscriber).
+            workers.spawn(
+                worker::<D, F, Fut, E>(
+                    jobs.clone(),
+                    shared.clone(),
+                    stop_rx.clone(),
+                    errors_tx.clone(),
+                )
+                .with_current_subscriber(),
+            );
+        }
 
-        let mut state = State {
+        let mut control = Control {
             client,
             stats: self.stats.clone(),
-            dedup: Dedup::new(config.dedup_window),
-            epoch: 0,
-            connected: false,
             ever_connected: false,
-            outstanding: 0,
             subscription: config.subscription(),
             broker: self.broker.to_string(),
             client_id: config.effective_client_id(),
         };
-        let mut dead_letters = JoinSet::new();
         let mut outcome: Option<Result<(), Error>> = None;
         let mut deadline = None;
         let mut shutdown = std::pin::pin!(shutdown);
-
-        loop {
-            if outcome.is_some() && state.outstanding == 0 {
-                break;
-            }
-            tokio::select! {
+        while outcome.is_none() || !workers.is_empty() {
+            let reason = tokio::select! {
                 biased;
-                Some(finished) = done.recv() => {
-                    if let Err(error) = state.finish(finished) {
-                        stop(&mut outcome, Err(error), &stopping, &mut deadline, config);
-                    }
-                }
+                Some(error) = errors.recv() => Some(Err(error)),
                 () = &mut shutdown, if outcome.is_none() => {
                     tracing::info!("shutting down: finishing the handlers that are running");
-                    stop(&mut outcome, Ok(()), &stopping, &mut deadline, config);
+                    Some(Ok(()))
                 }
+                Some(_) = workers.join_next(), if outcome.is_some() => None,
                 () = sleep_until(deadline), if deadline.is_some() => {
                     tracing::warn!(
-                        running = state.outstanding,
+                        running = workers.len(),
                         "shutdown timeout reached: abandoning running handlers; their messages stay unacknowledged"
                     );
                     break;
                 }
-                event = events.recv() => {
-                    let Some(event) = event else { break };
-                    match event {
-                        // Stopping: take nothing new; an unacknowledged message comes back later.
-                        Event::Publish { .. } if outcome.is_some() => {}
-                        Event::Publish { publish, slot, epoch } => {
-                            let ack = Ack::new(&publish, slot, epoch, &state.stats);
-                            let decoded = decode::<D>(publish.topic, publish.payload, publish.dup, config.max_message_bytes);
-                            match decoded {
-                                Ok(delivery) => state.dispatch(delivery, ack, &lanes),
-                                Err(bad) => state.bad_message(bad, ack, &self.dead_letter, &mut dead_letters, &done_tx),
-                            }
-                        }
-                        other => {
-                            if let Err(error) = state.on_connection_event(other) {
-                                stop(&mut outcome, Err(error), &stopping, &mut deadline, config);
-                            }
-                        }
-                    }
+                event = events.recv() => match event {
+                    Some(event) => control.on_event(event).err().map(Err),
+                    None => break,
+                },
+            };
+            if let Some(reason) = reason {
+                if let Err(error) = &reason {
+                    tracing::error!(%error, "stopping the consumer");
                 }
+                // The first reason wins, except that an error overrides a requested shutdown.
+                if outcome
+                    .as_ref()
+                    .is_none_or(|o| o.is_ok() && reason.is_err())
+                {
+                    outcome = Some(reason);
+                }
+                stop_tx.send_replace(true);
+                deadline.get_or_insert_with(|| Instant::now() + config.shutdown_timeout);
             }
         }
-
-        // Whatever finished meanwhile is acknowledged; the rest is abandoned unacknowledged.
-        stopping.store(true, Ordering::SeqCst);
-        while let Ok(finished) = done.try_recv() {
-            if let Err(error) = state.finish(finished) {
-                outcome.get_or_insert(Err(error));
+        // Errors reported by the last workers to finish.
+        while let Ok(error) = errors.try_recv() {
+            if !matches!(outcome, Some(Err(_))) {
+                outcome = Some(Err(error));
             }
         }
-        drop(lanes);
-        dead_letters.abort_all();
-        state.disconnect(&mut events).await;
-        drop(pump);
+        workers.abort_all();
+        control.disconnect(&shared.acker, &jobs, &mut events).await;
         outcome.unwrap_or(Ok(()))
     }
-}
-
-/// Records why the consumer stops (the first reason wins) and starts the shutdown clock.
-fn stop(
-    outcome: &mut Option<Result<(), Error>>,
-    reason: Result<(), Error>,
-    stopping: &AtomicBool,
-    deadline: &mut Option<Instant>,
-    config: &StreamConfig,
-) {
-    if let Err(error) = &reason {
-        tracing::error!(%error, "stopping the consumer");
-    }
-    match outcome {
-        None => *outcome = Some(reason),
-        // A graceful shutdown that then meets an error reports the error.
-        Some(Ok(())) if reason.is_err() => *outcome = Some(reason),
-        Some(_) => {}
-    }
-    stopping.store(true, Ordering::SeqCst);
-    deadline.get_or_insert_with(|| Instant::now() + config.shutdown_timeout);
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -276,95 +251,137 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// The right to acknowledge one delivery: its packet id on the connection it came from, and the
-/// in-flight slot it holds until dropped.
-struct Ack {
-    pkid: u16,
-    epoch: u64,
-    _slot: OwnedSemaphorePermit,
+/// What every worker needs.
+struct Shared<F> {
+    handler: F,
+    dead_letter: Option<DeadLetterFn>,
+    dedup: Mutex<Dedup<Ack>>,
+    acker: Acker,
     stats: Stats,
+    max_message_bytes: usize,
 }
 
-impl Ack {
-    fn new(
-        publish: &rumqttc::Publish,
-        slot: OwnedSemaphorePermit,
-        epoch: u64,
-        stats: &Stats,
-    ) -> Self {
-        stats.received();
-        Ack {
-            pkid: publish.pkid,
-            epoch,
-            _slot: slot,
-            stats: stats.clone(),
-        }
+impl<F> Shared<F> {
+    fn dedup(&self) -> std::sync::MutexGuard<'_, Dedup<Ack>> {
+        // The lock is never held across a panic point that could poison it in a harmful way:
+        // the data stays consistent, so a poisoned lock is used as is.
+        self.dedup.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-impl Drop for Ack {
-    fn drop(&mut self) {
-        self.stats.released();
-    }
-}
-
-struct Job<D> {
-    delivery: Delivery<D>,
-    ack: Ack,
-}
-
-/// A delivery the consumer handed out, coming back.
-enum Finished {
-    /// The handler ran (or was skipped because the consumer is stopping: `outcome` is `None`).
-    Message {
-        message_id: String,
-        ack: Ack,
-        outcome: Option<Result<(), Error>>,
-    },
-    /// The dead-letter handler ran.
-    DeadLetter {
-        ack: Ack,
-        outcome: Result<(), Error>,
-    },
-}
-
-/// Handles the jobs of the VINs assigned to it, one at a time.
-async fn lane<D, F, Fut, E>(
-    mut jobs: mpsc::UnboundedReceiver<Job<D>>,
-    handler: Arc<F>,
-    done: mpsc::UnboundedSender<Finished>,
-    stopping: Arc<AtomicBool>,
+/// Takes messages one at a time and sees each through: decode, deduplicate, handle, acknowledge.
+/// Stops when told to (after finishing the message in hand) or when a handler fails.
+async fn worker<D, F, Fut, E>(
+    jobs: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>,
+    shared: Arc<Shared<F>>,
+    mut stop: watch::Receiver<bool>,
+    errors: mpsc::UnboundedSender<Error>,
 ) where
-    F: Fn(Delivery<D>) -> Fut,
-    Fut: Future<Output = Result<(), E>>,
-    E: Into<BoxError>,
+    D: DeserializeOwned + Send + 'static,
+    F: Fn(Delivery<D>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<BoxError> + 'static,
 {
-    while let Some(Job { delivery, ack }) = jobs.recv().await {
-        let message_id = delivery.message_id.clone();
-        let outcome = if stopping.load(Ordering::SeqCst) {
-            None
-        } else {
-            let call = AssertUnwindSafe(async { handler(delivery).await }).catch_unwind();
-            Some(match call.await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(error)) => Err(Error::Handler {
-                    message_id: message_id.clone(),
-                    source: error.into(),
-                }),
-                Err(panic) => Err(Error::HandlerPanicked {
-                    message_id: message_id.clone(),
-                    detail: panic_message(panic.as_ref()),
-                }),
-            })
+    loop {
+        let job = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stop| *stop) => return,
+            job = async { jobs.lock().await.recv().await } => job,
         };
-        let finished = Finished::Message {
-            message_id,
-            ack,
-            outcome,
+        // A message taken while stopping is left unacknowledged (its slot is freed).
+        let Some(job) = job.filter(|_| !*stop.borrow()) else {
+            return;
         };
-        if done.send(finished).is_err() {
+        if let Err(error) = process::<D, F, Fut, E>(job, &shared).await {
+            let _ = errors.send(error);
             return;
         }
+    }
+}
+
+async fn process<D, F, Fut, E>(Job { publish, ack }: Job, shared: &Shared<F>) -> Result<(), Error>
+where
+    D: DeserializeOwned + Send + 'static,
+    F: Fn(Delivery<D>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<BoxError> + 'static,
+{
+    let decoded = decode::<D>(
+        publish.topic,
+        publish.payload,
+        publish.dup,
+        shared.max_message_bytes,
+    );
+    let delivery = match decoded {
+        Ok(delivery) => delivery,
+        Err(bad) => return bad_message(bad, ack, shared).await,
+    };
+    let message_id = delivery.message_id.clone();
+    let verdict = shared.dedup().check(&message_id, ack);
+    let ack = match verdict {
+        (Verdict::New, Some(ack)) => ack,
+        (Verdict::AlreadyHandled, Some(ack)) => {
+            shared.stats.duplicate();
+            tracing::debug!(%message_id, "dropping a redelivery of a handled message");
+            shared.acker.ack(ack);
+            return Ok(());
+        }
+        (_, _) => {
+            shared.stats.duplicate();
+            tracing::debug!(%message_id, "holding a redelivery of a message being handled");
+            return Ok(());
+        }
+    };
+    let call = AssertUnwindSafe(async { (shared.handler)(delivery).await }).catch_unwind();
+    let outcome = match call.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(Error::Handler {
+            message_id: message_id.clone(),
+            source: error.into(),
+        }),
+        Err(panic) => Err(Error::HandlerPanicked {
+            message_id: message_id.clone(),
+            detail: panic_message(panic.as_ref()),
+        }),
+    };
+    // Copies that arrived meanwhile are acknowledged with it, or not at all.
+    let copies = shared.dedup().finish(&message_id, outcome.is_ok());
+    if outcome.is_ok() {
+        shared.stats.handled();
+        shared.acker.ack(ack);
+        for copy in copies {
+            shared.acker.ack(copy);
+        }
+    }
+    outcome
+}
+
+async fn bad_message<F>(bad: BadMessage, ack: Ack, shared: &Shared<F>) -> Result<(), Error> {
+    shared.stats.bad();
+    let id = bad.message_id.as_deref().unwrap_or("(none)");
+    let Some(dead_letter) = &shared.dead_letter else {
+        tracing::warn!(
+            message_id = %id, topic = %bad.topic, bytes = bad.payload.len(), problem = %bad.problem,
+            "bad message acknowledged and dropped"
+        );
+        shared.acker.ack(ack);
+        return Ok(());
+    };
+    tracing::warn!(
+        message_id = %id, topic = %bad.topic, bytes = bad.payload.len(), problem = %bad.problem,
+        "bad message handed to the dead-letter handler"
+    );
+    let message_id = bad.message_id.clone();
+    match AssertUnwindSafe(dead_letter(bad)).catch_unwind().await {
+        Ok(Ok(())) => {
+            shared.acker.ack(ack);
+            Ok(())
+        }
+        Ok(Err(source)) => Err(Error::DeadLetter { message_id, source }),
+        Err(panic) => Err(Error::DeadLetter {
+            message_id,
+            source: format!("it panicked: {}", panic_message(panic.as_ref())).into(),
+        }),
     }
 }
 
@@ -376,141 +393,18 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
-/// The consumer loop's bookkeeping.
-struct State {
+/// The control side of the connection: subscribing, reporting, deciding what is fatal.
+struct Control {
     client: AsyncClient,
     stats: Stats,
-    dedup: Dedup<Ack>,
-    /// The current connection's number; acknowledgements of deliveries from earlier connections
-    /// are not sent (the broker redelivers those messages, and the copy is acknowledged instead).
-    epoch: u64,
-    connected: bool,
     ever_connected: bool,
-    /// Deliveries handed to a lane or the dead-letter handler and not finished yet.
-    outstanding: usize,
     subscription: String,
     broker: String,
     client_id: String,
 }
 
-impl State {
-    fn dispatch<D>(
-        &mut self,
-        delivery: Delivery<D>,
-        ack: Ack,
-        lanes: &[(mpsc::UnboundedSender<Job<D>>, AbortOnDrop)],
-    ) {
-        match self.dedup.check(&delivery.message_id, ack) {
-            (Verdict::New, Some(ack)) => {
-                let lane = &lanes[lane_of(&delivery.vin, lanes.len())].0;
-                self.outstanding += 1;
-                if let Err(returned) = lane.send(Job { delivery, ack }) {
-                    // Only when the lane is gone, i.e. while stopping: leave it unacknowledged.
-                    self.outstanding -= 1;
-                    self.dedup.finish(&returned.0.delivery.message_id, false);
-                }
-            }
-            (Verdict::AlreadyHandled, Some(ack)) => {
-                self.stats.duplicate();
-                tracing::debug!(message_id = %delivery.message_id, "dropping a redelivery of a handled message");
-                self.acknowledge(ack);
-            }
-            (Verdict::Held, _) => {
-                self.stats.duplicate();
-                tracing::debug!(message_id = %delivery.message_id, "holding a redelivery of a message being handled");
-            }
-            (_, None) => {}
-        }
-    }
-
-    fn bad_message(
-        &mut self,
-        bad: BadMessage,
-        ack: Ack,
-        dead_letter: &Option<DeadLetterFn>,
-        tasks: &mut JoinSet<()>,
-        done: &mpsc::UnboundedSender<Finished>,
-    ) {
-        self.stats.bad();
-        let id = bad.message_id.as_deref().unwrap_or("(none)");
-        match dead_letter {
-            None => {
-                tracing::warn!(
-                    message_id = %id, topic = %bad.topic, bytes = bad.payload.len(), problem = %bad.problem,
-                    "bad message acknowledged and dropped"
-                );
-                self.acknowledge(ack);
-            }
-            Some(handler) => {
-                tracing::warn!(
-                    message_id = %id, topic = %bad.topic, bytes = bad.payload.len(), problem = %bad.problem,
-                    "bad message handed to the dead-letter handler"
-                );
-                let message_id = bad.message_id.clone();
-                let call = AssertUnwindSafe(handler(bad)).catch_unwind();
-                let done = done.clone();
-                self.outstanding += 1;
-                tasks.spawn(async move {
-                    let outcome = match call.await {
-                        Ok(Ok(())) => Ok(()),
-                        Ok(Err(source)) => Err(Error::DeadLetter { message_id, source }),
-                        Err(panic) => Err(Error::DeadLetter {
-                            message_id,
-                            source: format!("it panicked: {}", panic_message(panic.as_ref()))
-                                .into(),
-                        }),
-                    };
-                    let _ = done.send(Finished::DeadLetter { ack, outcome });
-                });
-            }
-        }
-    }
-
-    fn finish(&mut self, finished: Finished) -> Result<(), Error> {
-        self.outstanding -= 1;
-        match finished {
-            Finished::Message {
-                message_id,
-                ack,
-                outcome: Some(Ok(())),
-            } => {
-                self.stats.handled();
-                self.acknowledge(ack);
-                for copy in self.dedup.finish(&message_id, true) {
-                    self.acknowledge(copy);
-                }
-                Ok(())
-            }
-            Finished::Message {
-                message_id,
-                outcome,
-                ..
-            } => {
-                // Not handled: neither it nor its copies are acknowledged.
-                self.dedup.finish(&message_id, false);
-                outcome.unwrap_or(Ok(()))
-            }
-            Finished::DeadLetter { ack, outcome } => {
-                if outcome.is_ok() {
-                    self.acknowledge(ack);
-                }
-                outcome
-            }
-        }
-    }
-
-    fn acknowledge(&mut self, ack: Ack) {
-        if !self.connected || ack.epoch != self.epoch {
-            return;
-        }
-        // The channel has room for every packet id (see `connection::client`): this cannot fail
-        // while the connection task runs, and if it stopped the message is redelivered anyway.
-        if let Err(error) = self.client.try_ack(&connection::ack_packet(ack.pkid)) {
-            tracing::warn!(%error, "could not queue an acknowledgement; the message will be redelivered");
-        }
-    }
-
-    fn on_connection_event(&mut self, event: Event) -> Result<(), Error> {
+impl Control {
+    fn on_event(&mut self, event: Event) -> Result<(), Error> {
         match event {
             Event::Connected {
                 epoch,
@@ -522,11 +416,9 @@ impl State {
                         "the broker did not keep the session: messages published while disconnected may be lost"
                     );
                 }
-                self.epoch = epoch;
-                self.connected = true;
                 self.ever_connected = true;
                 self.stats.connected();
-                tracing::info!(broker = %self.broker, client_id = %self.client_id, topic = %self.subscription, session_present, "connected");
+                tracing::info!(broker = %self.broker, client_id = %self.client_id, topic = %self.subscription, session_present, epoch, "connected");
                 // Also with a kept session: harmless, and it repairs a session the broker lost.
                 if let Err(error) = self
                     .client
@@ -543,13 +435,7 @@ impl State {
                 self.stats.subscribed();
                 Ok(())
             }
-            Event::AckWritten => {
-                self.stats.acked();
-                Ok(())
-            }
-            Event::Publish { .. } => Ok(()),
             Event::Lost(error) => {
-                self.connected = false;
                 self.stats.connection_lost();
                 // Before the first success, a certificate problem or a refusal will not go away
                 // by retrying: say so. Later, the broker may be restarting: keep trying.
@@ -569,23 +455,28 @@ impl State {
     }
 
     /// Sends DISCONNECT after the queued acknowledgements and waits until the broker closes the
-    /// connection, so that the broker has read every acknowledgement.
-    async fn disconnect(&mut self, events: &mut mpsc::UnboundedReceiver<Event>) {
-        // Copies held for messages that were not handled keep their slots: free them for the pump.
-        self.dedup = Dedup::new(0);
-        if !self.connected || self.client.try_disconnect().is_err() {
+    /// connection, so that the broker has read every acknowledgement. Closing from this side first
+    /// could make the broker drop acknowledgements it had not read yet (its next write would meet
+    /// a reset connection).
+    async fn disconnect(
+        &mut self,
+        acker: &Acker,
+        jobs: &tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>,
+        events: &mut mpsc::UnboundedReceiver<Event>,
+    ) {
+        if !acker.connected() || self.client.try_disconnect().is_err() {
             return;
         }
-        // The broker closes the connection once it has read the DISCONNECT. Closing it from this
-        // side first could make the broker drop acknowledgements it had not read yet (its next
-        // write would meet a reset connection).
+        let mut jobs = jobs.lock().await;
         let closed_by_broker = async {
-            while let Some(event) = events.recv().await {
-                match event {
-                    Event::AckWritten => self.stats.acked(),
-                    Event::Lost(_) => return,
-                    // Messages arriving now are dropped unacknowledged (their slots freed).
-                    _ => {}
+            loop {
+                tokio::select! {
+                    // Messages arriving now are dropped unacknowledged, freeing their slots.
+                    Some(_) = jobs.recv() => {}
+                    event = events.recv() => match event {
+                        Some(Event::Lost(_)) | None => return,
+                        Some(_) => {}
+                    },
                 }
             }
         };
@@ -598,15 +489,8 @@ impl State {
     }
 }
 
-/// Which lane handles a VIN: the same one every time, so a vehicle's messages keep their order.
-fn lane_of(vin: &str, lanes: usize) -> usize {
-    let mut hasher = DefaultHasher::new();
-    vin.hash(&mut hasher);
-    (hasher.finish() % lanes as u64) as usize
-}
-
 /// A task that is aborted when the consumer stops or is dropped.
-struct AbortOnDrop(JoinHandle<()>);
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

@@ -22,7 +22,7 @@ pub fn mosquitto() -> Option<PathBuf> {
         });
         return None;
     }
-    Some(find().unwrap_or_else(|| {
+    Some(binary().unwrap_or_else(|| {
         panic!(
             "{VARIABLE}=1 but the `mosquitto` binary is not on PATH nor in /usr/sbin: install it \
              with `apt-get install mosquitto` (Debian/Ubuntu), or unset {VARIABLE} to skip these tests"
@@ -30,7 +30,8 @@ pub fn mosquitto() -> Option<PathBuf> {
     }))
 }
 
-fn find() -> Option<PathBuf> {
+/// The Mosquitto binary, if installed.
+pub fn binary() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
