@@ -176,17 +176,22 @@ async fn a_bad_signature_is_answered_401_without_calling_the_handler() {
     assert_eq!(send(&url, &approval("d-1")).await.0, 200);
 }
 
-#[tokio::test]
-async fn an_oversize_body_is_answered_413() {
-    let app = deduplicating(verifier().max_body_bytes(1024));
-    let url = serve(app.clone()).await;
-    let big = Delivery {
+/// A correctly signed ping of about 2 KiB.
+fn oversize_ping() -> SignedDelivery {
+    Delivery {
         id: "d-1".into(),
         event: Event::Ping,
         body: serde_json::json!({ "padding": "x".repeat(2048) }),
     }
     .signed(&secret(SECRET))
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_oversize_body_is_answered_413() {
+    let app = deduplicating(verifier().max_body_bytes(1024));
+    let url = serve(app.clone()).await;
+    let big = oversize_ping();
     let (status, text) = send(&url, &big).await;
     assert_eq!(status, 413);
     assert!(text.contains("1024 bytes"), "{text}");
@@ -225,13 +230,7 @@ async fn send_chunked(url: &str, request: &SignedDelivery, chunk: usize) -> Stri
 async fn a_chunked_body_is_limited_while_it_is_read() {
     let app = deduplicating(verifier().max_body_bytes(1024));
     let url = serve(app.clone()).await;
-    let big = Delivery {
-        id: "d-1".into(),
-        event: Event::Ping,
-        body: serde_json::json!({ "padding": "x".repeat(2048) }),
-    }
-    .signed(&secret(SECRET))
-    .unwrap();
+    let big = oversize_ping();
     assert_eq!(
         send_chunked(&url, &big, 256).await,
         "HTTP/1.1 413 Payload Too Large"
