@@ -13,7 +13,8 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hm_webhooks::axum::{Webhook, WebhookReceiver};
 use hm_webhooks::{
-    ClearanceStatus, Delivery, InMemorySeenStore, SignedDelivery, Verifier, WebhookSecret,
+    ClearanceStatus, Delivery, InMemorySeenStore, SeenStore, SignedDelivery, Verifier,
+    WebhookSecret,
 };
 use tower::ServiceExt;
 
@@ -56,6 +57,23 @@ fn verification(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+fn seen_store(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let store = InMemorySeenStore::new();
+    let mut next_id = 0u64;
+    c.bench_function("seen_store/claim_and_complete", |b| {
+        b.to_async(&runtime).iter(|| {
+            next_id += 1;
+            let id = format!("delivery-{next_id}");
+            let store = &store;
+            async move {
+                store.claim(&id).await.expect("in-memory claim");
+                store.complete(&id).await.expect("in-memory complete");
+            }
+        })
+    });
 }
 
 async fn plain(body: Bytes) -> StatusCode {
@@ -191,6 +209,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = verification, deliveries_per_second
+    targets = verification, seen_store, deliveries_per_second
 }
 criterion_main!(benches);
