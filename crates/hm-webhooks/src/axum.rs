@@ -123,19 +123,20 @@ where
         let (parts, body) = request.into_parts();
 
         // A declared Content-Length over the limit is refused without reading anything.
-        if body.size_hint().lower() > verifier.body_limit() as u64 {
-            return Err(refused(Error::BodyTooLarge {
+        let too_large = || {
+            refused(Error::BodyTooLarge {
                 limit: verifier.body_limit(),
-            }));
+            })
+        };
+        if body.size_hint().lower() > verifier.body_limit() as u64 {
+            return Err(too_large());
         }
         let body = Limited::new(body, verifier.body_limit())
             .collect()
             .await
             .map_err(|error| {
                 if error.downcast_ref::<LengthLimitError>().is_some() {
-                    refused(Error::BodyTooLarge {
-                        limit: verifier.body_limit(),
-                    })
+                    too_large()
                 } else {
                     tracing::warn!(%error, "webhook request body could not be read");
                     WebhookRejection {
@@ -147,26 +148,23 @@ where
             .to_bytes();
 
         let delivery = verifier.verify(&parts.headers, &body).map_err(refused)?;
+        tracing::debug!(delivery_id = %delivery.id, event = %delivery.event.name(), "webhook delivery verified");
 
         let Some(store) = receiver.seen else {
-            tracing::debug!(delivery_id = %delivery.id, event = %delivery.event.name(), "webhook delivery verified");
             return Ok(Webhook {
                 delivery,
                 claim: None,
             });
         };
         match store.claim(&delivery.id).await.map_err(refused)? {
-            Claim::New => {
-                tracing::debug!(delivery_id = %delivery.id, event = %delivery.event.name(), "webhook delivery verified");
-                Ok(Webhook {
-                    claim: Some(ClaimGuard {
-                        store,
-                        delivery_id: delivery.id.clone(),
-                        settled: false,
-                    }),
-                    delivery,
-                })
-            }
+            Claim::New => Ok(Webhook {
+                claim: Some(ClaimGuard {
+                    store,
+                    delivery_id: delivery.id.clone(),
+                    settled: false,
+                }),
+                delivery,
+            }),
             Claim::Processed => {
                 tracing::info!(delivery_id = %delivery.id, "duplicate webhook delivery acknowledged, not processed again");
                 Err(WebhookRejection {
