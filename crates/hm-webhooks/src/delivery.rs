@@ -100,15 +100,20 @@ impl Delivery {
     /// The request a sender makes for this delivery: [`Delivery::body`] serialised, signed with
     /// `secret`, and every header High Mobility sends.
     ///
-    /// Fails only when the id or the event name cannot be a header value (control characters).
+    /// Fails only when the id or the event name is not visible ASCII, which receivers (this
+    /// crate's included) refuse.
     pub fn signed(&self, secret: &WebhookSecret) -> Result<SignedDelivery, Error> {
         let body = self.body.to_string().into_bytes();
         let signatures = sign(secret, &body);
         let value = |header: &'static str, text: &str| {
-            HeaderValue::from_str(text).map_err(|_| Error::InvalidHeader {
+            let invalid = Error::InvalidHeader {
                 header,
-                problem: "it contains characters a header value cannot hold",
-            })
+                problem: "it is not visible ASCII",
+            };
+            if !text.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+                return Err(invalid);
+            }
+            HeaderValue::from_str(text).map_err(|_| invalid)
         };
         let mut headers = HeaderMap::new();
         headers.insert(

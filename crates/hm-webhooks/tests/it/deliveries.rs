@@ -220,16 +220,29 @@ fn other_events_and_pings_can_be_sent_too() {
 }
 
 #[test]
-fn an_id_that_cannot_be_a_header_is_an_error_for_the_sender() {
-    let sent = Delivery::fleet_clearance_changed(
-        "line\nbreak",
-        "EXVETESTVIN000001",
-        ClearanceStatus::Approved,
-        None,
-    );
+fn an_id_or_event_a_receiver_would_refuse_is_an_error_for_the_sender() {
+    for id in ["line\nbreak", "café"] {
+        let sent = Delivery::fleet_clearance_changed(
+            id,
+            "EXVETESTVIN000001",
+            ClearanceStatus::Approved,
+            None,
+        );
+        assert!(matches!(
+            sent.signed(&secret(SECRET)),
+            Err(Error::InvalidHeader { header, .. }) if header == header::DELIVERY
+        ));
+    }
+    let other = Delivery {
+        id: "o-1".into(),
+        event: Event::Other {
+            name: "\u{7f}".into(),
+        },
+        body: json!({}),
+    };
     assert!(matches!(
-        sent.signed(&secret(SECRET)),
-        Err(Error::InvalidHeader { header, .. }) if header == header::DELIVERY
+        other.signed(&secret(SECRET)),
+        Err(Error::InvalidHeader { header, .. }) if header == header::EVENT
     ));
 }
 
