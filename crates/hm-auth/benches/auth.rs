@@ -2,10 +2,10 @@
 //!
 //! Run: `cargo bench -p hm-auth --bench auth` (`HM_BENCH_ROUNDS`, default 21).
 //!
-//! - Hot path: interleaved rounds of N sequential GETs to a loopback axum server, plain reqwest
-//!   with a static `Authorization` header (A) and `authorize` + `send_authorized` with a warm
-//!   cache (B), in A/B order on even rounds and B/A on odd ones so that drift in the machine's
-//!   load hits both alike. The figure is the median of the per-round ratios B/A.
+//! - Hot path: GETs to a loopback axum server, plain reqwest with a static `Authorization` header
+//!   (A) and `authorize` + `send_authorized` with a warm cache (B), interleaved request by request
+//!   (A B, B A, A B, ...) so that drift in the machine's load hits both alike. Each round takes
+//!   both sides' median request time; the figure is the median over rounds of their ratio B/A.
 //! - `authorize` alone, on one prepared request, in ns per call.
 //! - One token acquisition on loopback (cold cache), and signing one assertion.
 
@@ -20,7 +20,11 @@ use reqwest::header::AUTHORIZATION;
 use serde_json::json;
 
 const TOKEN: &str = "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.bench.token";
-const REQUESTS_PER_BATCH: u32 = 300;
+const STATIC_HEADER: &str = concat!(
+    "Bearer ",
+    "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.bench.token"
+);
+const REQUESTS_PER_ROUND: u32 = 200;
 const AUTHORIZE_CALLS: u32 = 20_000;
 const TOKENS_PER_ROUND: u32 = 20;
 
@@ -77,44 +81,46 @@ fn main() {
 
     let plain = || async {
         let start = Instant::now();
-        for _ in 0..REQUESTS_PER_BATCH {
-            let response = client
-                .get(&ping)
-                .header(
-                    AUTHORIZATION,
-                    concat!(
-                        "Bearer ",
-                        "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.bench.token"
-                    ),
-                )
-                .send()
-                .await
-                .expect("send");
-            black_box(response.bytes().await.expect("body"));
-        }
+        let response = client
+            .get(&ping)
+            .header(AUTHORIZATION, STATIC_HEADER)
+            .send()
+            .await
+            .expect("send");
+        black_box(response.bytes().await.expect("body"));
         start.elapsed()
     };
     let ours = || async {
         let start = Instant::now();
-        for _ in 0..REQUESTS_PER_BATCH {
-            let mut request = client.get(&ping).build().expect("request");
-            auth.authorize(&mut request).await.expect("authorize");
-            let response = auth.send_authorized(&client, request).await.expect("send");
-            black_box(response.bytes().await.expect("body"));
-        }
+        let mut request = client.get(&ping).build().expect("request");
+        auth.authorize(&mut request).await.expect("authorize");
+        let response = auth.send_authorized(&client, request).await.expect("send");
+        black_box(response.bytes().await.expect("body"));
         start.elapsed()
+    };
+    // One round: A/B pairs, the order alternating from pair to pair; each side's median time.
+    let round = || async {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for i in 0..REQUESTS_PER_ROUND {
+            if i % 2 == 0 {
+                a.push(plain().await.as_secs_f64());
+                b.push(ours().await.as_secs_f64());
+            } else {
+                b.push(ours().await.as_secs_f64());
+                a.push(plain().await.as_secs_f64());
+            }
+        }
+        (median(&mut a), median(&mut b))
     };
     let per_call = |elapsed: Duration, calls: u32| elapsed.as_secs_f64() / f64::from(calls);
 
     // Warm up: the token cache, the connection pool, the allocator.
-    runtime.block_on(async {
-        plain().await;
-        ours().await;
-    });
+    runtime.block_on(round());
 
     let (mut ratios, mut plain_us, mut ours_us, mut authorize_ns) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut secret_ms, mut jwt_ms, mut sign_us) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut secret_ms, mut jwt_ms, mut sign_us, mut build_ms) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let key_pem =
         <p256::SecretKey as p256::elliptic_curve::Generate>::generate_from_rng(&mut rand::rng())
             .to_pkcs8_pem(LineEnding::LF)
@@ -122,19 +128,11 @@ fn main() {
     let keyed = Credentials::private_key_pem("bench-client", "bench-key", &key_pem)
         .expect("key credentials");
 
-    for round in 0..rounds {
-        let (a, b) = runtime.block_on(async {
-            if round % 2 == 0 {
-                let a = plain().await;
-                (a, ours().await)
-            } else {
-                let b = ours().await;
-                (plain().await, b)
-            }
-        });
-        ratios.push(b.as_secs_f64() / a.as_secs_f64());
-        plain_us.push(per_call(a, REQUESTS_PER_BATCH) * 1e6);
-        ours_us.push(per_call(b, REQUESTS_PER_BATCH) * 1e6);
+    for _ in 0..rounds {
+        let (a, b) = runtime.block_on(round());
+        ratios.push(b / a);
+        plain_us.push(a * 1e6);
+        ours_us.push(b * 1e6);
 
         let elapsed = runtime.block_on(async {
             let mut request = client.get(&ping).build().expect("request");
@@ -148,15 +146,22 @@ fn main() {
         authorize_ns.push(per_call(elapsed, AUTHORIZE_CALLS) * 1e9);
 
         for (credentials, results) in [(&secret, &mut secret_ms), (&keyed, &mut jwt_ms)] {
-            let elapsed = runtime.block_on(async {
-                let start = Instant::now();
-                for _ in 0..TOKENS_PER_ROUND {
-                    // A new authenticator has a cold cache: this is one full token request.
-                    let cold = Authenticator::builder(credentials.clone(), environment.clone())
+            // New authenticators have cold caches: each `access_token` is one full token request.
+            // Built beforehand: building one (its HTTP client, TLS roots included) is timed apart.
+            let start = Instant::now();
+            let cold: Vec<Authenticator> = (0..TOKENS_PER_ROUND)
+                .map(|_| {
+                    Authenticator::builder(credentials.clone(), environment.clone())
                         .token_retry_policy(RetryPolicy::disabled())
                         .build()
-                        .expect("authenticator");
-                    black_box(cold.access_token().await.expect("token"));
+                        .expect("authenticator")
+                })
+                .collect();
+            build_ms.push(per_call(start.elapsed(), TOKENS_PER_ROUND) * 1e3);
+            let elapsed = runtime.block_on(async {
+                let start = Instant::now();
+                for auth in &cold {
+                    black_box(auth.access_token().await.expect("token"));
                 }
                 start.elapsed()
             });
@@ -174,7 +179,9 @@ fn main() {
         sorted.sort_by(f64::total_cmp);
         (sorted[0], sorted[sorted.len() - 1])
     };
-    println!("hm-auth hot path, {rounds} interleaved rounds of {REQUESTS_PER_BATCH} GETs each");
+    println!(
+        "hm-auth, {rounds} rounds of {REQUESTS_PER_ROUND} interleaved pairs of GETs (plain, ours)"
+    );
     println!("| figure | median |");
     println!("|---|---|");
     println!(

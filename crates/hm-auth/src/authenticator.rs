@@ -4,8 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderValue};
-use secrecy::zeroize::Zeroizing;
+use reqwest::header::AUTHORIZATION;
 use url::Url;
 
 use crate::endpoint::TokenEndpoint;
@@ -89,16 +88,15 @@ impl Authenticator {
             return Ok(());
         }
         let token = self.access_token().await?;
-        let header = Zeroizing::new(format!("Bearer {}", token.expose_secret()));
-        let mut value =
-            HeaderValue::from_str(&header).map_err(|_| Error::InvalidTokenResponse {
+        let value = token
+            .authorization()
+            .ok_or_else(|| Error::InvalidTokenResponse {
                 status: 200,
                 reason:
                     "the access token contains characters that are not allowed in an HTTP header"
                         .to_owned(),
             })?;
-        value.set_sensitive(true);
-        request.headers_mut().insert(AUTHORIZATION, value);
+        request.headers_mut().insert(AUTHORIZATION, value.clone());
         Ok(())
     }
 

@@ -69,7 +69,7 @@ impl Credentials {
         client_secret: impl Into<SecretString>,
     ) -> Result<Self, Error> {
         let client_id = checked_client_id(client_id.into())?;
-        let secret: SecretString = checked_client_secret(client_secret.into())?;
+        let secret = checked_client_secret(client_secret.into())?;
         Ok(Credentials {
             client_id,
             kind: Kind::Secret(Arc::new(secret)),

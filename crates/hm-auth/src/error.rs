@@ -411,6 +411,9 @@ impl Error {
                 429 | 500..=599 => {
                     "the service is unavailable or overloaded: try again later".to_owned()
                 }
+                401 | 403 => "the token endpoint refused the request without an OAuth error: \
+                     check the client id and the client secret or private key, and the base URL"
+                    .to_owned(),
                 _ => "check the base URL (it must be the API origin, e.g. \
                      https://sandbox.api.high-mobility.com)"
                     .to_owned(),

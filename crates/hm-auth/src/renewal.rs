@@ -14,14 +14,14 @@ pub(crate) async fn send_renewing_after_401<T: Transport>(
     transport: &mut T,
     request: Request,
 ) -> Result<Response, T::Error> {
-    // The copy for the second attempt must be made now: a sent request is gone.
-    // Requests with a streaming body cannot be copied and get no second chance.
-    let replay = if auth.is_api_origin(request.url()) {
-        request.try_clone()
+    // A copy for the second attempt is needed only for the API's origin. Requests with a
+    // streaming body cannot be copied and get no second chance.
+    let (response, replay) = if auth.is_api_origin(request.url()) {
+        let (result, copy) = transport.send_keeping_copy(request).await;
+        (result?, copy)
     } else {
-        None
+        (transport.send(request).await?, None)
     };
-    let response = transport.send(request).await?;
     if response.status() != StatusCode::UNAUTHORIZED {
         return Ok(response);
     }

@@ -99,11 +99,17 @@ pub(crate) struct RetryLayer<T> {
 impl<T: Transport> Transport for RetryLayer<T> {
     type Error = T::Error;
 
-    fn send(
+    async fn send(&mut self, request: Request) -> Result<Response, Self::Error> {
+        self.send_with_retries(request, false).await.0
+    }
+
+    /// The copy for the next attempt doubles as the copy handed back, so a request sent once
+    /// is copied once.
+    fn send_keeping_copy(
         &mut self,
         request: Request,
-    ) -> impl Future<Output = Result<Response, Self::Error>> + Send {
-        self.send_with_retries(request)
+    ) -> impl Future<Output = (Result<Response, Self::Error>, Option<Request>)> + Send {
+        self.send_with_retries(request, true)
     }
 
     fn is_transient(error: &Self::Error) -> bool {
@@ -112,25 +118,31 @@ impl<T: Transport> Transport for RetryLayer<T> {
 }
 
 impl<T: Transport> RetryLayer<T> {
-    async fn send_with_retries(&mut self, mut request: Request) -> Result<Response, T::Error> {
+    async fn send_with_retries(
+        &mut self,
+        mut request: Request,
+        keep_copy: bool,
+    ) -> (Result<Response, T::Error>, Option<Request>) {
         let mut attempt = 1;
         loop {
             // Requests with a streaming body cannot be copied and get no second attempt.
-            let spare = if self.policy.allows(request.method(), attempt) {
+            let may_retry = self.policy.allows(request.method(), attempt);
+            let spare = if may_retry || keep_copy {
                 request.try_clone()
             } else {
                 None
             };
             let result = self.inner.send(request).await;
-            let Some(next) = spare else {
-                return result;
-            };
             let retry_after = match &result {
+                _ if !may_retry => return (result, spare),
                 Ok(response) if is_transient_status(response.status()) => {
                     retry_after(response.headers())
                 }
                 Err(error) if T::is_transient(error) => None,
-                _ => return result,
+                _ => return (result, spare),
+            };
+            let Some(next) = spare else {
+                return (result, None);
             };
             let delay = self.policy.delay(attempt, retry_after);
             tracing::debug!(

@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use reqwest::header::HeaderValue;
+use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
@@ -18,6 +20,9 @@ pub struct AccessToken {
 
 struct Inner {
     secret: SecretString,
+    /// `Bearer <token>`, marked sensitive, made once rather than for every request; `None` if the
+    /// token has characters a header cannot carry.
+    authorization: Option<HeaderValue>,
     issued_at: Instant,
     expires_at_wall: SystemTime,
     lifetime: Duration,
@@ -41,9 +46,20 @@ impl AccessToken {
         scopes: Vec<String>,
     ) -> Self {
         let expires_in = (issued_at + lifetime).saturating_duration_since(Instant::now());
+        let secret: SecretString = token.into();
+        let authorization = HeaderValue::from_str(&Zeroizing::new(format!(
+            "Bearer {}",
+            secret.expose_secret()
+        )))
+        .ok()
+        .map(|mut value| {
+            value.set_sensitive(true);
+            value
+        });
         AccessToken {
             inner: Arc::new(Inner {
-                secret: token.into(),
+                secret,
+                authorization,
                 issued_at,
                 expires_at_wall: SystemTime::now() + expires_in,
                 lifetime,
@@ -55,6 +71,11 @@ impl AccessToken {
     /// The bearer token. Send it only to the High Mobility API.
     pub fn expose_secret(&self) -> &str {
         self.inner.secret.expose_secret()
+    }
+
+    /// The `Authorization` header value, if the token can be sent in a header.
+    pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
+        self.inner.authorization.as_ref()
     }
 
     /// When the token was issued (its request sent), on tokio's clock (pausable in tests).

@@ -16,6 +16,16 @@ pub(crate) trait Transport: Send {
         request: Request,
     ) -> impl Future<Output = Result<Response, Self::Error>> + Send;
 
+    /// Sends `request`, and hands back an unsent copy of it (`None` if its body cannot be
+    /// copied) for a layer above that may send it once more.
+    fn send_keeping_copy(
+        &mut self,
+        request: Request,
+    ) -> impl Future<Output = (Result<Response, Self::Error>, Option<Request>)> + Send {
+        let copy = request.try_clone();
+        async move { (self.send(request).await, copy) }
+    }
+
     /// A failure after which the request most likely did not reach the application.
     fn is_transient(error: &Self::Error) -> bool;
 }

@@ -62,7 +62,8 @@ pub fn paused_time_client() -> reqwest::Client {
         .unwrap()
 }
 
-/// Quick retries, and no timeouts (see [`paused_time_client`]), for an authenticator at `base`.
+/// Retries without waits (backoff would be real sleeps outside paused time), and no timeouts
+/// (see [`paused_time_client`]), for an authenticator at `base`.
 pub fn quick_builder(
     credentials: Credentials,
     base: impl Into<Environment>,
@@ -74,19 +75,20 @@ pub fn quick_builder(
         .token_deadline(None)
         .token_retry_policy(RetryPolicy {
             max_attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
             retry_non_idempotent: true,
         })
         .retry_policy(RetryPolicy {
             max_attempts: 3,
-            base_delay: Duration::from_millis(10),
+            base_delay: Duration::ZERO,
+            // `Retry-After` is honoured up to this (only tests with paused time ask for it).
             max_delay: Duration::from_secs(10),
             retry_non_idempotent: false,
         })
 }
 
-/// An authenticator for `server` with quick retries and no timeouts.
+/// An authenticator for `server` with immediate retries and no timeouts.
 pub fn authenticator(server: &MockServer, credentials: Credentials) -> Authenticator {
     quick_builder(credentials, base(server)).build().unwrap()
 }
