@@ -1,13 +1,14 @@
 //! What authentication costs per API call, against plain reqwest in the same run.
 //!
-//! Run: `cargo bench -p hm-auth --bench auth` (`HM_BENCH_ROUNDS`, default 21).
+//! Run: `cargo bench -p hm-auth --bench auth` (`HM_BENCH_ROUNDS`, default 41).
 //!
 //! - Hot path: GETs to a loopback axum server, plain reqwest with a static `Authorization` header
 //!   (A) and `authorize` + `send_authorized` with a warm cache (B), interleaved request by request
 //!   (A B, B A, A B, ...) so that drift in the machine's load hits both alike. Each round takes
 //!   both sides' median request time; the figure is the median over rounds of their ratio B/A.
 //! - `authorize` alone, on one prepared request, in ns per call.
-//! - One token acquisition on loopback (cold cache), and signing one assertion.
+//! - One token acquisition on loopback (cold cache), signing one assertion, and building an
+//!   authenticator.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -24,9 +25,9 @@ const STATIC_HEADER: &str = concat!(
     "Bearer ",
     "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.bench.token"
 );
-const REQUESTS_PER_ROUND: u32 = 200;
+const REQUESTS_PER_ROUND: u32 = 400;
 const AUTHORIZE_CALLS: u32 = 20_000;
-const TOKENS_PER_ROUND: u32 = 20;
+const TOKENS_PER_ROUND: u32 = 10;
 
 /// A tiny API on its own thread and runtime: `GET /v1/ping` and the token endpoint.
 fn start_server() -> String {
@@ -62,7 +63,7 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let rounds: usize = match std::env::var("HM_BENCH_ROUNDS") {
         Ok(n) => n.parse().expect("HM_BENCH_ROUNDS is a number"),
-        Err(_) if full => 21,
+        Err(_) if full => 41,
         Err(_) => 1,
     };
     let url = start_server();
@@ -213,5 +214,9 @@ fn main() {
     println!(
         "| signing one ES256 assertion | {:.0} µs |",
         median(&mut sign_us)
+    );
+    println!(
+        "| building an authenticator (its token HTTP client) | {:.2} ms |",
+        median(&mut build_ms)
     );
 }

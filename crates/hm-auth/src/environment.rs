@@ -111,7 +111,10 @@ impl fmt::Display for Environment {
 /// A checked base URL: where tokens come from and the only origin they are sent to.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiBase {
-    origin: url::Origin,
+    /// The origin's parts, compared without allocating (this runs for every request).
+    scheme: String,
+    host: String,
+    port: Option<u16>,
     /// `{base}/v1`, which is also the assertion's `aud`.
     v1: String,
     token_endpoint: Url,
@@ -155,7 +158,9 @@ impl ApiBase {
         let token_endpoint = Url::parse(&format!("{v1}/access_tokens"))
             .map_err(|e| refuse(format!("no token endpoint can be derived from it ({e})")))?;
         Ok(ApiBase {
-            origin: url.origin(),
+            scheme: url.scheme().to_owned(),
+            host: url.host_str().unwrap_or_default().to_owned(),
+            port: url.port_or_known_default(),
             v1,
             token_endpoint,
         })
@@ -173,7 +178,11 @@ impl ApiBase {
 
     /// Whether a request URL is on the API's origin (scheme, host and port all equal).
     pub(crate) fn is_same_origin(&self, url: &Url) -> bool {
-        url.origin() == self.origin
+        // Host serialisations are canonical (lower case, punycode, compressed IPv6), so equal
+        // strings mean equal hosts.
+        url.scheme() == self.scheme
+            && url.port_or_known_default() == self.port
+            && url.host_str() == Some(self.host.as_str())
     }
 }
 
@@ -233,6 +242,11 @@ mod tests {
         assert!(!base.is_same_origin(&url("https://api.high-mobility.com:8443/v1")));
         assert!(!base.is_same_origin(&url("https://api.high-mobility.com.evil.example/v1")));
         assert!(!base.is_same_origin(&url("https://sandbox.api.high-mobility.com/v1")));
+        assert!(base.is_same_origin(&url("HTTPS://API.High-Mobility.COM/v1")));
+        let loopback = ApiBase::new(&url("http://[::1]:4000/")).expect("loopback");
+        assert!(loopback.is_same_origin(&url("http://[0:0:0:0:0:0:0:1]:4000/v1")));
+        assert!(!loopback.is_same_origin(&url("http://127.0.0.1:4000/v1")));
+        assert!(!loopback.is_same_origin(&url("http://[::1]:4001/v1")));
     }
 
     #[test]
