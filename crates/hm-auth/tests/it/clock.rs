@@ -110,12 +110,7 @@ async fn a_refusal_by_a_skewed_server_is_retried_once_with_its_clock_and_remembe
 #[tokio::test]
 async fn a_refusal_that_persists_is_reported_with_the_clock_in_the_hint() {
     let server = skewed_server(600, false);
-    let err = quick_builder(key_credentials(), server.environment())
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(quick_builder(key_credentials(), server.environment())).await;
     assert_eq!(server.seen().len(), 2, "one correction, no more");
     assert_eq!(err.kind(), ErrorKind::CredentialsRejected);
     let hint = err.hint();
@@ -129,12 +124,7 @@ async fn a_refusal_that_persists_is_reported_with_the_clock_in_the_hint() {
 #[tokio::test]
 async fn a_refusal_by_a_server_on_time_is_not_retried_and_does_not_blame_the_clock() {
     let server = skewed_server(0, false);
-    let err = quick_builder(key_credentials(), server.environment())
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(quick_builder(key_credentials(), server.environment())).await;
     assert_eq!(server.seen().len(), 1);
     assert!(!err.hint().contains("clock"), "{}", err.hint());
 }
@@ -145,12 +135,11 @@ async fn a_description_about_iat_makes_the_hint_mention_the_clock() {
         400,
         json!({"error": "invalid_request", "error_description": "iat must not be in the future"}),
     )]);
-    let err = Authenticator::builder(key_credentials(), server.environment())
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(Authenticator::builder(
+        key_credentials(),
+        server.environment(),
+    ))
+    .await;
     assert!(err.hint().contains("system clock"), "{}", err.hint());
 }
 
@@ -162,12 +151,7 @@ async fn the_client_secret_flow_ignores_the_servers_clock() {
             httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(600)),
         )
     });
-    let err = quick_builder(secret_credentials(), server.environment())
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(quick_builder(secret_credentials(), server.environment())).await;
     assert_eq!(server.seen().len(), 1);
     assert!(!err.hint().contains("clock"), "{}", err.hint());
 }

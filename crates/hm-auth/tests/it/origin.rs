@@ -53,12 +53,7 @@ async fn a_relative_redirect_is_refused_too() {
         Reply::status(307).header("location", "/v2/access_tokens"),
         Reply::json(200, token_reply(TOKEN, 300)),
     ]);
-    let err = quick_builder(secret_credentials(), endpoint.environment())
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(quick_builder(secret_credentials(), endpoint.environment())).await;
     assert_eq!(err.kind(), ErrorKind::RedirectRefused, "{err}");
     assert_eq!(endpoint.seen().len(), 1);
     assert!(

@@ -467,3 +467,18 @@ pub fn windows(secret: &str, len: usize) -> Vec<&str> {
         .map(|at| &secret[at..at + len.min(secret.len())])
         .collect()
 }
+
+/// Fails if any 8-character piece of `secret` appears in `text`.
+pub fn assert_no_fragment(text: &str, secret: &str, what: &str) {
+    for window in windows(secret, 8) {
+        assert!(
+            !text.contains(window),
+            "{what} fragment `{window}` leaked in:\n{text}"
+        );
+    }
+}
+
+/// The error of the first token request of the authenticator `builder` makes.
+pub async fn token_error(builder: hm_auth::AuthenticatorBuilder) -> Error {
+    builder.build().unwrap().access_token().await.unwrap_err()
+}

@@ -39,12 +39,7 @@ fn with_resolver(hang: bool) -> hm_auth::AuthenticatorBuilder {
 
 #[tokio::test]
 async fn a_dns_failure_says_so() {
-    let err = with_resolver(false)
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(with_resolver(false)).await;
     assert_eq!(err.kind(), ErrorKind::Dns, "{err}");
     assert!(err.is_retryable());
     let text = err.to_string();
@@ -55,12 +50,7 @@ async fn a_dns_failure_says_so() {
 #[tokio::test]
 async fn a_refused_connection_says_so_after_the_retries() {
     let environment = Environment::custom(&format!("http://127.0.0.1:{}", closed_port())).unwrap();
-    let err = quick_builder(secret_credentials(), environment)
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(quick_builder(secret_credentials(), environment)).await;
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
     assert!(
         matches!(err, Error::TokenTransport { attempts: 3, .. }),
@@ -76,13 +66,7 @@ async fn a_refused_connection_says_so_after_the_retries() {
 #[tokio::test(start_paused = true)]
 async fn a_connection_that_never_completes_fails_at_the_connect_timeout() {
     let start = Instant::now();
-    let err = with_resolver(true)
-        .token_connect_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(with_resolver(true).token_connect_timeout(Duration::from_secs(5))).await;
     assert_eq!(start.elapsed(), Duration::from_secs(5));
     assert_eq!(err.kind(), ErrorKind::ConnectTimeout, "{err}");
     assert!(
@@ -96,14 +80,12 @@ async fn a_connection_that_never_completes_fails_at_the_connect_timeout() {
 async fn a_hung_reply_fails_at_the_attempt_timeout() {
     let hung = TestServer::start(|_| Reply::hang());
     let start = Instant::now();
-    let err = quick_builder(secret_credentials(), hung.environment())
-        .token_attempt_timeout(Duration::from_secs(10))
-        .token_retry_policy(RetryPolicy::disabled())
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(
+        quick_builder(secret_credentials(), hung.environment())
+            .token_attempt_timeout(Duration::from_secs(10))
+            .token_retry_policy(RetryPolicy::disabled()),
+    )
+    .await;
     assert_eq!(start.elapsed(), Duration::from_secs(10));
     assert_eq!(err.kind(), ErrorKind::ReadTimeout, "{err}");
     assert!(
@@ -120,13 +102,11 @@ async fn a_hung_endpoint_fails_at_the_deadline_not_after_every_attempt() {
     // the loopback connection is being set up.
     let hung = TestServer::start(|_| Reply::hang());
     let start = Instant::now();
-    let err = Authenticator::builder(secret_credentials(), hung.environment())
-        .token_connect_timeout(None)
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(
+        Authenticator::builder(secret_credentials(), hung.environment())
+            .token_connect_timeout(None),
+    )
+    .await;
     assert_eq!(start.elapsed(), hm_auth::DEFAULT_TOKEN_DEADLINE);
     assert_eq!(err.kind(), ErrorKind::Deadline, "{err}");
     match &err {
@@ -149,12 +129,11 @@ async fn a_hung_endpoint_fails_at_the_deadline_not_after_every_attempt() {
 async fn with_the_defaults_a_hung_endpoint_fails_within_30_s() {
     let hung = TestServer::start(|_| Reply::hang());
     let start = Instant::now();
-    let err = Authenticator::builder(secret_credentials(), hung.environment())
-        .build()
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
+    let err = token_error(Authenticator::builder(
+        secret_credentials(),
+        hung.environment(),
+    ))
+    .await;
     assert!(
         start.elapsed() <= Duration::from_secs(30),
         "{:?}",
