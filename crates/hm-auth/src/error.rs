@@ -201,7 +201,8 @@ pub enum Error {
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Bad local input: credentials, key file or key text, base URL, environment variables, HTTP
-    /// client settings. Fix the configuration; retrying will not help.
+    /// client settings, a system clock that cannot date an assertion. Fix the configuration;
+    /// retrying will not help.
     InvalidInput,
     /// The token endpoint's host name could not be resolved.
     Dns,
@@ -225,7 +226,7 @@ pub enum ErrorKind {
     /// oversized JSON, a missing token, a `token_type` other than `bearer`, an unexpected status
     /// (often a base URL that is not the API's).
     MalformedReply,
-    /// A failure inside this process (signing, a task that ended early).
+    /// A failure inside this process (the token request task ended early, e.g. at shutdown).
     Internal,
 }
 
@@ -293,7 +294,8 @@ impl Error {
             | Error::SurroundingWhitespace { .. }
             | Error::Environment { .. }
             | Error::InvalidBaseUrl { .. }
-            | Error::HttpClient { .. } => ErrorKind::InvalidInput,
+            | Error::HttpClient { .. }
+            | Error::Signing { .. } => ErrorKind::InvalidInput,
             Error::TokenTransport { kind, .. } => *kind,
             Error::TokenDeadline { .. } => ErrorKind::Deadline,
             Error::TokenRedirect { .. } => ErrorKind::RedirectRefused,
@@ -304,7 +306,7 @@ impl Error {
                 _ => ErrorKind::MalformedReply,
             },
             Error::InvalidTokenResponse { .. } => ErrorKind::MalformedReply,
-            Error::Signing { .. } | Error::RefreshTaskFailed { .. } => ErrorKind::Internal,
+            Error::RefreshTaskFailed { .. } => ErrorKind::Internal,
         }
     }
 

@@ -21,6 +21,7 @@ const MAX_LIFETIME: Duration = Duration::from_secs(3600);
 /// How much of an OAuth `error` / `error_description` an error may quote.
 const ERROR_CODE_MAX: usize = 60;
 const DESCRIPTION_MAX: usize = 200;
+const CONTENT_TYPE_MAX: usize = 60;
 
 /// A reply as received, before it is judged.
 pub(crate) struct RawReply {
@@ -37,7 +38,9 @@ pub(crate) struct RawReply {
 }
 
 /// The token in `reply`, or the error it amounts to.
-pub(crate) fn interpret(reply: RawReply, scrubber: &Scrubber) -> Result<AccessToken, Error> {
+pub(crate) fn interpret(mut reply: RawReply, scrubber: &Scrubber) -> Result<AccessToken, Error> {
+    // Server text too, if only a header.
+    reply.content_type = scrubber.short(&reply.content_type, CONTENT_TYPE_MAX);
     classify(&reply, scrubber)?;
     parse(&reply, scrubber)
 }
@@ -88,13 +91,15 @@ fn oauth_error(json: &Value, reply: &RawReply, scrubber: &Scrubber) -> Option<Er
 fn parse(reply: &RawReply, scrubber: &Scrubber) -> Result<AccessToken, Error> {
     let status = reply.status.as_u16();
     let invalid = |reason: String| Error::InvalidTokenResponse { status, reason };
+    // Not quoted: a success body that is not JSON may still be, or contain, a token.
     let json: Value = serde_json::from_slice(&reply.bytes).map_err(|e| {
         invalid(format!(
-            "the body is not JSON ({} at line {} column {}): {}",
+            "the body is not JSON ({} at line {} column {}; {}, {} bytes)",
             category(&e),
             e.line(),
             e.column(),
-            scrubber.describe_body(&reply.content_type, &reply.bytes)
+            reply.content_type,
+            reply.bytes.len()
         ))
     })?;
     let Value::Object(fields) = &json else {

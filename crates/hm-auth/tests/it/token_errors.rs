@@ -268,18 +268,23 @@ async fn an_endless_reply_is_cut_at_64_kib() {
 
 #[tokio::test]
 async fn a_non_json_200_does_not_quote_the_token() {
-    // Cut-off JSON and a form-encoded body, both carrying a token.
-    for body in [
-        format!("{{\"access_token\":\"{TOKEN}\",\"expires_in\":300"),
-        format!("access_token={TOKEN}&token_type=bearer"),
-        format!("<html>your token is {TOKEN}</html>"),
+    // Cut-off JSON, a form-encoded body, a page and a bare opaque token, all carrying a token.
+    let opaque = random_text(32);
+    for (token, body) in [
+        (
+            TOKEN,
+            format!("{{\"access_token\":\"{TOKEN}\",\"expires_in\":300"),
+        ),
+        (TOKEN, format!("access_token={TOKEN}&token_type=bearer")),
+        (TOKEN, format!("<html>your token is {TOKEN}</html>")),
+        (&opaque, opaque.clone()),
     ] {
-        let server = TestServer::scripted(vec![Reply::status(200).body(body.clone())]);
+        let server = TestServer::scripted(vec![Reply::status(200).body(body)]);
         let err = against(&server).access_token().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MalformedReply, "{err}");
         let text = format!("{err} {err:?}");
         assert!(text.contains("not JSON"), "{text}");
-        assert_no_fragment(&text, TOKEN, "token");
+        assert_no_fragment(&text, token, "token");
     }
 }
 
