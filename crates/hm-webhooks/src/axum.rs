@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use crate::{Claim, Delivery, Error, SeenStore, Verifier};
+use crate::{Claim, ClaimToken, Delivery, Error, SeenStore, Verifier};
 
 /// What the [`Webhook`] extractor needs: the verifier and, optionally, a store of seen ids.
 ///
@@ -98,6 +98,7 @@ impl fmt::Debug for Webhook {
 struct ClaimGuard {
     store: Arc<dyn SeenStore>,
     delivery_id: String,
+    token: ClaimToken,
     settled: bool,
 }
 
@@ -105,7 +106,7 @@ impl Drop for ClaimGuard {
     fn drop(&mut self) {
         if !self.settled {
             tracing::debug!(delivery_id = %self.delivery_id, "webhook delivery not marked processed; claim released");
-            self.store.release(&self.delivery_id);
+            self.store.release(&self.delivery_id, self.token);
         }
     }
 }
@@ -157,10 +158,11 @@ where
             });
         };
         match store.claim(&delivery.id).await.map_err(refused)? {
-            Claim::New => Ok(Webhook {
+            Claim::New(token) => Ok(Webhook {
                 claim: Some(ClaimGuard {
                     store,
                     delivery_id: delivery.id.clone(),
+                    token,
                     settled: false,
                 }),
                 delivery,

@@ -98,6 +98,18 @@ pub enum Error {
         detail: String,
     },
 
+    /// The store of seen delivery ids is full of deliveries being processed, so it cannot claim
+    /// another without forgetting one in progress (whose retry would then be processed twice).
+    #[error(
+        "the store of seen delivery ids is full: all {capacity} ids held are deliveries being \
+         processed; the delivery was not processed and the sender will retry it. Raise \
+         `InMemorySeenStore::capacity` if this many deliveries are processed at once"
+    )]
+    StoreFull {
+        /// The store's capacity in ids.
+        capacity: usize,
+    },
+
     /// The store of seen delivery ids failed.
     #[error(
         "the store of seen delivery ids failed: {source}; the delivery was not processed and \
@@ -120,7 +132,7 @@ impl Error {
 
     /// The status a receiver answers with: 413 for an oversize body, 401 for any signature
     /// problem, 400 for missing headers or a malformed body, 503 when the seen-id store failed
-    /// (the sender retries), 500 for a misconfigured verifier.
+    /// or is full (the sender retries), 500 for a misconfigured verifier.
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -131,7 +143,7 @@ impl Error {
             Error::MissingHeader { .. }
             | Error::InvalidHeader { .. }
             | Error::MalformedBody { .. } => StatusCode::BAD_REQUEST,
-            Error::Store { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Store { .. } | Error::StoreFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::NoSecret | Error::EmptySecret => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

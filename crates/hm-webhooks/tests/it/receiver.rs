@@ -8,7 +8,8 @@ use axum::routing::post;
 use axum::{Router, http::StatusCode};
 use hm_webhooks::axum::{Webhook, WebhookReceiver};
 use hm_webhooks::{
-    ClearanceStatus, Delivery, Event, InMemorySeenStore, SignedDelivery, Verifier, header,
+    Claim, ClaimToken, ClearanceStatus, Delivery, Error, Event, InMemorySeenStore, SeenStore,
+    SignedDelivery, Verifier, header,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -331,4 +332,80 @@ async fn rotation_works_through_the_extractor() {
     assert_eq!(send(&url, &approval("d-1")).await.0, 200);
     assert_eq!(send(&url, &rotated).await.0, 200);
     assert_eq!(app.processed().len(), 2);
+}
+
+/// What the extractor asked of a store: claims with the token handed out, and releases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Call {
+    Claim(String, Option<ClaimToken>),
+    Complete(String),
+    Release(String, ClaimToken),
+}
+
+/// An in-memory store that records the calls made to it.
+#[derive(Clone, Default)]
+struct Recording {
+    store: Arc<InMemorySeenStore>,
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+impl Recording {
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl SeenStore for Recording {
+    async fn claim(&self, delivery_id: &str) -> Result<Claim, Error> {
+        let claim = self.store.claim(delivery_id).await?;
+        let token = match claim {
+            Claim::New(token) => Some(token),
+            _ => None,
+        };
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Claim(delivery_id.into(), token));
+        Ok(claim)
+    }
+
+    async fn complete(&self, delivery_id: &str) -> Result<(), Error> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Complete(delivery_id.into()));
+        self.store.complete(delivery_id).await
+    }
+
+    fn release(&self, delivery_id: &str, token: ClaimToken) {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Release(delivery_id.into(), token));
+        self.store.release(delivery_id, token);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_attempt_releases_its_own_claim_only() {
+    let store = Recording::default();
+    let app = App::new(WebhookReceiver::new(verifier()).with_seen_store(store.clone()));
+    let url = serve(app.clone()).await;
+    app.fail_next.store(1, Ordering::SeqCst);
+    let delivery = approval("d-1");
+    assert_eq!(send(&url, &delivery).await.0, 500);
+    assert_eq!(send(&url, &delivery).await.0, 200);
+    let calls = store.calls();
+    let [
+        Call::Claim(_, Some(first)),
+        Call::Release(_, released),
+        Call::Claim(_, Some(second)),
+        Call::Complete(_),
+    ] = calls.as_slice()
+    else {
+        panic!("{calls:?}");
+    };
+    assert_eq!(released, first);
+    assert_ne!(second, first);
 }
