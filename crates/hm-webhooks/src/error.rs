@@ -21,11 +21,20 @@ pub enum Error {
     )]
     NoSecret,
 
-    /// A secret is the empty string.
+    /// A secret is empty or only whitespace: anyone could compute its signatures.
     #[error(
-        "the webhook secret is empty: copy the secret set for the webhook in the High Mobility console"
+        "the webhook secret is empty or only whitespace: copy the secret set for the webhook in \
+         the High Mobility console"
     )]
     EmptySecret,
+
+    /// A secret begins or ends with whitespace, typically the newline of a file or `.env` line
+    /// read whole. It would be refused as a mismatch on every delivery, so it is refused here.
+    #[error(
+        "the webhook secret begins or ends with whitespace (e.g. the newline of a file read \
+         whole): trim it; the secret set in the High Mobility console has none"
+    )]
+    SecretWhitespace,
 
     /// The body is larger than the verifier's limit.
     #[error(
@@ -132,7 +141,7 @@ impl Error {
 
     /// The status a receiver answers with: 413 for an oversize body, 401 for any signature
     /// problem, 400 for missing headers or a malformed body, 503 when the seen-id store failed
-    /// or is full (the sender retries), 500 for a misconfigured verifier.
+    /// or is full (the sender retries), 500 for a misconfigured secret.
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -144,7 +153,9 @@ impl Error {
             | Error::InvalidHeader { .. }
             | Error::MalformedBody { .. } => StatusCode::BAD_REQUEST,
             Error::Store { .. } | Error::StoreFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Error::NoSecret | Error::EmptySecret => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::NoSecret | Error::EmptySecret | Error::SecretWhitespace => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }

@@ -104,6 +104,46 @@ fn no_secret_and_empty_secret_are_configuration_errors() {
     assert!(error.to_string().contains("console"), "{error}");
 }
 
+/// Attack finding (regression): the empty secret was refused as guessable, but a secret of
+/// blanks, just as guessable, was accepted.
+#[test]
+fn a_blank_secret_is_refused() {
+    for blank in [" ", "\n", " \t\r\n", "\u{a0}"] {
+        let error = WebhookSecret::new(blank).unwrap_err();
+        assert!(matches!(error, Error::EmptySecret), "{blank:?}: {error:?}");
+        assert!(error.to_string().contains("whitespace"), "{error}");
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
+
+/// Attack finding (regression): a secret read whole from a file or a `.env` line ends in a
+/// newline; it was accepted, and then every genuine delivery was refused as "altered, or the
+/// secret differs", sending the user to hunt for a wrong secret that looks right. It is now
+/// refused where it is made, saying why.
+#[test]
+fn a_secret_with_surrounding_whitespace_is_refused_saying_so() {
+    for padded in ["my-secret\n", "my-secret\r\n", " my-secret", "\tmy-secret "] {
+        let error = WebhookSecret::new(padded).unwrap_err();
+        assert!(
+            matches!(error, Error::SecretWhitespace),
+            "{padded:?}: {error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("whitespace")
+                && message.contains("newline")
+                && message.contains("trim"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("my-secret"),
+            "the secret leaked: {message}"
+        );
+    }
+    // Whitespace inside is part of the secret.
+    WebhookSecret::new("my secret").unwrap();
+}
+
 #[test]
 fn a_missing_signature_is_refused() {
     let headers = headers(&[
