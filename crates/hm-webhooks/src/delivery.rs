@@ -100,32 +100,27 @@ impl Delivery {
     /// The request a sender makes for this delivery: [`Delivery::body`] serialised, signed with
     /// `secret`, and every header High Mobility sends.
     ///
-    /// Fails only when the id or the event name is not visible ASCII, which receivers (this
-    /// crate's included) refuse.
+    /// Fails with the error a receiver (this crate's) would answer when the id or the event name
+    /// is not 1 to [`header::MAX_VALUE_BYTES`] visible ASCII characters without spaces at either
+    /// end: the same rule decides on both sides.
     pub fn signed(&self, secret: &WebhookSecret) -> Result<SignedDelivery, Error> {
         let body = self.body.to_string().into_bytes();
         let signatures = sign(secret, &body);
-        let value = |header: &'static str, text: &str| {
-            let invalid = Error::InvalidHeader {
+        let text = |header: &'static str, text: &str| {
+            let text = header::check_text(header, text)?;
+            HeaderValue::from_str(text).map_err(|_| Error::InvalidHeader {
                 header,
                 problem: "it is not visible ASCII",
-            };
-            if !text.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
-                return Err(invalid);
-            }
-            HeaderValue::from_str(text).map_err(|_| invalid)
+            })
+        };
+        let signature = |value: String| {
+            HeaderValue::try_from(value).expect("a signature is a prefix and hex digits")
         };
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::SIGNATURE_256,
-            value(header::SIGNATURE_256, &signatures.sha256)?,
-        );
-        headers.insert(
-            header::SIGNATURE_SHA1,
-            value(header::SIGNATURE_SHA1, &signatures.sha1)?,
-        );
-        headers.insert(header::DELIVERY, value(header::DELIVERY, &self.id)?);
-        headers.insert(header::EVENT, value(header::EVENT, self.event.name())?);
+        headers.insert(header::SIGNATURE_256, signature(signatures.sha256));
+        headers.insert(header::SIGNATURE_SHA1, signature(signatures.sha1));
+        headers.insert(header::DELIVERY, text(header::DELIVERY, &self.id)?);
+        headers.insert(header::EVENT, text(header::EVENT, self.event.name())?);
         headers.insert(
             http::header::USER_AGENT,
             HeaderValue::from_static(header::USER_AGENT_VALUE),
@@ -137,11 +132,8 @@ impl Delivery {
         Ok(SignedDelivery { headers, body })
     }
 
-    /// Reads the delivery id, the event name and the body of a request whose signature has been
-    /// verified.
-    pub(crate) fn from_verified(headers: &HeaderMap, body: &[u8]) -> Result<Delivery, Error> {
-        let id = single_text_header(headers, header::DELIVERY)?;
-        let name = single_text_header(headers, header::EVENT)?;
+    /// The delivery of a request whose headers were checked and whose signature was verified.
+    pub(crate) fn from_verified(id: &str, name: &str, body: &[u8]) -> Result<Delivery, Error> {
         let malformed = |detail: String| Error::MalformedBody {
             event: name.to_owned(),
             detail,
@@ -213,22 +205,4 @@ fn json_kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-/// The value of a header that must be present once, as non-empty visible ASCII.
-fn single_text_header<'h>(headers: &'h HeaderMap, header: &'static str) -> Result<&'h str, Error> {
-    let invalid = |problem| Error::InvalidHeader { header, problem };
-    let mut values = headers.get_all(header).iter();
-    let value = values.next().ok_or(Error::MissingHeader { header })?;
-    if values.next().is_some() {
-        return Err(invalid("it was sent more than once"));
-    }
-    let text = value
-        .to_str()
-        .map_err(|_| invalid("it is not visible ASCII"))?
-        .trim();
-    if text.is_empty() {
-        return Err(invalid("it is empty"));
-    }
-    Ok(text)
 }

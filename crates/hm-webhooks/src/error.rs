@@ -89,6 +89,19 @@ pub enum Error {
         header: &'static str,
     },
 
+    /// A header is longer than any High Mobility sends. `X-HM-Delivery` and `X-HM-Event` are not
+    /// signed, so their length is limited before anything (e.g. a store of seen ids) holds them.
+    #[error(
+        "the {header} header is longer than {limit} bytes, far longer than High Mobility sends: \
+         refused before the delivery is looked at"
+    )]
+    HeaderTooLong {
+        /// The header's name.
+        header: &'static str,
+        /// The longest value accepted, in bytes ([`header::MAX_VALUE_BYTES`]).
+        limit: usize,
+    },
+
     /// A header is present but unusable.
     #[error("the {header} header is invalid: {problem}")]
     InvalidHeader {
@@ -140,8 +153,8 @@ impl Error {
     }
 
     /// The status a receiver answers with: 413 for an oversize body, 401 for any signature
-    /// problem, 400 for missing headers or a malformed body, 503 when the seen-id store failed
-    /// or is full (the sender retries), 500 for a misconfigured secret.
+    /// problem, 400 for missing, oversize or invalid headers or a malformed body, 503 when the
+    /// seen-id store failed or is full (the sender retries), 500 for a misconfigured secret.
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -150,6 +163,7 @@ impl Error {
             | Error::MalformedSignature { .. }
             | Error::SignatureMismatch { .. } => StatusCode::UNAUTHORIZED,
             Error::MissingHeader { .. }
+            | Error::HeaderTooLong { .. }
             | Error::InvalidHeader { .. }
             | Error::MalformedBody { .. } => StatusCode::BAD_REQUEST,
             Error::Store { .. } | Error::StoreFull { .. } => StatusCode::SERVICE_UNAVAILABLE,

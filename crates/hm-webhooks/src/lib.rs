@@ -18,4 +18,4 @@ pub use hm_api::fleet_clearance::types::ClearanceStatus;
 pub use secret::WebhookSecret;
 pub use seen::{Claim, ClaimToken, InMemorySeenStore, SeenStore};
 pub use signature::{Signatures, sign};
-pub use verifier::Verifier;
+pub use verifier::{CheckedHeaders, Verifier};

@@ -2,7 +2,7 @@
 //! refused clearly, and the sender side (`Delivery::signed`) round-tripping through `verify`.
 
 use hm_webhooks::{
-    ClearanceStatus, Delivery, Error, Event, FLEET_CLEARANCE_CHANGED, PING, header, sign,
+    ClearanceStatus, Delivery, Error, Event, FLEET_CLEARANCE_CHANGED, PING, Verifier, header, sign,
 };
 use http::StatusCode;
 use serde_json::json;
@@ -283,4 +283,63 @@ fn deliveries_serialise_and_deserialise() {
         serde_json::to_value(Event::Ping).unwrap(),
         json!({"kind": "ping"})
     );
+}
+
+/// Attack finding (regression): `Delivery::signed` signed empty or blank ids and event names
+/// that this crate's own verifier then refused, so a sender retried a delivery that could never
+/// arrive. Both sides now follow one rule: whatever `signed` accepts, `verify` accepts.
+#[test]
+fn whatever_signed_accepts_the_verifier_accepts() {
+    let secret = secret(SECRET);
+    let verifier = Verifier::new(secret.clone());
+    let with = |id: &str, event: &str| Delivery {
+        id: id.into(),
+        event: Event::Other { name: event.into() },
+        body: json!({}),
+    };
+    let longest = "i".repeat(header::MAX_VALUE_BYTES);
+    let too_long = "i".repeat(header::MAX_VALUE_BYTES + 1);
+    let mut refused_by_signed = 0;
+    for delivery in [
+        with("", "ping"),
+        with("   ", "ping"),
+        with(" d-1", "ping"),
+        with("d-1 ", "ping"),
+        with("d-1", " "),
+        with("d-1", ""),
+        with("d-1", "\tping"),
+        with("line\nbreak", "ping"),
+        with(&too_long, "ping"),
+        with("d-1", &too_long),
+        with("d 1", "an event"),
+        with(&longest, &longest),
+    ] {
+        match delivery.signed(&secret) {
+            Ok(request) => {
+                let received = verifier
+                    .verify(&request.headers, &request.body)
+                    .unwrap_or_else(|error| {
+                        panic!(
+                            "signed() accepted id {:?} / event {:?}, the verifier refused it: {error}",
+                            delivery.id,
+                            delivery.event.name()
+                        )
+                    });
+                assert_eq!(received, delivery);
+            }
+            Err(error) => {
+                refused_by_signed += 1;
+                assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{error}");
+            }
+        }
+    }
+    assert_eq!(refused_by_signed, 10);
+    assert!(matches!(
+        with(&too_long, "ping").signed(&secret),
+        Err(Error::HeaderTooLong { header, limit: 256 }) if header == header::DELIVERY
+    ));
+    assert!(matches!(
+        with("d-1", &too_long).signed(&secret),
+        Err(Error::HeaderTooLong { header, limit: 256 }) if header == header::EVENT
+    ));
 }
