@@ -182,7 +182,8 @@ fn oversize_ping() -> SignedDelivery {
     Delivery {
         id: "d-1".into(),
         event: Event::Ping,
-        body: serde_json::json!({ "padding": "x".repeat(2048) }),
+        body: serde_json::value::to_raw_value(&serde_json::json!({ "padding": "x".repeat(2048) }))
+            .unwrap(),
     }
     .signed(&secret(SECRET))
     .unwrap()
