@@ -33,9 +33,11 @@ fn delivery(id: &str, size: usize) -> SignedDelivery {
         ClearanceStatus::Approved,
         Some("approved by the owner".into()),
     );
-    delivery.body["padding"] = "".into();
-    let unpadded = delivery.body.to_string().len();
-    delivery.body["padding"] = "x".repeat(size.saturating_sub(unpadded)).into();
+    let mut body: serde_json::Value = delivery.body_as().expect("a JSON object");
+    body["padding"] = "".into();
+    let unpadded = body.to_string().len();
+    body["padding"] = "x".repeat(size.saturating_sub(unpadded)).into();
+    delivery.body = serde_json::value::to_raw_value(&body).expect("a JSON value");
     let signed = delivery.signed(&secret()).expect("valid headers");
     assert_eq!(signed.body.len(), size);
     signed

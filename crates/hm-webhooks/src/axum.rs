@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use crate::{Claim, Delivery, Error, SeenStore, Verifier};
+use crate::{Claim, ClaimToken, Delivery, Error, SeenStore, Verifier};
 
 /// What the [`Webhook`] extractor needs: the verifier and, optionally, a store of seen ids.
 ///
@@ -53,10 +53,12 @@ impl fmt::Debug for WebhookReceiver {
 
 /// A verified delivery, extracted from the request.
 ///
-/// The extractor reads the raw body (up to the verifier's limit), checks the signature and
-/// answers the sender itself when something is wrong: 413 for an oversize body, 401 for a
-/// missing, malformed or wrong signature, 400 for missing headers or a malformed body. With a
-/// [`SeenStore`], duplicates are answered before the handler runs.
+/// The extractor checks the headers first (a request without a well-formed signature, an id or
+/// an event is refused before its body is read), then reads the raw body (up to the verifier's
+/// limit) and checks the signature. It answers the sender itself when something is wrong: 413
+/// for an oversize body, 401 for a missing, malformed or wrong signature, 400 for missing,
+/// oversize or invalid headers or a malformed body. With a [`SeenStore`], duplicates are
+/// answered before the handler runs.
 ///
 /// With a store, call [`Webhook::mark_processed`] once the delivery has been handled. A
 /// `Webhook` dropped without it (the handler failed, returned early or panicked) releases its
@@ -98,6 +100,7 @@ impl fmt::Debug for Webhook {
 struct ClaimGuard {
     store: Arc<dyn SeenStore>,
     delivery_id: String,
+    token: ClaimToken,
     settled: bool,
 }
 
@@ -105,7 +108,7 @@ impl Drop for ClaimGuard {
     fn drop(&mut self) {
         if !self.settled {
             tracing::debug!(delivery_id = %self.delivery_id, "webhook delivery not marked processed; claim released");
-            self.store.release(&self.delivery_id);
+            self.store.release(&self.delivery_id, self.token);
         }
     }
 }
@@ -131,6 +134,8 @@ where
         if body.size_hint().lower() > verifier.body_limit() as u64 {
             return Err(too_large());
         }
+        // So is a request without a signature, an id or an event: no waiting for its body.
+        let checked = verifier.check_headers(&parts.headers).map_err(refused)?;
         let body = Limited::new(body, verifier.body_limit())
             .collect()
             .await
@@ -147,7 +152,7 @@ where
             })?
             .to_bytes();
 
-        let delivery = verifier.verify(&parts.headers, &body).map_err(refused)?;
+        let delivery = checked.verify(&body).map_err(refused)?;
         tracing::debug!(delivery_id = %delivery.id, event = %delivery.event.name(), "webhook delivery verified");
 
         let Some(store) = receiver.seen else {
@@ -157,10 +162,11 @@ where
             });
         };
         match store.claim(&delivery.id).await.map_err(refused)? {
-            Claim::New => Ok(Webhook {
+            Claim::New(token) => Ok(Webhook {
                 claim: Some(ClaimGuard {
                     store,
                     delivery_id: delivery.id.clone(),
+                    token,
                     settled: false,
                 }),
                 delivery,

@@ -1,8 +1,11 @@
 //! Typed deliveries: the event a webhook reports, with the raw JSON kept for everything else.
 
+use std::collections::HashMap;
+
 use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use crate::{ClearanceStatus, Error, WebhookSecret, header, sign};
 
@@ -15,17 +18,28 @@ pub const PING: &str = "ping";
 /// One verified webhook delivery.
 ///
 /// Serialisable, e.g. to print deliveries as JSON lines or to queue them:
-/// `{"id": .., "event": {"kind": "fleet_clearance_changed", "vin": .., "status": .., "detail": ..}, "body": {..}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `{"id": .., "event": {"kind": "fleet_clearance_changed", "vin": .., "status": .., "detail": ..}, "body": {..}}`,
+/// with the body embedded exactly as received. Two deliveries are equal when their ids, events
+/// and body texts are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Delivery {
     /// The `X-HM-Delivery` id: the same on every retry of one delivery, so it identifies duplicates.
     pub id: String,
     /// What happened, typed where this crate knows the event.
     pub event: Event,
-    /// The whole JSON body as received, with every field, including those this crate does not
-    /// know. `null` when the body was empty.
-    pub body: Value,
+    /// The whole JSON body exactly as received (surrounding whitespace aside): every field,
+    /// including those this crate does not know, and every number as written, however large or
+    /// precise. `null` when the body was empty. It prints as JSON; [`Delivery::body_as`] decodes it.
+    pub body: Box<RawValue>,
 }
+
+impl PartialEq for Delivery {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.event == other.event && self.body.get() == other.body.get()
+    }
+}
+
+impl Eq for Delivery {}
 
 /// The event a delivery reports. Open: events this crate does not know arrive as [`Event::Other`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +53,9 @@ pub enum Event {
         /// The new status (`event.action`). A status the spec does not list yet arrives as
         /// `ClearanceStatus::UnknownValue` with the text as sent.
         status: ClearanceStatus,
-        /// The reason, e.g. for a rejection (`event.detail`), when there is one.
+        /// The reason, e.g. for a rejection (`event.detail`), when there is one: its text when
+        /// it is a string, otherwise (e.g. a structured reason) its JSON as received. Never a
+        /// reason to refuse the status change.
         detail: Option<String>,
     },
     /// `ping`: sent when the webhook is configured or changed.
@@ -86,9 +102,11 @@ impl Delivery {
         if let Some(detail) = &detail {
             event["detail"] = json!(detail);
         }
+        let body = json!({ "vehicle": { "vin": vin }, "event": event });
         Delivery {
             id: id.into(),
-            body: json!({ "vehicle": { "vin": vin }, "event": event }),
+            body: serde_json::value::to_raw_value(&body)
+                .expect("a serde_json::Value always serialises"),
             event: Event::FleetClearanceChanged {
                 vin,
                 status,
@@ -97,35 +115,40 @@ impl Delivery {
         }
     }
 
-    /// The request a sender makes for this delivery: [`Delivery::body`] serialised, signed with
+    /// Decodes the body into `T`: `serde_json::Value` to look at fields the typed event does not
+    /// carry, or a type of your own.
+    ///
+    /// `serde_json::Value` holds a number as an `f64`, `i64` or `u64`: an integer beyond them is
+    /// rounded, a number beyond `f64` refused. Where such numbers may come, decode the field into
+    /// a `Box<RawValue>` (or `&RawValue`) of your type, which keeps it as written.
+    pub fn body_as<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.body.get())
+    }
+
+    /// The request a sender makes for this delivery: [`Delivery::body`] as it is, signed with
     /// `secret`, and every header High Mobility sends.
     ///
-    /// Fails only when the id or the event name is not visible ASCII, which receivers (this
-    /// crate's included) refuse.
+    /// Fails with the error a receiver (this crate's) would answer when the id or the event name
+    /// is not 1 to [`header::MAX_VALUE_BYTES`] visible ASCII characters without spaces at either
+    /// end: the same rule decides on both sides.
     pub fn signed(&self, secret: &WebhookSecret) -> Result<SignedDelivery, Error> {
-        let body = self.body.to_string().into_bytes();
+        let body = self.body.get().as_bytes().to_vec();
         let signatures = sign(secret, &body);
-        let value = |header: &'static str, text: &str| {
-            let invalid = Error::InvalidHeader {
+        let text = |header: &'static str, text: &str| {
+            let text = header::check_text(header, text)?;
+            HeaderValue::from_str(text).map_err(|_| Error::InvalidHeader {
                 header,
                 problem: "it is not visible ASCII",
-            };
-            if !text.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
-                return Err(invalid);
-            }
-            HeaderValue::from_str(text).map_err(|_| invalid)
+            })
+        };
+        let signature = |value: String| {
+            HeaderValue::try_from(value).expect("a signature is a prefix and hex digits")
         };
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::SIGNATURE_256,
-            value(header::SIGNATURE_256, &signatures.sha256)?,
-        );
-        headers.insert(
-            header::SIGNATURE_SHA1,
-            value(header::SIGNATURE_SHA1, &signatures.sha1)?,
-        );
-        headers.insert(header::DELIVERY, value(header::DELIVERY, &self.id)?);
-        headers.insert(header::EVENT, value(header::EVENT, self.event.name())?);
+        headers.insert(header::SIGNATURE_256, signature(signatures.sha256));
+        headers.insert(header::SIGNATURE_SHA1, signature(signatures.sha1));
+        headers.insert(header::DELIVERY, text(header::DELIVERY, &self.id)?);
+        headers.insert(header::EVENT, text(header::EVENT, self.event.name())?);
         headers.insert(
             http::header::USER_AGENT,
             HeaderValue::from_static(header::USER_AGENT_VALUE),
@@ -137,17 +160,16 @@ impl Delivery {
         Ok(SignedDelivery { headers, body })
     }
 
-    /// Reads the delivery id, the event name and the body of a request whose signature has been
-    /// verified.
-    pub(crate) fn from_verified(headers: &HeaderMap, body: &[u8]) -> Result<Delivery, Error> {
-        let id = single_text_header(headers, header::DELIVERY)?;
-        let name = single_text_header(headers, header::EVENT)?;
+    /// The delivery of a request whose headers were checked and whose signature was verified.
+    pub(crate) fn from_verified(id: &str, name: &str, body: &[u8]) -> Result<Delivery, Error> {
         let malformed = |detail: String| Error::MalformedBody {
             event: name.to_owned(),
             detail,
         };
-        let body: Value = if body.is_empty() {
-            Value::Null
+        // Kept as received, never as a serde_json::Value, which rounds or refuses numbers
+        // beyond f64.
+        let body: Box<RawValue> = if body.is_empty() {
+            RawValue::NULL.to_owned()
         } else {
             serde_json::from_slice(body).map_err(|e| malformed(format!("it is not JSON ({e})")))?
         };
@@ -166,34 +188,24 @@ impl Delivery {
     }
 }
 
-/// The typed fields of a `fleet_clearance_changed` body; unknown fields stay in the raw body.
-fn clearance_change(body: &Value) -> Result<Event, String> {
-    let text = |pointer: &str| match body.pointer(pointer) {
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        None | Some(Value::Null) => Ok(None),
-        Some(other) => Err(format!(
-            "`{}` is {}, expected a string",
-            &pointer[1..].replace('/', "."),
-            json_kind(other)
-        )),
-    };
-    let required = |pointer: &str| {
-        text(pointer)?.ok_or_else(|| {
-            format!(
-                "`{}` is missing, expected a string",
-                &pointer[1..].replace('/', ".")
-            )
-        })
-    };
-    if !body.is_object() {
-        return Err(format!(
+/// The typed fields of a `fleet_clearance_changed` body; everything else stays in the raw body.
+fn clearance_change(body: &RawValue) -> Result<Event, String> {
+    let root = members(body).ok_or_else(|| {
+        format!(
             "the body is {}, expected a JSON object with `vehicle` and `event`",
-            json_kind(body)
-        ));
-    }
-    let vin = required("/vehicle/vin")?;
-    let action = required("/event/action")?;
-    let detail = text("/event/detail")?;
+            Kind::of(body)
+        )
+    })?;
+    let vehicle = root.get("vehicle").and_then(|vehicle| members(vehicle));
+    let event = root.get("event").and_then(|event| members(event));
+    let vin = required_text("vehicle.vin", member(vehicle.as_ref(), "vin"))?;
+    let action = required_text("event.action", member(event.as_ref(), "action"))?;
+    // The reason is informative: whatever its form, the status change is delivered.
+    let detail = match member(event.as_ref(), "detail") {
+        None => None,
+        Some(detail) if Kind::of(detail) == Kind::Null => None,
+        Some(detail) => Some(text(detail).unwrap_or_else(|| detail.get().to_owned())),
+    };
     let status = action
         .parse::<ClearanceStatus>()
         .unwrap_or(ClearanceStatus::UnknownValue(action));
@@ -204,31 +216,68 @@ fn clearance_change(body: &Value) -> Result<Event, String> {
     })
 }
 
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// The members of `value` when it is a JSON object, their values unparsed.
+fn members(value: &RawValue) -> Option<HashMap<String, &RawValue>> {
+    match Kind::of(value) {
+        Kind::Object => serde_json::from_str(value.get()).ok(),
+        _ => None,
     }
 }
 
-/// The value of a header that must be present once, as non-empty visible ASCII.
-fn single_text_header<'h>(headers: &'h HeaderMap, header: &'static str) -> Result<&'h str, Error> {
-    let invalid = |problem| Error::InvalidHeader { header, problem };
-    let mut values = headers.get_all(header).iter();
-    let value = values.next().ok_or(Error::MissingHeader { header })?;
-    if values.next().is_some() {
-        return Err(invalid("it was sent more than once"));
+/// The member `name` of an object, when there is one.
+fn member<'a>(object: Option<&HashMap<String, &'a RawValue>>, name: &str) -> Option<&'a RawValue> {
+    object.and_then(|object| object.get(name).copied())
+}
+
+/// The text of `value` when it is a JSON string.
+fn text(value: &RawValue) -> Option<String> {
+    match Kind::of(value) {
+        Kind::String => serde_json::from_str(value.get()).ok(),
+        _ => None,
     }
-    let text = value
-        .to_str()
-        .map_err(|_| invalid("it is not visible ASCII"))?
-        .trim();
-    if text.is_empty() {
-        return Err(invalid("it is empty"));
+}
+
+fn required_text(path: &str, value: Option<&RawValue>) -> Result<String, String> {
+    let value = value
+        .filter(|value| Kind::of(value) != Kind::Null)
+        .ok_or_else(|| format!("`{path}` is missing, expected a string"))?;
+    text(value).ok_or_else(|| format!("`{path}` is {}, expected a string", Kind::of(value)))
+}
+
+/// The kind of a JSON value, to say what was found where something else was expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Null,
+    Boolean,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Kind {
+    /// Told by the first character: a raw value starts with its value, never with whitespace.
+    fn of(value: &RawValue) -> Kind {
+        match value.get().as_bytes().first() {
+            Some(b'{') => Kind::Object,
+            Some(b'[') => Kind::Array,
+            Some(b'"') => Kind::String,
+            Some(b't' | b'f') => Kind::Boolean,
+            Some(b'n') => Kind::Null,
+            _ => Kind::Number,
+        }
     }
-    Ok(text)
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Null => "null",
+            Kind::Boolean => "a boolean",
+            Kind::Number => "a number",
+            Kind::String => "a string",
+            Kind::Array => "an array",
+            Kind::Object => "an object",
+        })
+    }
 }

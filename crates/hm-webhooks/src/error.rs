@@ -21,11 +21,20 @@ pub enum Error {
     )]
     NoSecret,
 
-    /// A secret is the empty string.
+    /// A secret is empty or only whitespace: anyone could compute its signatures.
     #[error(
-        "the webhook secret is empty: copy the secret set for the webhook in the High Mobility console"
+        "the webhook secret is empty or only whitespace: copy the secret set for the webhook in \
+         the High Mobility console"
     )]
     EmptySecret,
+
+    /// A secret begins or ends with whitespace, typically the newline of a file or `.env` line
+    /// read whole. It would be refused as a mismatch on every delivery, so it is refused here.
+    #[error(
+        "the webhook secret begins or ends with whitespace (e.g. the newline of a file read \
+         whole): trim it; the secret set in the High Mobility console has none"
+    )]
+    SecretWhitespace,
 
     /// The body is larger than the verifier's limit.
     #[error(
@@ -80,6 +89,19 @@ pub enum Error {
         header: &'static str,
     },
 
+    /// A header is longer than any High Mobility sends. `X-HM-Delivery` and `X-HM-Event` are not
+    /// signed, so their length is limited before anything (e.g. a store of seen ids) holds them.
+    #[error(
+        "the {header} header is longer than {limit} bytes, far longer than High Mobility sends: \
+         refused before the delivery is looked at"
+    )]
+    HeaderTooLong {
+        /// The header's name.
+        header: &'static str,
+        /// The longest value accepted, in bytes ([`header::MAX_VALUE_BYTES`]).
+        limit: usize,
+    },
+
     /// A header is present but unusable.
     #[error("the {header} header is invalid: {problem}")]
     InvalidHeader {
@@ -96,6 +118,18 @@ pub enum Error {
         event: String,
         /// What is wrong with the body.
         detail: String,
+    },
+
+    /// The store of seen delivery ids is full of deliveries being processed, so it cannot claim
+    /// another without forgetting one in progress (whose retry would then be processed twice).
+    #[error(
+        "the store of seen delivery ids is full: all {capacity} ids held are deliveries being \
+         processed; the delivery was not processed and the sender will retry it. Raise \
+         `InMemorySeenStore::capacity` if this many deliveries are processed at once"
+    )]
+    StoreFull {
+        /// The store's capacity in ids.
+        capacity: usize,
     },
 
     /// The store of seen delivery ids failed.
@@ -119,8 +153,8 @@ impl Error {
     }
 
     /// The status a receiver answers with: 413 for an oversize body, 401 for any signature
-    /// problem, 400 for missing headers or a malformed body, 503 when the seen-id store failed
-    /// (the sender retries), 500 for a misconfigured verifier.
+    /// problem, 400 for missing, oversize or invalid headers or a malformed body, 503 when the
+    /// seen-id store failed or is full (the sender retries), 500 for a misconfigured secret.
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -129,10 +163,13 @@ impl Error {
             | Error::MalformedSignature { .. }
             | Error::SignatureMismatch { .. } => StatusCode::UNAUTHORIZED,
             Error::MissingHeader { .. }
+            | Error::HeaderTooLong { .. }
             | Error::InvalidHeader { .. }
             | Error::MalformedBody { .. } => StatusCode::BAD_REQUEST,
-            Error::Store { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Error::NoSecret | Error::EmptySecret => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Store { .. } | Error::StoreFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::NoSecret | Error::EmptySecret | Error::SecretWhitespace => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }

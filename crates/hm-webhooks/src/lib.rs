@@ -16,6 +16,6 @@ pub use error::{Error, SignatureProblem};
 /// High Mobility's Fleet Clearance spec, re-exported so that receivers need not depend on `hm-api`.
 pub use hm_api::fleet_clearance::types::ClearanceStatus;
 pub use secret::WebhookSecret;
-pub use seen::{Claim, InMemorySeenStore, SeenStore};
+pub use seen::{Claim, ClaimToken, InMemorySeenStore, SeenStore};
 pub use signature::{Signatures, sign};
-pub use verifier::Verifier;
+pub use verifier::{CheckedHeaders, Verifier};

@@ -14,11 +14,21 @@ use crate::Error;
 pub struct WebhookSecret(SecretString);
 
 impl WebhookSecret {
-    /// Wraps a secret. The empty string is refused: every signature would be computable by anyone.
+    /// Wraps a secret, exactly as set in the console.
+    ///
+    /// Refused: an empty or blank secret ([`Error::EmptySecret`]: every signature would be
+    /// computable by anyone), and one that begins or ends with whitespace
+    /// ([`Error::SecretWhitespace`]: typically the newline of a file read whole, which would make
+    /// every genuine delivery fail as a mismatch). Trim what you read before passing it.
     pub fn new(secret: impl Into<String>) -> Result<Self, Error> {
         let secret = SecretString::from(secret.into());
-        if secret.expose_secret().is_empty() {
+        let text = secret.expose_secret();
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
             return Err(Error::EmptySecret);
+        }
+        if trimmed.len() != text.len() {
+            return Err(Error::SecretWhitespace);
         }
         Ok(WebhookSecret(secret))
     }

@@ -4,7 +4,7 @@ use http::{HeaderMap, HeaderValue};
 
 use crate::error::SignatureProblem;
 use crate::signature::Algorithm;
-use crate::{Delivery, Error, WebhookSecret};
+use crate::{Delivery, Error, WebhookSecret, header};
 
 /// Checks that a request was signed by High Mobility and turns it into a typed [`Delivery`].
 ///
@@ -76,20 +76,65 @@ impl Verifier {
     }
 
     /// Verifies a request (its headers and the raw body bytes, exactly as received) and reads the
-    /// delivery: size, then signature, then the id and event headers and the JSON body.
+    /// delivery: size, then the headers ([`Verifier::check_headers`]), then the signature over
+    /// the body, then the JSON body.
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Delivery, Error> {
-        self.verify_signature(headers, body)?;
-        Delivery::from_verified(headers, body)
+        self.check_size(body)?;
+        self.check_headers(headers)?.verify(body)
+    }
+
+    /// What can be checked before the body is read: a signature header of the right form
+    /// (else 401) and the `X-HM-Delivery` and `X-HM-Event` headers (else 400). Receivers that
+    /// read the body themselves call it first, so that a request without them is refused before
+    /// its body is waited for, then finish with [`CheckedHeaders::verify`].
+    ///
+    /// ```
+    /// # use hm_webhooks::{ClearanceStatus, Delivery, Verifier, WebhookSecret};
+    /// # let secret = WebhookSecret::new("my-secret")?;
+    /// # let request = Delivery::fleet_clearance_changed("d-1", "EXVETESTVIN000001",
+    /// #     ClearanceStatus::Approved, None).signed(&secret)?;
+    /// # let headers = request.headers;
+    /// let verifier = Verifier::new(secret);
+    /// let checked = verifier.check_headers(&headers)?;
+    /// // ... now read the body, up to `verifier.body_limit()` bytes ...
+    /// # let body = request.body;
+    /// let delivery = checked.verify(&body)?;
+    /// assert_eq!(delivery.id, "d-1");
+    /// # Ok::<(), hm_webhooks::Error>(())
+    /// ```
+    pub fn check_headers<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+    ) -> Result<CheckedHeaders<'a>, Error> {
+        let (algorithm, tag) = self.signature(headers)?;
+        Ok(CheckedHeaders {
+            verifier: self,
+            algorithm,
+            tag,
+            id: delivery_header(headers, header::DELIVERY)?,
+            event: delivery_header(headers, header::EVENT)?,
+        })
     }
 
     /// Only the size and signature checks of [`Verifier::verify`], for callers that read the
-    /// body themselves.
+    /// delivery themselves.
     pub fn verify_signature(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Error> {
+        self.check_size(body)?;
+        let (algorithm, tag) = self.signature(headers)?;
+        self.check_tag(algorithm, &tag, body)
+    }
+
+    fn check_size(&self, body: &[u8]) -> Result<(), Error> {
         if body.len() > self.max_body_bytes {
             return Err(Error::BodyTooLarge {
                 limit: self.max_body_bytes,
             });
         }
+        Ok(())
+    }
+
+    /// The algorithm that decides and the digest its header carries.
+    fn signature(&self, headers: &HeaderMap) -> Result<(Algorithm, Vec<u8>), Error> {
         let (algorithm, value) = match single(headers, Algorithm::Sha256)? {
             Some(value) => (Algorithm::Sha256, value),
             None => match single(headers, Algorithm::Sha1)? {
@@ -98,14 +143,47 @@ impl Verifier {
                 Some(value) => (Algorithm::Sha1, value),
             },
         };
-        let tag = algorithm.parse(value)?;
-        if algorithm.matches_any(&self.secrets, body, &tag) {
+        Ok((algorithm, algorithm.parse(value)?))
+    }
+
+    fn check_tag(&self, algorithm: Algorithm, tag: &[u8], body: &[u8]) -> Result<(), Error> {
+        if algorithm.matches_any(&self.secrets, body, tag) {
             Ok(())
         } else {
             Err(Error::SignatureMismatch {
                 header: algorithm.header(),
             })
         }
+    }
+}
+
+/// A request whose headers passed [`Verifier::check_headers`], waiting for its body.
+pub struct CheckedHeaders<'a> {
+    verifier: &'a Verifier,
+    algorithm: Algorithm,
+    tag: Vec<u8>,
+    id: &'a str,
+    event: &'a str,
+}
+
+impl CheckedHeaders<'_> {
+    /// Finishes [`Verifier::verify`] with the raw body bytes, exactly as received: size, then
+    /// the signature, then the JSON body.
+    pub fn verify(self, body: &[u8]) -> Result<Delivery, Error> {
+        self.verifier.check_size(body)?;
+        self.verifier.check_tag(self.algorithm, &self.tag, body)?;
+        Delivery::from_verified(self.id, self.event, body)
+    }
+}
+
+impl std::fmt::Debug for CheckedHeaders<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The signature is left out, as everywhere in this crate's output.
+        f.debug_struct("CheckedHeaders")
+            .field("signature_header", &self.algorithm.header())
+            .field("id", &self.id)
+            .field("event", &self.event)
+            .finish()
     }
 }
 
@@ -120,6 +198,22 @@ fn single(headers: &HeaderMap, algorithm: Algorithm) -> Result<Option<&HeaderVal
         });
     }
     Ok(first)
+}
+
+/// The value of `X-HM-Delivery` or `X-HM-Event`: present once, and within the rule senders
+/// follow ([`header::check_text`]) once HTTP's optional surrounding whitespace is dropped.
+fn delivery_header<'h>(headers: &'h HeaderMap, header: &'static str) -> Result<&'h str, Error> {
+    let invalid = |problem| Error::InvalidHeader { header, problem };
+    let mut values = headers.get_all(header).iter();
+    let value = values.next().ok_or(Error::MissingHeader { header })?;
+    if values.next().is_some() {
+        return Err(invalid("it was sent more than once"));
+    }
+    let text = value
+        .to_str()
+        .map_err(|_| invalid("it is not visible ASCII"))?
+        .trim_matches([' ', '\t']);
+    header::check_text(header, text)
 }
 
 impl std::fmt::Debug for Verifier {

@@ -8,7 +8,8 @@ use axum::routing::post;
 use axum::{Router, http::StatusCode};
 use hm_webhooks::axum::{Webhook, WebhookReceiver};
 use hm_webhooks::{
-    ClearanceStatus, Delivery, Event, InMemorySeenStore, SignedDelivery, Verifier, header,
+    Claim, ClaimToken, ClearanceStatus, Delivery, Error, Event, InMemorySeenStore, SeenStore,
+    SignedDelivery, Verifier, header,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -181,7 +182,8 @@ fn oversize_ping() -> SignedDelivery {
     Delivery {
         id: "d-1".into(),
         event: Event::Ping,
-        body: serde_json::json!({ "padding": "x".repeat(2048) }),
+        body: serde_json::value::to_raw_value(&serde_json::json!({ "padding": "x".repeat(2048) }))
+            .unwrap(),
     }
     .signed(&secret(SECRET))
     .unwrap()
@@ -331,4 +333,150 @@ async fn rotation_works_through_the_extractor() {
     assert_eq!(send(&url, &approval("d-1")).await.0, 200);
     assert_eq!(send(&url, &rotated).await.0, 200);
     assert_eq!(app.processed().len(), 2);
+}
+
+/// Attack finding (regression): `X-HM-Delivery` is not signed and hyper lets a header grow to
+/// ~400 KiB, so whoever replays a captured delivery with fresh huge ids made the seen-id store
+/// hold each for a day: gigabytes long before its count bound helped. An id over
+/// `header::MAX_VALUE_BYTES` is now refused (400) before the store or the handler sees it.
+#[tokio::test]
+async fn an_oversize_delivery_id_is_refused_before_the_store_and_the_handler() {
+    let store = Recording::default();
+    let app = App::new(WebhookReceiver::new(verifier()).with_seen_store(store.clone()));
+    let url = serve(app.clone()).await;
+
+    let mut replayed = approval("d-1");
+    replayed
+        .headers
+        .insert(header::DELIVERY, "i".repeat(64 * 1024).parse().unwrap());
+    let (status, text) = send(&url, &replayed).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("longer than 256 bytes"), "{text}");
+    assert_eq!(app.attempts(), 0);
+    assert!(store.calls().is_empty(), "{:?}", store.calls());
+
+    // The longest id accepted is processed as usual.
+    let longest = "i".repeat(header::MAX_VALUE_BYTES);
+    assert_eq!(send(&url, &approval(&longest)).await.0, 200);
+    assert_eq!(app.processed()[0].id, longest);
+}
+
+/// Sends the head of a request and `body_start` of a body declared 1,000 bytes long, then
+/// closes the sending side; returns the response's status line.
+async fn send_head_only(url: &str, head: &str, body_start: &str) -> String {
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/webhooks");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST /webhooks HTTP/1.1\r\nhost: receiver\r\ncontent-length: 1000\r\n{head}\r\n{body_start}"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Attack finding (regression): the extractor read the whole body (up to 1 MiB) before looking
+/// at the headers, so an unauthenticated client could hold a connection and its buffer by
+/// trickling the body of a request that was never signed. Here the body never completes: the
+/// request is refused from its headers alone, not failed while reading (400).
+#[tokio::test]
+async fn a_request_without_signature_id_or_event_is_refused_before_its_body_is_read() {
+    let app = deduplicating(verifier());
+    let url = serve(app.clone()).await;
+    let unsigned = send_head_only(&url, "x-hm-delivery: d-1\r\nx-hm-event: ping\r\n", "{").await;
+    assert!(
+        unsigned.starts_with("HTTP/1.1 401"),
+        "an unsigned request must be refused without waiting for its body, got {unsigned:?}"
+    );
+    let signature = format!("sha256={}", "0".repeat(64));
+    let no_event = send_head_only(
+        &url,
+        &format!("x-hm-signature-256: {signature}\r\nx-hm-delivery: d-1\r\n"),
+        "{",
+    )
+    .await;
+    assert!(
+        no_event.starts_with("HTTP/1.1 400"),
+        "a request without an event must be refused without waiting for its body, got {no_event:?}"
+    );
+    assert_eq!(app.attempts(), 0);
+}
+
+/// What the extractor asked of a store: claims with the token handed out, and releases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Call {
+    Claim(String, Option<ClaimToken>),
+    Complete(String),
+    Release(String, ClaimToken),
+}
+
+/// An in-memory store that records the calls made to it.
+#[derive(Clone, Default)]
+struct Recording {
+    store: Arc<InMemorySeenStore>,
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+impl Recording {
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl SeenStore for Recording {
+    async fn claim(&self, delivery_id: &str) -> Result<Claim, Error> {
+        let claim = self.store.claim(delivery_id).await?;
+        let token = match claim {
+            Claim::New(token) => Some(token),
+            _ => None,
+        };
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Claim(delivery_id.into(), token));
+        Ok(claim)
+    }
+
+    async fn complete(&self, delivery_id: &str) -> Result<(), Error> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Complete(delivery_id.into()));
+        self.store.complete(delivery_id).await
+    }
+
+    fn release(&self, delivery_id: &str, token: ClaimToken) {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Release(delivery_id.into(), token));
+        self.store.release(delivery_id, token);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_attempt_releases_its_own_claim_only() {
+    let store = Recording::default();
+    let app = App::new(WebhookReceiver::new(verifier()).with_seen_store(store.clone()));
+    let url = serve(app.clone()).await;
+    app.fail_next.store(1, Ordering::SeqCst);
+    let delivery = approval("d-1");
+    assert_eq!(send(&url, &delivery).await.0, 500);
+    assert_eq!(send(&url, &delivery).await.0, 200);
+    let calls = store.calls();
+    let [
+        Call::Claim(_, Some(first)),
+        Call::Release(_, released),
+        Call::Claim(_, Some(second)),
+        Call::Complete(_),
+    ] = calls.as_slice()
+    else {
+        panic!("{calls:?}");
+    };
+    assert_eq!(released, first);
+    assert_ne!(second, first);
 }

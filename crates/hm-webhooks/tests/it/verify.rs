@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use crate::support::*;
 
 /// Header names and values.
-type Pairs = &'static [(&'static str, &'static str)];
+type Pairs<'a> = &'a [(&'static str, &'a str)];
 
 fn approved_headers() -> HeaderMap {
     signed_headers(APPROVED_SHA256, "d-1", "fleet_clearance_changed")
@@ -102,6 +102,46 @@ fn no_secret_and_empty_secret_are_configuration_errors() {
     let error = WebhookSecret::new("").unwrap_err();
     assert!(matches!(error, Error::EmptySecret), "{error:?}");
     assert!(error.to_string().contains("console"), "{error}");
+}
+
+/// Attack finding (regression): the empty secret was refused as guessable, but a secret of
+/// blanks, just as guessable, was accepted.
+#[test]
+fn a_blank_secret_is_refused() {
+    for blank in [" ", "\n", " \t\r\n", "\u{a0}"] {
+        let error = WebhookSecret::new(blank).unwrap_err();
+        assert!(matches!(error, Error::EmptySecret), "{blank:?}: {error:?}");
+        assert!(error.to_string().contains("whitespace"), "{error}");
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
+
+/// Attack finding (regression): a secret read whole from a file or a `.env` line ends in a
+/// newline; it was accepted, and then every genuine delivery was refused as "altered, or the
+/// secret differs", sending the user to hunt for a wrong secret that looks right. It is now
+/// refused where it is made, saying why.
+#[test]
+fn a_secret_with_surrounding_whitespace_is_refused_saying_so() {
+    for padded in ["my-secret\n", "my-secret\r\n", " my-secret", "\tmy-secret "] {
+        let error = WebhookSecret::new(padded).unwrap_err();
+        assert!(
+            matches!(error, Error::SecretWhitespace),
+            "{padded:?}: {error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("whitespace")
+                && message.contains("newline")
+                && message.contains("trim"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("my-secret"),
+            "the secret leaked: {message}"
+        );
+    }
+    // Whitespace inside is part of the secret.
+    WebhookSecret::new("my secret").unwrap();
 }
 
 #[test]
@@ -291,7 +331,8 @@ fn delivery_and_event_headers_are_required_once_and_non_empty() {
     let body = APPROVED_BODY.as_bytes();
     let signature = format!("sha256={APPROVED_SHA256}");
     // (headers besides the signature, the header at fault, what is said about it; None: missing)
-    let cases: [(Pairs, &str, Option<&str>); 5] = [
+    let too_long = &"i".repeat(header::MAX_VALUE_BYTES + 1);
+    let cases: [(Pairs, &str, Option<&str>); 9] = [
         (
             &[(header::EVENT, "fleet_clearance_changed")],
             header::DELIVERY,
@@ -317,6 +358,27 @@ fn delivery_and_event_headers_are_required_once_and_non_empty() {
             header::EVENT,
             Some("empty"),
         ),
+        (
+            &[(header::DELIVERY, "d\t1"), (header::EVENT, "ping")],
+            header::DELIVERY,
+            Some("visible ASCII"),
+        ),
+        (
+            &[(header::DELIVERY, "d-1"), (header::EVENT, "ping\tpong")],
+            header::EVENT,
+            Some("visible ASCII"),
+        ),
+        // Too long: said by its own error, below.
+        (
+            &[(header::DELIVERY, too_long), (header::EVENT, "ping")],
+            header::DELIVERY,
+            Some("longer than 256 bytes"),
+        ),
+        (
+            &[(header::DELIVERY, "d-1"), (header::EVENT, too_long)],
+            header::EVENT,
+            Some("longer than 256 bytes"),
+        ),
     ];
     for (pairs, at_fault, said) in cases {
         let mut headers = headers(pairs);
@@ -327,6 +389,10 @@ fn delivery_and_event_headers_are_required_once_and_non_empty() {
             (Error::InvalidHeader { header, problem }, Some(said)) => {
                 assert_eq!(*header, at_fault);
                 assert!(problem.contains(said), "{pairs:?}: {error}");
+            }
+            (Error::HeaderTooLong { header, limit }, Some(said)) => {
+                assert_eq!((*header, *limit), (at_fault, header::MAX_VALUE_BYTES));
+                assert!(error.to_string().contains(said), "{error}");
             }
             _ => panic!("{pairs:?}: {error:?}"),
         }
@@ -345,4 +411,58 @@ fn header_names_match_whatever_their_case() {
     verifier()
         .verify(&headers, APPROVED_BODY.as_bytes())
         .unwrap();
+}
+
+#[test]
+fn surrounding_whitespace_of_the_id_and_event_is_not_part_of_them() {
+    // HTTP drops it on the way; a header map built by hand may still carry it.
+    let headers = headers(&[
+        (header::SIGNATURE_256, &format!("sha256={APPROVED_SHA256}")),
+        (header::DELIVERY, " d-1\t"),
+        (header::EVENT, "\tfleet_clearance_changed "),
+    ]);
+    let delivery = verifier()
+        .verify(&headers, APPROVED_BODY.as_bytes())
+        .unwrap();
+    assert_eq!(delivery.id, "d-1");
+    assert_eq!(delivery.event.name(), "fleet_clearance_changed");
+}
+
+#[test]
+fn headers_are_checked_before_the_body_arrives() {
+    let verifier = verifier();
+    // Without a signature, an id or an event: refused from the headers alone.
+    let mut unsigned = approved_headers();
+    unsigned.remove(header::SIGNATURE_256);
+    assert!(matches!(
+        verifier.check_headers(&unsigned),
+        Err(Error::MissingSignature)
+    ));
+    let mut no_event = approved_headers();
+    no_event.remove(header::EVENT);
+    assert!(matches!(
+        verifier.check_headers(&no_event),
+        Err(Error::MissingHeader { header }) if header == header::EVENT
+    ));
+    // With them, the body finishes the check exactly as `verify` does.
+    let headers = approved_headers();
+    let checked = verifier.check_headers(&headers).unwrap();
+    let debug = format!("{checked:?}");
+    assert!(!debug.contains(APPROVED_SHA256), "{debug}");
+    assert_eq!(
+        checked.verify(APPROVED_BODY.as_bytes()).unwrap(),
+        verifier.verify(&headers, APPROVED_BODY.as_bytes()).unwrap()
+    );
+    assert!(matches!(
+        verifier.check_headers(&headers).unwrap().verify(b"{}"),
+        Err(Error::SignatureMismatch { .. })
+    ));
+    let small = verifier.clone().max_body_bytes(8);
+    assert!(matches!(
+        small
+            .check_headers(&headers)
+            .unwrap()
+            .verify(APPROVED_BODY.as_bytes()),
+        Err(Error::BodyTooLarge { limit: 8 })
+    ));
 }
