@@ -80,17 +80,55 @@ async fn assertion_flow_issues_a_working_bearer_token() {
     assert_eq!(eligibility(&api, Some(token)).await.status, 200);
 }
 
+/// Sends an assertion-flow token request with `Host: host` (the URL still points at 127.0.0.1).
+async fn token_via_host(api: &Checked, host: &str, aud: &str) -> Reply {
+    let assertion = sign(&assertion_claims(DEMO_KEY_ID, aud), DEMO_PRIVATE_KEY_PEM);
+    let response = api
+        .http
+        .post(api.url("/v1/access_tokens"))
+        .header("host", host)
+        .json(&assertion_request(DEMO_CLIENT_ID, &assertion))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body: Value = response.json().await.unwrap();
+    spec::assert_matches(OAUTH, "/v1/access_tokens", "POST", status, &body);
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
 #[tokio::test]
-async fn assertion_with_localhost_audience_is_accepted() {
+async fn the_audience_is_the_url_the_client_used_without_alias() {
     let api = Checked::start(frozen_demo()).await;
-    let aud = api.emulator.audience().replace("127.0.0.1", "localhost");
-    let assertion = sign(&assertion_claims(DEMO_KEY_ID, &aud), DEMO_PRIVATE_KEY_PEM);
-    assert_eq!(
-        api.token_request(&assertion_request(DEMO_CLIENT_ID, &assertion))
-            .await
-            .status,
-        200
-    );
+    let port = api
+        .emulator
+        .base_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let by_ip = format!("127.0.0.1:{port}");
+    let by_name = format!("localhost:{port}");
+    // Each spelling is checked against the URL the client used...
+    for host in [&by_ip, &by_name] {
+        let reply = token_via_host(&api, host, &format!("http://{host}/v1")).await;
+        assert_eq!(reply.status, 200, "{host}: {:?}", reply.body);
+    }
+    // ...and the other spelling is not an alias.
+    let alias = token_via_host(&api, &by_ip, &format!("http://{by_name}/v1")).await;
+    assert_oauth_error(&alias, "invalid_client", "aud");
+    let alias = token_via_host(&api, &by_name, &format!("http://{by_ip}/v1")).await;
+    assert_oauth_error(&alias, "invalid_client", "aud");
+    // A Host that does not name this emulator cannot serve as the audience.
+    for host in ["evil.example", "127.0.0.1:1", "localhost"] {
+        let reply = token_via_host(&api, host, &format!("http://{host}/v1")).await;
+        assert_oauth_error(&reply, "invalid_client", "does not name this emulator");
+    }
 }
 
 #[tokio::test]
@@ -258,7 +296,11 @@ async fn malformed_requests_get_invalid_request() {
     let wrong_type = api
         .token_request(&json!({"grant_type": 7, "client_id": DEMO_CLIENT_ID}))
         .await;
-    assert_oauth_error(&wrong_type, "invalid_request", "JSON");
+    assert_oauth_error(
+        &wrong_type,
+        "invalid_request",
+        "grant_type must be a string",
+    );
     let grant = api
         .token_request(&json!({"grant_type": "refresh_token", "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}))
         .await;

@@ -1,6 +1,7 @@
 //! Shared test helpers: a spec-checking HTTP client and assertion signing.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod jwt;
 pub mod spec;
 
 use std::time::Duration;
