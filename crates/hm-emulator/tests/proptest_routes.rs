@@ -278,27 +278,9 @@ fn check(request: &Request) -> Result<(), TestCaseError> {
             let value = value.replace("LIVE", &fixture.token);
             builder = builder.header(name.as_str(), value);
         }
-        let response = builder.body(request.body.clone()).send().await;
-        let response = response
-            .map_err(|e| TestCaseError::fail(format!("no answer (did the server panic?): {e}")))?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = response.bytes().await.unwrap();
-        prop_assert!(
-            status < 500,
-            "{status}: {}",
-            String::from_utf8_lossy(&bytes)
-        );
-        let body: Value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .map_err(|e| TestCaseError::fail(format!("{status} body is not JSON ({e})")))?
-        };
+        // `raw` panics (a failure for proptest) when there is no answer or the body is not JSON.
+        let (status, content_type, body) = raw(builder.body(request.body.clone())).await;
+        prop_assert!(status < 500, "{status}: {body}");
         if status >= 400 {
             assert_api_error(&request.path, status, content_type.as_deref(), &body);
         } else {
