@@ -382,6 +382,16 @@ impl EmulatorConfig {
                     app.client_id
                 ));
             }
+            if app
+                .client_secret
+                .as_deref()
+                .is_some_and(|secret| secret.trim().is_empty())
+            {
+                return invalid(format!(
+                    "application {:?} has a blank client_secret; leave it out to allow only JWT assertions",
+                    app.client_id
+                ));
+            }
             if app.client_secret.is_none() && app.public_keys.is_empty() {
                 return invalid(format!(
                     "application {:?} has neither client_secret nor public_keys, so it could never get a token",

@@ -60,6 +60,10 @@ fn inconsistent_configs_are_refused_with_a_reason() {
             "neither client_secret nor public_keys",
         ),
         (
+            "[[applications]]\nclient_id = \"a\"\nclient_secret = \" \"\n",
+            "blank client_secret",
+        ),
+        (
             "[[applications]]\nclient_id = \"a\"\nclient_secret = \"s\"\nscopes = [\"everything\"]\n",
             "unknown scope",
         ),

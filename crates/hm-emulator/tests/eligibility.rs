@@ -90,6 +90,8 @@ async fn invalid_vins_and_bodies_get_422() {
         json!({"vin": "1HMDEM0CAR000000", "brand": "sandbox"}), // 16 characters
         json!({"vin": "1hmdem0car0000001", "brand": "sandbox"}), // lower case
         json!({"vin": DEMO_VIN_APPROVED}),
+        json!({"vin": DEMO_VIN_APPROVED, "brand": "not-a-brand"}),
+        json!({"vin": DEMO_VIN_APPROVED, "brand": 7}),
         json!({"brand": "sandbox"}),
         json!("nonsense"),
     ] {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::errors;
 use super::extract::{Authorized, FleetClearance, JsonBody, PathVin};
-use crate::brands::{CANCELABLE_BRANDS, CLEARANCE_BRANDS};
+use crate::brands::{CANCELABLE_BRANDS, is_fleet_brand};
 use crate::config::{ClearanceOutcome, Limits};
 use crate::filter::Filter;
 use crate::state::AppState;
@@ -136,9 +136,7 @@ fn request_one(
     }
     let brand = v.get("brand").and_then(Value::as_str).unwrap_or_default();
     let configured = state.config.vehicle(vin);
-    let known_brand =
-        CLEARANCE_BRANDS.contains(&brand) || state.config.vehicles.iter().any(|c| c.brand == brand);
-    if !known_brand {
+    if !is_fleet_brand(brand, &state.config) {
         return error("The brand is invalid");
     }
     if configured.is_some_and(|c| c.brand != brand) {

@@ -50,6 +50,9 @@ pub async fn check(
             "vin",
         );
     }
+    if !crate::brands::is_fleet_brand(brand, &state.config) {
+        return unprocessable("Invalid brand", "The brand is invalid", "brand");
+    }
 
     let mut response = Map::new();
     response.insert("vin".into(), json!(vin));
