@@ -131,6 +131,40 @@ async fn the_audience_is_the_url_the_client_used_without_alias() {
 }
 
 #[tokio::test]
+async fn bound_to_all_interfaces_any_host_is_its_own_audience() {
+    // In a container the port and name a client uses may be mapped; the aud is still exactly
+    // the URL it used.
+    let emulator = hm_emulator::Emulator::start_on(frozen_demo(), "0.0.0.0:0".parse().unwrap())
+        .await
+        .unwrap();
+    let port = emulator.base_url().rsplit(':').next().unwrap().to_string();
+    let api = Checked {
+        emulator,
+        http: reqwest::Client::new(),
+    };
+    let url = format!("http://127.0.0.1:{port}/v1/access_tokens");
+    for (host, aud, status) in [
+        (
+            "emulator.internal:8080",
+            "http://emulator.internal:8080/v1",
+            200,
+        ),
+        ("emulator.internal:8080", "http://emulator.internal/v1", 400),
+    ] {
+        let assertion = sign(&assertion_claims(DEMO_KEY_ID, aud), DEMO_PRIVATE_KEY_PEM);
+        let response = api
+            .http
+            .post(&url)
+            .header("host", host)
+            .json(&assertion_request(DEMO_CLIENT_ID, &assertion))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{host} {aud}");
+    }
+}
+
+#[tokio::test]
 async fn key_registered_at_run_time_works() {
     let api = Checked::start(frozen_demo()).await;
     api.emulator

@@ -169,14 +169,14 @@ fn audience(parts: &Parts, local: Option<SocketAddr>) -> Result<String, String> 
     }
     let host = authority.host().to_ascii_lowercase();
     let port = authority.port_u16().unwrap_or(80);
-    if let Some(local) = local {
+    // Bound to one address, the Host must name it (or `localhost` for loopback) and its port.
+    // Bound to all interfaces (a container, say), names and ports may be mapped: any Host goes.
+    if let Some(local) = local.filter(|l| !l.ip().is_unspecified()) {
         let ip = match local.ip() {
             std::net::IpAddr::V4(ip) => ip.to_string(),
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         };
-        let names_us = local.ip().is_unspecified()
-            || host == ip
-            || (host == "localhost" && local.ip().is_loopback());
+        let names_us = host == ip || (host == "localhost" && local.ip().is_loopback());
         if port != local.port() || !names_us {
             return Err(format!(
                 "the Host {authority} does not name this emulator ({local})"
