@@ -65,6 +65,8 @@ pub fn generate(spec: &CorrectedSpec, entry: &SpecEntry) -> Result<(String, Stri
         operation: String::new(),
         message: format!("progenitor produced code that does not parse: {e}"),
     })?;
+    crate::postprocess::drop_unused_builders(&mut client);
+    crate::postprocess::drop_panicking_constructor(&mut client);
     crate::open_enums::open_enums(&mut client).map_err(|message| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
@@ -96,9 +98,10 @@ fn header(entry: &SpecEntry) -> String {
     )
 }
 
-/// Generates every spec of the manifest; returns the files it would write (path -> contents).
+/// Generates every spec of the manifest and the wiring around them; returns the files it would write
+/// (path -> contents).
 pub fn render_all(root: &Path, manifest: &Manifest) -> Result<BTreeMap<PathBuf, String>> {
-    let mut files = BTreeMap::new();
+    let mut files = crate::wiring::render(root, manifest)?;
     for entry in &manifest.specs {
         let spec = corrected_spec(root, entry)?;
         let (client, mock) = generate(&spec, entry)?;

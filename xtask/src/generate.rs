@@ -22,7 +22,9 @@ fn settings(renames: &BTreeMap<String, String>) -> GenerationSettings {
         // (attach the token, retry after a 401) is required, so a module cannot be generated without auth.
         .with_inner_type(quote!(crate::ClientContext))
         .with_hooks(HooksMode::Expected)
-        .with_derive("PartialEq");
+        .with_derive("PartialEq")
+        // Free-form maps (e.g. clearance `tags`) iterate and serialise in a deterministic order.
+        .with_map_type("::std::collections::BTreeMap");
     for (schema, name) in renames {
         settings.with_patch(schema, TypePatch::default().with_rename(name));
     }

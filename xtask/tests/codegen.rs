@@ -82,6 +82,7 @@ fn a_malformed_spec_names_its_line() {
 fn a_wrong_digest_names_file_and_both_digests() {
     let entry = SpecEntry {
         module: "eligibility".into(),
+        summary: "Eligibility API.".into(),
         file: "hm-eligibility-v1.yml".into(),
         sha256: "0".repeat(64),
         rename: Default::default(),
