@@ -35,7 +35,7 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
             _ => None,
         };
         items.push(item);
-        items.extend(extra);
+        items.extend(extra.into_iter().flatten());
     }
     // Types that contain an opened enum can no longer be `Copy`; nothing in the generated code needs it.
     for item in items.iter_mut() {
@@ -50,8 +50,8 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
     Ok(opened.len())
 }
 
-/// Adds the catch-all variant and `#[non_exhaustive]` to `e`; returns its inherent impl.
-fn open(e: &mut ItemEnum) -> Result<Item, String> {
+/// Adds the catch-all variant and `#[non_exhaustive]` to `e`; returns its inherent and serde impls.
+fn open(e: &mut ItemEnum) -> Result<Vec<Item>, String> {
     if e.variants.iter().any(|v| v.ident == VARIANT) {
         return Err(format!(
             "enum {} already has a variant named {VARIANT}; choose another catch-all name in xtask/src/open_enums.rs",
@@ -60,21 +60,24 @@ fn open(e: &mut ItemEnum) -> Result<Item, String> {
     }
     let known: Vec<_> = e.variants.iter().map(|v| v.ident.clone()).collect();
     let wire: Vec<String> = e.variants.iter().map(wire_value).collect();
+    // The wire form is the string itself: serde goes through `as_str` and `FromStr` (below) rather
+    // than a derive, whose untagged fallback variant would cost far more code per enum.
+    remove_serde(e);
     e.variants.push(parse_quote! {
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String)
     });
+    e.attrs.push(parse_quote!(#[doc = ""]));
     e.attrs.push(parse_quote! {
-        #[doc = "\n\nOpen: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes \
-                 unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence \
-                 `#[non_exhaustive]`."]
+        #[doc = " Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes \
+                 unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, \
+                 hence `#[non_exhaustive]`."]
     });
     e.attrs.push(parse_quote!(#[non_exhaustive]));
 
     let name = &e.ident;
     let unknown = format_ident!("{VARIANT}");
-    Ok(parse_quote! {
+    let impls: syn::File = parse_quote! {
         impl #name {
             /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
             pub const KNOWN: &'static [Self] = &[#(Self::#known),*];
@@ -92,7 +95,36 @@ fn open(e: &mut ItemEnum) -> Result<Item, String> {
                 }
             }
         }
-    })
+
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+                value.parse().map_err(::serde::de::Error::custom)
+            }
+        }
+    };
+    Ok(impls.items)
+}
+
+/// Drops serde's derives and their attributes from `e`, keeping every other derive.
+fn remove_serde(e: &mut ItemEnum) {
+    let is_serde = |p: &syn::Path| {
+        p.segments.first().is_some_and(|s| s.ident == "serde")
+            && p.segments
+                .last()
+                .is_some_and(|s| s.ident == "Serialize" || s.ident == "Deserialize")
+    };
+    retain_derives(&mut e.attrs, |p| !is_serde(p));
+    e.attrs.retain(|a| !a.path().is_ident("serde"));
+    for variant in e.variants.iter_mut() {
+        variant.attrs.retain(|a| !a.path().is_ident("serde"));
+    }
 }
 
 /// The string a variant stands for: its `#[serde(rename = "...")]`, else its name.
@@ -121,16 +153,19 @@ fn is_string_enum(e: &ItemEnum) -> bool {
 }
 
 fn remove_copy(attrs: &mut [syn::Attribute]) {
+    retain_derives(attrs, |p| {
+        p.segments.last().is_none_or(|s| s.ident != "Copy")
+    });
+}
+
+fn retain_derives(attrs: &mut [syn::Attribute], keep: impl Fn(&syn::Path) -> bool) {
     for attr in attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
         let Ok(paths) = attr.parse_args_with(
             syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
         ) else {
             continue;
         };
-        let kept: Vec<_> = paths
-            .into_iter()
-            .filter(|p| p.segments.last().is_none_or(|s| s.ident != "Copy"))
-            .collect();
+        let kept: Vec<_> = paths.into_iter().filter(|p| keep(p)).collect();
         *attr = parse_quote!(#[derive(#(#kept),*)]);
     }
 }

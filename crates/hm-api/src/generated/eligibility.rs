@@ -10,58 +10,29 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Vehicle brand, as the eligibility API spells it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum Brand {
-        #[serde(rename = "mercedes-benz")]
         MercedesBenz,
-        #[serde(rename = "ford")]
         Ford,
-        #[serde(rename = "bmw")]
         Bmw,
-        #[serde(rename = "mini")]
         Mini,
-        #[serde(rename = "citroen")]
         Citroen,
-        #[serde(rename = "peugeot")]
         Peugeot,
-        #[serde(rename = "opel")]
         Opel,
-        #[serde(rename = "vauxhall")]
         Vauxhall,
-        #[serde(rename = "ds")]
         Ds,
-        #[serde(rename = "jeep")]
         Jeep,
-        #[serde(rename = "fiat")]
         Fiat,
-        #[serde(rename = "alfaromeo")]
         Alfaromeo,
-        #[serde(rename = "renault")]
         Renault,
-        #[serde(rename = "toyota")]
         Toyota,
-        #[serde(rename = "lexus")]
         Lexus,
-        #[serde(rename = "volvo-cars")]
         VolvoCars,
-        #[serde(rename = "sandbox")]
         Sandbox,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl Brand {
@@ -113,6 +84,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
             }
         }
     }
+    impl ::serde::Serialize for Brand {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Brand {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
+    }
     impl ::std::fmt::Display for Brand {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
@@ -162,30 +151,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///`ConnectivityStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ConnectivityStatus {
-        #[serde(rename = "activated")]
         Activated,
-        #[serde(rename = "deactivated")]
         Deactivated,
-        #[serde(rename = "unknown")]
         Unknown,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ConnectivityStatus {
@@ -207,6 +181,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Unknown => "unknown",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ConnectivityStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConnectivityStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ConnectivityStatus {
@@ -244,28 +236,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///`DataDelivery`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum DataDelivery {
-        #[serde(rename = "pull")]
         Pull,
-        #[serde(rename = "push")]
         Push,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl DataDelivery {
@@ -282,6 +260,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Push => "push",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for DataDelivery {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DataDelivery {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for DataDelivery {

@@ -10,80 +10,40 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Vehicle brand, as the fleet clearance API spells it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum Brand {
-        #[serde(rename = "bmw")]
         Bmw,
-        #[serde(rename = "citroen")]
         Citroen,
-        #[serde(rename = "ds")]
         Ds,
-        #[serde(rename = "mercedes-benz")]
         MercedesBenz,
-        #[serde(rename = "mini")]
         Mini,
-        #[serde(rename = "opel")]
         Opel,
-        #[serde(rename = "peugeot")]
         Peugeot,
-        #[serde(rename = "vauxhall")]
         Vauxhall,
-        #[serde(rename = "jeep")]
         Jeep,
-        #[serde(rename = "fiat")]
         Fiat,
-        #[serde(rename = "alfaromeo")]
         Alfaromeo,
-        #[serde(rename = "ford")]
         Ford,
-        #[serde(rename = "renault")]
         Renault,
-        #[serde(rename = "dacia")]
         Dacia,
-        #[serde(rename = "toyota")]
         Toyota,
-        #[serde(rename = "lexus")]
         Lexus,
-        #[serde(rename = "porsche")]
         Porsche,
-        #[serde(rename = "maserati")]
         Maserati,
-        #[serde(rename = "kia")]
         Kia,
-        #[serde(rename = "tesla")]
         Tesla,
-        #[serde(rename = "volvo-cars")]
         VolvoCars,
-        #[serde(rename = "skoda")]
         Skoda,
-        #[serde(rename = "audi")]
         Audi,
-        #[serde(rename = "volkswagen")]
         Volkswagen,
-        #[serde(rename = "seat")]
         Seat,
-        #[serde(rename = "cupra")]
         Cupra,
-        #[serde(rename = "polestar")]
         Polestar,
-        #[serde(rename = "sandbox")]
         Sandbox,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl Brand {
@@ -157,6 +117,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
             }
         }
     }
+    impl ::serde::Serialize for Brand {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Brand {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
+    }
     impl ::std::fmt::Display for Brand {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
@@ -217,40 +195,20 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Where a clearance is in its lifecycle; `error` only appears in the reply to a clearance request.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ClearanceStatus {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "approved")]
         Approved,
-        #[serde(rename = "rejected")]
         Rejected,
-        #[serde(rename = "revoking")]
         Revoking,
-        #[serde(rename = "revoked")]
         Revoked,
-        #[serde(rename = "canceling")]
         Canceling,
-        #[serde(rename = "canceled")]
         Canceled,
-        #[serde(rename = "error")]
         Error,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ClearanceStatus {
@@ -282,6 +240,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Error => "error",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ClearanceStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ClearanceStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ClearanceStatus {
@@ -372,28 +348,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: i64,
     }
     ///`FleetVehicleControlMeasuresOdometerUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum FleetVehicleControlMeasuresOdometerUnit {
-        #[serde(rename = "kilometers")]
         Kilometers,
-        #[serde(rename = "miles")]
         Miles,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl FleetVehicleControlMeasuresOdometerUnit {
@@ -410,6 +372,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Miles => "miles",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for FleetVehicleControlMeasuresOdometerUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FleetVehicleControlMeasuresOdometerUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for FleetVehicleControlMeasuresOdometerUnit {

@@ -42,28 +42,14 @@ pub mod types {
         >,
     }
     ///In BMW and MINI case, the status is pending until the car owner grants access in BMW ConnectedDrive Portal
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum AccessTokenStatus {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "approved")]
         Approved,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl AccessTokenStatus {
@@ -80,6 +66,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Approved => "approved",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for AccessTokenStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokenStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for AccessTokenStatus {
@@ -161,26 +165,13 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Only used with the combination of client_credentials grant_type and client_assertion
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum AccessTokensRequestClientAssertionType {
-        #[serde(rename = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")]
         UrnIetfParamsOauthClientAssertionTypeJwtBearer,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl AccessTokensRequestClientAssertionType {
@@ -200,6 +191,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 }
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for AccessTokensRequestClientAssertionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokensRequestClientAssertionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for AccessTokensRequestClientAssertionType {
@@ -238,30 +247,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Grant Type.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum AccessTokensRequestGrantType {
-        #[serde(rename = "authorization_code")]
         AuthorizationCode,
-        #[serde(rename = "refresh_token")]
         RefreshToken,
-        #[serde(rename = "client_credentials")]
         ClientCredentials,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl AccessTokensRequestGrantType {
@@ -283,6 +277,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::ClientCredentials => "client_credentials",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for AccessTokensRequestGrantType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokensRequestGrantType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for AccessTokensRequestGrantType {
@@ -339,28 +351,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Token hint used to identify which type of token is inside the token property.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum AccessTokensRevokeTokenTypeHint {
-        #[serde(rename = "refresh_token")]
         RefreshToken,
-        #[serde(rename = "access_token")]
         AccessToken,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl AccessTokensRevokeTokenTypeHint {
@@ -377,6 +375,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::AccessToken => "access_token",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for AccessTokensRevokeTokenTypeHint {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokensRevokeTokenTypeHint {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for AccessTokensRevokeTokenTypeHint {

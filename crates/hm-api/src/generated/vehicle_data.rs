@@ -64,28 +64,14 @@ pub mod types {
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`AdasPropertyBlindSpotWarningSystemCoverageData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum AdasPropertyBlindSpotWarningSystemCoverageData {
-        #[serde(rename = "regular")]
         Regular,
-        #[serde(rename = "trailer")]
         Trailer,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl AdasPropertyBlindSpotWarningSystemCoverageData {
@@ -102,6 +88,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Trailer => "trailer",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for AdasPropertyBlindSpotWarningSystemCoverageData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for AdasPropertyBlindSpotWarningSystemCoverageData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for AdasPropertyBlindSpotWarningSystemCoverageData {
@@ -474,32 +479,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyAcousticLimitData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyAcousticLimitData {
-        #[serde(rename = "no_action")]
         NoAction,
-        #[serde(rename = "automatic")]
         Automatic,
-        #[serde(rename = "unlimited")]
         Unlimited,
-        #[serde(rename = "limited")]
         Limited,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyAcousticLimitData {
@@ -523,6 +512,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Limited => "limited",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyAcousticLimitData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyAcousticLimitData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyAcousticLimitData {
@@ -582,30 +589,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryChargeTransferEventData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyBatteryChargeTransferEventData {
-        #[serde(rename = "low_voltage_battery_service_required")]
         LowVoltageBatteryServiceRequired,
-        #[serde(rename = "low_voltage_battery_high_usage")]
         LowVoltageBatteryHighUsage,
-        #[serde(rename = "vehicle_service_required")]
         VehicleServiceRequired,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyBatteryChargeTransferEventData {
@@ -629,6 +621,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::VehicleServiceRequired => "vehicle_service_required",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyBatteryChargeTransferEventData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ChargingPropertyBatteryChargeTransferEventData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyBatteryChargeTransferEventData {
@@ -680,42 +691,21 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryChargeTypeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyBatteryChargeTypeData {
-        #[serde(rename = "no_charge")]
         NoCharge,
-        #[serde(rename = "normal")]
         Normal,
-        #[serde(rename = "accelerated")]
         Accelerated,
-        #[serde(rename = "fast")]
         Fast,
-        #[serde(rename = "quick")]
         Quick,
-        #[serde(rename = "ultra_fast")]
         UltraFast,
-        #[serde(rename = "not_used")]
         NotUsed,
-        #[serde(rename = "vehicle_to_home")]
         VehicleToHome,
-        #[serde(rename = "vehicle_to_grid")]
         VehicleToGrid,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyBatteryChargeTypeData {
@@ -749,6 +739,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::VehicleToGrid => "vehicle_to_grid",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyBatteryChargeTypeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyBatteryChargeTypeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyBatteryChargeTypeData {
@@ -803,50 +811,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryLedData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyBatteryLedData {
-        #[serde(rename = "no_colour")]
         NoColour,
-        #[serde(rename = "white")]
         White,
-        #[serde(rename = "yellow")]
         Yellow,
-        #[serde(rename = "green")]
         Green,
-        #[serde(rename = "red")]
         Red,
-        #[serde(rename = "yellow_pulsing")]
         YellowPulsing,
-        #[serde(rename = "green_pulsing")]
         GreenPulsing,
-        #[serde(rename = "red_pulsing")]
         RedPulsing,
-        #[serde(rename = "green_red_pulsing")]
         GreenRedPulsing,
-        #[serde(rename = "green_flashing")]
         GreenFlashing,
-        #[serde(rename = "initialising")]
         Initialising,
-        #[serde(rename = "error")]
         Error,
-        #[serde(rename = "blue")]
         Blue,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyBatteryLedData {
@@ -888,6 +871,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Blue => "blue",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyBatteryLedData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyBatteryLedData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyBatteryLedData {
@@ -946,32 +947,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryPerformanceStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyBatteryPerformanceStatusData {
-        #[serde(rename = "normal")]
         Normal,
-        #[serde(rename = "caution")]
         Caution,
-        #[serde(rename = "reduced")]
         Reduced,
-        #[serde(rename = "severly_reduced")]
         SeverlyReduced,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyBatteryPerformanceStatusData {
@@ -995,6 +980,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::SeverlyReduced => "severly_reduced",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyBatteryPerformanceStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ChargingPropertyBatteryPerformanceStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyBatteryPerformanceStatusData {
@@ -1044,40 +1048,20 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyBatteryStatusData {
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "balancing")]
         Balancing,
-        #[serde(rename = "external_load")]
         ExternalLoad,
-        #[serde(rename = "load")]
         Load,
-        #[serde(rename = "error")]
         Error,
-        #[serde(rename = "initialising")]
         Initialising,
-        #[serde(rename = "conditioning")]
         Conditioning,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyBatteryStatusData {
@@ -1109,6 +1093,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Conditioning => "conditioning",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyBatteryStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyBatteryStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyBatteryStatusData {
@@ -1164,40 +1166,20 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryTemperatureControlDemandData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyBatteryTemperatureControlDemandData {
-        #[serde(rename = "high_cooling")]
         HighCooling,
-        #[serde(rename = "medium_cooling")]
         MediumCooling,
-        #[serde(rename = "low_cooling")]
         LowCooling,
-        #[serde(rename = "no_temperature_requirement")]
         NoTemperatureRequirement,
-        #[serde(rename = "low_heating")]
         LowHeating,
-        #[serde(rename = "medium_heating")]
         MediumHeating,
-        #[serde(rename = "high_heating")]
         HighHeating,
-        #[serde(rename = "circulation_requirement")]
         CirculationRequirement,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyBatteryTemperatureControlDemandData {
@@ -1229,6 +1211,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::CirculationRequirement => "circulation_requirement",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyBatteryTemperatureControlDemandData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ChargingPropertyBatteryTemperatureControlDemandData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyBatteryTemperatureControlDemandData {
@@ -1283,34 +1284,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargeModeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyChargeModeData {
-        #[serde(rename = "immediate")]
         Immediate,
-        #[serde(rename = "timer_based")]
         TimerBased,
-        #[serde(rename = "inductive")]
         Inductive,
-        #[serde(rename = "conductive")]
         Conductive,
-        #[serde(rename = "push_button")]
         PushButton,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyChargeModeData {
@@ -1336,6 +1320,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::PushButton => "push_button",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyChargeModeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyChargeModeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyChargeModeData {
@@ -1386,44 +1388,22 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingEndReasonData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyChargingEndReasonData {
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "goal_reached")]
         GoalReached,
-        #[serde(rename = "requested_by_driver")]
         RequestedByDriver,
-        #[serde(rename = "connector_removed")]
         ConnectorRemoved,
-        #[serde(rename = "powergrid_failed")]
         PowergridFailed,
-        #[serde(rename = "hv_system_failure")]
         HvSystemFailure,
-        #[serde(rename = "charging_station_failure")]
         ChargingStationFailure,
-        #[serde(rename = "parking_lock_failed")]
         ParkingLockFailed,
-        #[serde(rename = "no_parking_lock")]
         NoParkingLock,
-        #[serde(rename = "signal_invalid")]
         SignalInvalid,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyChargingEndReasonData {
@@ -1459,6 +1439,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::SignalInvalid => "signal_invalid",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyChargingEndReasonData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyChargingEndReasonData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyChargingEndReasonData {
@@ -1514,32 +1512,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingPhasesData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyChargingPhasesData {
-        #[serde(rename = "no_charging")]
         NoCharging,
-        #[serde(rename = "one")]
         One,
-        #[serde(rename = "two")]
         Two,
-        #[serde(rename = "three")]
         Three,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyChargingPhasesData {
@@ -1563,6 +1545,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Three => "three",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyChargingPhasesData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyChargingPhasesData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyChargingPhasesData {
@@ -1622,60 +1622,30 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingScenarioData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyChargingScenarioData {
-        #[serde(rename = "off")]
         Off,
-        #[serde(rename = "charging_to_departure_time_finished")]
         ChargingToDepartureTimeFinished,
-        #[serde(rename = "immediately_charging_finished")]
         ImmediatelyChargingFinished,
-        #[serde(rename = "optimised_charging_finished")]
         OptimisedChargingFinished,
-        #[serde(rename = "charging_to_departure_time_active")]
         ChargingToDepartureTimeActive,
-        #[serde(rename = "immediately_charging_active")]
         ImmediatelyChargingActive,
-        #[serde(rename = "optimised_charging_active")]
         OptimisedChargingActive,
-        #[serde(rename = "charging_to_departure_time_waiting")]
         ChargingToDepartureTimeWaiting,
-        #[serde(rename = "optimised_charging_waiting")]
         OptimisedChargingWaiting,
-        #[serde(rename = "no_grid_voltage")]
         NoGridVoltage,
-        #[serde(rename = "error_lock")]
         ErrorLock,
-        #[serde(rename = "error_charging_system")]
         ErrorChargingSystem,
-        #[serde(rename = "initialization_charging_communication")]
         InitializationChargingCommunication,
-        #[serde(rename = "immediately_optimised_charging_active")]
         ImmediatelyOptimisedChargingActive,
-        #[serde(rename = "immediately_optimised_charging_finished")]
         ImmediatelyOptimisedChargingFinished,
-        #[serde(rename = "emergency_charging")]
         EmergencyCharging,
-        #[serde(rename = "charging_interrupt_by_user")]
         ChargingInterruptByUser,
-        #[serde(rename = "plug_releasable")]
         PlugReleasable,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyChargingScenarioData {
@@ -1739,6 +1709,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::PlugReleasable => "plug_releasable",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyChargingScenarioData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyChargingScenarioData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyChargingScenarioData {
@@ -1814,30 +1802,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingTimeDisplayData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyChargingTimeDisplayData {
-        #[serde(rename = "no_display")]
         NoDisplay,
-        #[serde(rename = "display_duration")]
         DisplayDuration,
-        #[serde(rename = "no_display_duration")]
         NoDisplayDuration,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyChargingTimeDisplayData {
@@ -1859,6 +1832,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::NoDisplayDuration => "no_display_duration",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyChargingTimeDisplayData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyChargingTimeDisplayData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyChargingTimeDisplayData {
@@ -1907,28 +1898,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingWindowChosenData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyChargingWindowChosenData {
-        #[serde(rename = "not_chosen")]
         NotChosen,
-        #[serde(rename = "chosen")]
         Chosen,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyChargingWindowChosenData {
@@ -1945,6 +1922,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Chosen => "chosen",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyChargingWindowChosenData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyChargingWindowChosenData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyChargingWindowChosenData {
@@ -1992,28 +1987,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyCurrentTypeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyCurrentTypeData {
-        #[serde(rename = "alternating_current")]
         AlternatingCurrent,
-        #[serde(rename = "direct_current")]
         DirectCurrent,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyCurrentTypeData {
@@ -2033,6 +2014,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::DirectCurrent => "direct_current",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyCurrentTypeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyCurrentTypeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyCurrentTypeData {
@@ -2090,30 +2089,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyDepartureTimeDisplayData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyDepartureTimeDisplayData {
-        #[serde(rename = "no_display")]
         NoDisplay,
-        #[serde(rename = "reachable")]
         Reachable,
-        #[serde(rename = "not_reachable")]
         NotReachable,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyDepartureTimeDisplayData {
@@ -2135,6 +2119,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::NotReachable => "not_reachable",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyDepartureTimeDisplayData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyDepartureTimeDisplayData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyDepartureTimeDisplayData {
@@ -2253,38 +2255,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyHybridOperatingModeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyHybridOperatingModeData {
-        #[serde(rename = "auto_charge_deplete")]
         AutoChargeDeplete,
-        #[serde(rename = "auto_charge_sustain")]
         AutoChargeSustain,
-        #[serde(rename = "forced_charge_sustain")]
         ForcedChargeSustain,
-        #[serde(rename = "forced_electric")]
         ForcedElectric,
-        #[serde(rename = "forced_non_electric")]
         ForcedNonElectric,
-        #[serde(rename = "temporary_charge_sustain")]
         TemporaryChargeSustain,
-        #[serde(rename = "prioritize_charge_generation")]
         PrioritizeChargeGeneration,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyHybridOperatingModeData {
@@ -2314,6 +2297,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::PrioritizeChargeGeneration => "prioritize_charge_generation",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyHybridOperatingModeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyHybridOperatingModeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyHybridOperatingModeData {
@@ -2406,32 +2407,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPlugTypeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyPlugTypeData {
-        #[serde(rename = "type_1")]
         Type1,
-        #[serde(rename = "type_2")]
         Type2,
-        #[serde(rename = "ccs")]
         Ccs,
-        #[serde(rename = "chademo")]
         Chademo,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyPlugTypeData {
@@ -2455,6 +2440,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Chademo => "chademo",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyPlugTypeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyPlugTypeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyPlugTypeData {
@@ -2504,30 +2507,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPluggedInData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyPluggedInData {
-        #[serde(rename = "disconnected")]
         Disconnected,
-        #[serde(rename = "plugged_in")]
         PluggedIn,
-        #[serde(rename = "plugged_in_both_sides")]
         PluggedInBothSides,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyPluggedInData {
@@ -2549,6 +2537,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::PluggedInBothSides => "plugged_in_both_sides",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyPluggedInData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyPluggedInData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyPluggedInData {
@@ -2617,34 +2623,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPreconditioningErrorData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyPreconditioningErrorData {
-        #[serde(rename = "no_change")]
         NoChange,
-        #[serde(rename = "not_possible_low")]
         NotPossibleLow,
-        #[serde(rename = "not_possible_finished")]
         NotPossibleFinished,
-        #[serde(rename = "available_after_engine_restart")]
         AvailableAfterEngineRestart,
-        #[serde(rename = "general_error")]
         GeneralError,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyPreconditioningErrorData {
@@ -2670,6 +2659,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::GeneralError => "general_error",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyPreconditioningErrorData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyPreconditioningErrorData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyPreconditioningErrorData {
@@ -2730,30 +2737,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertySmartChargingOptionData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertySmartChargingOptionData {
-        #[serde(rename = "price_optimized")]
         PriceOptimized,
-        #[serde(rename = "renewable_energy")]
         RenewableEnergy,
-        #[serde(rename = "co2_optimized")]
         Co2Optimized,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertySmartChargingOptionData {
@@ -2775,6 +2767,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Co2Optimized => "co2_optimized",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertySmartChargingOptionData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertySmartChargingOptionData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertySmartChargingOptionData {
@@ -2823,30 +2833,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertySmartChargingStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertySmartChargingStatusData {
-        #[serde(rename = "wallbox_is_active")]
         WallboxIsActive,
-        #[serde(rename = "scc_is_active")]
         SccIsActive,
-        #[serde(rename = "peak_setting_active")]
         PeakSettingActive,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertySmartChargingStatusData {
@@ -2868,6 +2863,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::PeakSettingActive => "peak_setting_active",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertySmartChargingStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertySmartChargingStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertySmartChargingStatusData {
@@ -2916,34 +2929,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStarterBatteryStateData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyStarterBatteryStateData {
-        #[serde(rename = "red")]
         Red,
-        #[serde(rename = "yellow")]
         Yellow,
-        #[serde(rename = "green")]
         Green,
-        #[serde(rename = "orange")]
         Orange,
-        #[serde(rename = "green_yellow")]
         GreenYellow,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyStarterBatteryStateData {
@@ -2969,6 +2965,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::GreenYellow => "green_yellow",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyStarterBatteryStateData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyStarterBatteryStateData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyStarterBatteryStateData {
@@ -3019,46 +3033,23 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStationDisplayedStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyStationDisplayedStatusData {
-        #[serde(rename = "not_plugged_in")]
         NotPluggedIn,
-        #[serde(rename = "fault")]
         Fault,
-        #[serde(rename = "station_not_compatible")]
         StationNotCompatible,
-        #[serde(rename = "station_not_detected")]
         StationNotDetected,
-        #[serde(rename = "in_progress")]
         InProgress,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "paused")]
         Paused,
-        #[serde(rename = "stopped")]
         Stopped,
-        #[serde(rename = "completed")]
         Completed,
-        #[serde(rename = "discharging")]
         Discharging,
-        #[serde(rename = "not_ready")]
         NotReady,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyStationDisplayedStatusData {
@@ -3096,6 +3087,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::NotReady => "not_ready",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyStationDisplayedStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyStationDisplayedStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyStationDisplayedStatusData {
@@ -3152,32 +3161,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStationPowerTypeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyStationPowerTypeData {
-        #[serde(rename = "ac_basic")]
         AcBasic,
-        #[serde(rename = "ac_smart")]
         AcSmart,
-        #[serde(rename = "dc_fast")]
         DcFast,
-        #[serde(rename = "wireless")]
         Wireless,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyStationPowerTypeData {
@@ -3201,6 +3194,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Wireless => "wireless",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyStationPowerTypeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyStationPowerTypeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyStationPowerTypeData {
@@ -3250,36 +3261,18 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStationStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyStationStatusData {
-        #[serde(rename = "not_compatible")]
         NotCompatible,
-        #[serde(rename = "not_detected")]
         NotDetected,
-        #[serde(rename = "digital_communication_established")]
         DigitalCommunicationEstablished,
-        #[serde(rename = "digital_communication_ended")]
         DigitalCommunicationEnded,
-        #[serde(rename = "station_ready")]
         StationReady,
-        #[serde(rename = "active")]
         Active,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyStationStatusData {
@@ -3309,6 +3302,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Active => "active",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyStationStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyStationStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyStationStatusData {
@@ -3362,52 +3373,26 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChargingPropertyStatusData {
-        #[serde(rename = "not_charging")]
         NotCharging,
-        #[serde(rename = "charging")]
         Charging,
-        #[serde(rename = "charging_complete")]
         ChargingComplete,
-        #[serde(rename = "initialising")]
         Initialising,
-        #[serde(rename = "charging_paused")]
         ChargingPaused,
-        #[serde(rename = "charging_error")]
         ChargingError,
-        #[serde(rename = "cable_unplugged")]
         CableUnplugged,
-        #[serde(rename = "slow_charging")]
         SlowCharging,
-        #[serde(rename = "fast_charging")]
         FastCharging,
-        #[serde(rename = "discharging")]
         Discharging,
-        #[serde(rename = "foreign_object_detected")]
         ForeignObjectDetected,
-        #[serde(rename = "conditioning")]
         Conditioning,
-        #[serde(rename = "flap_open")]
         FlapOpen,
-        #[serde(rename = "ready_for_charging")]
         ReadyForCharging,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChargingPropertyStatusData {
@@ -3451,6 +3436,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::ReadyForCharging => "ready_for_charging",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChargingPropertyStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChargingPropertyStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChargingPropertyStatusData {
@@ -3909,30 +3912,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChassisSettingsPropertySportChronoData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum ChassisSettingsPropertySportChronoData {
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "reset")]
         Reset,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl ChassisSettingsPropertySportChronoData {
@@ -3950,6 +3938,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Reset => "reset",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for ChassisSettingsPropertySportChronoData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChassisSettingsPropertySportChronoData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for ChassisSettingsPropertySportChronoData {
@@ -4282,40 +4288,20 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyImpactZoneData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CrashPropertyImpactZoneData {
-        #[serde(rename = "pedestrian_protection")]
         PedestrianProtection,
-        #[serde(rename = "rollover")]
         Rollover,
-        #[serde(rename = "rear_passenger_side")]
         RearPassengerSide,
-        #[serde(rename = "rear_driver_side")]
         RearDriverSide,
-        #[serde(rename = "side_passenger_side")]
         SidePassengerSide,
-        #[serde(rename = "side_driver_side")]
         SideDriverSide,
-        #[serde(rename = "front_passenger_side")]
         FrontPassengerSide,
-        #[serde(rename = "front_driver_side")]
         FrontDriverSide,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CrashPropertyImpactZoneData {
@@ -4347,6 +4333,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::FrontDriverSide => "front_driver_side",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CrashPropertyImpactZoneData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CrashPropertyImpactZoneData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CrashPropertyImpactZoneData {
@@ -4409,30 +4413,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CrashPropertyStatusData {
-        #[serde(rename = "normal")]
         Normal,
-        #[serde(rename = "restraints_engaged")]
         RestraintsEngaged,
-        #[serde(rename = "airbag_triggered")]
         AirbagTriggered,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CrashPropertyStatusData {
@@ -4454,6 +4443,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::AirbagTriggered => "airbag_triggered",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CrashPropertyStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CrashPropertyStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CrashPropertyStatusData {
@@ -4501,28 +4508,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyTippedStateData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CrashPropertyTippedStateData {
-        #[serde(rename = "tipped_over")]
         TippedOver,
-        #[serde(rename = "not_tipped")]
         NotTipped,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CrashPropertyTippedStateData {
@@ -4539,6 +4532,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::NotTipped => "not_tipped",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CrashPropertyTippedStateData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CrashPropertyTippedStateData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CrashPropertyTippedStateData {
@@ -4586,28 +4597,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyTypeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CrashPropertyTypeData {
-        #[serde(rename = "pedestrian")]
         Pedestrian,
-        #[serde(rename = "non_pedestrian")]
         NonPedestrian,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CrashPropertyTypeData {
@@ -4624,6 +4621,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::NonPedestrian => "non_pedestrian",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CrashPropertyTypeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CrashPropertyTypeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CrashPropertyTypeData {
@@ -4773,32 +4788,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CruiseControlPropertyLimiterData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CruiseControlPropertyLimiterData {
-        #[serde(rename = "not_set")]
         NotSet,
-        #[serde(rename = "higher_speed_requested")]
         HigherSpeedRequested,
-        #[serde(rename = "lower_speed_requested")]
         LowerSpeedRequested,
-        #[serde(rename = "speed_fixed")]
         SpeedFixed,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CruiseControlPropertyLimiterData {
@@ -4822,6 +4821,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::SpeedFixed => "speed_fixed",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CruiseControlPropertyLimiterData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CruiseControlPropertyLimiterData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CruiseControlPropertyLimiterData {
@@ -4956,32 +4973,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub direction: CustomTypeAccelerationDirection,
     }
     ///Direction
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeAccelerationDirection {
-        #[serde(rename = "longitudinal")]
         Longitudinal,
-        #[serde(rename = "lateral")]
         Lateral,
-        #[serde(rename = "front_lateral")]
         FrontLateral,
-        #[serde(rename = "rear_lateral")]
         RearLateral,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeAccelerationDirection {
@@ -5005,6 +5006,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::RearLateral => "rear_lateral",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeAccelerationDirection {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeAccelerationDirection {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeAccelerationDirection {
@@ -5054,28 +5073,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub type_: CustomTypeAccelerationDurationType,
     }
     ///Direction
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeAccelerationDurationDirection {
-        #[serde(rename = "longitudinal")]
         Longitudinal,
-        #[serde(rename = "lateral")]
         Lateral,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeAccelerationDurationDirection {
@@ -5092,6 +5097,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Lateral => "lateral",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeAccelerationDurationDirection {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeAccelerationDurationDirection {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeAccelerationDurationDirection {
@@ -5129,30 +5152,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeAccelerationDurationType {
-        #[serde(rename = "regular")]
         Regular,
-        #[serde(rename = "positive_outlier")]
         PositiveOutlier,
-        #[serde(rename = "negative_outlier")]
         NegativeOutlier,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeAccelerationDurationType {
@@ -5174,6 +5182,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::NegativeOutlier => "negative_outlier",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeAccelerationDurationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeAccelerationDurationType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeAccelerationDurationType {
@@ -5227,30 +5253,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub name: ::std::string::String,
     }
     ///Active selected state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeActiveSelectedState {
-        #[serde(rename = "inactive_selected")]
         InactiveSelected,
-        #[serde(rename = "inactive_not_selected")]
         InactiveNotSelected,
-        #[serde(rename = "active")]
         Active,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeActiveSelectedState {
@@ -5272,6 +5283,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Active => "active",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeActiveSelectedState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeActiveSelectedState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeActiveSelectedState {
@@ -5310,28 +5339,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Active state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeActiveState {
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "active")]
         Active,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeActiveState {
@@ -5348,6 +5363,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Active => "active",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeActiveState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeActiveState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeActiveState {
@@ -5393,40 +5426,20 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: ::std::string::String,
     }
     ///Component type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeAddressComponentType {
-        #[serde(rename = "city")]
         City,
-        #[serde(rename = "country")]
         Country,
-        #[serde(rename = "country_short")]
         CountryShort,
-        #[serde(rename = "district")]
         District,
-        #[serde(rename = "postal_code")]
         PostalCode,
-        #[serde(rename = "street")]
         Street,
-        #[serde(rename = "state_province")]
         StateProvince,
-        #[serde(rename = "other")]
         Other,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeAddressComponentType {
@@ -5458,6 +5471,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Other => "other",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeAddressComponentType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeAddressComponentType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeAddressComponentType {
@@ -5510,28 +5541,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub update_rate: CustomTypeAvailabilityUpdateRate,
     }
     ///Rate limit applies per
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeAvailabilityAppliesPer {
-        #[serde(rename = "app")]
         App,
-        #[serde(rename = "vehicle")]
         Vehicle,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeAvailabilityAppliesPer {
@@ -5548,6 +5565,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Vehicle => "vehicle",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeAvailabilityAppliesPer {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeAvailabilityAppliesPer {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeAvailabilityAppliesPer {
@@ -5585,38 +5620,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Update rate
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeAvailabilityUpdateRate {
-        #[serde(rename = "trip_high")]
         TripHigh,
-        #[serde(rename = "trip")]
         Trip,
-        #[serde(rename = "trip_start_end")]
         TripStartEnd,
-        #[serde(rename = "trip_end")]
         TripEnd,
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "not_available")]
         NotAvailable,
-        #[serde(rename = "on_change")]
         OnChange,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeAvailabilityUpdateRate {
@@ -5646,6 +5662,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::OnChange => "on_change",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeAvailabilityUpdateRate {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeAvailabilityUpdateRate {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeAvailabilityUpdateRate {
@@ -5688,28 +5722,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Axle
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeAxle {
-        #[serde(rename = "front")]
         Front,
-        #[serde(rename = "rear")]
         Rear,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeAxle {
@@ -5726,6 +5746,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Rear => "rear",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeAxle {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeAxle {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeAxle {
@@ -5828,30 +5866,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub limit: CustomTypeChargingRestrictionLimit,
     }
     ///Limit
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeChargingRestrictionLimit {
-        #[serde(rename = "max")]
         Max,
-        #[serde(rename = "reduced")]
         Reduced,
-        #[serde(rename = "min")]
         Min,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeChargingRestrictionLimit {
@@ -5869,6 +5892,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Min => "min",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeChargingRestrictionLimit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeChargingRestrictionLimit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeChargingRestrictionLimit {
@@ -5934,30 +5975,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub year: i64,
     }
     ///Due status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeConditionBasedServiceDueStatus {
-        #[serde(rename = "ok")]
         Ok,
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "overdue")]
         Overdue,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeConditionBasedServiceDueStatus {
@@ -5975,6 +6001,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Overdue => "overdue",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeConditionBasedServiceDueStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeConditionBasedServiceDueStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeConditionBasedServiceDueStatus {
@@ -6025,28 +6069,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub status: ::std::string::String,
     }
     ///Connection state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeConnectionState {
-        #[serde(rename = "disconnected")]
         Disconnected,
-        #[serde(rename = "connected")]
         Connected,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeConnectionState {
@@ -6063,6 +6093,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Connected => "connected",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeConnectionState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeConnectionState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeConnectionState {
@@ -6117,30 +6165,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub severity: CustomTypeCrashIncidentSeverity,
     }
     ///Location
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeCrashIncidentLocation {
-        #[serde(rename = "front")]
         Front,
-        #[serde(rename = "lateral")]
         Lateral,
-        #[serde(rename = "rear")]
         Rear,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeCrashIncidentLocation {
@@ -6158,6 +6191,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Rear => "rear",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeCrashIncidentLocation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeCrashIncidentLocation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeCrashIncidentLocation {
@@ -6196,30 +6247,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Repairs
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeCrashIncidentRepairs {
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "needed")]
         Needed,
-        #[serde(rename = "not_needed")]
         NotNeeded,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeCrashIncidentRepairs {
@@ -6241,6 +6277,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::NotNeeded => "not_needed",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeCrashIncidentRepairs {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeCrashIncidentRepairs {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeCrashIncidentRepairs {
@@ -6279,34 +6333,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Severity
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeCrashIncidentSeverity {
-        #[serde(rename = "very_high")]
         VeryHigh,
-        #[serde(rename = "high")]
         High,
-        #[serde(rename = "medium")]
         Medium,
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "unknown")]
         Unknown,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeCrashIncidentSeverity {
@@ -6332,6 +6369,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Unknown => "unknown",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeCrashIncidentSeverity {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeCrashIncidentSeverity {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeCrashIncidentSeverity {
@@ -6379,420 +6434,210 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub state: CustomTypeOnOffState,
     }
     ///Name
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDashboardLightName {
-        #[serde(rename = "high_beam")]
         HighBeam,
-        #[serde(rename = "low_beam")]
         LowBeam,
-        #[serde(rename = "hazard_warning")]
         HazardWarning,
-        #[serde(rename = "brake_failure")]
         BrakeFailure,
-        #[serde(rename = "hatch_open")]
         HatchOpen,
-        #[serde(rename = "fuel_level")]
         FuelLevel,
-        #[serde(rename = "engine_coolant_temperature")]
         EngineCoolantTemperature,
-        #[serde(rename = "battery_charging_condition")]
         BatteryChargingCondition,
-        #[serde(rename = "engine_oil")]
         EngineOil,
-        #[serde(rename = "position_lights")]
         PositionLights,
-        #[serde(rename = "front_fog_light")]
         FrontFogLight,
-        #[serde(rename = "rear_fog_light")]
         RearFogLight,
-        #[serde(rename = "park_heating")]
         ParkHeating,
-        #[serde(rename = "engine_indicator")]
         EngineIndicator,
-        #[serde(rename = "service_call")]
         ServiceCall,
-        #[serde(rename = "transmission_fluid_temperature")]
         TransmissionFluidTemperature,
-        #[serde(rename = "transmission_failure")]
         TransmissionFailure,
-        #[serde(rename = "anti_lock_brake_failure")]
         AntiLockBrakeFailure,
-        #[serde(rename = "worn_brake_linings")]
         WornBrakeLinings,
-        #[serde(rename = "windscreen_washer_fluid")]
         WindscreenWasherFluid,
-        #[serde(rename = "tire_failure")]
         TireFailure,
-        #[serde(rename = "engine_oil_level")]
         EngineOilLevel,
-        #[serde(rename = "engine_coolant_level")]
         EngineCoolantLevel,
-        #[serde(rename = "steering_failure")]
         SteeringFailure,
-        #[serde(rename = "esc_indication")]
         EscIndication,
-        #[serde(rename = "brake_lights")]
         BrakeLights,
-        #[serde(rename = "adblue_level")]
         AdblueLevel,
-        #[serde(rename = "fuel_filter_diff_pressure")]
         FuelFilterDiffPressure,
-        #[serde(rename = "seat_belt")]
         SeatBelt,
-        #[serde(rename = "advanced_braking")]
         AdvancedBraking,
-        #[serde(rename = "acc")]
         Acc,
-        #[serde(rename = "trailer_connected")]
         TrailerConnected,
-        #[serde(rename = "airbag")]
         Airbag,
-        #[serde(rename = "esc_switched_off")]
         EscSwitchedOff,
-        #[serde(rename = "lane_departure_warning_off")]
         LaneDepartureWarningOff,
-        #[serde(rename = "air_filter_minder")]
         AirFilterMinder,
-        #[serde(rename = "air_suspension_ride_control_fault")]
         AirSuspensionRideControlFault,
-        #[serde(rename = "all_wheel_drive_disabled")]
         AllWheelDriveDisabled,
-        #[serde(rename = "anti_theft")]
         AntiTheft,
-        #[serde(rename = "blind_spot_detection")]
         BlindSpotDetection,
-        #[serde(rename = "charge_system_fault")]
         ChargeSystemFault,
-        #[serde(rename = "check_fuel_cap")]
         CheckFuelCap,
-        #[serde(rename = "check_fuel_fill_inlet")]
         CheckFuelFillInlet,
-        #[serde(rename = "check_fuel_filter")]
         CheckFuelFilter,
-        #[serde(rename = "dc_temp_warning")]
         DcTempWarning,
-        #[serde(rename = "dc_warning_status")]
         DcWarningStatus,
-        #[serde(rename = "diesel_engine_idle_shutdown")]
         DieselEngineIdleShutdown,
-        #[serde(rename = "diesel_engine_warning")]
         DieselEngineWarning,
-        #[serde(rename = "diesel_exhaust_fluid_system_fault")]
         DieselExhaustFluidSystemFault,
-        #[serde(rename = "diesel_exhaust_over_temp")]
         DieselExhaustOverTemp,
-        #[serde(rename = "diesel_exhaust_fluid_quality")]
         DieselExhaustFluidQuality,
-        #[serde(rename = "diesel_filter_regeneration")]
         DieselFilterRegeneration,
-        #[serde(rename = "diesel_particulate_filter")]
         DieselParticulateFilter,
-        #[serde(rename = "diesel_pre_heat")]
         DieselPreHeat,
-        #[serde(rename = "electric_trailer_brake_connection")]
         ElectricTrailerBrakeConnection,
-        #[serde(rename = "ev_battery_cell_max_volt_warning")]
         EvBatteryCellMaxVoltWarning,
-        #[serde(rename = "ev_battery_cell_min_volt_warning")]
         EvBatteryCellMinVoltWarning,
-        #[serde(rename = "ev_battery_charge_energy_storage_warning")]
         EvBatteryChargeEnergyStorageWarning,
-        #[serde(rename = "ev_battery_high_level_warning")]
         EvBatteryHighLevelWarning,
-        #[serde(rename = "ev_battery_high_temperature_warning")]
         EvBatteryHighTemperatureWarning,
-        #[serde(rename = "ev_battery_insulation_resist_warning")]
         EvBatteryInsulationResistWarning,
-        #[serde(rename = "ev_battery_jump_level_warning")]
         EvBatteryJumpLevelWarning,
-        #[serde(rename = "ev_battery_low_level_warning")]
         EvBatteryLowLevelWarning,
-        #[serde(rename = "ev_battery_max_volt_veh_energy_warning")]
         EvBatteryMaxVoltVehEnergyWarning,
-        #[serde(rename = "ev_battery_min_volt_veh_energy_warning")]
         EvBatteryMinVoltVehEnergyWarning,
-        #[serde(rename = "ev_battery_over_charge_warning")]
         EvBatteryOverChargeWarning,
-        #[serde(rename = "ev_battery_poor_cell_warning")]
         EvBatteryPoorCellWarning,
-        #[serde(rename = "ev_battery_temp_diff_warning")]
         EvBatteryTempDiffWarning,
-        #[serde(rename = "forward_collision_warning")]
         ForwardCollisionWarning,
-        #[serde(rename = "fuel_door_open")]
         FuelDoorOpen,
-        #[serde(rename = "hill_descent_control_fault")]
         HillDescentControlFault,
-        #[serde(rename = "hill_start_assist_warning")]
         HillStartAssistWarning,
-        #[serde(rename = "hv_interlocking_status_warning")]
         HvInterlockingStatusWarning,
-        #[serde(rename = "lighting_system_failure")]
         LightingSystemFailure,
-        #[serde(rename = "malfunction_indicator")]
         MalfunctionIndicator,
-        #[serde(rename = "motor_controller_temp_warning")]
         MotorControllerTempWarning,
-        #[serde(rename = "park_aid_malfunction")]
         ParkAidMalfunction,
-        #[serde(rename = "passive_entry_passive_start")]
         PassiveEntryPassiveStart,
-        #[serde(rename = "powertrain_malfunction")]
         PowertrainMalfunction,
-        #[serde(rename = "restraints_indicator_warning")]
         RestraintsIndicatorWarning,
-        #[serde(rename = "start_stop_engine_warning")]
         StartStopEngineWarning,
-        #[serde(rename = "traction_control_disabled")]
         TractionControlDisabled,
-        #[serde(rename = "traction_control_active")]
         TractionControlActive,
-        #[serde(rename = "traction_motor_temp_warning")]
         TractionMotorTempWarning,
-        #[serde(rename = "tire_pressure_monitor_system_warning")]
         TirePressureMonitorSystemWarning,
-        #[serde(rename = "water_in_fuel")]
         WaterInFuel,
-        #[serde(rename = "tire_warning_front_right")]
         TireWarningFrontRight,
-        #[serde(rename = "tire_warning_front_left")]
         TireWarningFrontLeft,
-        #[serde(rename = "tire_warning_rear_right")]
         TireWarningRearRight,
-        #[serde(rename = "tire_warning_rear_left")]
         TireWarningRearLeft,
-        #[serde(rename = "tire_warning_system_error")]
         TireWarningSystemError,
-        #[serde(rename = "battery_low_warning")]
         BatteryLowWarning,
-        #[serde(rename = "brake_fluid_warning")]
         BrakeFluidWarning,
-        #[serde(rename = "active_hood_fault")]
         ActiveHoodFault,
-        #[serde(rename = "active_spoiler_fault")]
         ActiveSpoilerFault,
-        #[serde(rename = "adjust_tire_pressure")]
         AdjustTirePressure,
-        #[serde(rename = "steering_lock_alert")]
         SteeringLockAlert,
-        #[serde(rename = "anti_pollution_failure_engine_start_impossible")]
         AntiPollutionFailureEngineStartImpossible,
-        #[serde(rename = "anti_pollution_system_failure")]
         AntiPollutionSystemFailure,
-        #[serde(rename = "anti_reverse_system_failing")]
         AntiReverseSystemFailing,
-        #[serde(rename = "auto_parking_brake")]
         AutoParkingBrake,
-        #[serde(rename = "automatic_braking_deactive")]
         AutomaticBrakingDeactive,
-        #[serde(rename = "automatic_braking_system_fault")]
         AutomaticBrakingSystemFault,
-        #[serde(rename = "automatic_lights_settings_failure")]
         AutomaticLightsSettingsFailure,
-        #[serde(rename = "keyfob_battery_alarm")]
         KeyfobBatteryAlarm,
-        #[serde(rename = "trunk_open")]
         TrunkOpen,
-        #[serde(rename = "check_reversing_lamp")]
         CheckReversingLamp,
-        #[serde(rename = "crossing_line_system_alert_failure")]
         CrossingLineSystemAlertFailure,
-        #[serde(rename = "dipped_beam_headlamps_front_left_failure")]
         DippedBeamHeadlampsFrontLeftFailure,
-        #[serde(rename = "dipped_beam_headlamps_front_right_failure")]
         DippedBeamHeadlampsFrontRightFailure,
-        #[serde(rename = "directional_headlamps_failure")]
         DirectionalHeadlampsFailure,
-        #[serde(rename = "directional_light_failure")]
         DirectionalLightFailure,
-        #[serde(rename = "dsg_failing")]
         DsgFailing,
-        #[serde(rename = "electric_mode_not_available")]
         ElectricModeNotAvailable,
-        #[serde(rename = "electronic_lock_failure")]
         ElectronicLockFailure,
-        #[serde(rename = "engine_control_system_failure")]
         EngineControlSystemFailure,
-        #[serde(rename = "engine_oil_pressure_alert")]
         EngineOilPressureAlert,
-        #[serde(rename = "esp_failure")]
         EspFailure,
-        #[serde(rename = "excessive_oil_temperature")]
         ExcessiveOilTemperature,
-        #[serde(rename = "tire_front_left_flat")]
         TireFrontLeftFlat,
-        #[serde(rename = "tire_front_right_flat")]
         TireFrontRightFlat,
-        #[serde(rename = "tire_rear_left_flat")]
         TireRearLeftFlat,
-        #[serde(rename = "tire_rear_right_flat")]
         TireRearRightFlat,
-        #[serde(rename = "fog_light_front_left_failure")]
         FogLightFrontLeftFailure,
-        #[serde(rename = "fog_light_front_right_failure")]
         FogLightFrontRightFailure,
-        #[serde(rename = "fog_light_rear_left_failure")]
         FogLightRearLeftFailure,
-        #[serde(rename = "fog_light_rear_right_failure")]
         FogLightRearRightFailure,
-        #[serde(rename = "fog_light_front_fault")]
         FogLightFrontFault,
-        #[serde(rename = "door_front_left_open")]
         DoorFrontLeftOpen,
-        #[serde(rename = "door_front_left_open_high_speed")]
         DoorFrontLeftOpenHighSpeed,
-        #[serde(rename = "tire_front_left_not_monitored")]
         TireFrontLeftNotMonitored,
-        #[serde(rename = "door_front_right_open")]
         DoorFrontRightOpen,
-        #[serde(rename = "door_front_right_open_high_speed")]
         DoorFrontRightOpenHighSpeed,
-        #[serde(rename = "tire_front_right_not_monitored")]
         TireFrontRightNotMonitored,
-        #[serde(rename = "headlights_left_failure")]
         HeadlightsLeftFailure,
-        #[serde(rename = "headlights_right_failure")]
         HeadlightsRightFailure,
-        #[serde(rename = "hybrid_system_fault")]
         HybridSystemFault,
-        #[serde(rename = "hybrid_system_fault_repaired_vehicle")]
         HybridSystemFaultRepairedVehicle,
-        #[serde(rename = "hydraulic_pressure_or_brake_fluid_insufficient")]
         HydraulicPressureOrBrakeFluidInsufficient,
-        #[serde(rename = "lane_departure_fault")]
         LaneDepartureFault,
-        #[serde(rename = "limited_visibility_aids_camera")]
         LimitedVisibilityAidsCamera,
-        #[serde(rename = "tire_pressure_low")]
         TirePressureLow,
-        #[serde(rename = "maintenance_date_exceeded")]
         MaintenanceDateExceeded,
-        #[serde(rename = "maintenance_odometer_exceeded")]
         MaintenanceOdometerExceeded,
-        #[serde(rename = "other_failing_system")]
         OtherFailingSystem,
-        #[serde(rename = "parking_brake_control_failing")]
         ParkingBrakeControlFailing,
-        #[serde(rename = "parking_space_measuring_system_failure")]
         ParkingSpaceMeasuringSystemFailure,
-        #[serde(rename = "place_gear_to_parking")]
         PlaceGearToParking,
-        #[serde(rename = "power_steering_assistance_failure")]
         PowerSteeringAssistanceFailure,
-        #[serde(rename = "power_steering_failure")]
         PowerSteeringFailure,
-        #[serde(rename = "preheating_deactivated_battery_too_low")]
         PreheatingDeactivatedBatteryTooLow,
-        #[serde(rename = "preheating_deactivated_fuel_level_too_low")]
         PreheatingDeactivatedFuelLevelTooLow,
-        #[serde(rename = "preheating_deactivated_battery_set_the_clock")]
         PreheatingDeactivatedBatterySetTheClock,
-        #[serde(rename = "fog_light_rear_fault")]
         FogLightRearFault,
-        #[serde(rename = "door_rear_left_open")]
         DoorRearLeftOpen,
-        #[serde(rename = "door_rear_left_open_high_speed")]
         DoorRearLeftOpenHighSpeed,
-        #[serde(rename = "tire_rear_left_not_monitored")]
         TireRearLeftNotMonitored,
-        #[serde(rename = "door_rear_right_open")]
         DoorRearRightOpen,
-        #[serde(rename = "door_rear_right_open_high_speed")]
         DoorRearRightOpenHighSpeed,
-        #[serde(rename = "tire_rear_right_not_monitored")]
         TireRearRightNotMonitored,
-        #[serde(rename = "screen_rear_open")]
         ScreenRearOpen,
-        #[serde(rename = "retractable_roof_mechanism_fault")]
         RetractableRoofMechanismFault,
-        #[serde(rename = "reverse_light_left_failure")]
         ReverseLightLeftFailure,
-        #[serde(rename = "reverse_light_right_failure")]
         ReverseLightRightFailure,
-        #[serde(rename = "risk_of_ice")]
         RiskOfIce,
-        #[serde(rename = "roof_operation_impossible_apply_parking_break")]
         RoofOperationImpossibleApplyParkingBreak,
-        #[serde(rename = "roof_operation_impossible_apply_start_engine")]
         RoofOperationImpossibleApplyStartEngine,
-        #[serde(rename = "roof_operation_impossible_temperature_too_high")]
         RoofOperationImpossibleTemperatureTooHigh,
-        #[serde(rename = "seatbelt_passenger_front_right_unbuckled")]
         SeatbeltPassengerFrontRightUnbuckled,
-        #[serde(rename = "seatbelt_passenger_rear_left_unbuckled")]
         SeatbeltPassengerRearLeftUnbuckled,
-        #[serde(rename = "seatbelt_passenger_rear_center_unbuckled")]
         SeatbeltPassengerRearCenterUnbuckled,
-        #[serde(rename = "seatbelt_passenger_rear_right_unbuckled")]
         SeatbeltPassengerRearRightUnbuckled,
-        #[serde(rename = "battery_secondary_low")]
         BatterySecondaryLow,
-        #[serde(rename = "shock_sensor_failing")]
         ShockSensorFailing,
-        #[serde(rename = "side_lights_front_left_failure")]
         SideLightsFrontLeftFailure,
-        #[serde(rename = "side_lights_front_right_failure")]
         SideLightsFrontRightFailure,
-        #[serde(rename = "side_lights_rear_left_failure")]
         SideLightsRearLeftFailure,
-        #[serde(rename = "side_lights_rear_right_failure")]
         SideLightsRearRightFailure,
-        #[serde(rename = "spare_wheel_fitter_driving_aids_deactivated")]
         SpareWheelFitterDrivingAidsDeactivated,
-        #[serde(rename = "speed_control_failure")]
         SpeedControlFailure,
-        #[serde(rename = "stop_light_left_failure")]
         StopLightLeftFailure,
-        #[serde(rename = "stop_light_right_failure")]
         StopLightRightFailure,
-        #[serde(rename = "suspension_failure")]
         SuspensionFailure,
-        #[serde(rename = "suspension_failure_reduce_speed")]
         SuspensionFailureReduceSpeed,
-        #[serde(rename = "suspension_fault_limited_to_90kmh")]
         SuspensionFaultLimitedTo90kmh,
-        #[serde(rename = "tire_pressure_sensor_failure")]
         TirePressureSensorFailure,
-        #[serde(rename = "trunk_open_high_speed")]
         TrunkOpenHighSpeed,
-        #[serde(rename = "trunk_window_open")]
         TrunkWindowOpen,
-        #[serde(rename = "turn_signal_front_left_failure")]
         TurnSignalFrontLeftFailure,
-        #[serde(rename = "turn_signal_front_right_failure")]
         TurnSignalFrontRightFailure,
-        #[serde(rename = "turn_signal_rear_left_failure")]
         TurnSignalRearLeftFailure,
-        #[serde(rename = "turn_signal_rear_right_failure")]
         TurnSignalRearRightFailure,
-        #[serde(rename = "tire_under_inflation")]
         TireUnderInflation,
-        #[serde(rename = "wheel_pressure_fault")]
         WheelPressureFault,
-        #[serde(rename = "oil_change_warning")]
         OilChangeWarning,
-        #[serde(rename = "inspection_warning")]
         InspectionWarning,
-        #[serde(rename = "diesel_oil_filter_water_presence")]
         DieselOilFilterWaterPresence,
-        #[serde(rename = "engine_drag_torque_control_failure")]
         EngineDragTorqueControlFailure,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDashboardLightName {
@@ -7268,6 +7113,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
             }
         }
     }
+    impl ::serde::Serialize for CustomTypeDashboardLightName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDashboardLightName {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
+    }
     impl ::std::fmt::Display for CustomTypeDashboardLightName {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
@@ -7585,28 +7448,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub time: CustomTypeTime,
     }
     ///Detected
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDetected {
-        #[serde(rename = "not_detected")]
         NotDetected,
-        #[serde(rename = "detected")]
         Detected,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDetected {
@@ -7623,6 +7472,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Detected => "detected",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDetected {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDetected {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDetected {
@@ -7669,32 +7536,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub status: CustomTypeDieselExhaustFilterStatusStatus,
     }
     ///Cleaning
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDieselExhaustFilterStatusCleaning {
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "in_progress")]
         InProgress,
-        #[serde(rename = "complete")]
         Complete,
-        #[serde(rename = "interrupted")]
         Interrupted,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDieselExhaustFilterStatusCleaning {
@@ -7718,6 +7569,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Interrupted => "interrupted",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDieselExhaustFilterStatusCleaning {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDieselExhaustFilterStatusCleaning {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDieselExhaustFilterStatusCleaning {
@@ -7757,34 +7626,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Component
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDieselExhaustFilterStatusComponent {
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "exhaust_filter")]
         ExhaustFilter,
-        #[serde(rename = "diesel_particulate_filter")]
         DieselParticulateFilter,
-        #[serde(rename = "overboost_code_regulator")]
         OverboostCodeRegulator,
-        #[serde(rename = "off_board_regeneration")]
         OffBoardRegeneration,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDieselExhaustFilterStatusComponent {
@@ -7810,6 +7662,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::OffBoardRegeneration => "off_board_regeneration",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDieselExhaustFilterStatusComponent {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for CustomTypeDieselExhaustFilterStatusComponent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDieselExhaustFilterStatusComponent {
@@ -7850,34 +7721,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDieselExhaustFilterStatusStatus {
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "normal_operation")]
         NormalOperation,
-        #[serde(rename = "overloaded")]
         Overloaded,
-        #[serde(rename = "at_limit")]
         AtLimit,
-        #[serde(rename = "over_limit")]
         OverLimit,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDieselExhaustFilterStatusStatus {
@@ -7903,6 +7757,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::OverLimit => "over_limit",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDieselExhaustFilterStatusStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDieselExhaustFilterStatusStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDieselExhaustFilterStatusStatus {
@@ -7956,34 +7828,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub position: CustomTypePosition,
     }
     ///Location
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDoorPositionLocation {
-        #[serde(rename = "front_left")]
         FrontLeft,
-        #[serde(rename = "front_right")]
         FrontRight,
-        #[serde(rename = "rear_right")]
         RearRight,
-        #[serde(rename = "rear_left")]
         RearLeft,
-        #[serde(rename = "all")]
         All,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDoorPositionLocation {
@@ -8009,6 +7864,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::All => "all",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDoorPositionLocation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDoorPositionLocation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDoorPositionLocation {
@@ -8057,28 +7930,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub driver_number: i64,
     }
     ///Card present
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDriverCardPresentCardPresent {
-        #[serde(rename = "not_present")]
         NotPresent,
-        #[serde(rename = "present")]
         Present,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDriverCardPresentCardPresent {
@@ -8095,6 +7954,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Present => "present",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDriverCardPresentCardPresent {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDriverCardPresentCardPresent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDriverCardPresentCardPresent {
@@ -8140,38 +8017,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub time_state: CustomTypeDriverTimeStateTimeState,
     }
     ///Time state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDriverTimeStateTimeState {
-        #[serde(rename = "normal")]
         Normal,
-        #[serde(rename = "fifteen_min_before_four")]
         FifteenMinBeforeFour,
-        #[serde(rename = "four_reached")]
         FourReached,
-        #[serde(rename = "fifteen_min_before_nine")]
         FifteenMinBeforeNine,
-        #[serde(rename = "nine_reached")]
         NineReached,
-        #[serde(rename = "fifteen_min_before_sixteen")]
         FifteenMinBeforeSixteen,
-        #[serde(rename = "sixteen_reached")]
         SixteenReached,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDriverTimeStateTimeState {
@@ -8201,6 +8059,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::SixteenReached => "sixteen_reached",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDriverTimeStateTimeState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDriverTimeStateTimeState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDriverTimeStateTimeState {
@@ -8251,32 +8127,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub working_state: CustomTypeDriverWorkingStateWorkingState,
     }
     ///Working state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDriverWorkingStateWorkingState {
-        #[serde(rename = "resting")]
         Resting,
-        #[serde(rename = "driver_available")]
         DriverAvailable,
-        #[serde(rename = "working")]
         Working,
-        #[serde(rename = "driving")]
         Driving,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDriverWorkingStateWorkingState {
@@ -8300,6 +8160,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Driving => "driving",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDriverWorkingStateWorkingState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDriverWorkingStateWorkingState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDriverWorkingStateWorkingState {
@@ -8339,36 +8217,18 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Driving mode
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDrivingMode {
-        #[serde(rename = "regular")]
         Regular,
-        #[serde(rename = "eco")]
         Eco,
-        #[serde(rename = "sport")]
         Sport,
-        #[serde(rename = "sport_plus")]
         SportPlus,
-        #[serde(rename = "eco_plus")]
         EcoPlus,
-        #[serde(rename = "comfort")]
         Comfort,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDrivingMode {
@@ -8396,6 +8256,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Comfort => "comfort",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDrivingMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDrivingMode {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDrivingMode {
@@ -8449,36 +8327,18 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub driving_mode: CustomTypeDrivingMode,
     }
     ///Driving mode PHEV
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeDrivingModePhev {
-        #[serde(rename = "not_in_traction")]
         NotInTraction,
-        #[serde(rename = "in_charge")]
         InCharge,
-        #[serde(rename = "full_electric")]
         FullElectric,
-        #[serde(rename = "hybrid_serial")]
         HybridSerial,
-        #[serde(rename = "thermic")]
         Thermic,
-        #[serde(rename = "hybrid_parallel")]
         HybridParallel,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeDrivingModePhev {
@@ -8506,6 +8366,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::HybridParallel => "hybrid_parallel",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeDrivingModePhev {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeDrivingModePhev {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeDrivingModePhev {
@@ -8565,28 +8443,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///Type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeEcoDrivingThresholdType {
-        #[serde(rename = "zero")]
         Zero,
-        #[serde(rename = "one")]
         One,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeEcoDrivingThresholdType {
@@ -8603,6 +8467,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::One => "one",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeEcoDrivingThresholdType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeEcoDrivingThresholdType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeEcoDrivingThresholdType {
@@ -8640,28 +8522,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Enabled state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeEnabledState {
-        #[serde(rename = "disabled")]
         Disabled,
-        #[serde(rename = "enabled")]
         Enabled,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeEnabledState {
@@ -8678,6 +8546,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Enabled => "enabled",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeEnabledState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeEnabledState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeEnabledState {
@@ -8714,52 +8600,26 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Engine type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeEngineType {
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "all_electric")]
         AllElectric,
-        #[serde(rename = "combustion_engine")]
         CombustionEngine,
-        #[serde(rename = "phev")]
         Phev,
-        #[serde(rename = "hydrogen")]
         Hydrogen,
-        #[serde(rename = "hydrogen_hybrid")]
         HydrogenHybrid,
-        #[serde(rename = "petrol")]
         Petrol,
-        #[serde(rename = "electric")]
         Electric,
-        #[serde(rename = "gas")]
         Gas,
-        #[serde(rename = "diesel")]
         Diesel,
-        #[serde(rename = "gasoline")]
         Gasoline,
-        #[serde(rename = "cng")]
         Cng,
-        #[serde(rename = "lpg")]
         Lpg,
-        #[serde(rename = "hybrid")]
         Hybrid,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeEngineType {
@@ -8803,6 +8663,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Hybrid => "hybrid",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeEngineType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeEngineType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeEngineType {
@@ -8851,56 +8729,28 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Triggered event
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeEvent {
-        #[serde(rename = "ping")]
         Ping,
-        #[serde(rename = "trip_started")]
         TripStarted,
-        #[serde(rename = "trip_ended")]
         TripEnded,
-        #[serde(rename = "vehicle_location_changed")]
         VehicleLocationChanged,
-        #[serde(rename = "authorization_changed")]
         AuthorizationChanged,
-        #[serde(rename = "tire_pressure_changed")]
         TirePressureChanged,
-        #[serde(rename = "seat_belt_triggered")]
         SeatBeltTriggered,
-        #[serde(rename = "maintenance_changed")]
         MaintenanceChanged,
-        #[serde(rename = "dashboard_lights_changed")]
         DashboardLightsChanged,
-        #[serde(rename = "ignition_changed")]
         IgnitionChanged,
-        #[serde(rename = "accident_reported")]
         AccidentReported,
-        #[serde(rename = "emergency_reported")]
         EmergencyReported,
-        #[serde(rename = "breakdown_reported")]
         BreakdownReported,
-        #[serde(rename = "battery_guard_warning")]
         BatteryGuardWarning,
-        #[serde(rename = "engine_changed")]
         EngineChanged,
-        #[serde(rename = "fleet_clearance_changed")]
         FleetClearanceChanged,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeEvent {
@@ -8948,6 +8798,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::FleetClearanceChanged => "fleet_clearance_changed",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeEvent {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeEvent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeEvent {
@@ -9006,40 +8874,20 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub reason: CustomTypeFailureReason,
     }
     ///Reason
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeFailureReason {
-        #[serde(rename = "rate_limit")]
         RateLimit,
-        #[serde(rename = "execution_timeout")]
         ExecutionTimeout,
-        #[serde(rename = "format_error")]
         FormatError,
-        #[serde(rename = "unauthorised")]
         Unauthorised,
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "oem_error")]
         OemError,
-        #[serde(rename = "privacy_mode_active")]
         PrivacyModeActive,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeFailureReason {
@@ -9071,6 +8919,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::PrivacyModeActive => "privacy_mode_active",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeFailureReason {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeFailureReason {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeFailureReason {
@@ -9113,36 +8979,18 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Fluid level
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeFluidLevel {
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "filled")]
         Filled,
-        #[serde(rename = "very_low")]
         VeryLow,
-        #[serde(rename = "normal")]
         Normal,
-        #[serde(rename = "high")]
         High,
-        #[serde(rename = "very_high")]
         VeryHigh,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeFluidLevel {
@@ -9170,6 +9018,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::VeryHigh => "very_high",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeFluidLevel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeFluidLevel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeFluidLevel {
@@ -9210,30 +9076,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Grade
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeGrade {
-        #[serde(rename = "excellent")]
         Excellent,
-        #[serde(rename = "normal")]
         Normal,
-        #[serde(rename = "warning")]
         Warning,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeGrade {
@@ -9255,6 +9106,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Warning => "warning",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeGrade {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeGrade {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeGrade {
@@ -9302,34 +9171,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub patch: i64,
     }
     ///Ignition state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeIgnitionState {
-        #[serde(rename = "lock")]
         Lock,
-        #[serde(rename = "off")]
         Off,
-        #[serde(rename = "accessory")]
         Accessory,
-        #[serde(rename = "on")]
         On,
-        #[serde(rename = "start")]
         Start,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeIgnitionState {
@@ -9355,6 +9207,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Start => "start",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeIgnitionState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeIgnitionState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeIgnitionState {
@@ -9409,28 +9279,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub state: CustomTypeActiveState,
     }
     ///Location
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeLaneKeepAssistStateLocation {
-        #[serde(rename = "left")]
         Left,
-        #[serde(rename = "right")]
         Right,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeLaneKeepAssistStateLocation {
@@ -9447,6 +9303,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Right => "right",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeLaneKeepAssistStateLocation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeLaneKeepAssistStateLocation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeLaneKeepAssistStateLocation {
@@ -9490,32 +9364,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub state: CustomTypeActiveState,
     }
     ///Location
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeLocation {
-        #[serde(rename = "front_left")]
         FrontLeft,
-        #[serde(rename = "front_right")]
         FrontRight,
-        #[serde(rename = "rear_right")]
         RearRight,
-        #[serde(rename = "rear_left")]
         RearLeft,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeLocation {
@@ -9539,6 +9397,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::RearLeft => "rear_left",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeLocation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeLocation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeLocation {
@@ -9577,28 +9453,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Location longitudinal
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeLocationLongitudinal {
-        #[serde(rename = "front")]
         Front,
-        #[serde(rename = "rear")]
         Rear,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeLocationLongitudinal {
@@ -9615,6 +9477,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Rear => "rear",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeLocationLongitudinal {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeLocationLongitudinal {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeLocationLongitudinal {
@@ -9652,38 +9532,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Location wheel
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeLocationWheel {
-        #[serde(rename = "front_left")]
         FrontLeft,
-        #[serde(rename = "front_right")]
         FrontRight,
-        #[serde(rename = "rear_right")]
         RearRight,
-        #[serde(rename = "rear_left")]
         RearLeft,
-        #[serde(rename = "rear_right_outer")]
         RearRightOuter,
-        #[serde(rename = "rear_left_outer")]
         RearLeftOuter,
-        #[serde(rename = "spare")]
         Spare,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeLocationWheel {
@@ -9713,6 +9574,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Spare => "spare",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeLocationWheel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeLocationWheel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeLocationWheel {
@@ -9760,28 +9639,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub lock_state: CustomTypeLockState,
     }
     ///Lock safety
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeLockSafety {
-        #[serde(rename = "safe")]
         Safe,
-        #[serde(rename = "unsafe")]
         Unsafe,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeLockSafety {
@@ -9798,6 +9663,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Unsafe => "unsafe",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeLockSafety {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeLockSafety {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeLockSafety {
@@ -9834,28 +9717,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Lock state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeLockState {
-        #[serde(rename = "unlocked")]
         Unlocked,
-        #[serde(rename = "locked")]
         Locked,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeLockState {
@@ -9872,6 +9741,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Locked => "locked",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeLockState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeLockState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeLockState {
@@ -9908,28 +9795,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Muted
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeMuted {
-        #[serde(rename = "not_muted")]
         NotMuted,
-        #[serde(rename = "muted")]
         Muted,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeMuted {
@@ -9946,6 +9819,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Muted => "muted",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeMuted {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeMuted {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeMuted {
@@ -9982,32 +9873,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Network security
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeNetworkSecurity {
-        #[serde(rename = "none")]
         None,
-        #[serde(rename = "wep")]
         Wep,
-        #[serde(rename = "wpa")]
         Wpa,
-        #[serde(rename = "wpa2_personal")]
         Wpa2Personal,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeNetworkSecurity {
@@ -10031,6 +9906,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Wpa2Personal => "wpa2_personal",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeNetworkSecurity {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeNetworkSecurity {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeNetworkSecurity {
@@ -10076,28 +9969,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub key_value: CustomTypeKeyValue,
     }
     ///On-Off State
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeOnOffState {
-        #[serde(rename = "off")]
         Off,
-        #[serde(rename = "on")]
         On,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeOnOffState {
@@ -10114,6 +9993,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::On => "on",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeOnOffState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeOnOffState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeOnOffState {
@@ -10206,28 +10103,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub location: CustomTypeSeatLocation,
     }
     ///Position
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypePosition {
-        #[serde(rename = "closed")]
         Closed,
-        #[serde(rename = "open")]
         Open,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypePosition {
@@ -10244,6 +10127,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Open => "open",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypePosition {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypePosition {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypePosition {
@@ -10290,30 +10191,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub pricing_type: CustomTypePriceTariffPricingType,
     }
     ///Pricing type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypePriceTariffPricingType {
-        #[serde(rename = "starting_fee")]
         StartingFee,
-        #[serde(rename = "per_minute")]
         PerMinute,
-        #[serde(rename = "per_kwh")]
         PerKwh,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypePriceTariffPricingType {
@@ -10335,6 +10221,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::PerKwh => "per_kwh",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypePriceTariffPricingType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypePriceTariffPricingType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypePriceTariffPricingType {
@@ -10395,38 +10299,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub red: i64,
     }
     ///Seat location
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeSeatLocation {
-        #[serde(rename = "front_left")]
         FrontLeft,
-        #[serde(rename = "front_right")]
         FrontRight,
-        #[serde(rename = "rear_right")]
         RearRight,
-        #[serde(rename = "rear_left")]
         RearLeft,
-        #[serde(rename = "rear_center")]
         RearCenter,
-        #[serde(rename = "driver")]
         Driver,
-        #[serde(rename = "passenger")]
         Passenger,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeSeatLocation {
@@ -10456,6 +10341,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Passenger => "passenger",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeSeatLocation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeSeatLocation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeSeatLocation {
@@ -10504,28 +10407,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub location: CustomTypeSeatLocation,
     }
     ///Fastened state
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeSeatbeltStateFastenedState {
-        #[serde(rename = "not_fastened")]
         NotFastened,
-        #[serde(rename = "fastened")]
         Fastened,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeSeatbeltStateFastenedState {
@@ -10542,6 +10431,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Fastened => "fastened",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeSeatbeltStateFastenedState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeSeatbeltStateFastenedState {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeSeatbeltStateFastenedState {
@@ -10579,30 +10486,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Service-Status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeServiceStatus {
-        #[serde(rename = "ok")]
         Ok,
-        #[serde(rename = "warning")]
         Warning,
-        #[serde(rename = "critical")]
         Critical,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeServiceStatus {
@@ -10620,6 +10512,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Critical => "critical",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeServiceStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeServiceStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeServiceStatus {
@@ -10663,28 +10573,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub spring_rate: UnitTorque,
     }
     ///Start-Stop
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeStartStop {
-        #[serde(rename = "start")]
         Start,
-        #[serde(rename = "stop")]
         Stop,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeStartStop {
@@ -10701,6 +10597,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Stop => "stop",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeStartStop {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeStartStop {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeStartStop {
@@ -10752,28 +10666,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub temperature: UnitTemperature,
     }
     ///Extreme
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeTemperatureExtremeExtreme {
-        #[serde(rename = "highest")]
         Highest,
-        #[serde(rename = "lowest")]
         Lowest,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeTemperatureExtremeExtreme {
@@ -10790,6 +10690,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Lowest => "lowest",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeTemperatureExtremeExtreme {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeTemperatureExtremeExtreme {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeTemperatureExtremeExtreme {
@@ -10843,30 +10761,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timer_type: CustomTypeTimerTimerType,
     }
     ///Timer type
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeTimerTimerType {
-        #[serde(rename = "preferred_start_time")]
         PreferredStartTime,
-        #[serde(rename = "preferred_end_time")]
         PreferredEndTime,
-        #[serde(rename = "departure_date")]
         DepartureDate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeTimerTimerType {
@@ -10888,6 +10791,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::DepartureDate => "departure_date",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeTimerTimerType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeTimerTimerType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeTimerTimerType {
@@ -10938,34 +10859,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub status: CustomTypeTirePressureStatusStatus,
     }
     ///Status
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeTirePressureStatusStatus {
-        #[serde(rename = "normal")]
         Normal,
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "alert")]
         Alert,
-        #[serde(rename = "soft")]
         Soft,
-        #[serde(rename = "deflation")]
         Deflation,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeTirePressureStatusStatus {
@@ -10991,6 +10895,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Deflation => "deflation",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeTirePressureStatusStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeTirePressureStatusStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeTirePressureStatusStatus {
@@ -11037,28 +10959,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub temperature: UnitTemperature,
     }
     ///Triggered
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeTriggered {
-        #[serde(rename = "not_triggered")]
         NotTriggered,
-        #[serde(rename = "triggered")]
         Triggered,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeTriggered {
@@ -11075,6 +10983,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Triggered => "triggered",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeTriggered {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeTriggered {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeTriggered {
@@ -11132,34 +11058,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub system: CustomTypeTroubleCodeSystem,
     }
     ///System
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeTroubleCodeSystem {
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "body")]
         Body,
-        #[serde(rename = "chassis")]
         Chassis,
-        #[serde(rename = "powertrain")]
         Powertrain,
-        #[serde(rename = "network")]
         Network,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeTroubleCodeSystem {
@@ -11185,6 +11094,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Network => "network",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeTroubleCodeSystem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeTroubleCodeSystem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeTroubleCodeSystem {
@@ -11231,28 +11158,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub event: CustomTypeEvent,
     }
     ///If the specified webhook is available.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeWebhookAvailable {
-        #[serde(rename = "unavailable")]
         Unavailable,
-        #[serde(rename = "available")]
         Available,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeWebhookAvailable {
@@ -11269,6 +11182,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Available => "available",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeWebhookAvailable {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeWebhookAvailable {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeWebhookAvailable {
@@ -11305,40 +11236,20 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///Weekday
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeWeekday {
-        #[serde(rename = "monday")]
         Monday,
-        #[serde(rename = "tuesday")]
         Tuesday,
-        #[serde(rename = "wednesday")]
         Wednesday,
-        #[serde(rename = "thursday")]
         Thursday,
-        #[serde(rename = "friday")]
         Friday,
-        #[serde(rename = "saturday")]
         Saturday,
-        #[serde(rename = "sunday")]
         Sunday,
-        #[serde(rename = "automatic")]
         Automatic,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeWeekday {
@@ -11370,6 +11281,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Automatic => "automatic",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeWeekday {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeWeekday {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeWeekday {
@@ -11424,34 +11353,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub rpm: UnitAngularVelocity,
     }
     ///Window location
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeWindowLocation {
-        #[serde(rename = "front_left")]
         FrontLeft,
-        #[serde(rename = "front_right")]
         FrontRight,
-        #[serde(rename = "rear_right")]
         RearRight,
-        #[serde(rename = "rear_left")]
         RearLeft,
-        #[serde(rename = "hatch")]
         Hatch,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeWindowLocation {
@@ -11477,6 +11389,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Hatch => "hatch",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeWindowLocation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeWindowLocation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeWindowLocation {
@@ -11530,30 +11460,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub position: CustomTypeWindowPositionPosition,
     }
     ///Position
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum CustomTypeWindowPositionPosition {
-        #[serde(rename = "closed")]
         Closed,
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "intermediate")]
         Intermediate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl CustomTypeWindowPositionPosition {
@@ -11575,6 +11490,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Intermediate => "intermediate",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for CustomTypeWindowPositionPosition {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CustomTypeWindowPositionPosition {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for CustomTypeWindowPositionPosition {
@@ -11644,62 +11577,31 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DashboardLightsPropertyBulbFailuresData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum DashboardLightsPropertyBulbFailuresData {
-        #[serde(rename = "turn_signal_left")]
         TurnSignalLeft,
-        #[serde(rename = "turn_signal_right")]
         TurnSignalRight,
-        #[serde(rename = "low_beam")]
         LowBeam,
-        #[serde(rename = "low_beam_left")]
         LowBeamLeft,
-        #[serde(rename = "low_beam_right")]
         LowBeamRight,
-        #[serde(rename = "high_beam")]
         HighBeam,
-        #[serde(rename = "high_beam_left")]
         HighBeamLeft,
-        #[serde(rename = "high_beam_right")]
         HighBeamRight,
-        #[serde(rename = "fog_light_front")]
         FogLightFront,
-        #[serde(rename = "fog_light_rear")]
         FogLightRear,
-        #[serde(rename = "stop")]
         Stop,
-        #[serde(rename = "position")]
         Position,
-        #[serde(rename = "day_running")]
         DayRunning,
-        #[serde(rename = "trailer_turn")]
         TrailerTurn,
-        #[serde(rename = "trailer_turn_left")]
         TrailerTurnLeft,
-        #[serde(rename = "trailer_turn_right")]
         TrailerTurnRight,
-        #[serde(rename = "trailer_stop")]
         TrailerStop,
-        #[serde(rename = "trailer_electrical_failure")]
         TrailerElectricalFailure,
-        #[serde(rename = "multiple")]
         Multiple,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl DashboardLightsPropertyBulbFailuresData {
@@ -11753,6 +11655,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Multiple => "multiple",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for DashboardLightsPropertyBulbFailuresData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DashboardLightsPropertyBulbFailuresData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for DashboardLightsPropertyBulbFailuresData {
@@ -12164,38 +12084,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyEngineOilPressureLevelData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum DiagnosticsPropertyEngineOilPressureLevelData {
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "normal")]
         Normal,
-        #[serde(rename = "high")]
         High,
-        #[serde(rename = "low_soft")]
         LowSoft,
-        #[serde(rename = "low_hard")]
         LowHard,
-        #[serde(rename = "no_sensor")]
         NoSensor,
-        #[serde(rename = "system_fault")]
         SystemFault,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl DiagnosticsPropertyEngineOilPressureLevelData {
@@ -12225,6 +12126,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::SystemFault => "system_fault",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for DiagnosticsPropertyEngineOilPressureLevelData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for DiagnosticsPropertyEngineOilPressureLevelData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for DiagnosticsPropertyEngineOilPressureLevelData {
@@ -12288,28 +12208,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyFuelLevelAccuracyData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum DiagnosticsPropertyFuelLevelAccuracyData {
-        #[serde(rename = "measured")]
         Measured,
-        #[serde(rename = "calculated")]
         Calculated,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl DiagnosticsPropertyFuelLevelAccuracyData {
@@ -12326,6 +12232,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Calculated => "calculated",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for DiagnosticsPropertyFuelLevelAccuracyData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DiagnosticsPropertyFuelLevelAccuracyData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for DiagnosticsPropertyFuelLevelAccuracyData {
@@ -12385,32 +12309,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyLowVoltageBatteryChargeLevelData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum DiagnosticsPropertyLowVoltageBatteryChargeLevelData {
-        #[serde(rename = "ok")]
         Ok,
-        #[serde(rename = "deactivation_level_1")]
         DeactivationLevel1,
-        #[serde(rename = "deactivation_level_2")]
         DeactivationLevel2,
-        #[serde(rename = "deactivation_level_3")]
         DeactivationLevel3,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl DiagnosticsPropertyLowVoltageBatteryChargeLevelData {
@@ -12434,6 +12342,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::DeactivationLevel3 => "deactivation_level_3",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for DiagnosticsPropertyLowVoltageBatteryChargeLevelData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for DiagnosticsPropertyLowVoltageBatteryChargeLevelData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for DiagnosticsPropertyLowVoltageBatteryChargeLevelData {
@@ -12873,38 +12800,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyPreconditioningErrorData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum EnginePropertyPreconditioningErrorData {
-        #[serde(rename = "low_fuel")]
         LowFuel,
-        #[serde(rename = "low_battery")]
         LowBattery,
-        #[serde(rename = "quota_exceeded")]
         QuotaExceeded,
-        #[serde(rename = "heater_failure")]
         HeaterFailure,
-        #[serde(rename = "component_failure")]
         ComponentFailure,
-        #[serde(rename = "open_or_unlocked")]
         OpenOrUnlocked,
-        #[serde(rename = "ok")]
         Ok,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl EnginePropertyPreconditioningErrorData {
@@ -12934,6 +12842,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Ok => "ok",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for EnginePropertyPreconditioningErrorData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EnginePropertyPreconditioningErrorData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for EnginePropertyPreconditioningErrorData {
@@ -12986,34 +12912,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyPreconditioningStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum EnginePropertyPreconditioningStatusData {
-        #[serde(rename = "standby")]
         Standby,
-        #[serde(rename = "heating")]
         Heating,
-        #[serde(rename = "cooling")]
         Cooling,
-        #[serde(rename = "ventilation")]
         Ventilation,
-        #[serde(rename = "inactive")]
         Inactive,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl EnginePropertyPreconditioningStatusData {
@@ -13039,6 +12948,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Inactive => "inactive",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for EnginePropertyPreconditioningStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EnginePropertyPreconditioningStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for EnginePropertyPreconditioningStatusData {
@@ -13267,32 +13194,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HonkHornFlashLightsPropertyFlashersData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum HonkHornFlashLightsPropertyFlashersData {
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "emergency_flasher_active")]
         EmergencyFlasherActive,
-        #[serde(rename = "left_flasher_active")]
         LeftFlasherActive,
-        #[serde(rename = "right_flasher_active")]
         RightFlasherActive,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl HonkHornFlashLightsPropertyFlashersData {
@@ -13316,6 +13227,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::RightFlasherActive => "right_flasher_active",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for HonkHornFlashLightsPropertyFlashersData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HonkHornFlashLightsPropertyFlashersData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for HonkHornFlashLightsPropertyFlashersData {
@@ -13484,30 +13413,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HoodPropertyPositionData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum HoodPropertyPositionData {
-        #[serde(rename = "closed")]
         Closed,
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "intermediate")]
         Intermediate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl HoodPropertyPositionData {
@@ -13529,6 +13443,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Intermediate => "intermediate",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for HoodPropertyPositionData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HoodPropertyPositionData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for HoodPropertyPositionData {
@@ -13877,34 +13809,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertyFrontExteriorLightData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum LightsPropertyFrontExteriorLightData {
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "active_with_full_beam")]
         ActiveWithFullBeam,
-        #[serde(rename = "drl")]
         Drl,
-        #[serde(rename = "automatic")]
         Automatic,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl LightsPropertyFrontExteriorLightData {
@@ -13930,6 +13845,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Automatic => "automatic",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for LightsPropertyFrontExteriorLightData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LightsPropertyFrontExteriorLightData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for LightsPropertyFrontExteriorLightData {
@@ -14000,32 +13933,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertyParkingLightStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum LightsPropertyParkingLightStatusData {
-        #[serde(rename = "off")]
         Off,
-        #[serde(rename = "left")]
         Left,
-        #[serde(rename = "right")]
         Right,
-        #[serde(rename = "both")]
         Both,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl LightsPropertyParkingLightStatusData {
@@ -14049,6 +13966,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Both => "both",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for LightsPropertyParkingLightStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LightsPropertyParkingLightStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for LightsPropertyParkingLightStatusData {
@@ -14118,34 +14053,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertySwitchPositionData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum LightsPropertySwitchPositionData {
-        #[serde(rename = "automatic")]
         Automatic,
-        #[serde(rename = "dipped_headlights")]
         DippedHeadlights,
-        #[serde(rename = "parking_light_right")]
         ParkingLightRight,
-        #[serde(rename = "parking_light_left")]
         ParkingLightLeft,
-        #[serde(rename = "sidelights")]
         Sidelights,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl LightsPropertySwitchPositionData {
@@ -14171,6 +14089,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Sidelights => "sidelights",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for LightsPropertySwitchPositionData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LightsPropertySwitchPositionData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for LightsPropertySwitchPositionData {
@@ -14478,32 +14414,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyTeleserviceAvailabilityData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum MaintenancePropertyTeleserviceAvailabilityData {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "idle")]
         Idle,
-        #[serde(rename = "successful")]
         Successful,
-        #[serde(rename = "error")]
         Error,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl MaintenancePropertyTeleserviceAvailabilityData {
@@ -14527,6 +14447,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Error => "error",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for MaintenancePropertyTeleserviceAvailabilityData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for MaintenancePropertyTeleserviceAvailabilityData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for MaintenancePropertyTeleserviceAvailabilityData {
@@ -14782,26 +14721,13 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`NotificationsPropertyClearData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum NotificationsPropertyClearData {
-        #[serde(rename = "clear")]
         Clear,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl NotificationsPropertyClearData {
@@ -14817,6 +14743,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Clear => "clear",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for NotificationsPropertyClearData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NotificationsPropertyClearData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for NotificationsPropertyClearData {
@@ -15177,28 +15121,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`PowerTakeoffPropertyEngagedData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum PowerTakeoffPropertyEngagedData {
-        #[serde(rename = "not_engaged")]
         NotEngaged,
-        #[serde(rename = "engaged")]
         Engaged,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl PowerTakeoffPropertyEngagedData {
@@ -15215,6 +15145,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Engaged => "engaged",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for PowerTakeoffPropertyEngagedData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PowerTakeoffPropertyEngagedData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for PowerTakeoffPropertyEngagedData {
@@ -15450,42 +15398,21 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyDrivetrainStateData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum RacePropertyDrivetrainStateData {
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "race_start_preparation")]
         RaceStartPreparation,
-        #[serde(rename = "race_start")]
         RaceStart,
-        #[serde(rename = "start")]
         Start,
-        #[serde(rename = "comfort_start")]
         ComfortStart,
-        #[serde(rename = "start_idle_run_control")]
         StartIdleRunControl,
-        #[serde(rename = "ready_for_overpressing")]
         ReadyForOverpressing,
-        #[serde(rename = "low_speed_mode")]
         LowSpeedMode,
-        #[serde(rename = "e_launch")]
         ELaunch,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl RacePropertyDrivetrainStateData {
@@ -15519,6 +15446,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::ELaunch => "e_launch",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for RacePropertyDrivetrainStateData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RacePropertyDrivetrainStateData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for RacePropertyDrivetrainStateData {
@@ -15573,38 +15518,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyGearModeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum RacePropertyGearModeData {
-        #[serde(rename = "manual")]
         Manual,
-        #[serde(rename = "park")]
         Park,
-        #[serde(rename = "reverse")]
         Reverse,
-        #[serde(rename = "neutral")]
         Neutral,
-        #[serde(rename = "drive")]
         Drive,
-        #[serde(rename = "low_gear")]
         LowGear,
-        #[serde(rename = "sport")]
         Sport,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl RacePropertyGearModeData {
@@ -15634,6 +15560,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Sport => "sport",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for RacePropertyGearModeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RacePropertyGearModeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for RacePropertyGearModeData {
@@ -15725,28 +15669,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyVehicleMovingData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum RacePropertyVehicleMovingData {
-        #[serde(rename = "not_moving")]
         NotMoving,
-        #[serde(rename = "moving")]
         Moving,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl RacePropertyVehicleMovingData {
@@ -15763,6 +15693,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Moving => "moving",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for RacePropertyVehicleMovingData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RacePropertyVehicleMovingData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for RacePropertyVehicleMovingData {
@@ -15895,36 +15843,18 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RemoteControlPropertyControlModeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum RemoteControlPropertyControlModeData {
-        #[serde(rename = "unavailable")]
         Unavailable,
-        #[serde(rename = "available")]
         Available,
-        #[serde(rename = "started")]
         Started,
-        #[serde(rename = "failed_to_start")]
         FailedToStart,
-        #[serde(rename = "aborted")]
         Aborted,
-        #[serde(rename = "ended")]
         Ended,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl RemoteControlPropertyControlModeData {
@@ -15952,6 +15882,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Ended => "ended",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for RemoteControlPropertyControlModeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RemoteControlPropertyControlModeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for RemoteControlPropertyControlModeData {
@@ -16105,42 +16053,21 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertyConvertibleRoofStateData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum RooftopControlPropertyConvertibleRoofStateData {
-        #[serde(rename = "closed")]
         Closed,
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "emergency_locked")]
         EmergencyLocked,
-        #[serde(rename = "closed_secured")]
         ClosedSecured,
-        #[serde(rename = "open_secured")]
         OpenSecured,
-        #[serde(rename = "hard_top_mounted")]
         HardTopMounted,
-        #[serde(rename = "intermediate_position")]
         IntermediatePosition,
-        #[serde(rename = "loading_position")]
         LoadingPosition,
-        #[serde(rename = "loading_position_immediate")]
         LoadingPositionImmediate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl RooftopControlPropertyConvertibleRoofStateData {
@@ -16174,6 +16101,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::LoadingPositionImmediate => "loading_position_immediate",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for RooftopControlPropertyConvertibleRoofStateData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for RooftopControlPropertyConvertibleRoofStateData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for RooftopControlPropertyConvertibleRoofStateData {
@@ -16249,32 +16195,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertySunroofRainEventData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum RooftopControlPropertySunroofRainEventData {
-        #[serde(rename = "no_event")]
         NoEvent,
-        #[serde(rename = "in_stroke_position_because_of_rain")]
         InStrokePositionBecauseOfRain,
-        #[serde(rename = "automatically_in_stroke_position")]
         AutomaticallyInStrokePosition,
-        #[serde(rename = "timer")]
         Timer,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl RooftopControlPropertySunroofRainEventData {
@@ -16300,6 +16230,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Timer => "timer",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for RooftopControlPropertySunroofRainEventData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RooftopControlPropertySunroofRainEventData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for RooftopControlPropertySunroofRainEventData {
@@ -16353,30 +16301,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertySunroofStateData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum RooftopControlPropertySunroofStateData {
-        #[serde(rename = "closed")]
         Closed,
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "intermediate")]
         Intermediate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl RooftopControlPropertySunroofStateData {
@@ -16398,6 +16331,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Intermediate => "intermediate",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for RooftopControlPropertySunroofStateData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RooftopControlPropertySunroofStateData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for RooftopControlPropertySunroofStateData {
@@ -16446,30 +16397,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertySunroofTiltStateData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum RooftopControlPropertySunroofTiltStateData {
-        #[serde(rename = "closed")]
         Closed,
-        #[serde(rename = "tilted")]
         Tilted,
-        #[serde(rename = "half_tilted")]
         HalfTilted,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl RooftopControlPropertySunroofTiltStateData {
@@ -16491,6 +16427,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::HalfTilted => "half_tilted",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for RooftopControlPropertySunroofTiltStateData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RooftopControlPropertySunroofTiltStateData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for RooftopControlPropertySunroofTiltStateData {
@@ -16754,44 +16708,22 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyEventTypeData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum TheftAlarmPropertyEventTypeData {
-        #[serde(rename = "idle")]
         Idle,
-        #[serde(rename = "front_left")]
         FrontLeft,
-        #[serde(rename = "front_middle")]
         FrontMiddle,
-        #[serde(rename = "front_right")]
         FrontRight,
-        #[serde(rename = "right")]
         Right,
-        #[serde(rename = "rear_right")]
         RearRight,
-        #[serde(rename = "rear_middle")]
         RearMiddle,
-        #[serde(rename = "rear_left")]
         RearLeft,
-        #[serde(rename = "left")]
         Left,
-        #[serde(rename = "unknown")]
         Unknown,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl TheftAlarmPropertyEventTypeData {
@@ -16827,6 +16759,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Unknown => "unknown",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for TheftAlarmPropertyEventTypeData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TheftAlarmPropertyEventTypeData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for TheftAlarmPropertyEventTypeData {
@@ -16882,30 +16832,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyLastEventLevelData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum TheftAlarmPropertyLastEventLevelData {
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "medium")]
         Medium,
-        #[serde(rename = "high")]
         High,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl TheftAlarmPropertyLastEventLevelData {
@@ -16923,6 +16858,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::High => "high",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for TheftAlarmPropertyLastEventLevelData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TheftAlarmPropertyLastEventLevelData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for TheftAlarmPropertyLastEventLevelData {
@@ -16971,68 +16924,34 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyLastWarningReasonData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum TheftAlarmPropertyLastWarningReasonData {
-        #[serde(rename = "no_alarm")]
         NoAlarm,
-        #[serde(rename = "basic_alarm")]
         BasicAlarm,
-        #[serde(rename = "door_front_left")]
         DoorFrontLeft,
-        #[serde(rename = "door_front_right")]
         DoorFrontRight,
-        #[serde(rename = "door_rear_left")]
         DoorRearLeft,
-        #[serde(rename = "door_rear_right")]
         DoorRearRight,
-        #[serde(rename = "hood")]
         Hood,
-        #[serde(rename = "trunk")]
         Trunk,
-        #[serde(rename = "common_alm_in")]
         CommonAlmIn,
-        #[serde(rename = "panic")]
         Panic,
-        #[serde(rename = "glovebox")]
         Glovebox,
-        #[serde(rename = "center_box")]
         CenterBox,
-        #[serde(rename = "rear_box")]
         RearBox,
-        #[serde(rename = "sensor_vta")]
         SensorVta,
-        #[serde(rename = "its")]
         Its,
-        #[serde(rename = "its_slv")]
         ItsSlv,
-        #[serde(rename = "tps")]
         Tps,
-        #[serde(rename = "horn")]
         Horn,
-        #[serde(rename = "hold_com")]
         HoldCom,
-        #[serde(rename = "remote")]
         Remote,
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "siren")]
         Siren,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl TheftAlarmPropertyLastWarningReasonData {
@@ -17092,6 +17011,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Siren => "siren",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for TheftAlarmPropertyLastWarningReasonData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TheftAlarmPropertyLastWarningReasonData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for TheftAlarmPropertyLastWarningReasonData {
@@ -17169,30 +17106,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum TheftAlarmPropertyStatusData {
-        #[serde(rename = "unarmed")]
         Unarmed,
-        #[serde(rename = "armed")]
         Armed,
-        #[serde(rename = "triggered")]
         Triggered,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl TheftAlarmPropertyStatusData {
@@ -17214,6 +17136,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Triggered => "triggered",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for TheftAlarmPropertyStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TheftAlarmPropertyStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for TheftAlarmPropertyStatusData {
@@ -17462,28 +17402,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitAccelerationUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitAccelerationUnit {
-        #[serde(rename = "meters_per_second_squared")]
         MetersPerSecondSquared,
-        #[serde(rename = "gravity")]
         Gravity,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitAccelerationUnit {
@@ -17503,6 +17429,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Gravity => "gravity",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitAccelerationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitAccelerationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitAccelerationUnit {
@@ -17545,30 +17489,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitAngleUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitAngleUnit {
-        #[serde(rename = "degrees")]
         Degrees,
-        #[serde(rename = "radians")]
         Radians,
-        #[serde(rename = "revolutions")]
         Revolutions,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitAngleUnit {
@@ -17590,6 +17519,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Revolutions => "revolutions",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitAngleUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitAngleUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitAngleUnit {
@@ -17633,30 +17580,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitAngularVelocityUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitAngularVelocityUnit {
-        #[serde(rename = "revolutions_per_minute")]
         RevolutionsPerMinute,
-        #[serde(rename = "degrees_per_second")]
         DegreesPerSecond,
-        #[serde(rename = "radians_per_second")]
         RadiansPerSecond,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitAngularVelocityUnit {
@@ -17678,6 +17610,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::RadiansPerSecond => "radians_per_second",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitAngularVelocityUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitAngularVelocityUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitAngularVelocityUnit {
@@ -17721,38 +17671,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitDurationUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitDurationUnit {
-        #[serde(rename = "seconds")]
         Seconds,
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
-        #[serde(rename = "milliseconds")]
         Milliseconds,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitDurationUnit {
@@ -17782,6 +17713,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Milliseconds => "milliseconds",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitDurationUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitDurationUnit {
@@ -17829,30 +17778,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitElectricCurrentUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitElectricCurrentUnit {
-        #[serde(rename = "amperes")]
         Amperes,
-        #[serde(rename = "milliamperes")]
         Milliamperes,
-        #[serde(rename = "kiloamperes")]
         Kiloamperes,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitElectricCurrentUnit {
@@ -17874,6 +17808,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Kiloamperes => "kiloamperes",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitElectricCurrentUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitElectricCurrentUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitElectricCurrentUnit {
@@ -17917,30 +17869,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitElectricPotentialDifferenceUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitElectricPotentialDifferenceUnit {
-        #[serde(rename = "volts")]
         Volts,
-        #[serde(rename = "millivolts")]
         Millivolts,
-        #[serde(rename = "kilovolts")]
         Kilovolts,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitElectricPotentialDifferenceUnit {
@@ -17962,6 +17899,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Kilovolts => "kilovolts",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitElectricPotentialDifferenceUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitElectricPotentialDifferenceUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitElectricPotentialDifferenceUnit {
@@ -18012,28 +17967,14 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitEnergyEfficiencyUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitEnergyEfficiencyUnit {
-        #[serde(rename = "kwh_per_100_kilometers")]
         KwhPer100Kilometers,
-        #[serde(rename = "miles_per_kwh")]
         MilesPerKwh,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitEnergyEfficiencyUnit {
@@ -18053,6 +17994,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::MilesPerKwh => "miles_per_kwh",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitEnergyEfficiencyUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitEnergyEfficiencyUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitEnergyEfficiencyUnit {
@@ -18089,34 +18048,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         }
     }
     ///`UnitEnergyUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitEnergyUnit {
-        #[serde(rename = "joules")]
         Joules,
-        #[serde(rename = "kilojoules")]
         Kilojoules,
-        #[serde(rename = "watt_hours")]
         WattHours,
-        #[serde(rename = "kilowatt_hours")]
         KilowattHours,
-        #[serde(rename = "ampere_hours")]
         AmpereHours,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitEnergyUnit {
@@ -18142,6 +18084,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::AmpereHours => "ampere_hours",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitEnergyUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitEnergyUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitEnergyUnit {
@@ -18187,40 +18147,20 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitFrequencyUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitFrequencyUnit {
-        #[serde(rename = "hertz")]
         Hertz,
-        #[serde(rename = "millihertz")]
         Millihertz,
-        #[serde(rename = "kilohertz")]
         Kilohertz,
-        #[serde(rename = "megahertz")]
         Megahertz,
-        #[serde(rename = "gigahertz")]
         Gigahertz,
-        #[serde(rename = "times_per_minute")]
         TimesPerMinute,
-        #[serde(rename = "times_per_hour")]
         TimesPerHour,
-        #[serde(rename = "times_per_day")]
         TimesPerDay,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitFrequencyUnit {
@@ -18252,6 +18192,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::TimesPerDay => "times_per_day",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitFrequencyUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitFrequencyUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitFrequencyUnit {
@@ -18300,30 +18258,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitFuelEfficiencyUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitFuelEfficiencyUnit {
-        #[serde(rename = "liters_per_100_kilometers")]
         LitersPer100Kilometers,
-        #[serde(rename = "miles_per_imperial_gallon")]
         MilesPerImperialGallon,
-        #[serde(rename = "miles_per_gallon")]
         MilesPerGallon,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitFuelEfficiencyUnit {
@@ -18345,6 +18288,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::MilesPerGallon => "miles_per_gallon",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitFuelEfficiencyUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitFuelEfficiencyUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitFuelEfficiencyUnit {
@@ -18388,26 +18349,13 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitIlluminanceUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitIlluminanceUnit {
-        #[serde(rename = "lux")]
         Lux,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitIlluminanceUnit {
@@ -18423,6 +18371,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Lux => "lux",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitIlluminanceUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitIlluminanceUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitIlluminanceUnit {
@@ -18464,48 +18430,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitLengthUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitLengthUnit {
-        #[serde(rename = "meters")]
         Meters,
-        #[serde(rename = "millimeters")]
         Millimeters,
-        #[serde(rename = "centimeters")]
         Centimeters,
-        #[serde(rename = "decimeters")]
         Decimeters,
-        #[serde(rename = "kilometers")]
         Kilometers,
-        #[serde(rename = "megameters")]
         Megameters,
-        #[serde(rename = "inches")]
         Inches,
-        #[serde(rename = "feet")]
         Feet,
-        #[serde(rename = "yards")]
         Yards,
-        #[serde(rename = "miles")]
         Miles,
-        #[serde(rename = "scandinavian_miles")]
         ScandinavianMiles,
-        #[serde(rename = "nautical_miles")]
         NauticalMiles,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitLengthUnit {
@@ -18545,6 +18487,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::NauticalMiles => "nautical_miles",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitLengthUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitLengthUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitLengthUnit {
@@ -18597,56 +18557,28 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitMassUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitMassUnit {
-        #[serde(rename = "kilograms")]
         Kilograms,
-        #[serde(rename = "grams")]
         Grams,
-        #[serde(rename = "decigrams")]
         Decigrams,
-        #[serde(rename = "centigrams")]
         Centigrams,
-        #[serde(rename = "milligrams")]
         Milligrams,
-        #[serde(rename = "micrograms")]
         Micrograms,
-        #[serde(rename = "nanograms")]
         Nanograms,
-        #[serde(rename = "picograms")]
         Picograms,
-        #[serde(rename = "ounces")]
         Ounces,
-        #[serde(rename = "pounds")]
         Pounds,
-        #[serde(rename = "stones")]
         Stones,
-        #[serde(rename = "metric_tons")]
         MetricTons,
-        #[serde(rename = "short_tons")]
         ShortTons,
-        #[serde(rename = "carats")]
         Carats,
-        #[serde(rename = "ounces_troy")]
         OuncesTroy,
-        #[serde(rename = "slugs")]
         Slugs,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitMassUnit {
@@ -18694,6 +18626,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Slugs => "slugs",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitMassUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitMassUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitMassUnit {
@@ -18750,34 +18700,17 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitPowerUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitPowerUnit {
-        #[serde(rename = "watts")]
         Watts,
-        #[serde(rename = "milliwatts")]
         Milliwatts,
-        #[serde(rename = "kilowatts")]
         Kilowatts,
-        #[serde(rename = "megawatts")]
         Megawatts,
-        #[serde(rename = "horsepower")]
         Horsepower,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitPowerUnit {
@@ -18803,6 +18736,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Horsepower => "horsepower",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitPowerUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitPowerUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitPowerUnit {
@@ -18848,38 +18799,19 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitPressureUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitPressureUnit {
-        #[serde(rename = "pascals")]
         Pascals,
-        #[serde(rename = "kilopascals")]
         Kilopascals,
-        #[serde(rename = "inches_of_mercury")]
         InchesOfMercury,
-        #[serde(rename = "bars")]
         Bars,
-        #[serde(rename = "millibars")]
         Millibars,
-        #[serde(rename = "millimeters_of_mercury")]
         MillimetersOfMercury,
-        #[serde(rename = "pounds_force_per_square_inch")]
         PoundsForcePerSquareInch,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitPressureUnit {
@@ -18909,6 +18841,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::PoundsForcePerSquareInch => "pounds_force_per_square_inch",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitPressureUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitPressureUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitPressureUnit {
@@ -18956,32 +18906,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitSpeedUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitSpeedUnit {
-        #[serde(rename = "meters_per_second")]
         MetersPerSecond,
-        #[serde(rename = "kilometers_per_hour")]
         KilometersPerHour,
-        #[serde(rename = "miles_per_hour")]
         MilesPerHour,
-        #[serde(rename = "knots")]
         Knots,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitSpeedUnit {
@@ -19005,6 +18939,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Knots => "knots",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitSpeedUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitSpeedUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitSpeedUnit {
@@ -19049,30 +19001,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitTemperatureUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitTemperatureUnit {
-        #[serde(rename = "kelvin")]
         Kelvin,
-        #[serde(rename = "celsius")]
         Celsius,
-        #[serde(rename = "fahrenheit")]
         Fahrenheit,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitTemperatureUnit {
@@ -19094,6 +19031,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Fahrenheit => "fahrenheit",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitTemperatureUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitTemperatureUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitTemperatureUnit {
@@ -19137,30 +19092,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitTorqueUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitTorqueUnit {
-        #[serde(rename = "newton_meters")]
         NewtonMeters,
-        #[serde(rename = "newton_millimeters")]
         NewtonMillimeters,
-        #[serde(rename = "pound_feet")]
         PoundFeet,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitTorqueUnit {
@@ -19182,6 +19122,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::PoundFeet => "pound_feet",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitTorqueUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitTorqueUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitTorqueUnit {
@@ -19225,52 +19183,26 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub value: f64,
     }
     ///`UnitVolumeUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum UnitVolumeUnit {
-        #[serde(rename = "liters")]
         Liters,
-        #[serde(rename = "milliliters")]
         Milliliters,
-        #[serde(rename = "centiliters")]
         Centiliters,
-        #[serde(rename = "deciliters")]
         Deciliters,
-        #[serde(rename = "cubic_millimeters")]
         CubicMillimeters,
-        #[serde(rename = "cubic_centimeters")]
         CubicCentimeters,
-        #[serde(rename = "cubic_decimeters")]
         CubicDecimeters,
-        #[serde(rename = "cubic_meters")]
         CubicMeters,
-        #[serde(rename = "cubic_inches")]
         CubicInches,
-        #[serde(rename = "cubic_feet")]
         CubicFeet,
-        #[serde(rename = "fluid_ounces")]
         FluidOunces,
-        #[serde(rename = "gallons")]
         Gallons,
-        #[serde(rename = "imperial_fluid_ounces")]
         ImperialFluidOunces,
-        #[serde(rename = "imperial_gallons")]
         ImperialGallons,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl UnitVolumeUnit {
@@ -19314,6 +19246,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::ImperialGallons => "imperial_gallons",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for UnitVolumeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UnitVolumeUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for UnitVolumeUnit {
@@ -19798,110 +19748,55 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub windscreen: ::std::option::Option<Windscreen>,
     }
     ///The vehicle brand
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum VehicleDataBrand {
-        #[serde(rename = "abarth")]
         Abarth,
-        #[serde(rename = "alfaromeo")]
         Alfaromeo,
-        #[serde(rename = "alpine")]
         Alpine,
-        #[serde(rename = "audi")]
         Audi,
-        #[serde(rename = "bmw")]
         Bmw,
-        #[serde(rename = "cadillac")]
         Cadillac,
-        #[serde(rename = "chevrolet")]
         Chevrolet,
-        #[serde(rename = "chrysler")]
         Chrysler,
-        #[serde(rename = "citroen")]
         Citroen,
-        #[serde(rename = "cupra")]
         Cupra,
-        #[serde(rename = "dacia")]
         Dacia,
-        #[serde(rename = "dodge")]
         Dodge,
-        #[serde(rename = "ds")]
         Ds,
-        #[serde(rename = "fiat")]
         Fiat,
-        #[serde(rename = "ford")]
         Ford,
-        #[serde(rename = "honda")]
         Honda,
-        #[serde(rename = "hyundai")]
         Hyundai,
-        #[serde(rename = "iveco")]
         Iveco,
-        #[serde(rename = "jaguar")]
         Jaguar,
-        #[serde(rename = "jeep")]
         Jeep,
-        #[serde(rename = "kia")]
         Kia,
-        #[serde(rename = "lancia")]
         Lancia,
-        #[serde(rename = "land_rover")]
         LandRover,
-        #[serde(rename = "lexus")]
         Lexus,
-        #[serde(rename = "man")]
         Man,
-        #[serde(rename = "mazda")]
         Mazda,
-        #[serde(rename = "mercedes_benz")]
         MercedesBenz,
-        #[serde(rename = "mini")]
         Mini,
-        #[serde(rename = "mitsubishi")]
         Mitsubishi,
-        #[serde(rename = "nissan")]
         Nissan,
-        #[serde(rename = "opel")]
         Opel,
-        #[serde(rename = "peugeot")]
         Peugeot,
-        #[serde(rename = "porsche")]
         Porsche,
-        #[serde(rename = "renault")]
         Renault,
-        #[serde(rename = "sandbox")]
         Sandbox,
-        #[serde(rename = "seat")]
         Seat,
-        #[serde(rename = "skoda")]
         Skoda,
-        #[serde(rename = "smart")]
         Smart,
-        #[serde(rename = "subaru")]
         Subaru,
-        #[serde(rename = "toyota")]
         Toyota,
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "volkswagen")]
         Volkswagen,
-        #[serde(rename = "volvo_cars")]
         VolvoCars,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl VehicleDataBrand {
@@ -20003,6 +19898,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::VolvoCars => "volvo_cars",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for VehicleDataBrand {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for VehicleDataBrand {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for VehicleDataBrand {
@@ -20147,30 +20060,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`VehicleLocationPropertyGpsSourceData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum VehicleLocationPropertyGpsSourceData {
-        #[serde(rename = "dead_reckoning")]
         DeadReckoning,
-        #[serde(rename = "real")]
         Real,
-        #[serde(rename = "none")]
         None,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl VehicleLocationPropertyGpsSourceData {
@@ -20192,6 +20090,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::None => "none",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for VehicleLocationPropertyGpsSourceData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for VehicleLocationPropertyGpsSourceData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for VehicleLocationPropertyGpsSourceData {
@@ -20663,32 +20579,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyWindscreenDamageData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum WindscreenPropertyWindscreenDamageData {
-        #[serde(rename = "no_impact_detected")]
         NoImpactDetected,
-        #[serde(rename = "impact_but_no_damage_detected")]
         ImpactButNoDamageDetected,
-        #[serde(rename = "damage_smaller_than_1_inch")]
         DamageSmallerThan1Inch,
-        #[serde(rename = "damage_larger_than_1_inch")]
         DamageLargerThan1Inch,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl WindscreenPropertyWindscreenDamageData {
@@ -20712,6 +20612,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::DamageLargerThan1Inch => "damage_larger_than_1_inch",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for WindscreenPropertyWindscreenDamageData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WindscreenPropertyWindscreenDamageData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for WindscreenPropertyWindscreenDamageData {
@@ -20763,30 +20681,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyWindscreenNeedsReplacementData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum WindscreenPropertyWindscreenNeedsReplacementData {
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "no_replacement_needed")]
         NoReplacementNeeded,
-        #[serde(rename = "replacement_needed")]
         ReplacementNeeded,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl WindscreenPropertyWindscreenNeedsReplacementData {
@@ -20808,6 +20711,25 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::ReplacementNeeded => "replacement_needed",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for WindscreenPropertyWindscreenNeedsReplacementData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for WindscreenPropertyWindscreenNeedsReplacementData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for WindscreenPropertyWindscreenNeedsReplacementData {
@@ -20857,32 +20779,16 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyWipersIntensityData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum WindscreenPropertyWipersIntensityData {
-        #[serde(rename = "level_0")]
         Level0,
-        #[serde(rename = "level_1")]
         Level1,
-        #[serde(rename = "level_2")]
         Level2,
-        #[serde(rename = "level_3")]
         Level3,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl WindscreenPropertyWipersIntensityData {
@@ -20906,6 +20812,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Level3 => "level_3",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for WindscreenPropertyWipersIntensityData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WindscreenPropertyWipersIntensityData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for WindscreenPropertyWipersIntensityData {
@@ -20955,30 +20879,15 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyWipersStatusData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    /**
-
-Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.*/
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
     #[non_exhaustive]
     pub enum WindscreenPropertyWipersStatusData {
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "automatic")]
         Automatic,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
     }
     impl WindscreenPropertyWipersStatusData {
@@ -21000,6 +20909,24 @@ Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-en
                 Self::Automatic => "automatic",
                 Self::UnknownValue(value) => value.as_str(),
             }
+        }
+    }
+    impl ::serde::Serialize for WindscreenPropertyWipersStatusData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WindscreenPropertyWipersStatusData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
         }
     }
     impl ::std::fmt::Display for WindscreenPropertyWipersStatusData {
