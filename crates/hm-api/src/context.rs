@@ -68,7 +68,7 @@ impl ClientContext {
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         match &self.auth {
-            Some(auth) => auth.execute(client, request).await,
+            Some(auth) => auth.send_authorized(client, request).await,
             None => client.execute(request).await,
         }
     }
@@ -114,7 +114,7 @@ pub(crate) use client_hooks;
 ///
 /// match hm.fleet_clearance().get_clearance().vin("1HMTEST0000000001").send().typed().await {
 ///     Ok(clearance) => println!("{:?}", clearance.status),
-///     Err(Error::Auth(e)) if e.is_transient() => eprintln!("token endpoint unavailable, try later: {e}"),
+///     Err(Error::Auth(e)) if e.is_retryable() => eprintln!("token endpoint unavailable, try later: {e}"),
 ///     Err(Error::Auth(e)) => eprintln!("credentials refused or misconfigured: {e}"),
 ///     Err(e) => eprintln!("the call failed: {e}"),
 /// }

@@ -15,9 +15,9 @@ pub use progenitor_client::Error as ApiError;
 pub enum Error<E = ()> {
     /// No access token could be obtained, so the request was not sent.
     ///
-    /// [`hm_auth::Error::is_transient`] tells the two cases a caller handles differently: the token
-    /// endpoint was unreachable, overloaded or failing (try again later), or it refused the credentials
-    /// or the configuration is wrong (retrying will not help).
+    /// [`hm_auth::Error::kind`] tells the cases a caller handles differently: the token endpoint was
+    /// unreachable, overloaded or failing (`is_retryable()`: try again later), or it refused the
+    /// credentials or the configuration is wrong (retrying will not help).
     #[error("no access token, so the request was not sent: {0}")]
     Auth(#[source] hm_auth::Error),
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use httpmock::MockServer;
 use serde_json::json;
 
-use hm_api::auth::{Authenticator, Credentials, Environment, RetryPolicy};
+use hm_api::auth::{Authenticator, Credentials, Environment, ErrorKind, RetryPolicy};
 use hm_api::{CallExt, Error, HighMobility};
 
 const VIN: &str = "1HMTEST0000000001";
@@ -131,7 +131,8 @@ async fn refused_credentials_are_a_typed_permanent_auth_error_and_nothing_is_sen
         matches!(auth, hm_api::auth::Error::TokenRejected { status: 400, error, .. } if error == "invalid_client"),
         "{auth:?}"
     );
-    assert!(!auth.is_transient());
+    assert_eq!(auth.kind(), ErrorKind::CredentialsRejected);
+    assert!(!auth.is_retryable());
     assert!(
         err.to_string().contains("client_secret is invalid"),
         "{err}"
@@ -170,7 +171,8 @@ async fn a_token_endpoint_outage_is_a_typed_transient_auth_error() {
         ),
         "{auth:?}"
     );
-    assert!(auth.is_transient());
+    assert_eq!(auth.kind(), ErrorKind::Unavailable);
+    assert!(auth.is_retryable());
     tokens.assert_calls(RetryPolicy::token_default().max_attempts as usize);
     api.assert_calls(0);
 }
