@@ -72,7 +72,7 @@ fn correct(file: &str, schemas: &mut Value) {
 fn load(file: &str) -> Spec {
     let path = spec_path(file);
     let text = std::fs::read_to_string(&path).expect("spec readable");
-    let doc: Value = serde_yaml::from_str(&text).expect("spec is YAML");
+    let doc: Value = xtask::yaml::parse(&text, &path).expect("spec is YAML");
     let mut schemas = doc["components"]["schemas"].clone();
     convert(&mut schemas);
     correct(file, &mut schemas);
