@@ -1,11 +1,13 @@
 //! `cargo xtask codegen [--check]`: fetched spec -> overlay -> normalisation -> validation -> progenitor
-//! -> open enums -> prettyplease -> files under `crates/*/src/generated/`.
+//! -> open enums -> prettyplease -> files under `crates/*/src/generated/`; from the vehicle data spec
+//! also the emulator's document shape (`emulator_shape`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::emulator_shape;
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, SpecEntry};
 use crate::overlay::Overlay;
@@ -109,6 +111,12 @@ pub fn render_all(root: &Path, manifest: &Manifest) -> Result<BTreeMap<PathBuf, 
         let name = format!("{}.rs", entry.module);
         files.insert(root.join(CLIENT_DIR).join(&name), client);
         files.insert(root.join(HTTPMOCK_DIR).join(&name), mock);
+        if entry.module == emulator_shape::MODULE && emulator_shape::wanted(root) {
+            files.insert(
+                root.join(emulator_shape::SHAPE_PATH),
+                emulator_shape::render(&spec.json, &entry.file)?,
+            );
+        }
     }
     Ok(files)
 }
@@ -133,7 +141,7 @@ pub fn stale_files(root: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Stale>
             });
         }
     }
-    for dir in [CLIENT_DIR, HTTPMOCK_DIR] {
+    for dir in [CLIENT_DIR, HTTPMOCK_DIR, emulator_shape::SHAPE_DIR] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };

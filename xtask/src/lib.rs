@@ -5,6 +5,7 @@
 //! compile first.
 
 pub mod codegen;
+pub mod emulator_shape;
 pub mod error;
 pub mod fetch;
 pub mod generate;
