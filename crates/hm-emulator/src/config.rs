@@ -69,6 +69,31 @@ pub struct EmulatorConfig {
     /// Test vehicles the emulator knows.
     #[serde(default)]
     pub vehicles: Vec<VehicleConfig>,
+    /// How vehicle data documents are generated (the `[vehicle_data]` table).
+    #[serde(default)]
+    pub vehicle_data: VehicleDataConfig,
+}
+
+/// How vehicle data documents are generated. Every document has every capability and property
+/// of the spec; its values depend only on the VIN and `seed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VehicleDataConfig {
+    /// Mixed into every value, so that one VIN gets another document under another seed. Default 0.
+    pub seed: u64,
+    /// Share of properties answered with a `failure` (`{reason, description}`) instead of `data`,
+    /// between 0.0 and 1.0. Default 0.05. The headline properties (odometer, fuel and battery
+    /// level, ranges, coordinates, heading) always carry data.
+    pub failure_share: f64,
+}
+
+impl Default for VehicleDataConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            failure_share: 0.05,
+        }
+    }
 }
 
 /// Caps on what clients can make the emulator hold. A request beyond one gets a 4xx in the API's
@@ -178,6 +203,11 @@ pub struct VehicleConfig {
     /// Reason recorded in the changelog when the clearance is rejected.
     #[serde(default)]
     pub rejection_reason: Option<String>,
+    /// Whether a pending clearance can be canceled (after one day). High Mobility supports it
+    /// for some brands only (the spec names Mercedes-Benz, the Volkswagen group and the
+    /// Stellantis brands); the others answer 422. Default false.
+    #[serde(default)]
+    pub cancelable: bool,
 }
 
 impl VehicleConfig {
@@ -193,7 +223,36 @@ impl VehicleConfig {
             clearance_delay_secs: default_clearance_delay_secs(),
             clearance: ClearanceOutcome::Approve,
             rejection_reason: None,
+            cancelable: false,
         }
+    }
+
+    /// Refuses `data_delivery` and `connectivity_status` values the eligibility spec does not list.
+    fn check_eligibility_values(&self, i: usize) -> Result<(), Error> {
+        use hm_api::eligibility::types::{ConnectivityStatus, DataDelivery};
+        let unknown = |key: &str, value: &str, known: Vec<&str>| {
+            Err(Error::InvalidConfig(format!(
+                "vehicles[{i}].{key} {value:?} is not a value of the eligibility API; use one of {}",
+                known.join(", ")
+            )))
+        };
+        for value in &self.data_delivery {
+            if !value.parse::<DataDelivery>().is_ok_and(|v| v.is_known()) {
+                let known = DataDelivery::KNOWN.iter().map(DataDelivery::as_str);
+                return unknown("data_delivery", value, known.collect());
+            }
+        }
+        if let Some(value) = &self.connectivity_status
+            && !value
+                .parse::<ConnectivityStatus>()
+                .is_ok_and(|v| v.is_known())
+        {
+            let known = ConnectivityStatus::KNOWN
+                .iter()
+                .map(ConnectivityStatus::as_str);
+            return unknown("connectivity_status", value, known.collect());
+        }
+        Ok(())
     }
 
     /// How long its clearance stays pending.
@@ -246,6 +305,7 @@ impl EmulatorConfig {
             limits: Limits::default(),
             applications: Vec::new(),
             vehicles: Vec::new(),
+            vehicle_data: VehicleDataConfig::default(),
         }
     }
 
@@ -256,11 +316,13 @@ impl EmulatorConfig {
         public_keys.insert(DEMO_KEY_ID.to_string(), DEMO_PUBLIC_KEY_PEM.to_string());
         let mut mercedes = VehicleConfig::new(DEMO_VIN_MERCEDES, "mercedes-benz");
         mercedes.data_delivery = vec!["pull".into(), "push".into()];
+        mercedes.cancelable = true;
         let mut rejected = VehicleConfig::new(DEMO_VIN_REJECTED, "bmw");
         rejected.clearance = ClearanceOutcome::Reject;
         rejected.rejection_reason = Some("The vehicle owner did not give consent".into());
         let mut slow = VehicleConfig::new(DEMO_VIN_SLOW, "sandbox");
         slow.clearance_delay_secs = 3 * 24 * 3600;
+        slow.cancelable = true; // so that cancelation can be tried
         let mut not_eligible = VehicleConfig::new(DEMO_VIN_NOT_ELIGIBLE, "ford");
         not_eligible.eligible = false;
         not_eligible.data_delivery = Vec::new();
@@ -437,13 +499,28 @@ impl EmulatorConfig {
             if vehicle.brand.is_empty() {
                 return invalid(format!("vehicle {:?} has an empty brand", vehicle.vin));
             }
+            vehicle.check_eligibility_values(i)?;
         }
-        Ok(())
+        self.vehicle_data.validate()
     }
 
     /// The configured vehicle with this VIN.
     pub fn vehicle(&self, vin: &str) -> Option<&VehicleConfig> {
         self.vehicles.iter().find(|v| v.vin == vin)
+    }
+}
+
+impl VehicleDataConfig {
+    /// Checks that `failure_share` is a share.
+    pub fn validate(&self) -> Result<(), Error> {
+        if (0.0..=1.0).contains(&self.failure_share) {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig(format!(
+                "vehicle_data.failure_share = {} is out of range; set it between 0.0 and 1.0",
+                self.failure_share
+            )))
+        }
     }
 }
 

@@ -77,6 +77,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The vehicle data shape compiled into the emulator is broken (a bug of hm-emulator).
+    #[error("{0}")]
+    BuiltInShape(String),
     /// The server stopped with an I/O error.
     #[error("emulator server failed: {0}")]
     Serve(#[source] std::io::Error),

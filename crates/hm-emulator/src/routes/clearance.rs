@@ -5,58 +5,44 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, SubsecRound, Utc};
+use hm_api::fleet_clearance::types::{
+    FleetVehicle, FleetVehicleDeleteItemResponse, FleetVehicleGetItemResponse,
+    FleetVehiclePostResponse, FleetVin, FleetVinChangelog,
+};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::errors;
 use super::extract::{Authorized, FleetClearance, JsonBody, PathVin};
-use crate::brands::{CANCELABLE_BRANDS, is_fleet_brand};
+use crate::brands::is_clearance_brand;
 use crate::config::{ClearanceOutcome, Limits};
 use crate::filter::Filter;
 use crate::state::AppState;
-use crate::state::clearance::{Change, Clearance, Status};
-use crate::state::clock::{later, wire_time};
+use crate::state::clearance::{Change, Clearance, Status, is_final};
+use crate::state::clock::later;
 
 /// How long an unknown vehicle's clearance stays pending before it is rejected.
 const UNKNOWN_VEHICLE_DELAY_SECS: u64 = 2;
 
-/// A clearance as the API shows it, borrowed from the store so that listing thousands of them
-/// costs the serialised bytes only.
-#[derive(Serialize)]
-struct Item<'a> {
-    vin: &'a str,
-    status: Status,
-    brand: &'a str,
-    changelog: Vec<ChangeItem<'a>>,
-    tags: &'a BTreeMap<String, String>,
-}
-
-#[derive(Serialize)]
-struct ChangeItem<'a> {
-    timestamp: String,
-    status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-}
-
-fn item(c: &Clearance) -> Item<'_> {
-    Item {
-        vin: &c.vin,
+/// A clearance as the API shows it (times to the second, as the filter compares them).
+fn item(c: &Clearance) -> FleetVehicleGetItemResponse {
+    FleetVehicleGetItemResponse {
+        vin: c.vin.clone(),
         status: c.status(),
-        brand: &c.brand,
+        brand: c.brand.parse().ok(),
         changelog: c
             .changelog
             .iter()
-            .map(|change| ChangeItem {
-                timestamp: wire_time(change.timestamp),
-                status: change.status,
-                reason: change.reason.as_deref(),
+            .map(|change| FleetVinChangelog {
+                timestamp: change.timestamp.trunc_subsecs(0),
+                status: change.status.clone(),
+                reason: change.reason.clone(),
             })
             .collect(),
-        tags: &c.tags,
+        tags: c.tags.clone(),
     }
 }
 
@@ -112,49 +98,61 @@ pub async fn create(
             "vehicles",
         );
     }
-    let results: Vec<Value> = vehicles
+    let vehicles = vehicles
         .iter()
         .map(|v| request_one(&state, map, v, now))
         .collect();
-    Json(json!({ "vehicles": results })).into_response()
+    Json(FleetVehiclePostResponse { vehicles }).into_response()
 }
 
+/// Requests one vehicle's clearance; the answer is its status or `error` with a description.
 fn request_one(
     state: &AppState,
     clearances: &mut BTreeMap<String, Clearance>,
     v: &Value,
     now: DateTime<Utc>,
-) -> Value {
-    let vin = v.get("vin").and_then(Value::as_str).unwrap_or_default();
-    let error =
-        |description: &str| json!({ "vin": vin, "status": "error", "description": description });
-    if !v.is_object() {
-        return error("each vehicle must be an object {vin, brand, tags?}");
+) -> FleetVin {
+    let error = |vin: &str, description: String| FleetVin {
+        vin: vin.to_owned(),
+        status: Status::Error,
+        description: Some(description),
+        tags: BTreeMap::new(),
+    };
+    let vehicle = match FleetVehicle::deserialize(v) {
+        Ok(vehicle) => vehicle,
+        Err(e) => {
+            let vin = v.get("vin").and_then(Value::as_str).unwrap_or_default();
+            return error(
+                vin,
+                format!("each vehicle must be an object {{vin, brand, tags?}} of strings: {e}"),
+            );
+        }
+    };
+    let FleetVehicle {
+        vin, brand, tags, ..
+    } = vehicle;
+    if !crate::vin::is_valid(&vin) {
+        return error(&vin, format!("vin should be {}", crate::vin::RULE));
     }
-    if !crate::vin::is_valid(vin) {
-        return error(&format!("vin should be {}", crate::vin::RULE));
-    }
-    let brand = v.get("brand").and_then(Value::as_str).unwrap_or_default();
-    let configured = state.config.vehicle(vin);
-    if !is_fleet_brand(brand, &state.config) {
-        return error("The brand is invalid");
+    let brand = brand.as_str();
+    let configured = state.config.vehicle(&vin);
+    if !is_clearance_brand(brand, &state.config) {
+        return error(&vin, "The brand is invalid".into());
     }
     if configured.is_some_and(|c| c.brand != brand) {
-        return error("The brand does not match the vehicle");
+        return error(&vin, "The brand does not match the vehicle".into());
     }
-    let tags: BTreeMap<String, String> = match v.get("tags") {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(tags) => match serde_json::from_value(tags.clone()) {
-            Ok(tags) => tags,
-            Err(_) => return error("tags must be an object of string values"),
-        },
-    };
     if let Err(description) = check_tags(&tags, &state.config.limits) {
-        return error(&description);
+        return error(&vin, description);
     }
-    if let Some(existing) = clearances.get(vin).filter(|c| !c.status().is_final()) {
+    if let Some(existing) = clearances.get(&vin).filter(|c| !is_final(&c.status())) {
         // Asking again for an active clearance changes nothing; the current state is reported.
-        return json!({ "vin": vin, "status": existing.status().as_str(), "tags": existing.tags });
+        return FleetVin {
+            status: existing.status(),
+            tags: existing.tags.clone(),
+            description: None,
+            vin,
+        };
     }
     let outcome = match configured {
         Some(c) => Change {
@@ -176,14 +174,8 @@ fn request_one(
             ),
         },
     };
-    let clearance = Clearance::pending(
-        vin.to_string(),
-        brand.to_string(),
-        tags.clone(),
-        now,
-        outcome,
-    );
-    match clearances.get_mut(vin) {
+    let clearance = Clearance::pending(vin.clone(), brand.to_string(), tags.clone(), now, outcome);
+    match clearances.get_mut(&vin) {
         // A new request after a final state continues the same changelog.
         Some(previous) => {
             previous.brand = clearance.brand;
@@ -192,10 +184,15 @@ fn request_one(
             previous.transition(Status::Pending, now, clearance.scheduled);
         }
         None => {
-            clearances.insert(vin.to_string(), clearance);
+            clearances.insert(vin.clone(), clearance);
         }
     }
-    json!({ "vin": vin, "status": "pending", "tags": tags })
+    FleetVin {
+        vin,
+        status: Status::Pending,
+        description: None,
+        tags,
+    }
 }
 
 fn check_tags(tags: &BTreeMap<String, String>, limits: &Limits) -> Result<(), String> {
@@ -230,13 +227,30 @@ pub async fn list(
         }
     };
     let mut clearances = state.clearances.of_app(&auth.client_id, state.clock.now());
-    let items: Vec<Item<'_>> = clearances
+    // The bytes of a `FleetVehicleGetResponse`, written one item at a time: listing thousands of
+    // clearances holds one item's copy beside the output, not a copy of all of them.
+    let mut body = b"[".to_vec();
+    for (i, clearance) in clearances
         .map()
         .values()
         .filter(|c| filter.matches(c))
-        .map(item)
-        .collect();
-    Json(items).into_response()
+        .enumerate()
+    {
+        if i > 0 {
+            body.push(b',');
+        }
+        if let Err(e) = serde_json::to_writer(&mut body, &item(clearance)) {
+            tracing::error!(error = %e, "a clearance could not be serialised");
+            return errors::fleet(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "a clearance could not be serialised; please report this as a bug of hm-emulator",
+                None,
+            );
+        }
+    }
+    body.push(b']');
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The query of the list: nothing, or exactly one `filter` parameter.
@@ -293,7 +307,7 @@ pub async fn delete(
     let (entered, then) = match clearance.status() {
         Status::Approved => (Status::Revoking, Status::Revoked),
         Status::Pending => {
-            if !CANCELABLE_BRANDS.contains(&clearance.brand.as_str()) {
+            if !state.config.vehicle(&vin).is_some_and(|v| v.cancelable) {
                 return errors::fleet(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "not supported",
@@ -319,7 +333,8 @@ pub async fn delete(
                 Some("vin"),
             );
         }
-        Status::Rejected | Status::Revoked | Status::Canceled => {
+        // Rejected, revoked, canceled (`error` and unknown statuses are never stored).
+        _ => {
             return errors::fleet(
                 StatusCode::CONFLICT,
                 "Conflict",
@@ -329,7 +344,7 @@ pub async fn delete(
         }
     };
     clearance.transition(
-        entered,
+        entered.clone(),
         now,
         Some(Change {
             timestamp: later(now, state.config.removal_delay_secs),
@@ -337,5 +352,10 @@ pub async fn delete(
             reason: None,
         }),
     );
-    Json(json!({ "vin": vin, "status": entered, "tags": clearance.tags })).into_response()
+    Json(FleetVehicleDeleteItemResponse {
+        status: entered,
+        tags: clearance.tags.clone(),
+        vin,
+    })
+    .into_response()
 }

@@ -1,8 +1,11 @@
 //! Error bodies in each emulated API's own shape.
 
+use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use hm_api::fleet_clearance::types::{Error as FleetError, FleetErrors};
+use hm_api::oauth::types::AccessTokensError;
+use hm_api::vehicle_data::types::{VehicleDataErrors, VehicleDataErrorsErrorsItem};
 
 use super::extract::AuthFailure;
 use crate::faults::Route;
@@ -53,31 +56,40 @@ impl Route {
 
 /// `{error, error_description}` with `status`.
 pub fn oauth(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
-    let body = json!({ "error": error, "error_description": description.into() });
-    (status, axum::Json(body)).into_response()
+    let body = AccessTokensError {
+        error: error.to_owned(),
+        error_description: Some(description.into()),
+    };
+    (status, Json(body)).into_response()
 }
 
-/// `{errors: [{title, detail, source?}]}` with `status`.
+/// `{errors: [{title, detail, source?}]}` with `status` (eligibility has the same shape).
 pub fn fleet(
     status: StatusCode,
     title: &str,
     detail: impl Into<String>,
     source: Option<&str>,
 ) -> Response {
-    let mut error = json!({ "title": title, "detail": detail.into() });
-    if let (Some(source), Value::Object(map)) = (source, &mut error) {
-        map.insert("source".into(), Value::String(source.into()));
-    }
-    (status, axum::Json(json!({ "errors": [error] }))).into_response()
+    let body = FleetErrors {
+        errors: vec![FleetError {
+            title: title.to_owned(),
+            detail: Some(detail.into()),
+            source: source.map(str::to_owned),
+        }],
+    };
+    (status, Json(body)).into_response()
 }
 
-/// `{errors: [{title, detail}], request_id}` with `status`.
+/// `{errors: [{title, detail}], request_id}` with `status` (static data has the same shape).
 pub fn data(status: StatusCode, title: &str, detail: impl Into<String>) -> Response {
-    let body = json!({
-        "errors": [{ "title": title, "detail": detail.into() }],
-        "request_id": uuid::Uuid::new_v4().to_string(),
-    });
-    (status, axum::Json(body)).into_response()
+    let body = VehicleDataErrors {
+        errors: vec![VehicleDataErrorsErrorsItem {
+            title: Some(title.to_owned()),
+            detail: Some(detail.into()),
+        }],
+        request_id: Some(uuid::Uuid::new_v4().to_string()),
+    };
+    (status, Json(body)).into_response()
 }
 
 /// A generic error of `status` in `api`'s shape.

@@ -16,11 +16,17 @@ use axum::http::request::Parts;
 use axum::http::uri::Authority;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use hm_api::oauth::types::{
+    AccessTokenResponse, AccessTokensRequest,
+    AccessTokensRequestClientAssertionType as AssertionType,
+    AccessTokensRequestGrantType as GrantType, AccessTokensRevoke,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::errors::{self, Api};
 use super::extract::{ContentType, content_type, read_body};
-use crate::assertion::{self, JWT_BEARER};
+use crate::assertion;
 use crate::state::AppState;
 use crate::state::clock::later;
 use crate::state::tokens::Token;
@@ -100,6 +106,16 @@ fn json_params(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
 impl Params {
     fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
+    }
+
+    /// The parameters as the spec's request type (after [`Params::check`]).
+    fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
+        let object = self
+            .0
+            .iter()
+            .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+            .collect();
+        serde_json::from_value(Value::Object(object)).map_err(|e| e.to_string())
     }
 
     /// Refuses names outside `allowed`, then blank values and missing `required` ones; `Err` is
@@ -195,17 +211,23 @@ enum Credential<'a> {
     Assertion(&'a str),
 }
 
+/// The one assertion type the token endpoint accepts.
+const JWT_BEARER: AssertionType = AssertionType::UrnIetfParamsOauthClientAssertionTypeJwtBearer;
+
 /// The one credential of the request; `Err` is the description of an `invalid_request`.
-fn credential(params: &Params) -> Result<Credential<'_>, String> {
+fn credential(request: &AccessTokensRequest) -> Result<Credential<'_>, String> {
     match (
-        params.get("client_secret"),
-        params.get("client_assertion_type"),
-        params.get("client_assertion"),
+        request.client_secret.as_deref(),
+        request.client_assertion_type.as_ref(),
+        request.client_assertion.as_deref(),
     ) {
         (Some(secret), None, None) => Ok(Credential::Secret(secret)),
-        (None, Some(JWT_BEARER), Some(assertion)) => Ok(Credential::Assertion(assertion)),
+        (None, Some(kind), Some(assertion)) if *kind == JWT_BEARER => {
+            Ok(Credential::Assertion(assertion))
+        }
         (None, Some(other), Some(_)) => Err(format!(
-            "client_assertion_type {other:?} is not supported; use {JWT_BEARER}"
+            "client_assertion_type {:?} is not supported; use {JWT_BEARER}",
+            other.as_str()
         )),
         (None, None, None) => Err(
             "client_secret can't be blank (or send client_assertion_type and client_assertion)"
@@ -239,7 +261,7 @@ pub async fn create(
 ) -> Response {
     if let Some(grant_type) = params.get("grant_type")
         && !grant_type.trim().is_empty()
-        && grant_type != "client_credentials"
+        && grant_type != GrantType::ClientCredentials.as_str()
     {
         return errors::oauth(
             StatusCode::BAD_REQUEST,
@@ -249,18 +271,22 @@ pub async fn create(
             ),
         );
     }
-    let checked = params
+    let request: AccessTokensRequest = match params
         .check(
             &TOKEN_PARAMS,
             &["client_id", "grant_type"],
             "a client_credentials token request",
         )
-        .and_then(|()| credential(&params));
-    let credential = match checked {
+        .and_then(|()| params.decode())
+    {
+        Ok(request) => request,
+        Err(description) => return bad_request(description),
+    };
+    let credential = match credential(&request) {
         Ok(c) => c,
         Err(description) => return bad_request(description),
     };
-    let client_id = params.get("client_id").unwrap_or_default();
+    let client_id = request.client_id.as_str();
     let (client_secret, scopes) = {
         let registry = state.registry();
         let Some(app) = registry.apps.get(client_id) else {
@@ -289,45 +315,49 @@ pub async fn create(
         scopes,
         expires_at: later(now, lifetime),
     });
-    Json(json!({
-        "access_token": access_token,
-        "expires_in": lifetime,
-        "scope": scope,
-        "token_type": "bearer",
-    }))
+    Json(AccessTokenResponse {
+        access_token,
+        // At most a year (checked when the configuration is loaded).
+        expires_in: i64::try_from(lifetime).unwrap_or(i64::MAX),
+        scope: Some(scope),
+        token_type: "bearer".into(),
+        authorization_id: None,
+        refresh_token: None,
+        status: None,
+        validity_end_date: None,
+        validity_start_date: None,
+    })
     .into_response()
 }
 
 /// Revokes an access token (RFC 7009: unknown tokens are not an error).
 pub async fn revoke(State(state): State<Arc<AppState>>, params: Params) -> Response {
-    if let Err(description) = params.check(
-        &REVOKE_PARAMS,
-        &["client_id", "client_secret", "token"],
-        "a revocation request",
-    ) {
-        return bad_request(description);
-    }
-    if let Some(hint) = params.get("token_type_hint")
-        && hint != "access_token"
-        && hint != "refresh_token"
+    let request: AccessTokensRevoke = match params
+        .check(
+            &REVOKE_PARAMS,
+            &["client_id", "client_secret", "token"],
+            "a revocation request",
+        )
+        .and_then(|()| params.decode())
     {
+        Ok(request) => request,
+        Err(description) => return bad_request(description),
+    };
+    if let Some(hint) = request.token_type_hint.as_ref().filter(|h| !h.is_known()) {
         return bad_request(format!(
-            "token_type_hint {hint:?} is not supported; use access_token or refresh_token"
+            "token_type_hint {:?} is not supported; use access_token or refresh_token",
+            hint.as_str()
         ));
     }
-    let client_id = params.get("client_id").unwrap_or_default();
-    let secret = params.get("client_secret").unwrap_or_default();
     let authenticated = state
         .registry()
         .apps
-        .get(client_id)
+        .get(&request.client_id)
         .and_then(|app| app.client_secret.as_deref())
-        .is_some_and(|expected| same_secret(expected, secret));
+        .is_some_and(|expected| same_secret(expected, &request.client_secret));
     if !authenticated {
         return invalid_client("client_id or client_secret is invalid");
     }
-    state
-        .tokens
-        .revoke(params.get("token").unwrap_or_default(), client_id);
+    state.tokens.revoke(&request.token, &request.client_id);
     StatusCode::OK.into_response()
 }

@@ -8,50 +8,20 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// Changelog entries kept per clearance; older ones are dropped, so a client that requests and
 /// removes the same clearance in a loop cannot grow memory.
 pub const MAX_CHANGELOG: usize = 64;
 
-/// A clearance status as the fleet clearance API spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Waiting for the manufacturer.
-    Pending,
-    /// Data access granted.
-    Approved,
-    /// Data access refused.
-    Rejected,
-    /// Being revoked after approval.
-    Revoking,
-    /// Revoked.
-    Revoked,
-    /// Being canceled while pending.
-    Canceling,
-    /// Canceled.
-    Canceled,
-}
+/// A clearance status: the fleet clearance API's own (generated) enum.
+pub use hm_api::fleet_clearance::types::ClearanceStatus as Status;
 
-impl Status {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Revoking => "revoking",
-            Status::Revoked => "revoked",
-            Status::Canceling => "canceling",
-            Status::Canceled => "canceled",
-        }
-    }
-
-    /// Whether the clearance is over and a new one may be requested.
-    pub fn is_final(self) -> bool {
-        matches!(self, Status::Rejected | Status::Revoked | Status::Canceled)
-    }
+/// Whether the clearance is over and a new one may be requested.
+pub fn is_final(status: &Status) -> bool {
+    matches!(
+        status,
+        Status::Rejected | Status::Revoked | Status::Canceled
+    )
 }
 
 /// One changelog entry.
@@ -109,7 +79,7 @@ impl Clearance {
     pub fn status(&self) -> Status {
         self.changelog
             .last()
-            .map(|c| c.status)
+            .map(|c| c.status.clone())
             .unwrap_or(Status::Pending)
     }
 
