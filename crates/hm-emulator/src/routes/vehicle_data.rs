@@ -36,17 +36,30 @@ pub async fn get(
             );
         }
     }
+    // Unknown vehicles are never approved; the brand of a configured one is its clearance brand.
     let brand = state
         .config
         .vehicle(&vin)
         .map(|v| v.brand.as_str())
-        .unwrap_or("unknown");
+        .unwrap_or_default();
     let request_id = uuid::Uuid::new_v4().simple().to_string();
-    Json(crate::documents::vehicle_data::document(
+    match crate::documents::vehicle_data::document(
+        state.vehicle_data_shape,
+        &state.config.vehicle_data,
         &vin,
         brand,
         &request_id,
         now,
-    ))
-    .into_response()
+    ) {
+        Ok(document) => Json(document).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a generated vehicle data document does not fit hm-api's types");
+            errors::data(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "the emulator generated a document that does not fit the spec's types; \
+                 please report this as a bug of hm-emulator",
+            )
+        }
+    }
 }

@@ -15,6 +15,7 @@ use p256::ecdsa::VerifyingKey;
 
 use crate::Error;
 use crate::config::{ApplicationConfig, EmulatorConfig, parse_public_key};
+use crate::documents::shape::Shape;
 use crate::faults::Faults;
 
 /// An application as the token endpoint needs it.
@@ -102,6 +103,8 @@ pub struct AppState {
     pub faults: Faults,
     /// The address the server listens on; set once the socket is bound.
     pub local_addr: OnceLock<SocketAddr>,
+    /// The vehicle data schema, to generate documents from.
+    pub vehicle_data_shape: &'static Shape,
 }
 
 impl AppState {
@@ -121,6 +124,7 @@ impl AppState {
             faults: Faults::new(clock.clone()),
             clock,
             local_addr: OnceLock::new(),
+            vehicle_data_shape: Shape::builtin().map_err(Error::BuiltInShape)?,
             config,
         })
     }
