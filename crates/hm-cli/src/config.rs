@@ -107,6 +107,26 @@ pub struct Resolved {
     pub credentials: Credentials,
 }
 
+fn environment_of(args: &ConnectionArgs, profile: &Profile) -> Result<Environment, CliError> {
+    match args
+        .environment
+        .as_deref()
+        .or(profile.environment.as_deref())
+    {
+        None => Ok(Environment::Sandbox),
+        Some(text) => parse_environment(text),
+    }
+}
+
+/// The environment a command will talk to (flag, environment variable, profile, else sandbox).
+pub fn environment(args: &ConnectionArgs) -> Result<Environment, CliError> {
+    let profile = profile::load(args.profile.as_deref())?;
+    environment_of(
+        args,
+        profile.as_ref().map_or(&Profile::default(), |(_, p)| p),
+    )
+}
+
 /// Merges flags, environment variables and the profile into credentials and an environment.
 pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, CliError> {
     let profile = profile::load(args.profile.as_deref())?;
@@ -115,10 +135,7 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
         Some((name, p)) => (name.as_str(), p),
         None => ("", &empty),
     };
-    let environment = match args.environment.as_deref().or(p.environment.as_deref()) {
-        None => Environment::Sandbox,
-        Some(text) => parse_environment(text)?,
-    };
+    let environment = environment_of(args, p)?;
     let client_id = args
         .client_id
         .clone()

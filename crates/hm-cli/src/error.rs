@@ -621,6 +621,47 @@ mod tests {
         assert!(error.get("request_id").is_some());
     }
 
+    /// A resolver that knows no host, so that the DNS path is taken without asking any server.
+    struct NoHosts;
+
+    impl reqwest::dns::Resolve for NoHosts {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            Box::pin(async {
+                Err(Box::new(std::io::Error::other(
+                    "failed to lookup address information: Name or service not known",
+                ))
+                    as Box<dyn std::error::Error + Send + Sync>)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn transport_failures_are_classified() {
+        let client = reqwest::Client::builder()
+            .dns_resolver(std::sync::Arc::new(NoHosts))
+            .build()
+            .expect("client");
+        let error = client
+            .get("http://fleet.example.invalid/")
+            .send()
+            .await
+            .expect_err("no such host");
+        assert_eq!(classify(&error), NetFailure::Dns);
+        let error = network("GET x".into(), error);
+        assert_eq!(error.kind(), "dns");
+        assert_eq!(error.exit_code(), EXIT_UNREACHABLE);
+
+        // Nothing listens on a port that was just freed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let error = reqwest::get(format!("http://127.0.0.1:{port}/"))
+            .await
+            .expect_err("refused");
+        assert_eq!(classify(&error), NetFailure::Refused);
+    }
+
     #[test]
     fn error_bodies_of_every_api_shape_are_read() {
         let fleet = br#"{"errors":[{"title":"Not found","detail":"No clearance","source":"vin"}]}"#;

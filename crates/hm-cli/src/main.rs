@@ -119,7 +119,7 @@ fn init_logging(cli: &Cli) {
     let base = match cli.verbose {
         0 => "off",
         1 => "hm::http=info",
-        2 => "hm=debug,hm_auth=debug,hm_api=debug",
+        2 => "hm=debug,hm_auth=debug,reqwest=debug,hyper_util=debug",
         _ => "trace",
     };
     let default = if serving && cli.verbose < 3 {

@@ -108,6 +108,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &EligibilityArgs) -> Result<(), CliError> 
         };
     }
     // A list: each check is bounded by --timeout, not the whole run.
+    ctx.check_vins(&args.connection, &vins)?;
     let session = ctx
         .session(
             &args.connection,
@@ -115,7 +116,6 @@ pub async fn run(ctx: &Ctx<'_>, args: &EligibilityArgs) -> Result<(), CliError> 
             hm_auth::RetryPolicy::default(),
         )?
         .per_request();
-    ctx.check_vins(&session, &vins);
     session.authenticate().await?;
     let bar = progress_bar(
         pairs.len() as u64,

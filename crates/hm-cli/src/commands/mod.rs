@@ -46,21 +46,22 @@ impl Ctx<'_> {
         default_limit: Duration,
         vins: &[&str],
     ) -> Result<Session, CliError> {
+        self.check_vins(connection, vins)?;
         let session = self.session(connection, default_limit, RetryPolicy::default())?;
-        self.check_vins(&session, vins);
         session.authenticate().await?;
         Ok(session)
     }
 
     /// Warns about production VINs with I, O or Q (sandbox VINs may have them).
-    pub fn check_vins(&self, session: &Session, vins: &[&str]) {
-        if *session.auth.environment() == Environment::Production {
+    pub fn check_vins(&self, connection: &ConnectionArgs, vins: &[&str]) -> Result<(), CliError> {
+        if crate::config::environment(connection)? == Environment::Production {
             for vin in vins {
                 if let Some(warning) = crate::input::iso_3779_warning(vin) {
                     self.warn(&warning);
                 }
             }
         }
+        Ok(())
     }
 
     /// A warning on stderr (a JSON line with `--json`).
