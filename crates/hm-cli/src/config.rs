@@ -298,21 +298,18 @@ mod tests {
     #[test]
     fn environments_get_suggestions() {
         let typo = parse_environment("sandbx")
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(typo.contains("did you mean `sandbox`?"), "{typo}");
         let bare = parse_environment("127.0.0.1:4000")
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(
             bare.contains("did you mean http://127.0.0.1:4000?"),
             "{bare}"
         );
         let remote = parse_environment("api.example.com")
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(remote.contains("https://api.example.com"), "{remote}");
         assert!(parse_environment("Production").is_ok());

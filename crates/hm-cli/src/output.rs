@@ -200,7 +200,7 @@ pub fn duration_text(d: Duration) -> String {
                 format!("{exact:.1} s")
             }
         }
-        60..=3599 if secs % 60 == 0 => format!("{} min", secs / 60),
+        60..=3599 if secs.is_multiple_of(60) => format!("{} min", secs / 60),
         60..=3599 => format!("{} min {} s", secs / 60, secs % 60),
         3600..=86399 => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
         _ => format!("{} d {} h", secs / 86400, secs % 86400 / 3600),
