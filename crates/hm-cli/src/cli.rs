@@ -14,6 +14,8 @@ Configuration (flags win over environment variables, which win over the profile)
   HM_CLIENT_ID, HM_CLIENT_SECRET, HM_CLIENT_SECRET_FILE, HM_PRIVATE_KEY_FILE, HM_PRIVATE_KEY_PEM_FILE,
   HM_PRIVATE_KEY_PEM, HM_KEY_ID, HM_ENVIRONMENT (sandbox | production | base URL, default sandbox),
   HM_TIMEOUT, NO_COLOR, RUST_LOG
+  A profile names its secret by file (client_secret_file, key_file, key_pem_file) or by variable
+  (client_secret_env), never in clear text; the OS keyring is not supported (it needs D-Bus on Linux).
 
 Exit codes:
   0    success

@@ -116,12 +116,14 @@ impl WaitOutcome {
 
 /// Polls the list endpoint (a `vin in` filter, which has no rate limit, unlike GET one clearance)
 /// until no VIN of `vins` is pending or the session's deadline comes, with a progress bar on a
-/// terminal. A VIN without any clearance is an error: there is nothing to wait for.
+/// terminal. With `require_listed`, a VIN without any clearance is an error: there is nothing to
+/// wait for; otherwise (just requested) it counts as pending until the list shows it.
 pub async fn wait(
     session: &Session,
     vins: &[String],
     interval: Duration,
     json: bool,
+    require_listed: bool,
 ) -> Result<WaitOutcome, CliError> {
     let bar = progress_bar(
         vins.len() as u64,
@@ -129,7 +131,7 @@ pub async fn wait(
         "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} decided  {msg}",
     );
     bar.set_message("waiting for approval");
-    let result = poll_until_decided(session, vins, interval, &bar).await;
+    let result = poll_until_decided(session, vins, interval, require_listed, &bar).await;
     bar.finish_and_clear();
     result
 }
@@ -138,11 +140,12 @@ async fn poll_until_decided(
     session: &Session,
     vins: &[String],
     interval: Duration,
+    require_listed: bool,
     bar: &indicatif::ProgressBar,
 ) -> Result<WaitOutcome, CliError> {
     let deadline = session.until();
-    let mut latest: HashMap<String, Clearance> = HashMap::new();
     let mut first = true;
+    let mut latest: HashMap<String, Clearance> = HashMap::new();
     let timed_out = loop {
         match poll(session, vins).await {
             Ok(items) => {
@@ -156,8 +159,7 @@ async fn poll_until_decided(
             }) => break true,
             Err(e) => return Err(e),
         }
-        if first {
-            first = false;
+        if std::mem::take(&mut first) && require_listed {
             let missing: Vec<&String> = vins.iter().filter(|v| !latest.contains_key(*v)).collect();
             if !missing.is_empty() {
                 return Err(CliError::Refused {
@@ -195,12 +197,16 @@ async fn poll_until_decided(
             break true;
         }
     };
-    let clearances: Vec<Clearance> = vins.iter().filter_map(|v| latest.remove(v)).collect();
-    let pending = clearances
+    let pending = vins
         .iter()
-        .filter(|c| c.item.status == ClearanceStatus::Pending)
-        .map(|c| c.item.vin.clone())
+        .filter(|v| {
+            latest
+                .get(*v)
+                .is_none_or(|c| c.item.status == ClearanceStatus::Pending)
+        })
+        .cloned()
         .collect();
+    let clearances: Vec<Clearance> = vins.iter().filter_map(|v| latest.remove(v)).collect();
     Ok(WaitOutcome {
         clearances,
         pending,
@@ -334,7 +340,7 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
         .map(|r| r.vin.clone())
         .collect();
     let outcome = if args.wait && !waiting.is_empty() {
-        Some(wait(&session, &waiting, args.interval, ctx.json).await?)
+        Some(wait(&session, &waiting, args.interval, ctx.json, false).await?)
     } else {
         None
     };
@@ -401,7 +407,7 @@ async fn wait_command(ctx: &Ctx<'_>, args: &ClearanceWaitArgs) -> Result<(), Cli
     let session = ctx
         .connect(&args.connection, DEFAULT_WAIT_TIMEOUT, &refs)
         .await?;
-    let outcome = wait(&session, &vins, args.interval, ctx.json).await?;
+    let outcome = wait(&session, &vins, args.interval, ctx.json, true).await?;
     if ctx.json {
         print_json(&json!({
             "clearances": outcome.clearances.iter().map(|c| &c.doc).collect::<Vec<_>>(),
