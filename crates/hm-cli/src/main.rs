@@ -127,6 +127,9 @@ fn init_logging(cli: &Cli) {
     } else {
         base.to_owned()
     };
+    if cli.verbose > 0 || std::env::var_os("RUST_LOG").is_some() {
+        output::logging_to_stderr();
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

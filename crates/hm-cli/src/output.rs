@@ -173,9 +173,18 @@ pub fn print_fields(fields: &[(&str, String)]) -> Result<(), CliError> {
     out(&fields_text(fields, 0))
 }
 
-/// A progress bar on stderr, drawn only when stderr is a terminal and JSON is not requested.
+static LOGGING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says that log lines go to stderr (`-v`): progress bars would be torn by them, so none is drawn.
+pub fn logging_to_stderr() {
+    LOGGING.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal, JSON is not requested and no
+/// log is written there.
 pub fn progress_bar(len: u64, json: bool, template: &str) -> ProgressBar {
-    let target = if json || !std::io::stderr().is_terminal() {
+    let logging = LOGGING.load(std::sync::atomic::Ordering::Relaxed);
+    let target = if json || logging || !std::io::stderr().is_terminal() {
         ProgressDrawTarget::hidden()
     } else {
         ProgressDrawTarget::stderr()

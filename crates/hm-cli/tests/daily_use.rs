@@ -265,6 +265,54 @@ fn wait_timeout_reports_decided_and_pending_vins_then_exits_6() {
 }
 
 #[test]
+fn on_a_terminal_the_progress_bar_is_cleared_and_colours_follow_no_color() {
+    let fx = Fixture::with(EmulatorConfig::demo());
+    fx.hm()
+        .args(["clearance", "request", DEMO_VIN_SLOW, "--brand", "sandbox"])
+        .assert()
+        .success();
+    // `script` (util-linux) gives hm a pseudo-terminal and copies what it shows.
+    let run = |extra: &str, no_color: bool| -> String {
+        let line = format!(
+            "{} clearance wait {DEMO_VIN_SLOW} --interval 100ms --timeout 1s {extra}",
+            env!("CARGO_BIN_EXE_hm")
+        );
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"])
+            .env("TERM", "xterm")
+            .env("HM_CONFIG", "/nonexistent/config.toml")
+            .env("HM_ENVIRONMENT", fx.base())
+            .env("HM_CLIENT_ID", DEMO_CLIENT_ID)
+            .env("HM_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().expect("script (util-linux) runs");
+        assert_eq!(out.status.code(), Some(6), "{}", text(&out.stdout));
+        text(&out.stdout)
+    };
+    let screen = run("", false);
+    let bar = screen
+        .rfind("decided")
+        .expect("a progress bar on a terminal");
+    assert!(
+        screen[bar..].contains("\r\u{1b}[2K"),
+        "the bar is cleared: {screen:?}"
+    );
+    assert!(screen[bar..].contains("still pending"));
+    let logged = run("-v", false);
+    assert!(logged.contains("\u{1b}["), "colours on a terminal");
+    assert!(!logged.contains("decided"), "no bar torn by log lines");
+    let plain = run("-v", true);
+    assert!(
+        plain.contains("INFO") && !plain.contains("\u{1b}[3"),
+        "NO_COLOR: {plain:?}"
+    );
+}
+
+#[test]
 fn clearance_wait_resumes_and_a_rejection_has_its_own_exit_code() {
     let fx = Fixture::new();
     fx.hm()
