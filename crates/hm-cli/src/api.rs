@@ -91,8 +91,9 @@ impl Session {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CliError::Other(format!("cannot build the HTTP client: {e}")))?;
+        // Token requests use hm-auth's own client; the command's deadline bounds them like every
+        // other request (see `authenticate`).
         let auth = Authenticator::builder(credentials, environment)
-            .http_client(client.clone())
             .token_request_timeout(Some(limit))
             .retry_policy(api_retry)
             .build()?;

@@ -416,10 +416,11 @@ fn api_hint(
         }
         (429, _) => {
             return Some(match retry_after {
-                Some(after) => format!(
+                Some(after) if !after.is_zero() => format!(
                     "rate limited: wait {} and try again",
                     crate::output::duration_text(after)
                 ),
+                Some(_) => "rate limited: try again in a moment".into(),
                 None => "rate limited: wait a minute and try again".into(),
             });
         }

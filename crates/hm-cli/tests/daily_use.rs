@@ -32,13 +32,17 @@ const FLEET: [&str; 5] = [
     "1HMFLEET00000000X",
 ];
 
+/// A VIN the fleet server answers at once (it is not in the list).
+const SINGLE_VIN: &str = "1HMSINGLE00000001";
+
 #[derive(Default)]
 struct FleetState {
     hits: Mutex<HashMap<String, u32>>,
 }
 
 /// A loopback API: tokens, a list of approved clearances, and vehicle data whose documents carry
-/// a capability no spec knows; each VIN's first data request is answered 429 (`Retry-After: 0`).
+/// a capability no spec knows; the first data request of each listed VIN is answered 429
+/// (`Retry-After: 0`).
 fn fleet_server(fx: &Fixture) -> (String, Arc<FleetState>) {
     async fn token() -> impl IntoResponse {
         axum::Json(json!({
@@ -64,7 +68,7 @@ fn fleet_server(fx: &Fixture) -> (String, Arc<FleetState>) {
             let body = json!({"errors": [{"title": "Forbidden", "detail": "Privacy mode is on"}], "request_id": "req-403"});
             return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
         }
-        if hit == 1 {
+        if hit == 1 && FLEET.contains(&vin.as_str()) {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
                 [("retry-after", "0")],
@@ -613,22 +617,21 @@ fn json_prints_the_document_as_received_with_unknown_capabilities() {
     let fx = Fixture::new();
     let (base, _) = fleet_server(&fx);
     let out = fleet_hm(&base)
-        .args(["vehicle-data", FLEET[0], "--json"])
+        .args(["vehicle-data", SINGLE_VIN, "--json"])
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
         stdout.starts_with(&format!(
-            "{{\"vin\":\"{}\",\"brand\":\"mercedes_benz\"",
-            FLEET[0]
+            "{{\"vin\":\"{SINGLE_VIN}\",\"brand\":\"mercedes_benz\""
         )),
         "{stdout}"
     );
     assert!(stdout.contains("\"teleportation\""));
     // The human view is the typed model's: known capabilities only, brand in one spelling.
     let out = fleet_hm(&base)
-        .args(["vehicle-data", FLEET[1]])
+        .args(["vehicle-data", SINGLE_VIN])
         .output()
         .expect("runs");
     let stdout = text(&out.stdout);
