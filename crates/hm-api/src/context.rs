@@ -61,7 +61,7 @@ impl ClientContext {
         request: reqwest::Request,
     ) -> reqwest::Result<reqwest::Response> {
         match &self.auth {
-            Some(auth) => auth.execute(client, request).await,
+            Some(auth) => auth.send_authorized(client, request).await,
             None => client.execute(request).await,
         }
     }

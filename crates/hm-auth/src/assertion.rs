@@ -45,13 +45,24 @@ impl AssertionSigner {
 
     /// A fresh assertion for `audience` (`{base}/v1`): new `iat` and `jti` every call.
     pub(crate) fn sign(&self, audience: &str) -> Result<SecretString, Error> {
+        self.sign_with_clock_offset(audience, 0)
+    }
+
+    /// Like [`sign`](Self::sign), with `iat` moved by `clock_offset` seconds: the difference
+    /// between the server's clock and ours, learnt from its `Date` header.
+    pub(crate) fn sign_with_clock_offset(
+        &self,
+        audience: &str,
+        clock_offset: i64,
+    ) -> Result<SecretString, Error> {
         // Wall-clock time on purpose: `iat` is compared with the server's clock.
-        let iat = SystemTime::now()
+        let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_err(|_| Error::Signing {
                 detail: "the system clock is before 1970".to_owned(),
             })?
             .as_secs();
+        let iat = now.saturating_add_signed(clock_offset);
         let claims = Claims {
             ver: 2,
             iss: &self.key_id,

@@ -4,19 +4,27 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderValue};
-use secrecy::zeroize::Zeroizing;
+use reqwest::header::AUTHORIZATION;
 use url::Url;
 
-use crate::cache::TokenCache;
+use crate::endpoint::TokenEndpoint;
 use crate::environment::ApiBase;
-use crate::exchange::{self, ClientTransport};
-use crate::retry::RetryPolicy;
-use crate::token_client::TokenClient;
-use crate::{AccessToken, AuthMiddleware, Credentials, Environment, Error};
+use crate::renewal::send_renewing_after_401;
+use crate::retry::RetryLayer;
+use crate::transport::ClientTransport;
+use crate::{
+    AccessToken, AuthMiddleware, Credentials, Environment, Error, RetryMiddleware, RetryPolicy,
+    RetryingProvider, TokenCache,
+};
 
-/// Default time limit for one token request.
-const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit for establishing a connection to the token endpoint.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default limit for one token request, from connecting to the last byte of the reply.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit for obtaining a token, all attempts and waits between them included.
+pub const DEFAULT_TOKEN_DEADLINE: Duration = Duration::from_secs(30);
+
+type Cache = TokenCache<RetryingProvider<TokenEndpoint>>;
 
 /// Obtains, caches and attaches access tokens for one High Mobility application.
 ///
@@ -31,7 +39,7 @@ pub struct Authenticator {
 }
 
 struct Inner {
-    cache: Arc<TokenCache>,
+    cache: Cache,
     base: ApiBase,
     environment: Environment,
     retry: RetryPolicy,
@@ -41,10 +49,12 @@ struct Inner {
 pub struct AuthenticatorBuilder {
     credentials: Credentials,
     environment: Environment,
-    http: Option<reqwest::Client>,
+    http: Option<reqwest::ClientBuilder>,
     retry: RetryPolicy,
     token_retry: RetryPolicy,
-    token_timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    attempt_timeout: Option<Duration>,
+    token_deadline: Option<Duration>,
 }
 
 impl Authenticator {
@@ -60,7 +70,9 @@ impl Authenticator {
             http: None,
             retry: RetryPolicy::default(),
             token_retry: RetryPolicy::token_default(),
-            token_timeout: Some(TOKEN_TIMEOUT),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            attempt_timeout: Some(DEFAULT_ATTEMPT_TIMEOUT),
+            token_deadline: Some(DEFAULT_TOKEN_DEADLINE),
         }
     }
 
@@ -76,37 +88,66 @@ impl Authenticator {
             return Ok(());
         }
         let token = self.access_token().await?;
-        let header = Zeroizing::new(format!("Bearer {}", token.expose_secret()));
-        let mut value =
-            HeaderValue::from_str(&header).map_err(|_| Error::InvalidTokenResponse {
+        let value = token
+            .authorization()
+            .ok_or_else(|| Error::InvalidTokenResponse {
                 status: 200,
                 reason:
                     "the access token contains characters that are not allowed in an HTTP header"
                         .to_owned(),
             })?;
-        value.set_sensitive(true);
-        request.headers_mut().insert(AUTHORIZATION, value);
+        request.headers_mut().insert(AUTHORIZATION, value.clone());
         Ok(())
     }
 
-    /// Sends an authorised request (see [`authorize`](Self::authorize)) with `client`.
+    /// Sends a request that [`authorize`](Self::authorize) has prepared, with `client`. This is
+    /// what progenitor's `exec` hook calls, after `authorize` in its `pre` hook.
     ///
-    /// - Idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS) are retried after connect errors,
-    ///   timeouts, 429, 502, 503 and 504 as the [`RetryPolicy`] allows, honouring `Retry-After`.
-    /// - After a 401 from the API the request is sent once more with a fresh token; the cached
-    ///   token is dropped only if it is still the one that was refused. A second 401 is returned.
-    ///   Requests whose body cannot be cloned (streams) are not retried.
+    /// Two layers, in this order:
+    /// - **Renewal**: after a 401 from the API's origin, the refused token is dropped and the
+    ///   request sent once more with a new one. A second 401 is returned. So is a 401 for a token
+    ///   obtained less than 30 s after another refused one: a server that refuses every token
+    ///   does not cost a token request per call. A 401 from another origin (after a redirect)
+    ///   leaves the token alone.
+    /// - **Retries**: each of those sends retries connect errors, timeouts, 429, 502, 503 and 504
+    ///   as the [`RetryPolicy`] allows (idempotent methods only by default), honouring `Retry-After`.
+    ///
+    /// Requests whose body cannot be cloned (streams) are sent once.
+    pub async fn send_authorized(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut transport = RetryLayer {
+            policy: self.inner.retry,
+            inner: ClientTransport(client),
+        };
+        send_renewing_after_401(self, &mut transport, request).await
+    }
+
+    /// Former name of [`send_authorized`](Self::send_authorized), which does the same.
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed to `send_authorized`: it sends a request that `authorize` has prepared"
+    )]
     pub async fn execute(
         &self,
         client: &reqwest::Client,
         request: reqwest::Request,
     ) -> reqwest::Result<reqwest::Response> {
-        exchange::send(self, &mut ClientTransport(client), request).await
+        self.send_authorized(client, request).await
     }
 
-    /// The same behaviour as a `reqwest_middleware` middleware, for your own reqwest calls.
+    /// [`authorize`](Self::authorize) and the 401 renewal of
+    /// [`send_authorized`](Self::send_authorized), as a `reqwest_middleware` middleware.
     pub fn middleware(&self) -> AuthMiddleware {
         AuthMiddleware::new(self.clone())
+    }
+
+    /// The retries of [`send_authorized`](Self::send_authorized) with this authenticator's
+    /// policy, as a `reqwest_middleware` middleware to stack before [`middleware`](Self::middleware).
+    pub fn retry_middleware(&self) -> RetryMiddleware {
+        RetryMiddleware::new(self.inner.retry)
     }
 
     /// The API this authenticator obtains tokens for.
@@ -116,10 +157,10 @@ impl Authenticator {
 
     /// The OAuth client id.
     pub fn client_id(&self) -> &str {
-        self.inner.cache.client().credentials.client_id()
+        self.credentials().client_id()
     }
 
-    /// The retry policy of [`execute`](Self::execute) and [`AuthMiddleware`].
+    /// The retry policy of [`send_authorized`](Self::send_authorized) and [`retry_middleware`](Self::retry_middleware).
     pub fn retry_policy(&self) -> RetryPolicy {
         self.inner.retry
     }
@@ -128,61 +169,94 @@ impl Authenticator {
         self.inner.base.is_same_origin(url)
     }
 
-    pub(crate) fn invalidate(&self, bearer: &str) {
-        self.inner.cache.invalidate(bearer);
+    /// See [`TokenCache::invalidate`].
+    pub(crate) fn invalidate(&self, bearer: &str) -> bool {
+        self.inner.cache.invalidate(bearer)
+    }
+
+    fn credentials(&self) -> &Credentials {
+        self.inner.cache.provider().inner().credentials()
     }
 }
 
 impl AuthenticatorBuilder {
-    /// The client used for token requests (default: a new `reqwest::Client`). Share your
-    /// application's client to share its connection pool, proxy and TLS settings.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
+    /// Settings for the HTTP client of token requests (proxy, TLS roots, DNS resolver, ...);
+    /// default `reqwest::Client::builder()` with an `hm-auth` user agent.
+    ///
+    /// hm-auth then turns redirects off and applies the connect timeout on top, so that no
+    /// setting can make a token request follow a redirect (which would send the client secret
+    /// or assertion to another address).
+    pub fn token_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.http = Some(builder);
         self
     }
 
-    /// How [`Authenticator::execute`] and [`AuthMiddleware`] retry API requests
+    /// How [`Authenticator::send_authorized`] and [`RetryMiddleware`] retry API requests
     /// (default: [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
 
-    /// How token requests are retried (default: [`RetryPolicy::token_default`]).
+    /// How token requests are retried (default: [`RetryPolicy::token_default`]), within the
+    /// [token deadline](Self::token_deadline).
     pub fn token_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.token_retry = policy;
         self
     }
 
-    /// Time limit for one token request (default 30 s; `None` for no limit).
-    pub fn token_request_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.token_timeout = timeout;
+    /// Limit for establishing a connection to the token endpoint, DNS and TLS included
+    /// (default 5 s; `None` for no limit).
+    pub fn token_connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = timeout.into();
         self
+    }
+
+    /// Limit for one token request, from connecting to the last byte of the reply (default
+    /// 10 s; `None` for no limit).
+    pub fn token_attempt_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.attempt_timeout = timeout.into();
+        self
+    }
+
+    /// Limit for obtaining a token, all attempts and the waits between them included (default
+    /// 30 s; `None` for no limit).
+    pub fn token_deadline(mut self, deadline: impl Into<Option<Duration>>) -> Self {
+        self.token_deadline = deadline.into();
+        self
+    }
+
+    /// Former name of [`token_attempt_timeout`](Self::token_attempt_timeout).
+    #[deprecated(since = "0.1.0", note = "renamed to `token_attempt_timeout`")]
+    pub fn token_request_timeout(self, timeout: Option<Duration>) -> Self {
+        self.token_attempt_timeout(timeout)
     }
 
     /// Checks the base URL and builds the authenticator. No request is made yet.
     pub fn build(self) -> Result<Authenticator, Error> {
         let base = ApiBase::new(&self.environment.base_url())?;
-        let http = match self.http {
-            Some(client) => client,
-            None => reqwest::Client::builder()
-                .user_agent(concat!("hm-auth/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::HttpClient {
-                    source: Arc::new(e),
-                })?,
-        };
-        let client = TokenClient {
+        let mut http = self.http.unwrap_or_else(|| {
+            reqwest::Client::builder().user_agent(concat!("hm-auth/", env!("CARGO_PKG_VERSION")))
+        });
+        http = http.redirect(reqwest::redirect::Policy::none());
+        if let Some(timeout) = self.connect_timeout {
+            http = http.connect_timeout(timeout);
+        }
+        let http = http.build().map_err(|e| Error::HttpClient {
+            source: Arc::new(e),
+        })?;
+        let endpoint = TokenEndpoint::new(
             http,
-            endpoint: base.token_endpoint(),
-            audience: base.audience().to_owned(),
-            credentials: self.credentials,
-            retry: self.token_retry,
-            timeout: self.token_timeout,
-        };
+            base.token_endpoint(),
+            base.audience().to_owned(),
+            self.credentials,
+            self.attempt_timeout,
+        );
+        let provider =
+            RetryingProvider::new(endpoint, self.token_retry).with_deadline(self.token_deadline);
         Ok(Authenticator {
             inner: Arc::new(Inner {
-                cache: TokenCache::new(client),
+                cache: TokenCache::new(provider),
                 base,
                 environment: self.environment,
                 retry: self.retry,
@@ -194,7 +268,7 @@ impl AuthenticatorBuilder {
 impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authenticator")
-            .field("credentials", &self.inner.cache.client().credentials)
+            .field("credentials", self.credentials())
             .field("environment", &self.inner.environment)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
@@ -208,7 +282,9 @@ impl fmt::Debug for AuthenticatorBuilder {
             .field("environment", &self.environment)
             .field("retry", &self.retry)
             .field("token_retry", &self.token_retry)
-            .field("token_timeout", &self.token_timeout)
+            .field("token_connect_timeout", &self.connect_timeout)
+            .field("token_attempt_timeout", &self.attempt_timeout)
+            .field("token_deadline", &self.token_deadline)
             .finish_non_exhaustive()
     }
 }

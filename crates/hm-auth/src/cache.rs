@@ -1,10 +1,12 @@
-//! The token cache: refresh ahead of expiry, stale-while-revalidate, single flight.
+//! The token cache: refresh ahead of expiry, stale-while-revalidate, single flight, throttled
+//! renewal after the API refuses a token.
 //!
 //! A token request always runs in its own spawned task. Callers that need to wait (no usable
 //! token) await a shared handle to that task, so a caller that is cancelled leaves the request
 //! running for the others; callers that hold a usable token never wait at all. The mutex guards
 //! only short bookkeeping and is never held across an `.await`.
 
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -12,8 +14,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio::time::Instant;
 
-use crate::token_client::{Fetched, TokenClient};
-use crate::{AccessToken, Error};
+use crate::{AccessToken, Error, TokenProvider};
 
 /// Refresh starts at this share of the lifetime, plus up to `REFRESH_JITTER` of it, so that
 /// processes started together drift apart instead of refreshing in step.
@@ -25,11 +26,30 @@ const EXPIRY_MARGIN: f64 = 0.05;
 const MAX_EXPIRY_MARGIN: Duration = Duration::from_secs(15);
 /// After a failed background refresh, wait this long (jittered up to twice) before the next one.
 const REFRESH_RETRY: Duration = Duration::from_secs(5);
+/// After the API refused a token and a new one was fetched for it, a refusal within this interval
+/// fetches no other: a server that refuses every token would otherwise cost a token request per call.
+pub(crate) const MIN_RENEWAL_INTERVAL: Duration = Duration::from_secs(30);
 
 type Flight = Shared<BoxFuture<'static, Result<AccessToken, Error>>>;
 
-pub(crate) struct TokenCache {
-    client: TokenClient,
+/// Caches the tokens of one [`TokenProvider`] and decides when to ask it for a new one.
+///
+/// - **Single flight**: however many callers need a token at once, one request is made.
+/// - **Refresh ahead**: at 62-72 % of a token's lifetime (jittered) the next caller starts a
+///   refresh in the background and still gets the current token at once.
+/// - **Stale while revalidate**: a failed background refresh keeps the current token (retried
+///   5-10 s later); only when no usable token is left do callers see the error.
+/// - **Failures are not cached**: the next caller after a failure starts a new request.
+/// - **Throttled renewal**: see [`invalidate`](Self::invalidate).
+///
+/// Clones share the cache. [`Authenticator`](crate::Authenticator) uses one around the token
+/// endpoint; build one yourself around another provider.
+pub struct TokenCache<P> {
+    shared: Arc<Inner<P>>,
+}
+
+struct Inner<P> {
+    provider: P,
     state: Mutex<State>,
 }
 
@@ -38,6 +58,8 @@ struct State {
     current: Option<Cached>,
     /// The token request in progress, if any. At most one at a time.
     flight: Option<Flight>,
+    /// When a refused token was last dropped so that a new one would be fetched.
+    last_renewal: Option<Instant>,
 }
 
 struct Cached {
@@ -48,25 +70,39 @@ struct Cached {
     usable_until: Instant,
 }
 
-impl TokenCache {
-    pub(crate) fn new(client: TokenClient) -> Arc<Self> {
-        Arc::new(TokenCache {
-            client,
-            state: Mutex::new(State::default()),
-        })
+impl<P> Clone for TokenCache<P> {
+    fn clone(&self) -> Self {
+        TokenCache {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<P: TokenProvider> TokenCache<P> {
+    /// An empty cache in front of `provider`. Nothing is requested until the first [`token`](Self::token).
+    pub fn new(provider: P) -> Self {
+        TokenCache {
+            shared: Arc::new(Inner {
+                provider,
+                state: Mutex::new(State::default()),
+            }),
+        }
     }
 
-    pub(crate) fn client(&self) -> &TokenClient {
-        &self.client
+    /// The provider behind the cache.
+    pub fn provider(&self) -> &P {
+        &self.shared.provider
     }
 
     /// A usable token: the cached one if there is one (starting a background refresh when it is
     /// due), otherwise the result of the one token request that all waiting callers share.
-    pub(crate) async fn token(self: &Arc<Self>) -> Result<AccessToken, Error> {
+    pub async fn token(&self) -> Result<AccessToken, Error> {
         let flight = {
-            let mut state = self.lock();
+            let mut state = self.shared.lock();
             let now = Instant::now();
-            let State { current, flight } = &mut *state;
+            let State {
+                current, flight, ..
+            } = &mut *state;
             match current {
                 Some(cached) if now < cached.usable_until => {
                     if now >= cached.refresh_at && flight.is_none() {
@@ -81,30 +117,50 @@ impl TokenCache {
         flight.await
     }
 
-    /// Forgets the cached token if it is still `bearer`, the token a refused request carried.
-    /// If another caller has already replaced it, the newer token is kept.
-    pub(crate) fn invalidate(&self, bearer: &str) {
-        let mut state = self.lock();
-        if state
+    /// Reports that the API refused `token` (the bearer value sent, e.g. after a 401) and says
+    /// whether sending the request again with a token from [`token`](Self::token) is worthwhile.
+    ///
+    /// - `token` is still the cached one: it is dropped, so the next caller fetches a new one;
+    ///   `true`. But if a refused token was already dropped less than 30 s ago, the new one is
+    ///   refused too and fetching yet another would not help: the token is kept and the answer is
+    ///   `false` (return the 401 to the caller) until the 30 s have passed.
+    /// - Another caller already replaced it: `true`, the newer token is kept.
+    pub fn invalidate(&self, token: &str) -> bool {
+        let mut state = self.shared.lock();
+        let now = Instant::now();
+        let is_current = state
             .current
             .as_ref()
-            .is_some_and(|c| c.token.expose_secret() == bearer)
-        {
-            tracing::debug!("the API refused the cached token; it will be replaced");
-            state.current = None;
+            .is_some_and(|c| c.token.expose_secret() == token);
+        if !is_current {
+            return true;
         }
+        if let Some(last) = state.last_renewal
+            && now.saturating_duration_since(last) < MIN_RENEWAL_INTERVAL
+        {
+            tracing::warn!(
+                "the API refused a token obtained moments after another refused one; not fetching \
+                 another until {} s have passed",
+                MIN_RENEWAL_INTERVAL.as_secs()
+            );
+            return false;
+        }
+        tracing::debug!("the API refused the cached token; it will be replaced");
+        state.current = None;
+        state.last_renewal = Some(now);
+        true
     }
 
     /// Must be called with the state locked, so that `complete` (which locks too) cannot run
     /// before the flight is recorded.
-    fn start_flight(self: &Arc<Self>) -> Flight {
-        let cache = Arc::clone(self);
+    fn start_flight(&self) -> Flight {
+        let shared = Arc::clone(&self.shared);
         let task = tokio::spawn(async move {
-            let mut guard = ClearFlightOnDrop(Some(&cache));
-            let result = cache.client.fetch().await;
-            cache.complete(&result);
+            let mut guard = ClearFlightOnDrop(Some(&*shared));
+            let result = shared.provider.fetch_token().await;
+            shared.complete(&result);
             guard.0 = None;
-            result.map(|fetched| fetched.token)
+            result
         });
         async move {
             task.await.unwrap_or_else(|e| {
@@ -116,12 +172,14 @@ impl TokenCache {
         .boxed()
         .shared()
     }
+}
 
-    fn complete(&self, result: &Result<Fetched, Error>) {
+impl<P> Inner<P> {
+    fn complete(&self, result: &Result<AccessToken, Error>) {
         let mut state = self.lock();
         state.flight = None;
         match result {
-            Ok(fetched) => state.current = Some(schedule(fetched)),
+            Ok(token) => state.current = Some(schedule(token)),
             Err(error) => {
                 // Keep a token that is still usable; try again a little later rather than on
                 // the very next call, so a struggling endpoint is not hammered.
@@ -143,26 +201,34 @@ impl TokenCache {
     }
 }
 
+impl<P: fmt::Debug> fmt::Debug for TokenCache<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("provider", &self.shared.provider)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Forgets the flight if its task ends without completing (a panic, or the runtime shutting
 /// down), so that the next caller starts a new one instead of inheriting a dead one.
-struct ClearFlightOnDrop<'a>(Option<&'a TokenCache>);
+struct ClearFlightOnDrop<'a, P>(Option<&'a Inner<P>>);
 
-impl Drop for ClearFlightOnDrop<'_> {
+impl<P> Drop for ClearFlightOnDrop<'_, P> {
     fn drop(&mut self) {
-        if let Some(cache) = self.0 {
-            cache.lock().flight = None;
+        if let Some(shared) = self.0 {
+            shared.lock().flight = None;
         }
     }
 }
 
-/// When to refresh and until when to use a fresh token, measured from when its request was sent.
-fn schedule(fetched: &Fetched) -> Cached {
-    let lifetime = fetched.token.lifetime();
+/// When to refresh and until when to hand out a fresh token, measured from when it was issued.
+fn schedule(token: &AccessToken) -> Cached {
+    let lifetime = token.lifetime();
     let share = REFRESH_AT + rand::random_range(0.0..=REFRESH_JITTER);
     let margin = lifetime.mul_f64(EXPIRY_MARGIN).min(MAX_EXPIRY_MARGIN);
     Cached {
-        token: fetched.token.clone(),
-        refresh_at: fetched.sent_at + lifetime.mul_f64(share),
-        usable_until: fetched.sent_at + lifetime - margin,
+        token: token.clone(),
+        refresh_at: token.issued_at() + lifetime.mul_f64(share),
+        usable_until: token.issued_at() + lifetime - margin,
     }
 }

@@ -1,14 +1,16 @@
 //! The application's credentials: a client secret or a private key, checked when they are created.
 
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use secrecy::SecretString;
+use secrecy::zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::assertion::AssertionSigner;
 use crate::environment::ApiBase;
-use crate::key::p256_pkcs8_der;
+use crate::key::{MAX_KEY_TEXT, p256_pkcs8_der};
 use crate::{Environment, Error};
 
 /// Environment variable with the OAuth client id (all flows).
@@ -67,16 +69,7 @@ impl Credentials {
         client_secret: impl Into<SecretString>,
     ) -> Result<Self, Error> {
         let client_id = checked_client_id(client_id.into())?;
-        let secret: SecretString = client_secret.into();
-        if secrecy::ExposeSecret::expose_secret(&secret)
-            .trim()
-            .is_empty()
-        {
-            return Err(Error::EmptyField {
-                what: "the client secret",
-                remedy: "copy it from the application's OAuth settings in the High Mobility console",
-            });
-        }
+        let secret = checked_client_secret(client_secret.into())?;
         Ok(Credentials {
             client_id,
             kind: Kind::Secret(Arc::new(secret)),
@@ -89,7 +82,7 @@ impl Credentials {
         path: impl AsRef<Path>,
     ) -> Result<Self, Error> {
         let path = path.as_ref();
-        let text = read_file("key file", path)?;
+        let text = Zeroizing::new(read_key_file("key file", path)?);
         Self::from_console_json(client_id.into(), &text, path)
     }
 
@@ -114,7 +107,7 @@ impl Credentials {
         path: impl AsRef<Path>,
     ) -> Result<Self, Error> {
         let path = path.as_ref();
-        let pem = read_file("PEM key file", path)?;
+        let pem = Zeroizing::new(read_key_file("PEM key file", path)?);
         let origin = format!("PEM key file {}", path.display());
         Self::from_pem(client_id.into(), key_id.into(), &pem, &origin)
     }
@@ -217,7 +210,15 @@ impl Credentials {
     }
 
     fn from_console_json(client_id: String, json: &str, path: &Path) -> Result<Self, Error> {
+        if json.len() > MAX_KEY_TEXT {
+            return Err(Error::FileTooLarge {
+                what: "key JSON",
+                path: path.to_owned(),
+                limit: MAX_KEY_TEXT,
+            });
+        }
         // Parse to a `Value` first: serde's typed errors can quote field values, and one of them is the key.
+        let json = json.trim_start_matches('\u{feff}');
         let value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| Error::KeyFileNotJson {
                 path: path.to_owned(),
@@ -228,15 +229,19 @@ impl Credentials {
                     e.column()
                 ),
             })?;
-        let field = |name: &'static str| {
-            value
-                .get(name)
-                .and_then(serde_json::Value::as_str)
-                .filter(|s| !s.trim().is_empty())
-                .ok_or_else(|| Error::KeyFileMissingField {
+        let field = |name: &'static str| match value.get(name) {
+            Some(serde_json::Value::String(text)) if !text.trim().is_empty() => Ok(text.as_str()),
+            None | Some(serde_json::Value::Null) | Some(serde_json::Value::String(_)) => {
+                Err(Error::KeyFileMissingField {
                     path: path.to_owned(),
                     field: name,
                 })
+            }
+            Some(other) => Err(Error::KeyFileFieldNotString {
+                path: path.to_owned(),
+                field: name,
+                found: json_type(other),
+            }),
         };
         let key_id = field("id")?.to_owned();
         let pem = field("private_key")?;
@@ -246,12 +251,11 @@ impl Credentials {
 
     fn from_pem(client_id: String, key_id: String, pem: &str, origin: &str) -> Result<Self, Error> {
         let client_id = checked_client_id(client_id)?;
-        if key_id.trim().is_empty() {
-            return Err(Error::EmptyField {
-                what: "the key id",
-                remedy: "use the `id` of the key from the High Mobility console (not the client id)",
-            });
-        }
+        checked_text(
+            &key_id,
+            "the key id",
+            "use the `id` of the key from the High Mobility console (not the client id)",
+        )?;
         let der = p256_pkcs8_der(pem, origin)?;
         let signer = AssertionSigner::new(key_id, der)?;
         Ok(Credentials {
@@ -261,23 +265,93 @@ impl Credentials {
     }
 }
 
+const FROM_CONSOLE: &str =
+    "copy it from the application's OAuth settings in the High Mobility console";
+
 fn checked_client_id(client_id: String) -> Result<String, Error> {
-    if client_id.trim().is_empty() {
-        return Err(Error::EmptyField {
-            what: "the client id",
-            remedy: "copy it from the application's OAuth settings in the High Mobility console",
-        });
-    }
+    checked_text(&client_id, "the client id", FROM_CONSOLE)?;
     Ok(client_id)
 }
 
-fn read_file(what: &'static str, path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+fn checked_client_secret(secret: SecretString) -> Result<SecretString, Error> {
+    checked_text(secret.expose_secret(), "the client secret", FROM_CONSOLE)?;
+    Ok(secret)
+}
+
+/// Refuses an empty value, and one with surrounding whitespace: the server compares ids and
+/// secrets byte for byte, so a copied line break would fail later with a confusing rejection.
+fn checked_text(text: &str, what: &'static str, remedy: &'static str) -> Result<(), Error> {
+    if text.trim().is_empty() {
+        return Err(Error::EmptyField { what, remedy });
+    }
+    if text.trim() != text {
+        return Err(Error::SurroundingWhitespace { what });
+    }
+    Ok(())
+}
+
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Reads a key file as text: at most [`MAX_KEY_TEXT`] bytes (so `/dev/zero` or a log file given
+/// by mistake fails at once), without a leading byte order mark. Like ssh, warns when the file is
+/// readable by other users.
+fn read_key_file(what: &'static str, path: &Path) -> Result<String, Error> {
+    let read_error = |source: std::io::Error| Error::ReadFile {
         what,
         path: PathBuf::from(path),
         source: Arc::new(source),
-    })
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    warn_if_shared(&file, path);
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_TEXT as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    let bytes = Zeroizing::new(bytes);
+    if bytes.len() > MAX_KEY_TEXT {
+        return Err(Error::FileTooLarge {
+            what,
+            path: PathBuf::from(path),
+            limit: MAX_KEY_TEXT,
+        });
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not UTF-8 text",
+        ))
+    })?;
+    Ok(text.trim_start_matches('\u{feff}').to_owned())
 }
+
+#[cfg(unix)]
+fn warn_if_shared(file: &std::fs::File, path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = file.metadata() else {
+        return;
+    };
+    let mode = metadata.permissions().mode();
+    if metadata.is_file() && mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{:o}", mode & 0o777),
+            "the private key file is accessible by other users; restrict it with `chmod 600 {}`",
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_shared(_file: &std::fs::File, _path: &Path) {}
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

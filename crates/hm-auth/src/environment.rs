@@ -33,7 +33,7 @@ impl Environment {
     /// Parses `sandbox`, `production` or a base URL, and checks the URL as [`Authenticator::builder`](crate::Authenticator::builder) would.
     pub fn custom(url: &str) -> Result<Self, Error> {
         let parsed = Url::parse(url).map_err(|e| Error::InvalidBaseUrl {
-            url: url.to_owned(),
+            url: without_user_info(url),
             reason: format!(
                 "{e}; expected an absolute URL such as https://sandbox.api.high-mobility.com"
             ),
@@ -111,15 +111,19 @@ impl fmt::Display for Environment {
 /// A checked base URL: where tokens come from and the only origin they are sent to.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiBase {
-    origin: url::Origin,
+    /// The origin's parts, compared without allocating (this runs for every request).
+    scheme: String,
+    host: String,
+    port: Option<u16>,
     /// `{base}/v1`, which is also the assertion's `aud`.
     v1: String,
+    token_endpoint: Url,
 }
 
 impl ApiBase {
     pub(crate) fn new(url: &Url) -> Result<Self, Error> {
         let refuse = |reason: String| Error::InvalidBaseUrl {
-            url: url.to_string(),
+            url: without_user_info(url.as_str()),
             reason,
         };
         let host = url
@@ -151,15 +155,20 @@ impl ApiBase {
         }
         let origin = url.origin().ascii_serialization();
         let v1 = format!("{origin}{}/v1", url.path().trim_end_matches('/'));
+        let token_endpoint = Url::parse(&format!("{v1}/access_tokens"))
+            .map_err(|e| refuse(format!("no token endpoint can be derived from it ({e})")))?;
         Ok(ApiBase {
-            origin: url.origin(),
+            scheme: url.scheme().to_owned(),
+            host: url.host_str().unwrap_or_default().to_owned(),
+            port: url.port_or_known_default(),
             v1,
+            token_endpoint,
         })
     }
 
     /// `{base}/v1/access_tokens`.
-    pub(crate) fn token_endpoint(&self) -> String {
-        format!("{}/access_tokens", self.v1)
+    pub(crate) fn token_endpoint(&self) -> Url {
+        self.token_endpoint.clone()
     }
 
     /// `{base}/v1`, the audience of the JWT assertion.
@@ -169,7 +178,25 @@ impl ApiBase {
 
     /// Whether a request URL is on the API's origin (scheme, host and port all equal).
     pub(crate) fn is_same_origin(&self, url: &Url) -> bool {
-        url.origin() == self.origin
+        // Host serialisations are canonical (lower case, punycode, compressed IPv6), so equal
+        // strings mean equal hosts.
+        url.scheme() == self.scheme
+            && url.port_or_known_default() == self.port
+            && url.host_str() == Some(self.host.as_str())
+    }
+}
+
+/// `url` with any user info (`user:password@`) replaced by `***@`, so that an error or log line
+/// quoting a base URL cannot disclose a password. Works on text that does not parse as a URL too.
+fn without_user_info(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(at) => url.split_at(at + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => url.to_owned(),
     }
 }
 
@@ -190,7 +217,7 @@ mod tests {
         let base = ApiBase::new(&Environment::Sandbox.base_url()).expect("sandbox");
         assert_eq!(base.audience(), "https://sandbox.api.high-mobility.com/v1");
         assert_eq!(
-            base.token_endpoint(),
+            base.token_endpoint().as_str(),
             "https://sandbox.api.high-mobility.com/v1/access_tokens"
         );
         let local = Environment::custom("http://127.0.0.1:4000/").expect("loopback");
@@ -215,6 +242,11 @@ mod tests {
         assert!(!base.is_same_origin(&url("https://api.high-mobility.com:8443/v1")));
         assert!(!base.is_same_origin(&url("https://api.high-mobility.com.evil.example/v1")));
         assert!(!base.is_same_origin(&url("https://sandbox.api.high-mobility.com/v1")));
+        assert!(base.is_same_origin(&url("HTTPS://API.High-Mobility.COM/v1")));
+        let loopback = ApiBase::new(&url("http://[::1]:4000/")).expect("loopback");
+        assert!(loopback.is_same_origin(&url("http://[0:0:0:0:0:0:0:1]:4000/v1")));
+        assert!(!loopback.is_same_origin(&url("http://127.0.0.1:4000/v1")));
+        assert!(!loopback.is_same_origin(&url("http://[::1]:4001/v1")));
     }
 
     #[test]
@@ -228,6 +260,12 @@ mod tests {
             Some(Environment::Production)
         );
         assert!(Environment::custom("https://user:pw@api.high-mobility.com").is_err());
+        assert_eq!(
+            without_user_info("https://user:pw@host:8/p?q=a@b"),
+            "https://***@host:8/p?q=a@b"
+        );
+        assert_eq!(without_user_info("user:pw@host"), "***@host");
+        assert_eq!(without_user_info("https://host/a@b"), "https://host/a@b");
         assert!(Environment::custom("not a url").is_err());
         assert_eq!(
             format!("{}", Environment::Production),

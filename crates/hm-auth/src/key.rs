@@ -11,6 +11,10 @@ use crate::Error;
 const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 const P256: &str = "1.2.840.10045.3.1.7";
 
+/// The most key text that is looked at. A P-256 key in PEM is about 250 bytes; a console key
+/// file with it well under 1 KiB.
+pub(crate) const MAX_KEY_TEXT: usize = 64 * 1024;
+
 /// Decodes a PKCS#8 or SEC1 PEM P-256 private key into PKCS#8 DER.
 ///
 /// `origin` says where the key came from and appears in errors (never the key itself).
@@ -24,8 +28,14 @@ pub(crate) fn p256_pkcs8_der(pem_text: &str, origin: &str) -> Result<SecretSlice
         found,
     };
 
-    let block = key_block(pem_text)
-        .ok_or_else(|| malformed("no `-----BEGIN ... PRIVATE KEY-----` block found".to_owned()))?;
+    if pem_text.len() > MAX_KEY_TEXT {
+        return Err(malformed(format!(
+            "it is {} bytes long, far more than a private key (a P-256 key in PEM is about 250 bytes)",
+            pem_text.len()
+        )));
+    }
+    let text = Zeroizing::new(normalise(pem_text));
+    let block = key_block(&text).map_err(malformed)?;
     let (label, der) = pem::decode_vec(block.as_bytes())
         .map_err(|e| malformed(format!("the PEM block cannot be decoded: {e}")))?;
     let der = Zeroizing::new(der);
@@ -73,22 +83,56 @@ pub(crate) fn p256_pkcs8_der(pem_text: &str, origin: &str) -> Result<SecretSlice
     Ok(SecretSlice::from(pkcs8.as_bytes().to_vec()))
 }
 
+/// Undoes what copying a key through environment variables and editors does to it: a leading
+/// UTF-8 byte order mark, and line breaks written as the two characters `\n` (PEM never contains
+/// a backslash, so the replacement cannot change a key that was fine).
+fn normalise(text: &str) -> String {
+    text.trim_start_matches('\u{feff}')
+        .replace("\\r\\n", "\n")
+        .replace("\\n", "\n")
+}
+
 /// The first PEM block that is not `EC PARAMETERS`: `openssl ecparam -genkey` writes the curve
 /// parameters before the SEC1 key, and such files are still common.
-fn key_block(text: &str) -> Option<&str> {
+fn key_block(text: &str) -> Result<&str, String> {
+    const BEGIN: &str = "-----BEGIN ";
     let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
+    while let Some(start) = rest.find(BEGIN) {
         let block = &rest[start..];
-        let label_end = block["-----BEGIN ".len()..].find("-----")? + "-----BEGIN ".len();
-        let label = &block["-----BEGIN ".len()..label_end];
+        let label = leading_label(&block[BEGIN.len()..])
+            .ok_or_else(|| "the `-----BEGIN ...-----` line is malformed".to_owned())?;
         let end_marker = format!("-----END {label}-----");
-        let end = block.find(&end_marker)? + end_marker.len();
+        let Some(end) = block.find(&end_marker) else {
+            let end_label = block
+                .find("-----END ")
+                .and_then(|at| leading_label(&block[at + "-----END ".len()..]));
+            return Err(match end_label {
+                Some(other) => format!(
+                    "the block begins with `-----BEGIN {label}-----` but ends with \
+                     `-----END {other}-----`; the two labels must match (was the file edited, or \
+                     two keys pasted together?)"
+                ),
+                None => format!("the `-----BEGIN {label}-----` block has no `-----END` line"),
+            });
+        };
+        let end = end + end_marker.len();
         if label != "EC PARAMETERS" {
-            return Some(&block[..end]);
+            return Ok(&block[..end]);
         }
         rest = &block[end..];
     }
-    None
+    Err("no `-----BEGIN ... PRIVATE KEY-----` block found".to_owned())
+}
+
+/// The label that `text` starts with, up to the closing `-----`. Only a plausible label (a few
+/// capital words) is returned, so that an error quoting it cannot quote key material.
+fn leading_label(text: &str) -> Option<&str> {
+    let label = &text[..text.find("-----")?];
+    let plausible = label.len() <= 40
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ');
+    plausible.then_some(label)
 }
 
 fn check_curve(

@@ -1,22 +1,25 @@
-//! The authenticator as a `reqwest_middleware` middleware, for users' own reqwest calls.
-
-use std::future::Future;
+//! The authenticator and the retry layer as `reqwest_middleware` middlewares, for users' own
+//! reqwest calls.
 
 use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::Authenticator;
-use crate::exchange::{self, Transport};
-use crate::retry;
+use crate::renewal::send_renewing_after_401;
+use crate::retry::RetryLayer;
+use crate::transport::NextTransport;
+use crate::{Authenticator, RetryPolicy};
 
-/// Attaches the token to requests for the API origin, retries transient failures of idempotent
-/// requests and retries once with a fresh token after a 401, exactly like
-/// [`Authenticator::authorize`] followed by [`Authenticator::execute`].
+/// Attaches the token to requests for the API origin and, after a 401 from the API, sends the
+/// request once more with a new token (see [`Authenticator::send_authorized`]).
+///
+/// It does not retry transient failures: stack [`RetryMiddleware`] (or any retry middleware)
+/// *before* it for that, and each attempt is authorised afresh.
 ///
 /// ```no_run
 /// # async fn demo(auth: hm_auth::Authenticator) -> Result<(), Box<dyn std::error::Error>> {
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(auth.retry_middleware())
 ///     .with(auth.middleware())
 ///     .build();
 /// let reply = client
@@ -49,30 +52,39 @@ impl Middleware for AuthMiddleware {
             .authorize(&mut request)
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
-        exchange::send(&self.auth, &mut NextTransport { next, extensions }, request).await
+        let mut transport = NextTransport { next, extensions };
+        send_renewing_after_401(&self.auth, &mut transport, request).await
     }
 }
 
-/// The rest of the middleware stack; each attempt runs through all of it.
-struct NextTransport<'a, 'e> {
-    next: Next<'a>,
-    extensions: &'e mut Extensions,
+/// Retries transient failures (connect errors, timeouts, 429, 502, 503, 504) of the requests
+/// that pass through it, as a [`RetryPolicy`] says; the retry layer of
+/// [`Authenticator::send_authorized`] as a middleware.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryMiddleware {
+    policy: RetryPolicy,
 }
 
-impl Transport for NextTransport<'_, '_> {
-    type Error = reqwest_middleware::Error;
+impl RetryMiddleware {
+    /// Retries as `policy` says; [`Authenticator::retry_middleware`] uses the authenticator's.
+    pub fn new(policy: RetryPolicy) -> Self {
+        RetryMiddleware { policy }
+    }
+}
 
-    fn send(
-        &mut self,
+#[async_trait::async_trait]
+impl Middleware for RetryMiddleware {
+    async fn handle(
+        &self,
         request: Request,
-    ) -> impl Future<Output = Result<Response, Self::Error>> + Send {
-        self.next.clone().run(request, self.extensions)
-    }
-
-    fn is_transient(error: &Self::Error) -> bool {
-        match error {
-            reqwest_middleware::Error::Reqwest(e) => retry::is_transient_error(e),
-            reqwest_middleware::Error::Middleware(_) => false,
-        }
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        use crate::transport::Transport;
+        let mut layer = RetryLayer {
+            policy: self.policy,
+            inner: NextTransport { next, extensions },
+        };
+        layer.send(request).await
     }
 }

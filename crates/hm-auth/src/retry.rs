@@ -1,11 +1,16 @@
-//! When to try a request again and how long to wait first.
+//! When to try a request again and how long to wait first, and the retry layer for API calls.
 
+use std::future::Future;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, Request, Response, StatusCode};
 
-/// How requests are retried after transient failures (connect errors, timeouts, 429, 502, 503, 504).
+use crate::transport::Transport;
+
+/// How requests are retried after transient failures (connect errors, timeouts, 429, 502, 503, 504),
+/// by [`Authenticator::send_authorized`](crate::Authenticator::send_authorized) and
+/// [`RetryMiddleware`](crate::RetryMiddleware); for token requests, by the token provider.
 ///
 /// Waits grow exponentially from `base_delay`, are capped at `max_delay` and jittered so that many
 /// clients do not retry in step. A `Retry-After: <seconds>` header is honoured, capped at `max_delay`.
@@ -52,7 +57,8 @@ impl RetryPolicy {
     }
 
     /// The default for token requests: four attempts, 250 ms doubling up to 5 s. Token requests
-    /// are POSTs but safe to repeat (each yields an independent token).
+    /// are POSTs but safe to repeat (each yields an independent token), so they are retried
+    /// whatever `retry_non_idempotent` says.
     pub fn token_default() -> Self {
         RetryPolicy {
             max_attempts: 4,
@@ -82,6 +88,77 @@ impl RetryPolicy {
     }
 }
 
+/// The retry layer for API calls: sends through `inner` and retries transient failures as
+/// `policy` allows. Used by `Authenticator::send_authorized` and `RetryMiddleware`, never by
+/// `AuthMiddleware`, so that stacking a retry middleware does not multiply attempts.
+pub(crate) struct RetryLayer<T> {
+    pub(crate) policy: RetryPolicy,
+    pub(crate) inner: T,
+}
+
+impl<T: Transport> Transport for RetryLayer<T> {
+    type Error = T::Error;
+
+    async fn send(&mut self, request: Request) -> Result<Response, Self::Error> {
+        self.send_with_retries(request, false).await.0
+    }
+
+    /// The copy for the next attempt doubles as the copy handed back, so a request sent once
+    /// is copied once.
+    fn send_keeping_copy(
+        &mut self,
+        request: Request,
+    ) -> impl Future<Output = (Result<Response, Self::Error>, Option<Request>)> + Send {
+        self.send_with_retries(request, true)
+    }
+
+    fn is_transient(error: &Self::Error) -> bool {
+        T::is_transient(error)
+    }
+}
+
+impl<T: Transport> RetryLayer<T> {
+    async fn send_with_retries(
+        &mut self,
+        mut request: Request,
+        keep_copy: bool,
+    ) -> (Result<Response, T::Error>, Option<Request>) {
+        let mut attempt = 1;
+        loop {
+            // Requests with a streaming body cannot be copied and get no second attempt.
+            let may_retry = self.policy.allows(request.method(), attempt);
+            let spare = if may_retry || keep_copy {
+                request.try_clone()
+            } else {
+                None
+            };
+            let result = self.inner.send(request).await;
+            let retry_after = match &result {
+                _ if !may_retry => return (result, spare),
+                Ok(response) if is_transient_status(response.status()) => {
+                    retry_after(response.headers())
+                }
+                Err(error) if T::is_transient(error) => None,
+                _ => return (result, spare),
+            };
+            let Some(next) = spare else {
+                return (result, None);
+            };
+            let delay = self.policy.delay(attempt, retry_after);
+            tracing::debug!(
+                attempt,
+                status = result.as_ref().ok().map(|r| r.status().as_u16()),
+                delay_ms = delay.as_millis() as u64,
+                "transient failure; retrying"
+            );
+            drop(result);
+            tokio::time::sleep(delay).await;
+            request = next;
+            attempt += 1;
+        }
+    }
+}
+
 /// GET, HEAD, PUT, DELETE, OPTIONS and TRACE may be repeated without changing the outcome.
 pub(crate) fn is_idempotent(method: &Method) -> bool {
     matches!(
@@ -93,11 +170,6 @@ pub(crate) fn is_idempotent(method: &Method) -> bool {
 /// Statuses that say "try again later" rather than "this request is wrong".
 pub(crate) fn is_transient_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
-}
-
-/// Transport errors worth retrying: the request most likely did not reach the application.
-pub(crate) fn is_transient_error(error: &reqwest::Error) -> bool {
-    error.is_connect() || error.is_timeout()
 }
 
 /// The `Retry-After` header in its seconds form. The HTTP-date form is ignored (the regular backoff

@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use reqwest::header::HeaderValue;
+use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
@@ -18,27 +20,48 @@ pub struct AccessToken {
 
 struct Inner {
     secret: SecretString,
-    expires_at: Instant,
+    /// `Bearer <token>`, marked sensitive, made once rather than for every request; `None` if the
+    /// token has characters a header cannot carry.
+    authorization: Option<HeaderValue>,
+    issued_at: Instant,
     expires_at_wall: SystemTime,
     lifetime: Duration,
     scopes: Vec<String>,
 }
 
 impl AccessToken {
-    /// `sent_at`/`sent_at_wall` are when the token request was sent, so that the expiry errs early,
-    /// never late, by the request's own latency.
-    pub(crate) fn new(
-        secret: SecretString,
-        sent_at: Instant,
-        sent_at_wall: SystemTime,
+    /// A token valid for `lifetime` from `issued_at`, as a [`TokenProvider`](crate::TokenProvider)
+    /// returns it. Pass the moment the token request was *sent* as `issued_at`, so that the expiry
+    /// errs early, never late, by the request's own latency.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let token = hm_auth::AccessToken::new("opaque", tokio::time::Instant::now(), Duration::from_secs(300), vec![]);
+    /// assert_eq!(token.lifetime(), Duration::from_secs(300));
+    /// ```
+    pub fn new(
+        token: impl Into<SecretString>,
+        issued_at: Instant,
         lifetime: Duration,
         scopes: Vec<String>,
     ) -> Self {
+        let expires_in = (issued_at + lifetime).saturating_duration_since(Instant::now());
+        let secret: SecretString = token.into();
+        let authorization = HeaderValue::from_str(&Zeroizing::new(format!(
+            "Bearer {}",
+            secret.expose_secret()
+        )))
+        .ok()
+        .map(|mut value| {
+            value.set_sensitive(true);
+            value
+        });
         AccessToken {
             inner: Arc::new(Inner {
                 secret,
-                expires_at: sent_at + lifetime,
-                expires_at_wall: sent_at_wall + lifetime,
+                authorization,
+                issued_at,
+                expires_at_wall: SystemTime::now() + expires_in,
                 lifetime,
                 scopes,
             }),
@@ -50,9 +73,19 @@ impl AccessToken {
         self.inner.secret.expose_secret()
     }
 
+    /// The `Authorization` header value, if the token can be sent in a header.
+    pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
+        self.inner.authorization.as_ref()
+    }
+
+    /// When the token was issued (its request sent), on tokio's clock (pausable in tests).
+    pub fn issued_at(&self) -> Instant {
+        self.inner.issued_at
+    }
+
     /// When the token expires, on tokio's clock (pausable in tests).
     pub fn expires_at(&self) -> Instant {
-        self.inner.expires_at
+        self.inner.issued_at + self.inner.lifetime
     }
 
     /// When the token expires, on the wall clock (for display).
@@ -62,9 +95,7 @@ impl AccessToken {
 
     /// How long the token is still valid (zero once expired).
     pub fn expires_in(&self) -> Duration {
-        self.inner
-            .expires_at
-            .saturating_duration_since(Instant::now())
+        self.expires_at().saturating_duration_since(Instant::now())
     }
 
     /// The lifetime the token was granted with (`expires_in` of the token response, within sane bounds).

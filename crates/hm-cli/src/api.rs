@@ -1,7 +1,7 @@
 //! The HTTP calls `hm` makes, each bounded by `--timeout`, logged at `-v`, and answered with the
 //! API's document as received (so `--json` can print it unchanged).
 //!
-//! Requests go through hm-auth's middleware (token, 401 renewal, retries). Bodies are built from,
+//! Requests go through hm-auth's middlewares (retries, then token and 401 renewal). Bodies are built from,
 //! and replies decoded into, the types hm-api generates from the spec; only the paths are written
 //! here, because the generated client decodes every reply and cannot hand back the raw document.
 
@@ -91,13 +91,16 @@ impl Session {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CliError::Other(format!("cannot build the HTTP client: {e}")))?;
-        // Token requests use hm-auth's own client; the command's deadline bounds them like every
-        // other request (see `authenticate`).
+        // Token requests keep hm-auth's own limits (connect 5 s, attempt 10 s, all attempts 30 s);
+        // the command's deadline bounds them like every other request (see `authenticate`).
         let auth = Authenticator::builder(credentials, environment)
-            .token_request_timeout(Some(limit))
+            .token_client_builder(
+                reqwest::Client::builder().user_agent(concat!("hm/", env!("CARGO_PKG_VERSION"))),
+            )
             .retry_policy(api_retry)
             .build()?;
         let http = reqwest_middleware::ClientBuilder::new(client)
+            .with(auth.retry_middleware())
             .with(auth.middleware())
             .build();
         let base = auth

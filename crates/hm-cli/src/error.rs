@@ -1,8 +1,7 @@
 //! The crate's one error type: what failed, what to do about it, and the exit code.
 //!
-//! Transport and hm-auth failures are classified here and nowhere else (DNS, refused, connect or
-//! read timeout, deadline, redirect, outage), so that switching to hm-auth's own classification is
-//! a change to this file.
+//! Transport failures of API requests are classified here (DNS, refused, connect or read timeout,
+//! deadline, redirect); token failures take hm-auth's classification, mapped here too.
 
 use std::fmt;
 use std::time::Duration;
@@ -442,6 +441,9 @@ pub fn classify(error: &reqwest::Error) -> NetFailure {
             NetFailure::ReadTimeout
         };
     }
+    if error.is_dns() {
+        return NetFailure::Dns;
+    }
     if error.is_connect() {
         let mut source = std::error::Error::source(error);
         while let Some(s) = source {
@@ -451,10 +453,6 @@ pub fn classify(error: &reqwest::Error) -> NetFailure {
                     std::io::ErrorKind::TimedOut => return NetFailure::ConnectTimeout,
                     _ => {}
                 }
-            }
-            let text = s.to_string();
-            if text.contains("dns error") || text.contains("failed to lookup address") {
-                return NetFailure::Dns;
             }
             source = s.source();
         }
@@ -488,35 +486,40 @@ pub fn network(target: String, error: reqwest::Error) -> CliError {
 }
 
 impl From<hm_auth::Error> for CliError {
+    /// hm-auth's own classification ([`hm_auth::Error::kind`]) decides the exit code; its message
+    /// already names the failure and the remedy.
     fn from(error: hm_auth::Error) -> Self {
-        use hm_auth::Error as E;
+        use hm_auth::{Error as E, ErrorKind as K};
+        let network = |failure| CliError::Network {
+            failure,
+            target: match &error {
+                E::TokenTransport { url, .. } => format!("POST {url}"),
+                _ => "the token endpoint".to_owned(),
+            },
+            detail: error.to_string(),
+        };
         let auth = |kind| CliError::Auth {
             kind,
             message: error.to_string(),
         };
-        match &error {
-            E::Environment { .. } | E::EmptyField { .. } | E::InvalidBaseUrl { .. } => {
-                CliError::Usage(error.to_string())
-            }
-            E::TokenTransport { url, source, .. } => CliError::Network {
-                failure: classify(source),
-                target: format!("POST {url}"),
-                detail: chain(source.as_ref()),
+        match error.kind() {
+            K::InvalidInput => match &error {
+                E::Environment { .. }
+                | E::EmptyField { .. }
+                | E::SurroundingWhitespace { .. }
+                | E::InvalidBaseUrl { .. } => CliError::Usage(error.to_string()),
+                _ => auth("bad_local_input"),
             },
-            E::TokenEndpointStatus { status, .. } if *status >= 500 || *status == 429 => {
-                CliError::Network {
-                    failure: NetFailure::Outage,
-                    target: "the token endpoint".into(),
-                    detail: error.to_string(),
-                }
-            }
-            E::TokenRejected { .. } => auth("credentials_refused"),
-            E::InvalidTokenResponse { .. } => auth("malformed_reply"),
-            E::ReadFile { .. }
-            | E::KeyFileNotJson { .. }
-            | E::KeyFileMissingField { .. }
-            | E::MalformedKey { .. }
-            | E::UnsupportedKey { .. } => auth("bad_local_input"),
+            K::Dns => network(NetFailure::Dns),
+            K::ConnectionRefused => network(NetFailure::Refused),
+            K::ConnectTimeout => network(NetFailure::ConnectTimeout),
+            K::ReadTimeout => network(NetFailure::ReadTimeout),
+            K::Deadline => network(NetFailure::Deadline),
+            K::RedirectRefused => network(NetFailure::Redirect),
+            K::Unavailable => network(NetFailure::Outage),
+            K::Network => network(NetFailure::Transport),
+            K::CredentialsRejected => auth("credentials_refused"),
+            K::MalformedReply => auth("malformed_reply"),
             _ => auth("auth"),
         }
     }

@@ -629,6 +629,12 @@ fn json_prints_the_document_as_received_with_unknown_capabilities() {
         "{stdout}"
     );
     assert!(stdout.contains("\"teleportation\""));
+    // A single fetch rides out a 429 too (hm-auth's retry middleware honours Retry-After).
+    fleet_hm(&base)
+        .args(["vehicle-data", FLEET[2], "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("teleportation"));
     // The human view is the typed model's: known capabilities only, brand in one spelling.
     let out = fleet_hm(&base)
         .args(["vehicle-data", SINGLE_VIN])

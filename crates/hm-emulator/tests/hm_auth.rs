@@ -31,13 +31,13 @@ fn key() -> Credentials {
     Credentials::private_key_pem(DEMO_CLIENT_ID, DEMO_KEY_ID, DEMO_PRIVATE_KEY_PEM).unwrap()
 }
 
-/// `GET vehicle data` as the generated client sends it: hm-auth's `authorize`, then `execute`
+/// `GET vehicle data` as the generated client sends it: hm-auth's `authorize`, then `send_authorized`
 /// (retries, one renewal after 401). Checks the answer against the spec too.
 async fn get_data(api: &Checked, auth: &Authenticator) -> Reply {
     let url = api.url(&format!("/v1/vehicle-data/autoapi-13/{DEMO_VIN_APPROVED}"));
     let mut request = api.http.get(url).build().unwrap();
     auth.authorize(&mut request).await.unwrap();
-    let response = auth.execute(&api.http, request).await.unwrap();
+    let response = auth.send_authorized(&api.http, request).await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body: serde_json::Value = response.json().await.unwrap();

@@ -57,7 +57,7 @@ async fn get_through(auth: &hm_auth::Authenticator, server: &MockServer) -> reqw
         header.is_sensitive(),
         "the Authorization header must be marked sensitive"
     );
-    auth.execute(&client, request).await.unwrap()
+    auth.send_authorized(&client, request).await.unwrap()
 }
 
 #[tokio::test]

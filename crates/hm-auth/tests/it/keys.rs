@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use hm_auth::{Credentials, Error, Flow};
+use hm_auth::{Credentials, Error, ErrorKind, Flow};
 use serde_json::json;
 
 use crate::fixtures::{P384_PKCS8, P384_SEC1, RSA_PKCS1, RSA_PKCS8};
-use crate::support::{CLIENT_ID, KEY_ID, test_key};
+use crate::support::{CLIENT_ID, KEY_ID, capture_tracing, test_key, windows};
 
 fn write_temp(contents: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().unwrap();
@@ -268,6 +268,204 @@ fn console_json_contents_are_accepted_and_checked() {
                 ..
             }
         ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_pem_with_literal_backslash_n_is_accepted() {
+    // As environment variables and JSON-in-YAML configuration often carry keys.
+    let key = test_key();
+    for pem in [&key.pkcs8_pem, &key.sec1_pem] {
+        let escaped = pem.replace('\n', "\\n");
+        assert!(!escaped.contains('\n'));
+        Credentials::private_key_pem(CLIENT_ID, KEY_ID, &escaped).unwrap();
+        let crlf = pem.replace('\n', "\\r\\n");
+        Credentials::private_key_pem(CLIENT_ID, KEY_ID, &crlf).unwrap();
+    }
+    let c = Credentials::from_lookup(|name| match name {
+        "HM_CLIENT_ID" => Some(CLIENT_ID.to_owned()),
+        "HM_KEY_ID" => Some(KEY_ID.to_owned()),
+        "HM_PRIVATE_KEY_PEM" => Some(key.pkcs8_pem.replace('\n', "\\n")),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(c.flow(), Flow::JwtAssertion);
+}
+
+#[test]
+fn a_utf8_byte_order_mark_is_accepted() {
+    let key = test_key();
+    let pem_file = write_temp(&format!("\u{feff}{}", key.pkcs8_pem));
+    Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, pem_file.path()).unwrap();
+    let json_file = write_temp(&format!(
+        "\u{feff}{}",
+        json!({"id": KEY_ID, "private_key": key.pkcs8_pem})
+    ));
+    Credentials::private_key_file(CLIENT_ID, json_file.path()).unwrap();
+    Credentials::private_key_pem(CLIENT_ID, KEY_ID, &format!("\u{feff}{}", key.sec1_pem)).unwrap();
+}
+
+#[test]
+fn a_numeric_id_says_it_must_be_a_string() {
+    let key = test_key();
+    let file = write_temp(&json!({"id": 12345, "private_key": key.pkcs8_pem}).to_string());
+    let err = Credentials::private_key_file(CLIENT_ID, file.path()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::KeyFileFieldNotString {
+                field: "id",
+                found: "a number",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("`id` must be a string"), "{err}");
+    let err = Credentials::private_key_json(
+        CLIENT_ID,
+        &json!({"id": KEY_ID, "private_key": ["x"]}).to_string(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`private_key` must be a string, but it is an array"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_mismatched_end_label_says_so() {
+    let key = test_key();
+    let mismatched = key
+        .pkcs8_pem
+        .replace("-----END PRIVATE KEY-----", "-----END EC PRIVATE KEY-----");
+    let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &mismatched).unwrap_err();
+    assert!(matches!(err, Error::MalformedKey { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "begins with `-----BEGIN PRIVATE KEY-----` but ends with `-----END EC PRIVATE KEY-----`"
+        ),
+        "{text}"
+    );
+    let truncated = key.pkcs8_pem.replace("-----END PRIVATE KEY-----", "");
+    let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &truncated).unwrap_err();
+    assert!(err.to_string().contains("has no `-----END` line"), "{err}");
+}
+
+#[test]
+fn key_errors_never_quote_key_material() {
+    let key = test_key();
+    let body: String = key
+        .pkcs8_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    // Dashes lost from the BEGIN line: a naive label would run into the base64.
+    let broken = [
+        key.pkcs8_pem.replace("PRIVATE KEY-----\n", "PRIVATE KEY\n"),
+        key.pkcs8_pem
+            .replace("-----END PRIVATE KEY-----", "-----END"),
+        key.pkcs8_pem.replacen('M', "!", 1),
+    ];
+    for pem in broken {
+        let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &pem).unwrap_err();
+        let text = format!("{err} {err:?}");
+        for window in windows(&body, 12) {
+            assert!(!text.contains(window), "key material `{window}` in {text}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_readable_by_others_is_accepted_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let captured = capture_tracing();
+    let key = test_key();
+    let shared = write_temp(&key.pkcs8_pem);
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, shared.path()).unwrap();
+    let private = write_temp(&json!({"id": KEY_ID, "private_key": key.pkcs8_pem}).to_string());
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    Credentials::private_key_file(CLIENT_ID, private.path()).unwrap();
+
+    let log = captured.text();
+    let warning = format!("chmod 600 {}", shared.path().display());
+    assert!(
+        log.lines()
+            .any(|l| l.contains("WARN") && l.contains(&warning) && l.contains("644")),
+        "{log}"
+    );
+    assert!(
+        !log.contains(&private.path().display().to_string()),
+        "no warning for a 600 file: {log}"
+    );
+}
+
+#[test]
+fn dev_zero_and_other_huge_inputs_are_refused_promptly() {
+    for path in ["/dev/zero"] {
+        if !std::path::Path::new(path).exists() {
+            continue;
+        }
+        let err = Credentials::private_key_file(CLIENT_ID, path).unwrap_err();
+        assert!(matches!(err, Error::FileTooLarge { .. }), "{err:?}");
+        assert!(err.to_string().contains("larger than 64 KiB"), "{err}");
+        let err = Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, path).unwrap_err();
+        assert!(matches!(err, Error::FileTooLarge { .. }), "{err:?}");
+    }
+    let big = write_temp(&"x".repeat(100 * 1024));
+    let err = Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, big.path()).unwrap_err();
+    assert!(matches!(err, Error::FileTooLarge { .. }), "{err:?}");
+    let padded = format!("{}{}", " ".repeat(70 * 1024), test_key().pkcs8_pem);
+    let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &padded).unwrap_err();
+    assert!(
+        err.to_string().contains("far more than a private key"),
+        "{err}"
+    );
+    let err = Credentials::private_key_json(CLIENT_ID, &padded).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
+
+#[test]
+fn a_secret_or_id_with_surrounding_whitespace_is_a_clear_error() {
+    const SECRET: &str = "rzeVs5nnx5OCMQejjfQTjLE8Jb2ReFSU";
+    for padded in [
+        format!("{SECRET}\n"),
+        format!(" {SECRET}"),
+        format!("{SECRET}\t"),
+    ] {
+        let err = Credentials::client_secret(CLIENT_ID, padded).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::SurroundingWhitespace {
+                    what: "the client secret"
+                }
+            ),
+            "{err:?}"
+        );
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("leading or trailing whitespace"), "{text}");
+        assert!(!text.contains(SECRET), "{text}");
+    }
+    let err = Credentials::client_secret(format!("{CLIENT_ID} "), SECRET).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::SurroundingWhitespace {
+                what: "the client id"
+            }
+        ),
+        "{err:?}"
+    );
+    let err = Credentials::private_key_pem(CLIENT_ID, format!("{KEY_ID}\n"), &test_key().pkcs8_pem)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::SurroundingWhitespace { what: "the key id" }),
         "{err:?}"
     );
 }

@@ -1,7 +1,6 @@
 //! Secrets stay out of `Debug` output and out of logs.
 
-use hm_auth::{Authenticator, Credentials};
-use httpmock::Method::{GET, POST};
+use hm_auth::{Authenticator, Credentials, Environment};
 use httpmock::MockServer;
 use serde_json::json;
 
@@ -36,6 +35,11 @@ async fn debug_output_is_redacted() {
     let secret = secret_credentials();
     let keyed = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &key.pkcs8_pem).unwrap();
     let builder = Authenticator::builder(secret.clone(), base(&server));
+    let cache = hm_auth::TokenCache::new(MockProvider::new(
+        std::time::Duration::ZERO,
+        std::time::Duration::from_secs(300),
+    ));
+    let _ = cache.token().await.unwrap();
     let auth = authenticator(&server, secret.clone());
     let token = auth.access_token().await.unwrap();
 
@@ -46,9 +50,11 @@ async fn debug_output_is_redacted() {
     auth.authorize(&mut client).await.unwrap();
 
     let text = format!(
-        "{secret:?} {keyed:?} {builder:?} {auth:?} {token:?} {:?} {:?}",
+        "{secret:?} {keyed:?} {builder:?} {auth:?} {token:?} {:?} {:?} {:?} {:?}",
         auth.middleware(),
-        client.headers()
+        auth.retry_middleware(),
+        client.headers(),
+        cache.token().await.unwrap()
     );
     assert_clean(&text, &key.pkcs8_pem);
     assert!(
@@ -61,58 +67,165 @@ async fn debug_output_is_redacted() {
     );
 }
 
+/// Every failure path, against a hostile token endpoint that echoes requests and quotes tokens,
+/// with everything logged at TRACE level: no 8-character fragment of the client secret, an
+/// assertion, the private key or any token the server handed out appears in the log or in any
+/// error's `Display` or `Debug`.
 #[tokio::test]
-async fn tracing_output_has_no_secret() {
+async fn no_secret_fragment_in_any_error_or_log_line_on_any_failure_path() {
     let captured = capture_tracing();
-    let server = MockServer::start_async().await;
+    let secret = random_text(44);
+    let tokens: Vec<String> = (0..6).map(|_| random_text(40)).collect();
     let key = test_key();
-
-    // Secret flow, through execute with a 401 (so a refresh and a retry are logged too).
-    let tokens = token_endpoint(&server, TOKEN).await;
-    server
-        .mock_async(|when, then| {
-            when.method(GET).path("/v1/fleets/vehicles");
-            then.status(401)
-                .json_body(json!({"errors": [{"title": "Unauthorized"}]}));
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let hostile = {
+        let (secret, tokens) = (secret.clone(), tokens.clone());
+        TestServer::start(move |request| {
+            let echo = String::from_utf8_lossy(&request.body).into_owned();
+            let scenario = request.path.split('/').nth(1).unwrap_or_default();
+            let skewed = httpdate::fmt_http_date(
+                std::time::SystemTime::now() + std::time::Duration::from_secs(600),
+            );
+            match scenario {
+                "oauth-echo" => Reply::json(
+                    400,
+                    json!({
+                        "error": "invalid_client",
+                        "error_description": format!("client_secret {secret} is invalid; got client_secret={secret}"),
+                    }),
+                ),
+                "text-echo" => Reply::status(400)
+                    .header("content-type", "text/plain")
+                    .body(format!("{}{secret} in {echo}", "p".repeat(100))),
+                "html-502" => Reply::status(502)
+                    .header("content-type", "text/html")
+                    .body(format!("<html><pre>{echo}</pre></html>")),
+                "cut-json" => Reply::status(200).body(format!(
+                    "{{\"access_token\":\"{}\",\"expires_in\":300",
+                    tokens[0]
+                )),
+                "error-200" => Reply::json(
+                    200,
+                    json!({
+                        "error": "server_error", "error_description": format!("token {} withdrawn", tokens[1]),
+                        "access_token": tokens[1], "token_type": "bearer",
+                    }),
+                ),
+                "mac" => Reply::json(
+                    200,
+                    json!({"access_token": tokens[2], "token_type": tokens[2]}),
+                ),
+                "huge" => Reply::status(200).body(format!("{} {}", tokens[3], "x".repeat(70_000))),
+                "redirect" => Reply::status(307).header(
+                    "location",
+                    format!(
+                        "http://127.0.0.1:9/steal?client_secret={secret}&t={}",
+                        tokens[0]
+                    ),
+                ),
+                "jwt-echo" => Reply::json(
+                    400,
+                    json!({
+                        "error": "invalid_request",
+                        "error_description": format!("bad iat in {echo}"),
+                        "echo": echo,
+                    }),
+                )
+                .header("date", skewed),
+                "jwt-502" => Reply::status(502).body(echo),
+                "renewal" if request.path.ends_with("/data") => {
+                    Reply::status(401).body(format!("refused {:?}", request.authorization))
+                }
+                "renewal" => {
+                    if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                        Reply::json(200, token_reply(&tokens[4], 300))
+                    } else {
+                        Reply::status(500).body(format!(
+                            "already issued {} and {}; your request: {echo}",
+                            tokens[4],
+                            request.authorization.clone().unwrap_or_default()
+                        ))
+                    }
+                }
+                _ => Reply::status(404),
+            }
         })
-        .await;
-    let auth = authenticator(&server, secret_credentials());
+    };
+    let with_secret = Credentials::client_secret(CLIENT_ID, secret.clone()).unwrap();
+    let with_key = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &key.pkcs8_pem).unwrap();
+    let at = |scenario: &str| Environment::custom(&format!("{}/{scenario}", hostile.url)).unwrap();
+
+    let mut errors = Vec::new();
+    for (scenario, credentials) in [
+        ("oauth-echo", &with_secret),
+        ("text-echo", &with_secret),
+        ("html-502", &with_secret),
+        ("cut-json", &with_secret),
+        ("error-200", &with_secret),
+        ("mac", &with_secret),
+        ("huge", &with_secret),
+        ("redirect", &with_secret),
+        ("jwt-echo", &with_key),
+        ("jwt-502", &with_key),
+    ] {
+        let auth = quick_builder(credentials.clone(), at(scenario))
+            .build()
+            .unwrap();
+        errors.push(auth.access_token().await.unwrap_err());
+    }
+    // A token is issued, the API refuses it and quotes it, the renewal fails quoting it again.
+    let auth = quick_builder(with_secret.clone(), at("renewal"))
+        .build()
+        .unwrap();
     let client = reqwest::Client::new();
     let mut request = client
-        .get(server.url("/v1/fleets/vehicles"))
+        .get(format!("{}/renewal/data", hostile.url))
         .build()
         .unwrap();
     auth.authorize(&mut request).await.unwrap();
-    assert_eq!(auth.execute(&client, request).await.unwrap().status(), 401);
-    tokens.assert_calls_async(2).await;
+    let response = auth.send_authorized(&client, request).await.unwrap();
+    assert_eq!(response.status(), 401);
+    errors.push(auth.access_token().await.unwrap_err());
+    // Unreachable.
+    let closed = Environment::custom(&format!("http://127.0.0.1:{}", closed_port())).unwrap();
+    errors.push(token_error(quick_builder(with_secret.clone(), closed)).await);
 
-    // JWT flow against a rejecting endpoint, and a 502.
-    let rejecting = MockServer::start_async().await;
-    rejecting
-        .mock_async(|when, then| {
-            when.method(POST).path("/v1/access_tokens");
-            then.status(502).body("bad gateway");
-        })
-        .await;
-    let keyed = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &key.pkcs8_pem).unwrap();
-    let err = authenticator(&rejecting, keyed)
-        .access_token()
-        .await
-        .unwrap_err();
-    tracing::error!(%err, ?err, "reported by the application");
+    let mut text = String::new();
+    for err in &errors {
+        tracing::error!(%err, ?err, "reported by the application");
+        text.push_str(&format!("{err}\n{err:?}\n{}\n", err.hint()));
+    }
+    text.push_str(&captured.text());
 
-    let text = captured.text();
-    assert!(
-        text.contains("hm_auth.token_request"),
-        "token request spans are logged:\n{text}"
-    );
-    assert!(
-        text.contains("flow=\"client_secret\"") || text.contains("flow=client_secret"),
-        "{text}"
-    );
-    assert!(
-        text.contains("status=502") && text.contains("lifetime_s=300"),
-        "{text}"
-    );
-    assert_clean(&text, &key.pkcs8_pem);
+    let assertions: Vec<String> = hostile
+        .seen()
+        .iter()
+        .filter_map(|s| s.json()["client_assertion"].as_str().map(str::to_owned))
+        .collect();
+    assert!(assertions.len() >= 4, "the JWT scenarios sent assertions");
+    let key_body: String = key
+        .pkcs8_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let mut secrets = vec![
+        ("client secret", secret.as_str()),
+        ("private key", key_body.as_str()),
+    ];
+    secrets.extend(tokens.iter().map(|t| ("token", t.as_str())));
+    secrets.extend(assertions.iter().map(|a| ("assertion", a.as_str())));
+    for (what, value) in secrets {
+        assert_no_fragment(&text, value, what);
+    }
+    // The log is real, not empty: every path was taken and logged.
+    for expected in [
+        "hm_auth.token_request",
+        "status=502",
+        "status=307",
+        "clock_skew_s=",
+        "lifetime_s=300",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing from the log");
+    }
+    assert_eq!(errors.len(), 12);
 }
