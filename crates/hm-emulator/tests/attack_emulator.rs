@@ -138,7 +138,7 @@ fn demo_with_second_app() -> EmulatorConfig {
 }
 
 /// A published spec as YAML, read where `cargo xtask fetch` puts it.
-fn spec(file: &str) -> serde_yaml::Value {
+fn spec(file: &str) -> serde_json::Value {
     let path: PathBuf = [
         env!("CARGO_MANIFEST_DIR"),
         "..",
@@ -155,12 +155,12 @@ fn spec(file: &str) -> serde_yaml::Value {
             path.display()
         )
     });
-    serde_yaml::from_str(&text).unwrap()
+    xtask::yaml::parse(&text, &path).unwrap()
 }
 
-fn enum_of(spec: &serde_yaml::Value, schema: &str, property: &str) -> Vec<String> {
+fn enum_of(spec: &serde_json::Value, schema: &str, property: &str) -> Vec<String> {
     spec["components"]["schemas"][schema]["properties"][property]["enum"]
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
