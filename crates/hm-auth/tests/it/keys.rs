@@ -469,3 +469,85 @@ fn a_secret_or_id_with_surrounding_whitespace_is_a_clear_error() {
         "{err:?}"
     );
 }
+
+/// Runs `load` on a thread and returns its result, failing the test (instead of hanging the
+/// run) if it has not returned within `limit`; `release` is then called to unblock it.
+#[cfg(unix)]
+fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    load: impl FnOnce() -> T + Send + 'static,
+    release: impl FnOnce(),
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let loader = std::thread::spawn(move || {
+        let _ = tx.send(load());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(result) => {
+            loader.join().unwrap();
+            result
+        }
+        Err(_) => {
+            release();
+            loader.join().unwrap();
+            panic!("no answer within {limit:?}: the key file read blocks");
+        }
+    }
+}
+
+/// A named pipe that nothing writes to (a secret a sidecar has not provided yet) would block
+/// `open` forever; it fails at once, saying what it is. A watchdog fails the test, rather than
+/// hang the run, should that regress.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_without_a_writer_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("key.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo failed");
+    // Opening the write end and closing it gives a blocked reader its end of file.
+    let release = || drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
+
+    let path = fifo.clone();
+    let err = within(
+        std::time::Duration::from_secs(60),
+        move || Credentials::private_key_file(CLIENT_ID, &path).map(|_| ()),
+        release,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::ReadFile { .. }), "{err:?}");
+    assert!(err.to_string().contains("named pipe"), "{err}");
+    let path = fifo.clone();
+    let err = within(
+        std::time::Duration::from_secs(60),
+        move || Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, &path).map(|_| ()),
+        release,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("nothing wrote to it"), "{err}");
+}
+
+/// A pipe with a writer (`HM_PRIVATE_KEY_PEM_FILE=<(vault read ...)`) is read whole, however
+/// late the key arrives; an empty regular file says it is empty.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_pipe_with_a_writer_is_read_whole_and_an_empty_file_says_so() {
+    use std::os::fd::AsRawFd;
+    let key = test_key();
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let path = format!("/proc/self/fd/{}", reader.as_raw_fd());
+    let loaded = std::thread::spawn(move || {
+        Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, path).map(|c| c.flow())
+    });
+    writer.write_all(key.pkcs8_pem.as_bytes()).unwrap();
+    drop(writer);
+    assert_eq!(loaded.join().unwrap().unwrap(), Flow::JwtAssertion);
+    drop(reader);
+
+    let empty = write_temp("");
+    let err = Credentials::private_key_file(CLIENT_ID, empty.path()).unwrap_err();
+    assert!(err.to_string().contains("the file is empty"), "{err}");
+}
