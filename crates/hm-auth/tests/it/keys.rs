@@ -5,7 +5,7 @@ use std::io::Write;
 use hm_auth::{Credentials, Error, ErrorKind, Flow};
 use serde_json::json;
 
-use crate::fixtures::{P384_PKCS8, P384_SEC1, RSA_PKCS1, RSA_PKCS8};
+use crate::fixtures::{ENCRYPTED_SEC1, P384_PKCS8, P384_SEC1, RSA_PKCS1, RSA_PKCS8};
 use crate::support::{CLIENT_ID, KEY_ID, capture_tracing, test_key, windows};
 
 fn write_temp(contents: &str) -> tempfile::NamedTempFile {
@@ -550,4 +550,89 @@ fn a_pipe_with_a_writer_is_read_whole_and_an_empty_file_says_so() {
     let empty = write_temp("");
     let err = Credentials::private_key_file(CLIENT_ID, empty.path()).unwrap_err();
     assert!(err.to_string().contains("the file is empty"), "{err}");
+}
+
+/// The damage keys suffer in YAML files, `.env` files and CI secret fields: indentation, trailing
+/// blanks, line breaks turned into spaces, the body on one line, a blank line inside. The key is
+/// all there, so it is accepted.
+#[test]
+fn a_pem_with_whitespace_damage_is_accepted() {
+    let key = test_key();
+    for pem in [&key.pkcs8_pem, &key.sec1_pem] {
+        let begin = pem.lines().next().unwrap();
+        let end = pem.lines().last().unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let second_line = pem.lines().nth(2).unwrap();
+        let variants = [
+            (
+                "indented",
+                pem.lines().map(|l| format!("    {l}\n")).collect(),
+            ),
+            (
+                "trailing blanks",
+                pem.lines().map(|l| format!("{l} \t\r\n")).collect(),
+            ),
+            ("line breaks as spaces", pem.trim().replace('\n', " ")),
+            ("body on one line", format!("{begin}\n{body}\n{end}\n")),
+            (
+                "blank line inside",
+                pem.replacen(second_line, &format!("\n  \n{second_line}"), 1),
+            ),
+            ("all at once", format!("  {begin}   {body}\t{end}  ")),
+        ];
+        for (damage, damaged) in variants {
+            assert_ne!(&damaged, pem);
+            let result = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &damaged);
+            assert!(result.is_ok(), "{damage}: {}", result.unwrap_err());
+        }
+    }
+}
+
+/// Some tools write the public key before the private key; the curve parameters may come first
+/// too. The private key is found; a file with only a public key says so.
+#[test]
+fn a_pem_with_the_public_key_first_is_accepted() {
+    let key = test_key();
+    let params = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
+    for pem in [
+        format!("{}{}", key.public_pem, key.pkcs8_pem),
+        format!("{}{params}{}", key.public_pem, key.sec1_pem),
+        format!("{params}{}{}", key.public_pem, key.sec1_pem),
+    ] {
+        let result = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &pem);
+        assert!(result.is_ok(), "{}", result.unwrap_err());
+    }
+    for pem in [
+        key.public_pem.clone(),
+        format!("{params}{}", key.public_pem),
+    ] {
+        let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &pem).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("this is a public key (`PUBLIC KEY`); the private key is needed"),
+            "{err}"
+        );
+    }
+}
+
+/// A passphrase-protected key in OpenSSL's legacy form says it is encrypted and how to decrypt
+/// it, in whatever whitespace it arrives, without quoting it.
+#[test]
+fn an_encrypted_legacy_pem_says_it_is_encrypted() {
+    for pem in [
+        ENCRYPTED_SEC1.to_owned(),
+        ENCRYPTED_SEC1.trim().replace('\n', " "),
+    ] {
+        let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &pem).unwrap_err();
+        assert!(matches!(err, Error::MalformedKey { .. }), "{err:?}");
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("encrypted with a passphrase") && text.contains("openssl ec"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("AB4BB5F8") && !text.contains("Ox0ukidH"),
+            "{text}"
+        );
+    }
 }
