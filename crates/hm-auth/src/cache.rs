@@ -96,6 +96,9 @@ impl<P: TokenProvider> TokenCache<P> {
 
     /// A usable token: the cached one if there is one (starting a background refresh when it is
     /// due), otherwise the result of the one token request that all waiting callers share.
+    ///
+    /// Token requests run as tokio tasks: a call that has to start one outside a tokio runtime
+    /// fails with [`Error::NoTokioRuntime`] (a cached token is still handed out there).
     pub async fn token(&self) -> Result<AccessToken, Error> {
         let flight = {
             let mut state = self.shared.lock();
@@ -107,11 +110,14 @@ impl<P: TokenProvider> TokenCache<P> {
                 Some(cached) if now < cached.usable_until => {
                     if now >= cached.refresh_at && flight.is_none() {
                         tracing::debug!("token refresh due; refreshing in the background");
-                        *flight = Some(self.start_flight());
+                        *flight = self.start_flight().ok();
                     }
                     return Ok(cached.token.clone());
                 }
-                _ => flight.get_or_insert_with(|| self.start_flight()).clone(),
+                _ => match flight {
+                    Some(flight) => flight.clone(),
+                    None => flight.insert(self.start_flight()?).clone(),
+                },
             }
         };
         flight.await
@@ -153,24 +159,24 @@ impl<P: TokenProvider> TokenCache<P> {
 
     /// Must be called with the state locked, so that `complete` (which locks too) cannot run
     /// before the flight is recorded.
-    fn start_flight(&self) -> Flight {
+    fn start_flight(&self) -> Result<Flight, Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoTokioRuntime)?;
         let shared = Arc::clone(&self.shared);
-        let task = tokio::spawn(async move {
+        let task = runtime.spawn(async move {
             let mut guard = ClearFlightOnDrop(Some(&*shared));
             let result = shared.provider.fetch_token().await;
             shared.complete(&result);
             guard.0 = None;
             result
         });
-        async move {
+        let flight = async move {
             task.await.unwrap_or_else(|e| {
                 Err(Error::RefreshTaskFailed {
                     detail: e.to_string(),
                 })
             })
-        }
-        .boxed()
-        .shared()
+        };
+        Ok(flight.boxed().shared())
     }
 }
 

@@ -192,6 +192,10 @@ pub enum Error {
         /// What the runtime reported.
         detail: String,
     },
+
+    /// A token request had to be started outside a tokio runtime (e.g. the call was polled by
+    /// another executor); token requests run as tokio tasks.
+    NoTokioRuntime,
 }
 
 /// What kind of failure an [`Error`] is, for programs that act on it (exit codes, retries, metrics).
@@ -201,8 +205,8 @@ pub enum Error {
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Bad local input: credentials, key file or key text, base URL, environment variables, HTTP
-    /// client settings, a system clock that cannot date an assertion. Fix the configuration;
-    /// retrying will not help.
+    /// client settings, a system clock that cannot date an assertion, a call outside a tokio
+    /// runtime. Fix the configuration; retrying will not help.
     InvalidInput,
     /// The token endpoint's host name could not be resolved.
     Dns,
@@ -295,7 +299,8 @@ impl Error {
             | Error::Environment { .. }
             | Error::InvalidBaseUrl { .. }
             | Error::HttpClient { .. }
-            | Error::Signing { .. } => ErrorKind::InvalidInput,
+            | Error::Signing { .. }
+            | Error::NoTokioRuntime => ErrorKind::InvalidInput,
             Error::TokenTransport { kind, .. } => *kind,
             Error::TokenDeadline { .. } => ErrorKind::Deadline,
             Error::TokenRedirect { .. } => ErrorKind::RedirectRefused,
@@ -425,6 +430,9 @@ impl Error {
                  Mobility API"
                 .to_owned(),
             Error::RefreshTaskFailed { .. } => "retry the call".to_owned(),
+            Error::NoTokioRuntime => "call it within a tokio runtime: from `#[tokio::main]` or \
+                 `Runtime::block_on`, or on a thread that entered one with `Handle::enter`"
+                .to_owned(),
         }
     }
 
@@ -530,6 +538,9 @@ impl Error {
             Error::RefreshTaskFailed { detail } => {
                 format!("the token request task ended without a result ({detail})")
             }
+            Error::NoTokioRuntime => "a token request must be started, but the call runs \
+                 outside a tokio runtime, which token requests need"
+                .to_owned(),
         }
     }
 

@@ -114,7 +114,8 @@ fn parse(reply: &RawReply, scrubber: &Scrubber) -> Result<AccessToken, Error> {
         }
         None => scrubber,
     };
-    if fields.contains_key("error") {
+    // Servers that serialise every field send `"error": null` with a good token.
+    if fields.get("error").is_some_and(|e| !e.is_null()) {
         return Err(oauth_error(&json, reply, scrubber).unwrap_or_else(|| {
             invalid("the reply carries an `error` field that is not a string".to_owned())
         }));
