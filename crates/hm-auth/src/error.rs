@@ -178,6 +178,15 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
+    /// No token request was sent: the token endpoint answered an earlier one with 429 or 5xx and a
+    /// `Retry-After` that has not passed yet (honoured for at most 10 minutes).
+    TokenRequestDeferred {
+        /// The status that came with the `Retry-After`.
+        status: u16,
+        /// How long until a token request may be sent again.
+        retry_after: Duration,
+    },
+
     /// The token endpoint's reply is not a usable token response (not JSON, too large, no token,
     /// a `token_type` other than `bearer`, ...).
     InvalidTokenResponse {
@@ -310,6 +319,7 @@ impl Error {
                 401 | 403 => ErrorKind::CredentialsRejected,
                 _ => ErrorKind::MalformedReply,
             },
+            Error::TokenRequestDeferred { .. } => ErrorKind::Unavailable,
             Error::InvalidTokenResponse { .. } => ErrorKind::MalformedReply,
             Error::RefreshTaskFailed { .. } => ErrorKind::Internal,
         }
@@ -425,6 +435,10 @@ impl Error {
                      https://sandbox.api.high-mobility.com)"
                     .to_owned(),
             },
+            Error::TokenRequestDeferred { .. } => {
+                "the token endpoint is overloaded or rate-limits this client: try again later"
+                    .to_owned()
+            }
             Error::InvalidTokenResponse { .. } => "expected JSON with `access_token`, \
                  `token_type: bearer` and `expires_in`; check that the base URL points at the High \
                  Mobility API"
@@ -532,6 +546,14 @@ impl Error {
             } => format!(
                 "the token endpoint answered HTTP {status} after {attempts} attempt(s) ({body})"
             ),
+            Error::TokenRequestDeferred {
+                status,
+                retry_after,
+            } => format!(
+                "no token request was sent: the token endpoint answered HTTP {status} with \
+                 `Retry-After`, and asked not to be asked again for another {}",
+                seconds(*retry_after)
+            ),
             Error::InvalidTokenResponse { status, reason } => format!(
                 "the token endpoint's reply (HTTP {status}) is not a token response: {reason}"
             ),
@@ -544,10 +566,11 @@ impl Error {
         }
     }
 
-    /// The server's `Retry-After`, for the retry decorator.
+    /// The server's `Retry-After` (what is left of it), for the retry decorator.
     pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::TokenEndpointStatus { retry_after, .. } => *retry_after,
+            Error::TokenRequestDeferred { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
