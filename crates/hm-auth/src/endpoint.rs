@@ -160,10 +160,11 @@ impl TokenEndpoint {
     /// Fails, without a request, while an earlier reply's `Retry-After` has not passed.
     fn check_not_deferred(&self) -> Result<(), Error> {
         let not_before = *self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
         match not_before {
-            Some((until, status)) if Instant::now() < until => Err(Error::TokenRequestDeferred {
+            Some((until, status)) if now < until => Err(Error::TokenRequestDeferred {
                 status,
-                retry_after: until - Instant::now(),
+                retry_after: until - now,
             }),
             _ => Ok(()),
         }
