@@ -143,7 +143,8 @@ impl Session {
     /// Builds a session from credentials and an environment.
     pub fn new(credentials: Credentials, environment: Environment) -> Result<Self, CliError> {
         let auth = Authenticator::builder(credentials, environment).build()?;
-        let hm = hm_api::HighMobility::new(auth.clone());
+        let hm =
+            hm_api::HighMobility::new(auth.clone()).map_err(|e| CliError::Other(e.to_string()))?;
         Ok(Session { auth, hm })
     }
 

@@ -243,8 +243,8 @@ fn problems_from_text(text: &str) -> Vec<ApiProblem> {
 }
 
 /// Turns a failed API call into a [`CliError`], reading the error body for title and detail.
-pub async fn api_error<E: ProblemBody>(operation: String, error: hm_api::Error<E>) -> CliError {
-    use hm_api::Error as E;
+pub async fn api_error<E: ProblemBody>(operation: String, error: hm_api::ApiError<E>) -> CliError {
+    use hm_api::ApiError as E;
     match error {
         E::ErrorResponse(rv) => {
             let status = rv.status().as_u16();

@@ -1,6 +1,6 @@
 //! `hm clearance request|list|get|revoke`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use hm_api::ClearanceFilter;
@@ -41,7 +41,7 @@ pub async fn run(ctx: &Ctx<'_>, command: &ClearanceCommand) -> Result<(), CliErr
 pub async fn request(
     session: &Session,
     vehicles: &[(String, Brand)],
-    tags: &HashMap<String, String>,
+    tags: &BTreeMap<String, String>,
 ) -> Result<Vec<FleetVin>, CliError> {
     let body = FleetVehicleRequest {
         vehicles: vehicles
@@ -137,8 +137,11 @@ pub fn table(items: &[FleetVehicleGetItemResponse]) -> Table {
                 .map(ToString::to_string)
                 .unwrap_or_else(|| "-".into()),
             item.status.to_string(),
-            last.map(|c| c.timestamp.clone())
-                .unwrap_or_else(|| "-".into()),
+            last.map(|c| {
+                c.timestamp
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            })
+            .unwrap_or_else(|| "-".into()),
             tags_text(&item.tags),
             item.changelog
                 .iter()
@@ -150,13 +153,11 @@ pub fn table(items: &[FleetVehicleGetItemResponse]) -> Table {
     table
 }
 
-fn tags_text(tags: &HashMap<String, String>) -> String {
-    let sorted: BTreeMap<_, _> = tags.iter().collect();
-    if sorted.is_empty() {
+fn tags_text(tags: &BTreeMap<String, String>) -> String {
+    if tags.is_empty() {
         return "-".into();
     }
-    sorted
-        .iter()
+    tags.iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",")
@@ -170,7 +171,7 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
         ));
     }
     let session = ctx.session().await?;
-    let tags: HashMap<String, String> = args.tags.iter().cloned().collect();
+    let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
     let vehicles: Vec<(String, Brand)> = args
         .vins
         .iter()
@@ -309,7 +310,9 @@ async fn get_command(ctx: &Ctx<'_>, args: &VinArgs) -> Result<(), CliError> {
         let mut history = Table::new(["TIME", "STATUS", "REASON"]);
         for change in &item.changelog {
             history.row([
-                change.timestamp.clone(),
+                change
+                    .timestamp
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
                 change.status.to_string(),
                 change.reason.clone().unwrap_or_default(),
             ]);

@@ -1,6 +1,6 @@
 //! `hm demo`: the whole flow against an embedded emulator, with a key pair generated on the spot.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use hm_api::fleet_clearance::types::{Brand as ClearanceBrand, ClearanceStatus};
@@ -117,7 +117,7 @@ pub async fn run(json: bool) -> Result<(), CliError> {
             vins.join(", ")
         ),
     );
-    let tags = HashMap::from([("source".to_owned(), "hm-demo".to_owned())]);
+    let tags = BTreeMap::from([("source".to_owned(), "hm-demo".to_owned())]);
     clearance::request(&session, &eligible, &tags).await?;
     let decided = clearance::wait(
         &session,
