@@ -507,11 +507,11 @@ fn attack_config_refuses_eligibility_values_outside_the_spec_enums() {
 async fn attack_vehicle_data_serves_every_capability_of_the_spec() {
     let vehicle_data = spec("hm-vehicle-data-api-v1.yml");
     let capabilities: Vec<String> = vehicle_data["components"]["schemas"]["response"]["properties"]
-        .as_mapping()
+        .as_object()
         .unwrap()
         .iter()
         .filter(|(_, schema)| schema.get("$ref").is_some())
-        .map(|(name, _)| name.as_str().unwrap().to_string())
+        .map(|(name, _)| name.clone())
         .collect();
     assert!(capabilities.len() > 20, "{capabilities:?}");
 
