@@ -277,6 +277,7 @@ impl Packet {
 pub const CONNECT: u8 = 1;
 pub const PUBACK: u8 = 4;
 pub const PUBREC: u8 = 5;
+pub const PUBCOMP: u8 = 7;
 pub const SUBSCRIBE: u8 = 8;
 pub const PINGREQ: u8 = 12;
 pub const DISCONNECT: u8 = 14;
