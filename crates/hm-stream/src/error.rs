@@ -138,11 +138,13 @@ pub enum Error {
         limit: usize,
     },
 
-    /// One of the consumer's own tasks panicked: a bug in hm-stream. The messages in hand were not
+    /// One of the consumer's own tasks panicked outside the handlers (in a `Deserialize`
+    /// implementation of the message type, or a bug in hm-stream). The messages in hand were not
     /// acknowledged, so the broker delivers them again on the next connection.
     #[error(
-        "an internal task of the consumer panicked ({detail}); this is a bug in hm-stream, please \
-         report it; unacknowledged messages are delivered again on the next connection"
+        "a task of the consumer panicked outside the handlers ({detail}): in the message type's \
+         Deserialize implementation, or a bug in hm-stream; unacknowledged messages are delivered \
+         again on the next connection"
     )]
     Internal {
         /// The panic message, when it was a string.

@@ -418,6 +418,40 @@ async fn a_panicking_dead_letter_handler_stops_the_consumer_with_an_error() {
     );
 }
 
+/// A panic in a worker outside the handlers (here in the message type's `Deserialize`) used to end
+/// that worker silently; with all workers gone the consumer would stall. It stops the consumer with
+/// an error now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_outside_the_handlers_stops_the_consumer_with_an_error() {
+    struct Explosive;
+    impl<'de> serde::Deserialize<'de> for Explosive {
+        fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+            panic!("this type never decodes");
+        }
+    }
+    let pki = Pki::new();
+    let port = support::fake_broker(&pki, |mut conn, _| {
+        let _ = (|| -> std::io::Result<()> {
+            conn.expect(support::CONNECT)?;
+            conn.connack(false)?;
+            let subscribe = conn.expect(support::SUBSCRIBE)?;
+            conn.suback(subscribe.pkid(), 0x01)?;
+            let topic = topic(DataEnvironment::Sandbox, app());
+            conn.publish(1, 1, &topic, message("boom").as_bytes())?;
+            conn.expect(support::DISCONNECT)?;
+            Ok(())
+        })();
+    });
+    let consumer = Consumer::new(pki.config(port).concurrency(1)).expect("consumer");
+    let run =
+        tokio::spawn(consumer.run(|_: Delivery<Explosive>| async { Ok::<_, Infallible>(()) }));
+    let outcome = tokio::time::timeout(Duration::from_secs(60), run).await;
+    assert!(
+        matches!(&outcome, Ok(Ok(Err(hm_stream::Error::Internal { detail }))) if detail.contains("never decodes")),
+        "{outcome:?}"
+    );
+}
+
 /// Deduplication is keyed by `message_id` alone: a second message that reuses an id (a publisher
 /// bug, ids unique per vehicle only, a replayed id) with a different VIN and different data is
 /// acknowledged and dropped without the handler or the dead-letter handler ever seeing it.
@@ -491,9 +525,8 @@ async fn a_subscription_downgraded_to_qos0_is_refused() {
             conn.connack(false)?;
             let subscribe = conn.expect(support::SUBSCRIBE)?;
             conn.suback(subscribe.pkid(), 0x00)?;
-            loop {
-                conn.expect(support::DISCONNECT)?;
-            }
+            conn.expect(support::DISCONNECT)?;
+            Ok(())
         })();
     });
     let consumer = Consumer::new(pki.config(port)).expect("consumer");
@@ -519,9 +552,8 @@ async fn an_unanswered_subscription_is_not_a_silent_hang() {
         let _ = (|| -> std::io::Result<()> {
             conn.expect(support::CONNECT)?;
             conn.connack(false)?;
-            loop {
-                conn.expect(support::DISCONNECT)?;
-            }
+            conn.expect(support::DISCONNECT)?;
+            Ok(())
         })();
     });
     let consumer =
@@ -621,9 +653,8 @@ async fn a_client_certificate_rejected_later_is_reported() {
                 if n == 0 {
                     return Ok(()); // drop the first connection: the certificate is "revoked" now
                 }
-                loop {
-                    conn.expect(support::DISCONNECT)?;
-                }
+                conn.expect(support::DISCONNECT)?;
+                Ok(())
             })();
         },
     );
