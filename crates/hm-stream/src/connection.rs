@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, EventLoop, Incoming, MqttOptions, Outgoing,
-    Publish, QoS, StateError, SubAck, SubscribeReasonCode, TlsConfiguration, Transport,
+    Packet, PubAck, PubRec, Publish, QoS, StateError, SubAck, SubscribeReasonCode,
+    TlsConfiguration, Transport,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
@@ -61,13 +62,31 @@ impl Drop for Ack {
 /// Sends acknowledgements, but only on the connection the message came from. A packet id means
 /// nothing on another connection (the broker may have given it to another message), so a late
 /// acknowledgement is dropped and the broker's redelivery is acknowledged instead.
+///
+/// Acknowledgements are written in batches. rumqttc 0.25 writes and flushes each request on its own
+/// (bytebeamio/rumqtt#810): one TLS record and one system call per acknowledgement, and the broker
+/// reads each alone and answers each with a write of its own. Here the first acknowledgement of a
+/// batch goes through rumqttc's request channel, which wakes the connection task (the "doorbell");
+/// those that follow until it is written wait in [`AckState::queue`], and the connection task
+/// writes them together, with one flush, each time `poll` returns (see [`Pump::write_acks`]).
 #[derive(Clone)]
 pub(crate) struct Acker {
     client: AsyncClient,
-    /// The current connection's epoch, 0 while disconnected. Held while an acknowledgement is
-    /// queued, and by the connection task while it changes connections, so that no
-    /// acknowledgement checked against one connection is queued for the next.
-    current: Arc<Mutex<u64>>,
+    state: Arc<Mutex<AckState>>,
+}
+
+/// Shared by the workers and the connection task. The lock is held while an acknowledgement is
+/// checked and queued, and while the connection task changes connections, so that nothing checked
+/// against one connection is queued for the next.
+#[derive(Default)]
+struct AckState {
+    /// The current connection's epoch, 0 while disconnected.
+    epoch: u64,
+    /// An acknowledgement is in rumqttc's request channel, not written yet: the connection task
+    /// will wake up and write the queue.
+    doorbell: bool,
+    /// Acknowledgements for the current connection, to be written by the connection task.
+    queue: Vec<(u16, QoS)>,
 }
 
 impl Acker {
@@ -77,10 +96,15 @@ impl Acker {
         if ack.qos == QoS::AtMostOnce {
             return;
         }
-        let current = self.current();
-        if *current != ack.epoch {
+        let mut state = self.state();
+        if state.epoch != ack.epoch {
             return;
         }
+        if state.doorbell {
+            state.queue.push((ack.pkid, ack.qos));
+            return;
+        }
+        state.doorbell = true;
         let mut publish = Publish::new("", ack.qos, Vec::new());
         publish.pkid = ack.pkid;
         // The channel has room for every packet id (see `client`), so this fails only when the
@@ -91,12 +115,12 @@ impl Acker {
     }
 
     pub(crate) fn connected(&self) -> bool {
-        *self.current() != 0
+        self.state().epoch != 0
     }
 
-    fn current(&self) -> MutexGuard<'_, u64> {
-        // Nothing panics while the lock is held; a poisoned lock still holds a valid epoch.
-        self.current.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> MutexGuard<'_, AckState> {
+        // Nothing panics while the lock is held; a poisoned lock still holds a valid state.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -148,7 +172,7 @@ pub(crate) fn client(
     let (client, eventloop) = AsyncClient::new(options, usize::from(u16::MAX) + max_in_flight + 16);
     let acker = Acker {
         client: client.clone(),
-        current: Arc::new(Mutex::new(0)),
+        state: Arc::default(),
     };
     (client, acker, eventloop)
 }
@@ -171,6 +195,8 @@ pub(crate) struct Pump {
     pub(crate) stale: Vec<String>,
     /// The broker must answer SUBSCRIBE within this time.
     pub(crate) keep_alive: Duration,
+    /// The acknowledgements being written (see [`Acker`]).
+    pub(crate) batch: Vec<(u16, QoS)>,
 }
 
 impl Pump {
@@ -198,6 +224,15 @@ impl Pump {
                     ),
                 )));
             }
+            if let Ok(event) = &polled {
+                let doorbell_written = matches!(
+                    event,
+                    rumqttc::Event::Outgoing(Outgoing::PubAck(_) | Outgoing::PubRec(_))
+                );
+                if let Err(error) = self.write_acks(doorbell_written).await {
+                    polled = Err(error);
+                }
+            }
             let event = match polled {
                 Ok(rumqttc::Event::Incoming(Incoming::Publish(publish))) => {
                     self.stats.received();
@@ -215,7 +250,7 @@ impl Pump {
                 }
                 Ok(rumqttc::Event::Incoming(Incoming::ConnAck(connack))) => {
                     epoch += 1;
-                    *self.acker.current() = epoch;
+                    self.acker.state().epoch = epoch;
                     self.backoff.reset();
                     self.subscribe(connack.session_present);
                     suback_due = Some(Instant::now() + self.keep_alive / 2);
@@ -229,7 +264,7 @@ impl Pump {
                     Event::SubAck(granted(&suback))
                 }
                 Ok(rumqttc::Event::Outgoing(Outgoing::PubAck(_) | Outgoing::PubRec(_))) => {
-                    self.stats.acked();
+                    self.stats.acked(1);
                     continue;
                 }
                 Ok(_) => continue,
@@ -267,13 +302,53 @@ impl Pump {
         }
     }
 
+    /// Writes the queued acknowledgements with one flush, on the connection rumqttc's event loop
+    /// holds (it exposes it; this task alone drives it, between polls, so nothing interleaves).
+    /// rumqttc keeps no state for acknowledgements it sends (PUBACK, PUBREC), so none is bypassed.
+    /// `doorbell_written`: rumqttc has just written the acknowledgement that woke this task, so the
+    /// next one must wake it again.
+    async fn write_acks(&mut self, doorbell_written: bool) -> Result<(), ConnectionError> {
+        {
+            let mut state = self.acker.state();
+            if doorbell_written {
+                state.doorbell = false;
+            }
+            // Swapped with the (empty) buffer of the last batch: no allocation per batch.
+            std::mem::swap(&mut state.queue, &mut self.batch);
+        }
+        let Some(network) = self.eventloop.network.as_mut() else {
+            self.batch.clear();
+            return Ok(());
+        };
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let written = self.batch.len();
+        // Drained even when a write fails: nothing of this batch may reach a later connection.
+        for (pkid, qos) in self.batch.drain(..) {
+            let packet = match qos {
+                QoS::ExactlyOnce => Packet::PubRec(PubRec::new(pkid)),
+                _ => Packet::PubAck(PubAck::new(pkid)),
+            };
+            network.write(packet).await?;
+        }
+        let timeout = Duration::from_secs(self.eventloop.network_options.connection_timeout());
+        tokio::time::timeout(timeout, network.flush())
+            .await
+            .map_err(|_| ConnectionError::FlushTimeout)??;
+        self.stats.acked(written);
+        Ok(())
+    }
+
     /// After a lost connection nothing queued for it may reach the next one: acknowledgements
     /// name packet ids of the old connection, and the subscription is made afresh. rumqttc would
-    /// replay what it had queued (all but PUBACKs) on a kept session, so the queue is emptied here,
-    /// while acknowledgements are held off (epoch 0).
+    /// replay what it had queued (all but PUBACKs) on a kept session, so its queue is emptied
+    /// here, and so is ours, while acknowledgements are held off (epoch 0).
     fn forget_connection(&mut self) {
-        let mut current = self.acker.current();
-        *current = 0;
+        let mut state = self.acker.state();
+        state.epoch = 0;
+        state.doorbell = false;
+        state.queue.clear();
         self.eventloop.clean();
         self.eventloop.pending.clear();
     }

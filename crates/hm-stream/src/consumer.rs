@@ -169,6 +169,7 @@ impl Consumer {
                 subscription: config.subscription(),
                 stale: config.stale_subscriptions(),
                 keep_alive: config.keep_alive,
+                batch: Vec::new(),
             }
             .run()
             .with_current_subscriber(),

@@ -100,8 +100,8 @@ impl Stats {
         self.inner.stray.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn acked(&self) {
-        self.inner.acked.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn acked(&self, count: usize) {
+        self.inner.acked.fetch_add(count as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn connected(&self) {
