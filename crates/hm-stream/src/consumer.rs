@@ -58,7 +58,8 @@ type DeadLetterFn =
 ///     .run_until(
 ///         |delivery: Delivery| async move {
 ///             for (capability, property, value) in delivery.data.values() {
-///                 println!("{} {capability}.{property} = {:?}", delivery.vin, value.data);
+///                 let data = value.data.as_deref().map_or("(none)", |json| json.get());
+///                 println!("{} {capability}.{property} = {data}", delivery.vin);
 ///             }
 ///             Ok::<_, std::convert::Infallible>(())
 ///         },

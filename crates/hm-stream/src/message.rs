@@ -7,8 +7,9 @@ use std::ops::Deref;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 use uuid::Uuid;
 
@@ -38,7 +39,8 @@ pub struct Message<D = VehicleData> {
 
 /// Vehicle data as the Streaming Schema V2 shapes it: capability → property → array of values.
 ///
-/// Every capability and property is accepted, including ones the schema does not know yet.
+/// Every capability and property is accepted, including ones the schema does not know yet. Each
+/// value's `data` is kept as the JSON text received and decoded when asked for.
 ///
 /// ```
 /// let data: hm_stream::VehicleData = serde_json::from_str(
@@ -46,7 +48,9 @@ pub struct Message<D = VehicleData> {
 ///         "timestamp": "2021-10-06T13:59:25.648943Z"}]}}"#,
 /// )?;
 /// let odometer = &data.property("diagnostics", "odometer")[0];
-/// assert_eq!(odometer.data.as_ref().unwrap()["value"], 2050);
+/// let value: serde_json::Value = odometer.data_as().expect("has data")?;
+/// assert_eq!(value["value"], 2050);
+/// assert_eq!(odometer.data.as_deref().map(|raw| raw.get()), Some(r#"{"value": 2050, "unit": "kilometers"}"#));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,23 +64,53 @@ pub struct Capability(pub BTreeMap<String, Vec<Property>>);
 
 /// One value of a property: the data, when it was measured, or why it is missing. Fields this
 /// version does not know are kept in [`extra`](Property::extra).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+///
+/// `data` and `availability` are kept as the JSON text received (checked to be JSON), not decoded:
+/// building a `serde_json::Value` for every value would take most of the time spent decoding a
+/// message, for values an application may only store or never read. [`Property::data_as`] decodes
+/// `data` into `serde_json::Value` or any type.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Property {
-    /// The value; its shape depends on the property (a number with a unit, a string, an object).
+    /// The value as received; its shape depends on the property (a number with a unit, a
+    /// string, an object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
+    pub data: Option<Box<RawValue>>,
     /// When the vehicle measured it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
     /// Why the value could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
-    /// How often the property is updated.
+    /// How often the property is updated, as received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub availability: Option<Value>,
+    pub availability: Option<Box<RawValue>>,
     /// Fields this version does not know, as received.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl Property {
+    /// `data` decoded as `T` (`serde_json::Value`, a number, a type of your own); `None` when the
+    /// value has no data (see `failure`).
+    pub fn data_as<T: DeserializeOwned>(&self) -> Option<Result<T, serde_json::Error>> {
+        self.data
+            .as_deref()
+            .map(|raw| serde_json::from_str(raw.get()))
+    }
+}
+
+/// Equal when every field is; `data` and `availability` compare as JSON text.
+impl PartialEq for Property {
+    fn eq(&self, other: &Self) -> bool {
+        fn text(raw: &Option<Box<RawValue>>) -> Option<&str> {
+            raw.as_deref().map(RawValue::get)
+        }
+        text(&self.data) == text(&other.data)
+            && self.timestamp == other.timestamp
+            && self.failure == other.failure
+            && text(&self.availability) == text(&other.availability)
+            && self.extra == other.extra
+    }
 }
 
 /// Why a property has no value.
@@ -322,6 +356,7 @@ mod tests {
         assert_eq!(message.extra["future_field"], true);
         let x = &message.data.property("a_capability_from_the_future", "x")[0];
         assert_eq!(x.extra["unknown_entry_field"], 1);
+        assert_eq!(x.data_as::<String>().expect("data").expect("a string"), "y");
         let again = serde_json::to_value(&message).expect("encodes");
         let original: Value = serde_json::from_str(EXAMPLE).expect("json");
         assert_eq!(again, original);
@@ -388,7 +423,8 @@ mod tests {
             entry.timestamp.map(|t| t.to_rfc3339()).as_deref(),
             Some("2021-10-06T13:59:25+00:00")
         );
-        let entry: Property = serde_json::from_str(r#"{"timestamp": null}"#).expect("null");
+        let entry: Property =
+            serde_json::from_str(r#"{"timestamp": null, "data": null}"#).expect("null");
         assert_eq!(entry, Property::default());
     }
 }

@@ -126,7 +126,8 @@ async fn typed_and_raw_deliveries_and_upstream_duplicates() {
     );
     assert!(!delivery.redelivered);
     let odometer = &delivery.data.property("diagnostics", "odometer")[0];
-    assert_eq!(odometer.data.as_ref().unwrap()["value"], 7);
+    let value: serde_json::Value = odometer.data_as().unwrap().unwrap();
+    assert_eq!(value["value"], 7);
     assert!(odometer.timestamp.is_some());
     let delivery = recv(&mut raw).await;
     assert_eq!(
