@@ -41,6 +41,7 @@ pub fn corrected_spec(root: &Path, entry: &SpecEntry) -> Result<CorrectedSpec> {
 /// Applies `overlay` and the normalisation to spec `text` (read from `path`).
 pub fn correct(text: &str, path: &Path, overlay: &Path, file: &str) -> Result<CorrectedSpec> {
     let mut json = crate::yaml::parse(text, path)?;
+    crate::validate::check_version(&json, file)?;
     Overlay::load(overlay)?.apply(&mut json)?;
     crate::normalise::normalise(&mut json);
     let openapi = serde_path_to_error::deserialize(json.clone()).map_err(|e| Error::Spec {
@@ -60,11 +61,13 @@ pub fn correct(text: &str, path: &Path, overlay: &Path, file: &str) -> Result<Co
 pub fn generate(spec: &CorrectedSpec, entry: &SpecEntry) -> Result<(String, String)> {
     let header = header(entry);
     let client = crate::generate::client(&spec.openapi, &entry.file, &entry.rename)?;
-    let mut client: syn::File = syn::parse2(client).map_err(|e| Error::Generate {
+    let mut client = syn::parse_file(&client).map_err(|e| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
         message: format!("progenitor produced code that does not parse: {e}"),
     })?;
+    crate::postprocess::drop_unused_builders(&mut client);
+    crate::postprocess::drop_panicking_constructor(&mut client);
     crate::open_enums::open_enums(&mut client).map_err(|message| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
@@ -76,7 +79,7 @@ pub fn generate(spec: &CorrectedSpec, entry: &SpecEntry) -> Result<(String, Stri
         &entry.rename,
         &format!("hm_api::{}", entry.module),
     )?;
-    let mock: syn::File = syn::parse2(mock).map_err(|e| Error::Generate {
+    let mock = syn::parse_file(&mock).map_err(|e| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
         message: format!("progenitor produced httpmock code that does not parse: {e}"),
@@ -96,9 +99,10 @@ fn header(entry: &SpecEntry) -> String {
     )
 }
 
-/// Generates every spec of the manifest; returns the files it would write (path -> contents).
+/// Generates every spec of the manifest and the wiring around them; returns the files it would write
+/// (path -> contents).
 pub fn render_all(root: &Path, manifest: &Manifest) -> Result<BTreeMap<PathBuf, String>> {
-    let mut files = BTreeMap::new();
+    let mut files = crate::wiring::render(root, manifest)?;
     for entry in &manifest.specs {
         let spec = corrected_spec(root, entry)?;
         let (client, mock) = generate(&spec, entry)?;

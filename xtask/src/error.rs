@@ -80,6 +80,15 @@ pub enum Error {
         message: String,
     },
 
+    /// The spec file is not an OpenAPI 3.0 document (checked before anything else reads it).
+    #[error("{file} {problem}")]
+    UnsupportedDocument {
+        /// The spec file name.
+        file: String,
+        /// What the document is, what the pipeline accepts and what to do.
+        problem: String,
+    },
+
     /// The corrected spec is not an OpenAPI 3.0 document progenitor can read.
     #[error("{file} (after overlay and normalisation): {message}")]
     Spec {

@@ -1,8 +1,5 @@
 //! Running progenitor on a corrected spec, with its panics turned into errors.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex};
-
 use openapiv3::OpenAPI;
 use proc_macro2::TokenStream;
 use std::collections::BTreeMap;
@@ -22,31 +19,30 @@ fn settings(renames: &BTreeMap<String, String>) -> GenerationSettings {
         // (attach the token, retry after a 401) is required, so a module cannot be generated without auth.
         .with_inner_type(quote!(crate::ClientContext))
         .with_hooks(HooksMode::Expected)
-        .with_derive("PartialEq");
+        .with_derive("PartialEq")
+        // Free-form maps (e.g. clearance `tags`) iterate and serialise in a deterministic order.
+        .with_map_type("::std::collections::BTreeMap");
     for (schema, name) in renames {
         settings.with_patch(schema, TypePatch::default().with_rename(name));
     }
     settings
 }
 
-/// Generates the client of `spec` (`file` names it in errors).
-pub fn client(
-    spec: &OpenAPI,
-    file: &str,
-    renames: &BTreeMap<String, String>,
-) -> Result<TokenStream> {
+/// Generates the client of `spec` (`file` names it in errors); returns the code as text.
+pub fn client(spec: &OpenAPI, file: &str, renames: &BTreeMap<String, String>) -> Result<String> {
     run(spec, file, renames, |generator, spec| {
         generator.generate_tokens(spec)
     })
 }
 
-/// Generates the typed httpmock helpers of `spec` for the client at `crate_path` (e.g. `hm_api::oauth`).
+/// Generates the typed httpmock helpers of `spec` for the client at `crate_path` (e.g. `hm_api::oauth`);
+/// returns the code as text.
 pub fn httpmock(
     spec: &OpenAPI,
     file: &str,
     renames: &BTreeMap<String, String>,
     crate_path: &str,
-) -> Result<TokenStream> {
+) -> Result<String> {
     run(spec, file, renames, |generator, spec| {
         generator.httpmock(spec, crate_path)
     })
@@ -56,12 +52,17 @@ fn run(
     spec: &OpenAPI,
     file: &str,
     renames: &BTreeMap<String, String>,
-    generate: impl Fn(&mut Generator, &OpenAPI) -> std::result::Result<TokenStream, progenitor::Error>,
-) -> Result<TokenStream> {
-    let attempt =
-        |spec: &OpenAPI| catch_panic(|| generate(&mut Generator::new(&settings(renames)), spec));
+    generate: impl Fn(&mut Generator, &OpenAPI) -> std::result::Result<TokenStream, progenitor::Error>
+    + Sync,
+) -> Result<String> {
+    // Token streams cannot leave the generator's thread; their text can.
+    let attempt = |spec: &OpenAPI| {
+        catch_panic(file, || {
+            generate(&mut Generator::new(&settings(renames)), spec).map(|tokens| tokens.to_string())
+        })
+    };
     match attempt(spec) {
-        Ok(Ok(tokens)) => Ok(tokens),
+        Ok(Ok(code)) => Ok(code),
         Ok(Err(e)) => Err(Error::Generate {
             file: file.to_owned(),
             operation: String::new(),
@@ -110,23 +111,27 @@ fn only_operation(spec: &OpenAPI, path: &str, method: &str) -> OpenAPI {
     single
 }
 
-/// Runs `f`, turning a panic into its message without printing it.
-fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    let message = Arc::new(Mutex::new(None::<String>));
-    let sink = Arc::clone(&message);
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if let Ok(mut slot) = sink.lock() {
-            *slot = Some(info.to_string().replace('\n', " "));
-        }
-    }));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    std::panic::set_hook(previous);
-    result.map_err(|_| {
-        message
-            .lock()
-            .ok()
-            .and_then(|m| m.clone())
-            .unwrap_or_else(|| "unknown panic".to_owned())
+/// Runs `f` on a thread of its own and turns a panic into its message.
+///
+/// The process-wide panic hook is left alone (tests run on parallel threads, and replacing the hook
+/// would swallow their panics too): the default hook prints the panic under the thread's name, and
+/// the payload becomes the error.
+fn catch_panic<T: Send>(
+    file: &str,
+    f: impl FnOnce() -> T + Send,
+) -> std::result::Result<T, String> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name(format!("progenitor ({file})"))
+            .spawn_scoped(scope, f)
+            .map_err(|e| format!("cannot start the generator thread: {e}"))?;
+        thread.join().map_err(|payload| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned())
+                .replace('\n', " ")
+        })
     })
 }

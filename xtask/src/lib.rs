@@ -12,7 +12,9 @@ pub mod manifest;
 pub mod normalise;
 pub mod open_enums;
 pub mod overlay;
+pub mod postprocess;
 pub mod validate;
+pub mod wiring;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};

@@ -25,6 +25,8 @@ pub struct Manifest {
 pub struct SpecEntry {
     /// Rust module (and, with `-` for `_`, cargo feature) the spec becomes.
     pub module: String,
+    /// One line on what the API does; documents its module, cargo feature and accessor.
+    pub summary: String,
     /// File name upstream and in the fetched folder.
     pub file: String,
     /// Pinned sha256 of the published file, lower-case hex.
@@ -38,10 +40,50 @@ impl Manifest {
     /// Reads and parses the manifest.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        toml::from_str(&text).map_err(|e| Error::Manifest {
+        let manifest: Manifest = toml::from_str(&text).map_err(|e| Error::Manifest {
             path: path.to_owned(),
             message: e.to_string(),
-        })
+        })?;
+        manifest.check().map_err(|message| Error::Manifest {
+            path: path.to_owned(),
+            message,
+        })?;
+        Ok(manifest)
+    }
+
+    /// Module names become Rust identifiers, file names and cargo features: refuse what cannot.
+    fn check(&self) -> std::result::Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for spec in &self.specs {
+            let valid = spec.module.starts_with(|c: char| c.is_ascii_lowercase())
+                && spec
+                    .module
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid || syn::parse_str::<syn::Ident>(&spec.module).is_err() {
+                return Err(format!(
+                    "module `{}` is not a snake_case Rust identifier (lower-case letters, digits, `_`, \
+                     starting with a letter, not a keyword)",
+                    spec.module
+                ));
+            }
+            if ["default", "types", "generated"].contains(&spec.module.as_str()) {
+                return Err(format!(
+                    "module `{}` is reserved; choose another name",
+                    spec.module
+                ));
+            }
+            if !seen.insert(&spec.module) {
+                return Err(format!("module `{}` is listed twice", spec.module));
+            }
+            if spec.summary.trim().is_empty() || spec.summary.contains('\n') {
+                return Err(format!(
+                    "module `{}` needs a one-line `summary` (it documents the module and its accessor)",
+                    spec.module
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The canonical download URL of a spec.
@@ -51,6 +93,11 @@ impl Manifest {
 }
 
 impl SpecEntry {
+    /// The cargo feature that compiles this API in: the module name with `-` for `_`.
+    pub fn feature(&self) -> String {
+        self.module.replace('_', "-")
+    }
+
     /// Checks `bytes` against the pinned digest; `origin` names where they came from.
     pub fn verify(&self, bytes: &[u8], origin: &str) -> Result<()> {
         let actual = sha256_hex(bytes);

@@ -4,20 +4,61 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use openapiv3::{OpenAPI, Operation, ReferenceOr, Response, StatusCode};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 
+/// What the pipeline reads, quoted in errors about other documents.
+const ACCEPTED: &str = "the pipeline reads OpenAPI 3.0.x documents (progenitor 0.15)";
+
+/// Checks what kind of document `doc` is before anything else reads it, so that a Swagger 2.0, AsyncAPI
+/// or OpenAPI 3.1 file gets an error that names it (rather than one about the overlay or serde).
+pub fn check_version(doc: &Value, file: &str) -> Result<()> {
+    let field = |name: &str| {
+        doc.get(name).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    let problem = if let Some(version) = field("swagger") {
+        format!(
+            "is a Swagger {version} document; {ACCEPTED}: convert it to OpenAPI 3.0 first (e.g. with \
+             swagger2openapi), pin the converted file and correct that one"
+        )
+    } else if let Some(version) = field("asyncapi") {
+        format!(
+            "is an AsyncAPI {version} document (message-driven APIs such as MQTT); {ACCEPTED}, \
+             which describe HTTP APIs: it cannot generate a client from it"
+        )
+    } else if let Some(version) = field("openapi") {
+        if version.starts_with("3.0.") {
+            return Ok(());
+        }
+        format!(
+            "is an OpenAPI {version} document; {ACCEPTED}: {}",
+            if version.starts_with("3.") {
+                "3.1 changed the schema dialect (JSON Schema 2020-12), which openapiv3 cannot read; \
+                 convert it to 3.0 or pin an earlier 3.0 version of the spec"
+            } else {
+                "pin a 3.0.x version of the spec"
+            }
+        )
+    } else if doc.is_object() {
+        format!(
+            "has no `openapi`, `swagger` or `asyncapi` version field, so it is not an API description; \
+             {ACCEPTED}: check that the manifest names the right file"
+        )
+    } else {
+        format!("is not a YAML mapping; {ACCEPTED}: check that the manifest names the right file")
+    };
+    Err(Error::UnsupportedDocument {
+        file: file.to_owned(),
+        problem,
+    })
+}
+
 /// Validates every operation of `spec`; `file` and `overlay` only name things in errors.
 pub fn validate(spec: &OpenAPI, file: &str, overlay: &str) -> Result<()> {
-    if !spec.openapi.starts_with("3.0.") {
-        return Err(Error::Spec {
-            file: file.to_owned(),
-            message: format!(
-                "OpenAPI version {} is not supported: progenitor reads 3.0.x; convert the file first",
-                spec.openapi
-            ),
-        });
-    }
     let mut seen = BTreeSet::new();
     for (path, method, operation) in operations(spec) {
         let fail = |message: String| Error::Generate {

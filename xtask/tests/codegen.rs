@@ -82,6 +82,7 @@ fn a_malformed_spec_names_its_line() {
 fn a_wrong_digest_names_file_and_both_digests() {
     let entry = SpecEntry {
         module: "eligibility".into(),
+        summary: "Eligibility API.".into(),
         file: "hm-eligibility-v1.yml".into(),
         sha256: "0".repeat(64),
         rename: Default::default(),
@@ -183,4 +184,52 @@ fn a_missing_fetch_names_the_command() {
         .unwrap()
         .to_string();
     assert!(err.contains("cargo xtask fetch"), "{err}");
+}
+
+/// Runs a fixture through the pipeline with an empty overlay and returns the error.
+fn correction_error(name: &str) -> String {
+    codegen::correct(
+        &read_fixture(name),
+        &fixture(name),
+        &fixture("empty.overlay.yaml"),
+        name,
+    )
+    .err()
+    .unwrap()
+    .to_string()
+}
+
+#[test]
+fn a_swagger_2_file_is_named_as_such() {
+    let err = correction_error("swagger2.yaml");
+    assert!(
+        err.starts_with("swagger2.yaml is a Swagger 2.0 document"),
+        "{err}"
+    );
+    assert!(err.contains("reads OpenAPI 3.0.x"), "{err}");
+    assert!(err.contains("convert it to OpenAPI 3.0 first"), "{err}");
+    assert!(!err.contains("overlay"), "{err}");
+}
+
+#[test]
+fn an_asyncapi_file_is_named_as_such() {
+    let err = correction_error("asyncapi.yaml");
+    assert!(
+        err.starts_with("asyncapi.yaml is an AsyncAPI 2.6.0 document"),
+        "{err}"
+    );
+    assert!(err.contains("reads OpenAPI 3.0.x"), "{err}");
+    assert!(!err.contains("overlay"), "{err}");
+}
+
+#[test]
+fn an_openapi_3_1_file_is_named_as_such() {
+    let err = correction_error("openapi31.yaml");
+    assert!(
+        err.starts_with("openapi31.yaml is an OpenAPI 3.1.0 document"),
+        "{err}"
+    );
+    assert!(err.contains("reads OpenAPI 3.0.x"), "{err}");
+    assert!(err.contains("convert it to 3.0"), "{err}");
+    assert!(!err.contains("overlay"), "{err}");
 }

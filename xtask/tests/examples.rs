@@ -131,8 +131,9 @@ fn examples(spec: &Value) -> Vec<Example> {
     found
 }
 
-/// JSON equality up to what serialisation legitimately normalises: 1 and 1.0 are the same number, and
-/// an absent field is the same as `null`, `{}` or `[]` (the generated types skip empty optional fields).
+/// JSON equality up to what serialisation legitimately normalises: 1 and 1.0 are the same number, two
+/// RFC 3339 timestamps of the same instant are the same (`DateTime<Utc>` re-encodes `+02:00` as UTC),
+/// and an absent field is the same as `null`, `{}` or `[]` (the generated types skip empty optional fields).
 fn same(a: &Value, b: &Value) -> bool {
     let blank = |v: Option<&Value>| match v {
         None | Some(Value::Null) => true,
@@ -142,6 +143,10 @@ fn same(a: &Value, b: &Value) -> bool {
     };
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::String(x), Value::String(y)) if x != y => {
+            let instant = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+            instant(x).is_some() && instant(x) == instant(y)
+        }
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
         }

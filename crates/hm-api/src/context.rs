@@ -1,32 +1,32 @@
 //! What every generated client carries besides its base URL and HTTP client: the authenticator, met
-//! through progenitor's `ClientHooks` (the seam its maintainers intend for auth).
+//! through progenitor's `ClientHooks` (the seam its maintainers intend for auth). Everything hm-api
+//! needs from hm-auth goes through this module.
 
-// With every API feature off there is no client to hook into.
-#![cfg_attr(
-    not(any(
-        feature = "oauth",
-        feature = "eligibility",
-        feature = "fleet-clearance",
-        feature = "vehicle-data",
-        feature = "vehicle-static-data"
-    )),
-    allow(unused)
-)]
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
 
-use progenitor_client::{ClientInfo, Error, OperationInfo};
+use progenitor_client::OperationInfo;
+
+use crate::{ApiError, Error};
 
 /// The inner value of every generated `Client`: the authenticator that signs its requests, if any.
 ///
-/// Build one with [`ClientContext::authenticated`] (or let [`HighMobility`](crate::HighMobility) do it);
-/// [`ClientContext::unauthenticated`] is for mock servers and for endpoints that need no token.
+/// [`HighMobility`](crate::HighMobility) builds it together with the clients, so that the base URL
+/// always is the authenticator's API; [`ClientContext::unauthenticated`] is for building a generated
+/// client on its own against a mock server.
 #[derive(Clone, Debug, Default)]
 pub struct ClientContext {
     auth: Option<hm_auth::Authenticator>,
 }
 
+tokio::task_local! {
+    /// Where the `pre` hook leaves the typed failure of the call that [`CallExt::typed`] is awaiting.
+    static AUTH_FAILURE: Arc<OnceLock<hm_auth::Error>>;
+}
+
 impl ClientContext {
     /// Requests get a bearer token from `auth` and are retried as its policy says.
-    pub fn authenticated(auth: hm_auth::Authenticator) -> Self {
+    pub(crate) fn authenticated(auth: hm_auth::Authenticator) -> Self {
         Self { auth: Some(auth) }
     }
 
@@ -40,25 +40,32 @@ impl ClientContext {
         self.auth.as_ref()
     }
 
+    /// The `pre` hook: attach the token.
+    #[allow(dead_code)] // unused when every API feature is off
     pub(crate) async fn authorize<E>(
         &self,
         request: &mut reqwest::Request,
-    ) -> Result<(), Error<E>> {
-        match &self.auth {
-            // progenitor's error type offers only a string for hook failures; hm-auth's message
-            // already names the failure and the remedy.
-            Some(auth) => auth
-                .authorize(request)
-                .await
-                .map_err(|e| Error::Custom(e.to_string())),
-            None => Ok(()),
-        }
+        _info: &OperationInfo,
+    ) -> Result<(), ApiError<E>> {
+        let Some(auth) = &self.auth else {
+            return Ok(());
+        };
+        auth.authorize(request).await.map_err(|e| {
+            // progenitor's error offers only a string for hook failures: keep the typed error
+            // for `CallExt::typed`, and the message (which names cause and remedy) for everyone else.
+            let message = e.to_string();
+            let _ = AUTH_FAILURE.try_with(|slot| slot.set(e));
+            ApiError::Custom(message)
+        })
     }
 
+    /// The `exec` hook: send, with retries and one fresh token after a 401.
+    #[allow(dead_code)] // unused when every API feature is off
     pub(crate) async fn execute(
         &self,
         client: &reqwest::Client,
         request: reqwest::Request,
+        _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         match &self.auth {
             Some(auth) => auth.send_authorized(client, request).await,
@@ -67,36 +74,69 @@ impl ClientContext {
     }
 }
 
-/// Implements the hooks for one generated module's `Client`.
+/// Implements progenitor's hooks for one generated module's `Client` (invoked by the generated
+/// `generated/mod.rs` for every API of `openapi/specs.toml`).
+#[allow(unused_macros)] // unused when every API feature is off
 macro_rules! client_hooks {
     ($module:ident) => {
-        impl progenitor_client::ClientHooks<$crate::ClientContext> for $crate::$module::Client {
+        impl progenitor_client::ClientHooks<$crate::ClientContext> for $module::Client {
             async fn pre<E>(
                 &self,
                 request: &mut reqwest::Request,
-                _info: &OperationInfo,
-            ) -> Result<(), Error<E>> {
-                self.inner().authorize(request).await
+                info: &progenitor_client::OperationInfo,
+            ) -> Result<(), progenitor_client::Error<E>> {
+                progenitor_client::ClientInfo::inner(self)
+                    .authorize(request, info)
+                    .await
             }
 
             async fn exec(
                 &self,
                 request: reqwest::Request,
-                _info: &OperationInfo,
+                info: &progenitor_client::OperationInfo,
             ) -> reqwest::Result<reqwest::Response> {
-                self.inner().execute(self.client(), request).await
+                let this = progenitor_client::ClientInfo::inner(self);
+                this.execute(progenitor_client::ClientInfo::client(self), request, info)
+                    .await
             }
         }
     };
 }
+#[allow(unused_imports)]
+pub(crate) use client_hooks;
 
-#[cfg(feature = "oauth")]
-client_hooks!(oauth);
-#[cfg(feature = "eligibility")]
-client_hooks!(eligibility);
-#[cfg(feature = "fleet-clearance")]
-client_hooks!(fleet_clearance);
-#[cfg(feature = "vehicle-data")]
-client_hooks!(vehicle_data);
-#[cfg(feature = "vehicle-static-data")]
-client_hooks!(vehicle_static_data);
+/// Awaits a generated call and returns hm-api's [`Error`], in which a failure to obtain a token is
+/// [`Error::Auth`] carrying hm-auth's typed error instead of progenitor's `Custom(String)`.
+///
+/// ```no_run
+/// # async fn run(hm: hm_api::HighMobility) {
+/// use hm_api::{CallExt, Error};
+///
+/// match hm.fleet_clearance().get_clearance().vin("1HMTEST0000000001").send().typed().await {
+///     Ok(clearance) => println!("{:?}", clearance.status),
+///     Err(Error::Auth(e)) if e.is_retryable() => eprintln!("token endpoint unavailable, try later: {e}"),
+///     Err(Error::Auth(e)) => eprintln!("credentials refused or misconfigured: {e}"),
+///     Err(e) => eprintln!("the call failed: {e}"),
+/// }
+/// # }
+/// ```
+pub trait CallExt<T, E>: Future<Output = Result<T, ApiError<E>>> + Sized {
+    /// See the [trait documentation](CallExt).
+    fn typed(self) -> impl Future<Output = Result<T, Error<E>>> + Send
+    where
+        Self: Send,
+        T: Send,
+        E: Send,
+    {
+        async move {
+            let failure = Arc::new(OnceLock::new());
+            let result = AUTH_FAILURE.scope(Arc::clone(&failure), self).await;
+            result.map_err(|e| match failure.get() {
+                Some(auth) => Error::Auth(auth.clone()),
+                None => Error::Api(e),
+            })
+        }
+    }
+}
+
+impl<F, T, E> CallExt<T, E> for F where F: Future<Output = Result<T, ApiError<E>>> {}

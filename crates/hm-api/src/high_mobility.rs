@@ -1,87 +1,76 @@
 //! The entry point: one HTTP client, one base URL and one authenticator shared by every API.
+//! The per-API accessors (`oauth()`, `fleet_clearance()`, ...) are generated from
+//! `openapi/specs.toml` into `generated/mod.rs`.
 
 use std::time::Duration;
 
-use crate::ClientContext;
+use crate::generated::Clients;
+use crate::{ClientContext, Error};
 
 /// Every High Mobility API behind one authenticated entry point.
 ///
-/// All APIs share one `reqwest::Client` (one connection pool) and one token cache. Cloning is cheap.
+/// All APIs share one `reqwest::Client` (one connection pool) and one token cache, and are reached at
+/// the authenticator's environment, so that no request can go to an origin the token is not for.
+/// Cloning is cheap.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use hm_auth::{Authenticator, Credentials, Environment};
+/// use hm_api::auth::{Authenticator, Credentials, Environment};
+/// use hm_api::CallExt;
 ///
 /// let credentials = Credentials::client_secret("my-client-id", "my-client-secret")?;
 /// let auth = Authenticator::builder(credentials, Environment::Sandbox).build()?;
-/// let hm = hm_api::HighMobility::new(auth);
+/// let hm = hm_api::HighMobility::new(auth)?;
 ///
-/// let clearance = hm.fleet_clearance().get_clearance().vin("1HMTEST0000000001").send().await?;
+/// let clearance = hm.fleet_clearance().get_clearance().vin("1HMTEST0000000001").send().typed().await?;
 /// println!("{:?}", clearance.status);
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 pub struct HighMobility {
     base_url: String,
-    #[cfg(feature = "oauth")]
-    oauth: crate::oauth::Client,
-    #[cfg(feature = "eligibility")]
-    eligibility: crate::eligibility::Client,
-    #[cfg(feature = "fleet-clearance")]
-    fleet_clearance: crate::fleet_clearance::Client,
-    #[cfg(feature = "vehicle-data")]
-    vehicle_data: crate::vehicle_data::Client,
-    #[cfg(feature = "vehicle-static-data")]
-    vehicle_static_data: crate::vehicle_static_data::Client,
+    #[allow(dead_code)]
+    // read by the generated accessors, of which there are none without API features
+    pub(crate) clients: Clients,
 }
 
 /// Timeout of one API request when the caller does not bring an HTTP client; vehicle data can take a
 /// while because High Mobility may have to reach the car maker.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Timeout for establishing a connection with the default HTTP client.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl HighMobility {
-    /// Every API at the authenticator's environment, with a default HTTP client.
-    pub fn new(auth: hm_auth::Authenticator) -> Self {
-        let base_url = auth.environment().base_url().to_string();
-        Self::with_client(
-            &base_url,
-            default_http_client(),
-            ClientContext::authenticated(auth),
-        )
+    /// Every API at the authenticator's environment, with a new HTTP client (60 s request timeout).
+    ///
+    /// Fails only if the HTTP client cannot be built (the TLS backend does not initialise).
+    // Built once per process; the error's size (that of a failed API call) does not matter here.
+    #[allow(clippy::result_large_err)]
+    pub fn new(auth: hm_auth::Authenticator) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+            .timeout(DEFAULT_TIMEOUT)
+            .build()
+            .map_err(Error::HttpClient)?;
+        Ok(Self::with_http_client(auth, http))
     }
 
-    /// Every API at `base_url` (e.g. a running emulator), sharing `http`, signing requests as `context` says.
-    pub fn with_client(base_url: &str, http: reqwest::Client, context: ClientContext) -> Self {
+    /// Every API at the authenticator's environment, sharing `http` (bring your own to share its
+    /// connection pool, proxy and timeouts).
+    pub fn with_http_client(auth: hm_auth::Authenticator, http: reqwest::Client) -> Self {
+        let base_url = auth.environment().base_url().to_string();
+        Self::build(&base_url, &http, ClientContext::authenticated(auth))
+    }
+
+    /// Every API at `base_url` without authentication: for mock servers and tests.
+    pub fn unauthenticated(base_url: &str, http: reqwest::Client) -> Self {
+        Self::build(base_url, &http, ClientContext::unauthenticated())
+    }
+
+    fn build(base_url: &str, http: &reqwest::Client, context: ClientContext) -> Self {
         let base_url = base_url.trim_end_matches('/').to_owned();
-        // `http` and `context` are unused when every API feature is off.
-        let _ = (&http, &context);
         Self {
-            #[cfg(feature = "oauth")]
-            oauth: crate::oauth::Client::new_with_client(&base_url, http.clone(), context.clone()),
-            #[cfg(feature = "eligibility")]
-            eligibility: crate::eligibility::Client::new_with_client(
-                &base_url,
-                http.clone(),
-                context.clone(),
-            ),
-            #[cfg(feature = "fleet-clearance")]
-            fleet_clearance: crate::fleet_clearance::Client::new_with_client(
-                &base_url,
-                http.clone(),
-                context.clone(),
-            ),
-            #[cfg(feature = "vehicle-data")]
-            vehicle_data: crate::vehicle_data::Client::new_with_client(
-                &base_url,
-                http.clone(),
-                context.clone(),
-            ),
-            #[cfg(feature = "vehicle-static-data")]
-            vehicle_static_data: crate::vehicle_static_data::Client::new_with_client(
-                &base_url,
-                http.clone(),
-                context.clone(),
-            ),
+            clients: Clients::new(&base_url, http, &context),
             base_url,
         }
     }
@@ -90,43 +79,4 @@ impl HighMobility {
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
-
-    /// The OAuth2 API.
-    #[cfg(feature = "oauth")]
-    pub fn oauth(&self) -> &crate::oauth::Client {
-        &self.oauth
-    }
-
-    /// The Eligibility API.
-    #[cfg(feature = "eligibility")]
-    pub fn eligibility(&self) -> &crate::eligibility::Client {
-        &self.eligibility
-    }
-
-    /// The Fleet Clearance API.
-    #[cfg(feature = "fleet-clearance")]
-    pub fn fleet_clearance(&self) -> &crate::fleet_clearance::Client {
-        &self.fleet_clearance
-    }
-
-    /// The Vehicle Data API.
-    #[cfg(feature = "vehicle-data")]
-    pub fn vehicle_data(&self) -> &crate::vehicle_data::Client {
-        &self.vehicle_data
-    }
-
-    /// The Vehicle Static Data API.
-    #[cfg(feature = "vehicle-static-data")]
-    pub fn vehicle_static_data(&self) -> &crate::vehicle_static_data::Client {
-        &self.vehicle_static_data
-    }
-}
-
-fn default_http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(DEFAULT_TIMEOUT)
-        .build()
-        // Building fails only if the TLS backend cannot initialise, which no request could survive.
-        .unwrap_or_default()
 }

@@ -1,13 +1,16 @@
 //! The generated clients meet hm-auth through progenitor's hooks: every request carries the bearer
-//! token, and a 401 leads to one fresh token and one retry.
+//! token, a 401 leads to one fresh token and one retry, and a failure to obtain a token comes back as
+//! a typed error that tells refused credentials from a token-endpoint outage.
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly on broken fixtures
+
+use std::time::Duration;
 
 use httpmock::MockServer;
 use serde_json::json;
 
-use hm_api::HighMobility;
-use hm_auth::{Authenticator, Credentials, Environment};
+use hm_api::auth::{Authenticator, Credentials, Environment, ErrorKind, RetryPolicy};
+use hm_api::{CallExt, Error, HighMobility};
 
 const VIN: &str = "1HMTEST0000000001";
 
@@ -31,7 +34,7 @@ fn api(server: &MockServer) -> HighMobility {
     )
     .build()
     .unwrap();
-    HighMobility::new(auth)
+    HighMobility::new(auth).unwrap()
 }
 
 #[tokio::test]
@@ -81,4 +84,151 @@ async fn a_401_gets_one_fresh_token_and_one_retry() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     refused.assert_calls(2);
     tokens.assert_calls(2);
+}
+
+/// An authenticator whose token requests are retried without waiting (no real sleeps in tests).
+fn api_with_quick_token_retries(server: &MockServer) -> HighMobility {
+    let environment = Environment::custom(&server.base_url()).unwrap();
+    let auth = Authenticator::builder(
+        Credentials::client_secret("client-1", "s3cret").unwrap(),
+        environment,
+    )
+    .token_retry_policy(RetryPolicy {
+        base_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+        ..RetryPolicy::token_default()
+    })
+    .build()
+    .unwrap();
+    HighMobility::new(auth).unwrap()
+}
+
+#[tokio::test]
+async fn refused_credentials_are_a_typed_permanent_auth_error_and_nothing_is_sent() {
+    let server = MockServer::start_async().await;
+    let tokens = server.mock(|when, then| {
+        when.method("POST").path("/v1/access_tokens");
+        then.status(400).json_body(json!({
+            "error": "invalid_client", "error_description": "client_secret is invalid"
+        }));
+    });
+    let api = server.mock(|when, then| {
+        when.path_includes("/v1/fleets");
+        then.status(200);
+    });
+    let err = api_with_quick_token_retries(&server)
+        .fleet_clearance()
+        .get_clearance()
+        .vin(VIN)
+        .send()
+        .typed()
+        .await
+        .unwrap_err();
+    let Error::Auth(auth) = &err else {
+        panic!("expected Error::Auth, got {err:?}")
+    };
+    assert!(
+        matches!(auth, hm_api::auth::Error::TokenRejected { status: 400, error, .. } if error == "invalid_client"),
+        "{auth:?}"
+    );
+    assert_eq!(auth.kind(), ErrorKind::CredentialsRejected);
+    assert!(!auth.is_retryable());
+    assert!(
+        err.to_string().contains("client_secret is invalid"),
+        "{err}"
+    );
+    // A refusal is not retried, and the API never saw a request.
+    tokens.assert_calls(1);
+    api.assert_calls(0);
+}
+
+#[tokio::test]
+async fn a_token_endpoint_outage_is_a_typed_transient_auth_error() {
+    let server = MockServer::start_async().await;
+    let tokens = server.mock(|when, then| {
+        when.method("POST").path("/v1/access_tokens");
+        then.status(503).body("upstream unavailable");
+    });
+    let api = server.mock(|when, then| {
+        when.path_includes("/v1/vehicle-data");
+        then.status(200);
+    });
+    let err = api_with_quick_token_retries(&server)
+        .vehicle_data()
+        .get_vehicle_data()
+        .vin(VIN)
+        .send()
+        .typed()
+        .await
+        .unwrap_err();
+    let Error::Auth(auth) = &err else {
+        panic!("expected Error::Auth, got {err:?}")
+    };
+    assert!(
+        matches!(
+            auth,
+            hm_api::auth::Error::TokenEndpointStatus { status: 503, .. }
+        ),
+        "{auth:?}"
+    );
+    assert_eq!(auth.kind(), ErrorKind::Unavailable);
+    assert!(auth.is_retryable());
+    tokens.assert_calls(RetryPolicy::token_default().max_attempts as usize);
+    api.assert_calls(0);
+}
+
+#[tokio::test]
+async fn without_typed_the_auth_failure_is_progenitors_custom_message() {
+    let server = MockServer::start_async().await;
+    server.mock(|when, then| {
+        when.method("POST").path("/v1/access_tokens");
+        then.status(400).json_body(
+            json!({"error": "invalid_client", "error_description": "client_secret is invalid"}),
+        );
+    });
+    let err = api_with_quick_token_retries(&server)
+        .fleet_clearance()
+        .get_clearance()
+        .vin(VIN)
+        .send()
+        .await
+        .unwrap_err();
+    let hm_api::ApiError::Custom(message) = err else {
+        panic!("expected Custom, got {err:?}")
+    };
+    assert!(message.contains("refused the credentials"), "{message}");
+}
+
+#[tokio::test]
+async fn api_errors_pass_through_typed_unchanged() {
+    let server = MockServer::start_async().await;
+    token_mock(&server, "token-a");
+    server.mock(|when, then| {
+        when.method("GET")
+            .path(format!("/v1/fleets/vehicles/{VIN}"));
+        then.status(404)
+            .json_body(json!({"errors": [{"title": "Not found", "detail": "No clearance"}]}));
+    });
+    let err = api(&server)
+        .fleet_clearance()
+        .get_clearance()
+        .vin(VIN)
+        .send()
+        .typed()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    let Error::Api(hm_api::ApiError::ErrorResponse(body)) = err else {
+        panic!("expected the typed 404 body, got {err:?}")
+    };
+    assert_eq!(body.errors[0].title, "Not found");
+}
+
+#[tokio::test]
+async fn requests_go_to_the_authenticators_environment() {
+    // The base URL comes from the authenticator: there is no way to point the clients elsewhere
+    // and have requests leave without a token.
+    let server = MockServer::start_async().await;
+    let hm = api(&server);
+    assert_eq!(hm.base_url(), server.base_url());
 }

@@ -6,16 +6,12 @@ use httpmock::MockServer;
 use serde_json::json;
 
 use hm_api::fleet_clearance::types::{Brand, ClearanceStatus, FleetVehicle, FleetVehicleRequest};
-use hm_api::{ClearanceFilter, ClientContext, Error, HighMobility};
+use hm_api::{ApiError as Error, ClearanceFilter, HighMobility};
 
 const VIN: &str = "1HMTEST0000000001";
 
 fn client(server: &MockServer) -> HighMobility {
-    HighMobility::with_client(
-        &server.base_url(),
-        reqwest::Client::new(),
-        ClientContext::unauthenticated(),
-    )
+    HighMobility::unauthenticated(&server.base_url(), reqwest::Client::new())
 }
 
 #[tokio::test]
@@ -151,8 +147,8 @@ async fn list_clearances_sends_the_filter_as_url_encoded_json() {
             .query_param("filter", filter.to_json());
         then.status(200).json_body(json!([{
             "vin": VIN, "status": "approved", "brand": "lancia", "tags": {},
-            "changelog": [{"timestamp": "2024-03-22T09:36:51", "status": "pending"},
-                          {"timestamp": "2024-03-22T10:36:51", "status": "approved"}],
+            "changelog": [{"timestamp": "2024-03-22T09:36:51Z", "status": "pending"},
+                          {"timestamp": "2024-03-22T10:36:51Z", "status": "approved"}],
             "approved_by": "owner"
         }]));
     });

@@ -3,18 +3,14 @@
 
 use httpmock::MockServer;
 
-use hm_api::{ClientContext, Error, HighMobility};
+use hm_api::{ApiError as Error, HighMobility};
 use hm_api_httpmock::oauth::MockServerExt as _;
 use hm_api_httpmock::vehicle_static_data::MockServerExt as _;
 
 const VIN: &str = "1HMTEST0000000001";
 
 fn client(server: &MockServer) -> HighMobility {
-    HighMobility::with_client(
-        &server.base_url(),
-        reqwest::Client::new(),
-        ClientContext::unauthenticated(),
-    )
+    HighMobility::unauthenticated(&server.base_url(), reqwest::Client::new())
 }
 
 #[tokio::test]

@@ -1,18 +1,25 @@
-//! Requests per second the emulator sustains for authenticated vehicle-data requests.
+//! Requests per second the emulator sustains for authenticated vehicle-data requests, against a
+//! baseline measured in the same run: a bare axum server on loopback that answers the same path
+//! with the same bytes, pre-serialised, without any check. The ratio is the emulator's cost
+//! (bearer check, clearance lookup, document build) over plain HTTP on this machine.
 //!
-//! A real HTTP client (reqwest, keep-alive) drives the emulator over loopback from the same process,
-//! so client and server share the machine's cores: the figure is a lower bound for the server alone.
-//! Bounded: at most `HM_BENCH_REQUESTS` requests (default 20,000) or `HM_BENCH_SECONDS` (default 20 s).
+//! A real HTTP client (reqwest, keep-alive) drives each server over loopback from the same process,
+//! so client and server share the machine's cores: the figures are lower bounds for the server alone.
+//! Bounded: at most `HM_BENCH_REQUESTS` requests (default 20,000) or `HM_BENCH_SECONDS` (default 10 s)
+//! per server and concurrency.
 //!
-//! Run: `cargo bench -p hm-emulator --bench throughput`
+//! Run: `cargo bench -p hm-emulator --bench throughput` (release profile).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::Router;
+use axum::http::header;
+use axum::routing::get;
 use hm_emulator::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_VIN_APPROVED, Emulator, EmulatorConfig,
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_VIN_APPROVED, Emulator, EmulatorConfig, EmulatorHandle,
 };
 use serde_json::{Value, json};
 
@@ -23,7 +30,8 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-async fn run(concurrency: u64, total: u64, limit: Duration) -> (u64, Duration, Vec<Duration>) {
+/// The emulator with an approved clearance, the data URL and a token.
+async fn emulator() -> (EmulatorHandle, String, String) {
     let emulator = Emulator::start(EmulatorConfig::demo()).await.unwrap();
     let http = reqwest::Client::new();
     let base = emulator.base_url().to_string();
@@ -45,21 +53,43 @@ async fn run(concurrency: u64, total: u64, limit: Duration) -> (u64, Duration, V
         .unwrap();
     emulator.advance(Duration::from_secs(3));
     let url = format!("{base}/v1/vehicle-data/autoapi-13/{DEMO_VIN_APPROVED}");
-    assert_eq!(
-        http.get(&url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    (emulator, url, token)
+}
 
+/// A bare axum server answering `path` with `body`; returns its URL.
+async fn baseline(path: String, body: axum::body::Bytes) -> String {
+    let app = Router::new().route(
+        &path,
+        get(move || {
+            let body = body.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}{path}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Sends up to `total` GETs of `url` (bearer `token`) from `concurrency` workers.
+async fn drive(
+    url: &str,
+    token: &str,
+    concurrency: u64,
+    total: u64,
+    limit: Duration,
+) -> (u64, Duration, Vec<Duration>) {
+    let http = reqwest::Client::new();
     let issued = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (http, url, token, issued) = (http.clone(), url.clone(), token.clone(), issued.clone());
+        let (http, url, token, issued) = (
+            http.clone(),
+            url.to_string(),
+            token.to_string(),
+            issued.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             while issued.fetch_add(1, Ordering::Relaxed) < total && started.elapsed() < limit {
@@ -89,21 +119,50 @@ fn main() {
     } else {
         200
     };
-    let limit = Duration::from_secs(env_or("HM_BENCH_SECONDS", 20));
+    let limit = Duration::from_secs(env_or("HM_BENCH_SECONDS", 10));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    for concurrency in [1, 8, 32] {
-        let (done, elapsed, latencies) = runtime.block_on(run(concurrency, total, limit));
-        let pct =
-            |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    runtime.block_on(async {
+        let (_emulator, url, token) = emulator().await;
+        let document = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let path = url::Url::parse(&url).unwrap().path().to_string();
+        let baseline_url = baseline(path, document.clone()).await;
         println!(
-            "vehicle-data GET, {concurrency:>2} concurrent: {done} requests in {:.2} s = {:.0} req/s (p50 {:?}, p99 {:?})",
-            elapsed.as_secs_f64(),
-            done as f64 / elapsed.as_secs_f64(),
-            pct(0.5),
-            pct(0.99),
+            "document: {} bytes; profile: {}",
+            document.len(),
+            if cfg!(debug_assertions) { "debug" } else { "release" }
         );
-    }
+        for concurrency in [1, 8, 32] {
+            let mut rates = Vec::new();
+            for (name, target) in [("baseline", &baseline_url), ("emulator", &url)] {
+                let (done, elapsed, latencies) =
+                    drive(target, &token, concurrency, total, limit).await;
+                let pct = |p: f64| {
+                    latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)]
+                };
+                let rate = done as f64 / elapsed.as_secs_f64();
+                println!(
+                    "{name:>8}, {concurrency:>2} concurrent: {done} requests in {:.2} s = {rate:.0} req/s (p50 {:?}, p99 {:?})",
+                    elapsed.as_secs_f64(),
+                    pct(0.5),
+                    pct(0.99),
+                );
+                rates.push(rate);
+            }
+            println!(
+                "    ratio emulator / baseline at {concurrency:>2} concurrent: {:.2}",
+                rates[1] / rates[0]
+            );
+        }
+    });
 }

@@ -32,6 +32,12 @@ pub const CLEARANCE_BRANDS: [&str; 28] = [
     "sandbox",
 ];
 
+/// Whether the fleet APIs (clearance, eligibility) accept `brand`: a brand of the published list
+/// or the brand of a vehicle in the emulator's configuration.
+pub fn is_fleet_brand(brand: &str, config: &crate::EmulatorConfig) -> bool {
+    CLEARANCE_BRANDS.contains(&brand) || config.vehicles.iter().any(|v| v.brand == brand)
+}
+
 /// Brands whose pending clearances can be canceled (Mercedes-Benz, the Volkswagen group, Stellantis),
 /// plus `sandbox` so that cancelation can be tried in the emulator.
 pub const CANCELABLE_BRANDS: [&str; 16] = [

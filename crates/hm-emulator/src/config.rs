@@ -60,6 +60,9 @@ pub struct EmulatorConfig {
     /// Calls per minute and application allowed on `GET /v1/fleets/vehicles/{vin}` (High Mobility: 60).
     #[serde(default = "default_clearance_get_limit")]
     pub clearance_get_limit_per_minute: u32,
+    /// Caps that keep the emulator's memory bounded whatever clients send (the `[limits]` table).
+    #[serde(default)]
+    pub limits: Limits,
     /// Applications that may obtain access tokens.
     #[serde(default)]
     pub applications: Vec<ApplicationConfig>,
@@ -67,6 +70,41 @@ pub struct EmulatorConfig {
     #[serde(default)]
     pub vehicles: Vec<VehicleConfig>,
 }
+
+/// Caps on what clients can make the emulator hold. A request beyond one gets a 4xx in the API's
+/// error shape; none of them can be switched off, so memory stays bounded under any input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body in bytes (413 beyond it). Default 1 MiB.
+    pub max_body_bytes: u64,
+    /// Most vehicles in one `POST /v1/fleets/vehicles` (422 beyond it). Default 1,000.
+    pub max_vehicles_per_request: u64,
+    /// Most clearances (distinct VINs) one application can hold (422 beyond it). Default 10,000.
+    pub max_clearances_per_application: u64,
+    /// Most tags on one vehicle of a clearance request (a per-VIN error beyond it). Default 16.
+    pub max_tags_per_vehicle: u64,
+    /// Longest tag name or value, in characters (a per-VIN error beyond it). Default 64.
+    pub max_tag_length: u64,
+    /// Most live access tokens per application; the oldest is forgotten beyond it. Default 10,000.
+    pub max_tokens_per_application: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_vehicles_per_request: 1_000,
+            max_clearances_per_application: 10_000,
+            max_tags_per_vehicle: 16,
+            max_tag_length: 64,
+            max_tokens_per_application: 10_000,
+        }
+    }
+}
+
+/// Longest delay or lifetime the configuration accepts: ten years of virtual time.
+const MAX_DURATION_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// One application of the developer console: its credentials and scopes.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -115,7 +153,7 @@ pub enum ClearanceOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VehicleConfig {
-    /// Its VIN: 17 characters of `[A-HJ-NPR-Z0-9]`.
+    /// Its VIN: 17 characters of `A-Z` and `0-9`.
     pub vin: String,
     /// Its brand as the clearance and eligibility APIs spell it (`sandbox`, `mercedes-benz`, ...).
     pub brand: String,
@@ -205,6 +243,7 @@ impl EmulatorConfig {
             follow_real_time: true,
             removal_delay_secs: default_removal_delay_secs(),
             clearance_get_limit_per_minute: default_clearance_get_limit(),
+            limits: Limits::default(),
             applications: Vec::new(),
             vehicles: Vec::new(),
         }
@@ -268,11 +307,17 @@ impl EmulatorConfig {
                 .span()
                 .map(|span| line_and_column(text, span.start))
                 .unwrap_or((0, 0));
+            // The offending line names the key, which the parser's message alone does not.
+            let source_line = text
+                .lines()
+                .nth(line.saturating_sub(1))
+                .unwrap_or("")
+                .trim();
             Error::ConfigParse {
                 origin: origin.to_string(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                message: format!("{} (in `{source_line}`)", e.message().trim()),
             }
         })?;
         config.validate()?;
@@ -289,7 +334,7 @@ impl EmulatorConfig {
     ) -> Result<(), Error> {
         let key_id = key_id.into();
         let pem = public_key_pem.into();
-        check_public_key(client_id, &key_id, &pem)?;
+        parse_public_key(client_id, &key_id, &pem)?;
         let app = self
             .applications
             .iter_mut()
@@ -304,12 +349,27 @@ impl EmulatorConfig {
         Duration::from_secs(self.token_lifetime_secs)
     }
 
-    /// Checks what the TOML grammar cannot: unique ids, valid VINs, parseable keys.
+    /// Checks what the TOML grammar cannot: values in range, unique ids, valid VINs, parseable keys.
+    ///
+    /// Every duration and cap is bounded here, so no request can later overflow time arithmetic.
     pub fn validate(&self) -> Result<(), Error> {
         let invalid = |m: String| Err(Error::InvalidConfig(m));
-        if self.token_lifetime_secs == 0 {
-            return invalid("token_lifetime_secs must be at least 1".into());
-        }
+        let year = 365 * 24 * 3600;
+        in_range("token_lifetime_secs", self.token_lifetime_secs, 1, year)?;
+        in_range("iat_skew_secs", self.iat_skew_secs, 0, 24 * 3600)?;
+        in_range(
+            "removal_delay_secs",
+            self.removal_delay_secs,
+            0,
+            MAX_DURATION_SECS,
+        )?;
+        in_range(
+            "clearance_get_limit_per_minute",
+            self.clearance_get_limit_per_minute.into(),
+            1,
+            1_000_000,
+        )?;
+        self.limits.validate()?;
         let mut client_ids = std::collections::HashSet::new();
         let mut key_ids = std::collections::HashSet::new();
         for app in &self.applications {
@@ -319,6 +379,16 @@ impl EmulatorConfig {
             if !client_ids.insert(app.client_id.as_str()) {
                 return invalid(format!(
                     "client_id {:?} appears twice; client ids must be unique",
+                    app.client_id
+                ));
+            }
+            if app
+                .client_secret
+                .as_deref()
+                .is_some_and(|secret| secret.trim().is_empty())
+            {
+                return invalid(format!(
+                    "application {:?} has a blank client_secret; leave it out to allow only JWT assertions",
                     app.client_id
                 ));
             }
@@ -343,17 +413,24 @@ impl EmulatorConfig {
                         "key id {key_id:?} appears twice; key ids must be unique"
                     ));
                 }
-                check_public_key(&app.client_id, key_id, pem)?;
+                parse_public_key(&app.client_id, key_id, pem)?;
             }
         }
         let mut vins = std::collections::HashSet::new();
-        for vehicle in &self.vehicles {
+        for (i, vehicle) in self.vehicles.iter().enumerate() {
             if !crate::vin::is_valid(&vehicle.vin) {
                 return invalid(format!(
-                    "vehicle VIN {:?} is not 17 characters of [A-HJ-NPR-Z0-9]",
-                    vehicle.vin
+                    "vehicles[{i}].vin {:?} is not {}",
+                    vehicle.vin,
+                    crate::vin::RULE
                 ));
             }
+            in_range(
+                &format!("vehicles[{i}].clearance_delay_secs"),
+                vehicle.clearance_delay_secs,
+                0,
+                MAX_DURATION_SECS,
+            )?;
             if !vins.insert(vehicle.vin.as_str()) {
                 return invalid(format!("vehicle VIN {:?} appears twice", vehicle.vin));
             }
@@ -370,8 +447,63 @@ impl EmulatorConfig {
     }
 }
 
-/// Fails unless `pem` is a P-256 public key that can verify ES256 signatures.
-pub(crate) fn check_public_key(client_id: &str, key_id: &str, pem: &str) -> Result<(), Error> {
+impl Limits {
+    /// Checks that every cap is in a range the emulator can honour.
+    pub fn validate(&self) -> Result<(), Error> {
+        in_range(
+            "limits.max_body_bytes",
+            self.max_body_bytes,
+            1024,
+            64 * 1024 * 1024,
+        )?;
+        in_range(
+            "limits.max_vehicles_per_request",
+            self.max_vehicles_per_request,
+            1,
+            100_000,
+        )?;
+        in_range(
+            "limits.max_clearances_per_application",
+            self.max_clearances_per_application,
+            1,
+            1_000_000,
+        )?;
+        in_range(
+            "limits.max_tags_per_vehicle",
+            self.max_tags_per_vehicle,
+            0,
+            1_000,
+        )?;
+        in_range("limits.max_tag_length", self.max_tag_length, 1, 10_000)?;
+        in_range(
+            "limits.max_tokens_per_application",
+            self.max_tokens_per_application,
+            1,
+            1_000_000,
+        )
+    }
+}
+
+fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), Error> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::ConfigOutOfRange {
+            key: key.to_string(),
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+/// The ES256 verifying key in `pem`; fails unless it is a P-256 public key (SPKI PEM).
+pub(crate) fn parse_public_key(
+    client_id: &str,
+    key_id: &str,
+    pem: &str,
+) -> Result<p256::ecdsa::VerifyingKey, Error> {
+    use p256::pkcs8::DecodePublicKey;
     let fail = |reason: String| Error::InvalidPublicKey {
         client_id: client_id.to_string(),
         key_id: key_id.to_string(),
@@ -382,9 +514,7 @@ pub(crate) fn check_public_key(client_id: &str, key_id: &str, pem: &str) -> Resu
             "no -----BEGIN PUBLIC KEY----- block (was a private key given?)".into(),
         ));
     }
-    jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes())
-        .map(|_| ())
-        .map_err(|e| fail(e.to_string()))
+    p256::ecdsa::VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| fail(e.to_string()))
 }
 
 fn line_and_column(text: &str, offset: usize) -> (usize, usize) {

@@ -35,6 +35,20 @@ pub enum Error {
         /// The parser's explanation.
         message: String,
     },
+    /// A number in the configuration is outside the range the emulator can honour.
+    #[error(
+        "invalid emulator config: {key} = {value} is out of range; set it between {min} and {max}"
+    )]
+    ConfigOutOfRange {
+        /// The setting, e.g. `token_lifetime_secs` or `vehicles[2].clearance_delay_secs`.
+        key: String,
+        /// The value given.
+        value: u64,
+        /// The smallest value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
     /// The configuration parsed but its content is inconsistent.
     #[error("invalid emulator config: {0}")]
     InvalidConfig(String),

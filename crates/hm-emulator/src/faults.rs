@@ -1,13 +1,17 @@
 //! Fault injection: make a route slow, flaky, rate limited or down, at run time.
 //!
 //! Faults are decided per request in arrival order from a seeded generator, so a test that sends
-//! the same requests sees the same failures every run.
+//! the same requests sees the same failures every run. Outage windows are measured on the
+//! emulator's virtual clock, so `EmulatorHandle::advance` ends them as it ends everything else;
+//! added latency is a tokio sleep, which a test with paused time skips without waiting.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use chrono::{DateTime, Utc};
+
+use crate::state::clock::VirtualClock;
 
 /// The emulated operations a [`Fault`] can be attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,7 +88,7 @@ pub struct Fault {
     pub too_many_requests_share: f64,
     /// The `Retry-After` of injected 429 answers (whole seconds, at least 1).
     pub retry_after: Duration,
-    /// When set, every request is answered with 503 for this long after the fault is set.
+    /// When set, every request is answered with 503 for this long (virtual time) after the fault is set.
     pub outage: Option<Duration>,
     /// Seed of the generator that picks which requests fail.
     pub seed: u64,
@@ -131,7 +135,7 @@ impl Fault {
         }
     }
 
-    /// The route is down (503) for `duration` from now.
+    /// The route is down (503) for `duration` of virtual time from now.
     pub fn outage(duration: Duration) -> Self {
         Self {
             outage: Some(duration),
@@ -169,22 +173,38 @@ pub(crate) enum Injected {
 struct Active {
     fault: Fault,
     rng: SplitMix64,
-    outage_until: Option<Instant>,
+    outage_until: Option<DateTime<Utc>>,
     injected: u64,
 }
 
 /// The faults currently set, per route. Reach it through `EmulatorHandle::faults`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Faults {
+    clock: Arc<VirtualClock>,
     active: Mutex<HashMap<Route, Active>>,
 }
 
 impl Faults {
-    /// Sets (or replaces) the fault of `route`. An outage window starts now.
+    /// No faults; outage windows measured on `clock`.
+    pub(crate) fn new(clock: Arc<VirtualClock>) -> Self {
+        Self {
+            clock,
+            active: Mutex::default(),
+        }
+    }
+
+    /// Sets (or replaces) the fault of `route`. An outage window starts now (virtual time).
     pub fn set(&self, route: Route, fault: Fault) {
+        let outage_until = fault.outage.map(|d| {
+            let now = self.clock.now();
+            chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| now.checked_add_signed(d))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        });
         let active = Active {
             rng: SplitMix64(fault.seed),
-            outage_until: fault.outage.map(|d| Instant::now() + d),
+            outage_until,
             fault,
             injected: 0,
         };
@@ -221,10 +241,8 @@ impl Faults {
             return (Duration::ZERO, Injected::Pass);
         };
         let fault = &active.fault;
-        let outcome = if active
-            .outage_until
-            .is_some_and(|until| Instant::now() < until)
-        {
+        let now = self.clock.now();
+        let outcome = if active.outage_until.is_some_and(|until| now < until) {
             Injected::Outage
         } else {
             let draw = active.rng.next_f64();
@@ -270,10 +288,10 @@ impl SplitMix64 {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn error_share_is_roughly_honoured_and_reproducible() {
+    #[test]
+    fn error_share_is_roughly_honoured_and_reproducible() {
         let run = || {
-            let faults = Faults::default();
+            let faults = Faults::new(Arc::new(VirtualClock::new(false)));
             faults.set(Route::VehicleData, Fault::errors(0.2, 503).with_seed(7));
             (0..1000)
                 .map(|_| faults.decide(Route::VehicleData).1)
@@ -283,5 +301,21 @@ mod tests {
         assert_eq!(first, run());
         let failures = first.iter().filter(|o| **o != Injected::Pass).count();
         assert!((150..250).contains(&failures), "{failures} failures");
+    }
+
+    #[test]
+    fn an_outage_ends_when_the_virtual_clock_passes_it() {
+        let clock = Arc::new(VirtualClock::new(false));
+        let faults = Faults::new(clock.clone());
+        faults.set(Route::AccessTokens, Fault::outage(Duration::from_secs(2)));
+        assert_eq!(faults.decide(Route::AccessTokens).1, Injected::Outage);
+        clock.advance(Duration::from_millis(1999));
+        assert_eq!(faults.decide(Route::AccessTokens).1, Injected::Outage);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(faults.decide(Route::AccessTokens).1, Injected::Pass);
+        // An outage too long for the calendar lasts forever instead of overflowing.
+        faults.set(Route::AccessTokens, Fault::outage(Duration::MAX));
+        clock.advance(Duration::from_secs(1 << 40));
+        assert_eq!(faults.decide(Route::AccessTokens).1, Injected::Outage);
     }
 }

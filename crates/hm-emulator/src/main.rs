@@ -1,12 +1,16 @@
 //! `hm-emulator [--port N] [--config FILE]`: serves the emulator on 127.0.0.1 until ctrl-c.
+//! Prints the base URL on stdout once it listens (useful with `--port 0`).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use hm_emulator::EmulatorConfig;
+use std::io::Write;
+
+use hm_emulator::{Emulator, EmulatorConfig, Error};
 
 const USAGE: &str = "usage: hm-emulator [--port N] [--config FILE]\n\
-    Serves High Mobility's APIs on http://127.0.0.1:N (default 4000) until ctrl-c.\n\
+    Serves High Mobility's APIs on http://127.0.0.1:N (default 4000; 0 picks a free port) until\n\
+    ctrl-c, and prints the base URL on stdout once it listens.\n\
     Without --config the built-in demo configuration is used.";
 
 struct Args {
@@ -59,9 +63,7 @@ async fn main() -> ExitCode {
         None => Ok(EmulatorConfig::demo()),
     };
     let result = match config {
-        Ok(config) => {
-            hm_emulator::serve(config, SocketAddr::from((Ipv4Addr::LOCALHOST, args.port))).await
-        }
+        Ok(config) => run(config, SocketAddr::from((Ipv4Addr::LOCALHOST, args.port))).await,
         Err(e) => Err(e),
     };
     match result {
@@ -71,4 +73,15 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run(config: EmulatorConfig, addr: SocketAddr) -> Result<(), Error> {
+    let handle = Emulator::start_on(config, addr).await?;
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "{}", handle.base_url());
+    let _ = stdout.flush();
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for ctrl-c ({e}); stopping");
+    }
+    handle.shutdown().await
 }

@@ -37,7 +37,7 @@ impl Emulator {
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
         let base_url = format!("http://{local}");
-        set_audiences(&state, local);
+        let _ = state.local_addr.set(local);
         let (stop, stopped) = oneshot::channel::<()>();
         let app = routes::router(state.clone());
         let task = tokio::spawn(async move {
@@ -57,17 +57,6 @@ impl Emulator {
             task: Some(task),
         })
     }
-}
-
-// Clients build `aud` from the base URL they were given, which may spell loopback either way.
-fn set_audiences(state: &AppState, local: SocketAddr) {
-    let port = local.port();
-    let mut audiences = vec![format!("http://{local}/v1")];
-    if local.ip().is_loopback() || local.ip().is_unspecified() {
-        audiences.push(format!("http://localhost:{port}/v1"));
-        audiences.push(format!("http://127.0.0.1:{port}/v1"));
-    }
-    *state.audiences.write().unwrap_or_else(|p| p.into_inner()) = audiences;
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -92,7 +81,9 @@ impl EmulatorHandle {
         &self.base_url
     }
 
-    /// The `aud` a JWT assertion must carry: the base URL + `/v1`.
+    /// The `aud` a JWT assertion must carry when the client uses [`EmulatorHandle::base_url`]:
+    /// the base URL + `/v1`. A client that reaches the emulator as `localhost:PORT` signs
+    /// `http://localhost:PORT/v1` instead: the audience follows the request's `Host`.
     pub fn audience(&self) -> String {
         format!("{}/v1", self.base_url)
     }

@@ -1,11 +1,17 @@
 //! VIN syntax, shared by configuration and the API handlers.
+//!
+//! High Mobility's own published examples (`EXVETESTVIN000001`, `VIN00000000000001`) contain `I`
+//! and `O`, which ISO 3779 forbids in production VINs, so the ISO rule is not applied here.
 
-/// True when `vin` is 17 characters of the VIN alphabet (digits and capitals without I, O and Q).
+/// The rule, for error messages.
+pub const RULE: &str = "17 characters of A-Z and 0-9";
+
+/// True when `vin` is 17 characters of `A-Z` and `0-9`.
 pub fn is_valid(vin: &str) -> bool {
     vin.len() == 17
-        && vin.bytes().all(|b| {
-            b.is_ascii_digit() || (b.is_ascii_uppercase() && !matches!(b, b'I' | b'O' | b'Q'))
-        })
+        && vin
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }
 
 #[cfg(test)]
@@ -13,11 +19,26 @@ mod tests {
     use super::is_valid;
 
     #[test]
-    fn accepts_vin_alphabet_only() {
-        assert!(is_valid("1HMDEM0CAR0000001"));
-        assert!(!is_valid("1HMDEM0CAR000000"));
-        assert!(!is_valid("1HMDEM0CAR00000011"));
-        assert!(!is_valid("EXVETESTVIN000001"));
-        assert!(!is_valid("1hmdem0car0000001"));
+    fn accepts_17_capitals_and_digits_including_the_spec_examples() {
+        for good in [
+            "1HMDEM0CAR0000001",
+            "EXVETESTVIN000001",
+            "VIN00000000000001",
+            "1HM62652356323000",
+            "QQQQQQQQQQQQQQQQQ",
+        ] {
+            assert!(is_valid(good), "{good}");
+        }
+        for bad in [
+            "1HMDEM0CAR000000",
+            "1HMDEM0CAR00000011",
+            "1hmdem0car0000001",
+            "1HMDEM0CAR000000-",
+            "1HMDEM0CAR000000 ",
+            "1HMDEM0CAR00000Ä",
+            "",
+        ] {
+            assert!(!is_valid(bad), "{bad}");
+        }
     }
 }

@@ -51,10 +51,17 @@ fn parse_errors_name_the_line() {
 #[test]
 fn inconsistent_configs_are_refused_with_a_reason() {
     let cases = [
-        ("[[vehicles]]\nvin = \"SHORT\"\nbrand = \"bmw\"\n", "VIN"),
+        (
+            "[[vehicles]]\nvin = \"SHORT\"\nbrand = \"bmw\"\n",
+            "vehicles[0].vin \"SHORT\" is not 17 characters of A-Z and 0-9",
+        ),
         (
             "[[applications]]\nclient_id = \"a\"\n",
             "neither client_secret nor public_keys",
+        ),
+        (
+            "[[applications]]\nclient_id = \"a\"\nclient_secret = \" \"\n",
+            "blank client_secret",
         ),
         (
             "[[applications]]\nclient_id = \"a\"\nclient_secret = \"s\"\nscopes = [\"everything\"]\n",
@@ -123,7 +130,8 @@ async fn start_refuses_an_invalid_config_and_a_busy_port() {
     first.shutdown().await.unwrap();
 }
 
-#[tokio::test]
+// Paused time: the sleep only lets the server task run until the runtime is idle.
+#[tokio::test(start_paused = true)]
 async fn dropping_the_handle_stops_the_server() {
     let handle = Emulator::start(EmulatorConfig::demo()).await.unwrap();
     let url = format!("{}/v1/fleets/vehicles", handle.base_url());
@@ -132,4 +140,71 @@ async fn dropping_the_handle_stops_the_server() {
     drop(handle);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(client.get(&url).send().await.is_err());
+}
+
+#[test]
+fn out_of_range_numbers_are_refused_at_load_naming_the_key() {
+    let cases = [
+        (
+            "token_lifetime_secs = 100000000000000000\n",
+            "token_lifetime_secs = 100000000000000000",
+        ),
+        ("token_lifetime_secs = 0\n", "token_lifetime_secs = 0"),
+        ("iat_skew_secs = 9223372036854775807\n", "iat_skew_secs"),
+        (
+            "removal_delay_secs = 18446744073709551615\n",
+            "removal_delay_secs",
+        ),
+        (
+            "clearance_get_limit_per_minute = 0\n",
+            "clearance_get_limit_per_minute",
+        ),
+        (
+            "[[vehicles]]\nvin = \"1HMDEM0CAR0000001\"\nbrand = \"bmw\"\nclearance_delay_secs = 100000000000000000\n",
+            "vehicles[0].clearance_delay_secs",
+        ),
+        ("[limits]\nmax_body_bytes = 10\n", "limits.max_body_bytes"),
+        (
+            "[limits]\nmax_vehicles_per_request = 0\n",
+            "limits.max_vehicles_per_request",
+        ),
+        (
+            "[limits]\nmax_clearances_per_application = 1000000000\n",
+            "limits.max_clearances_per_application",
+        ),
+        ("[limits]\nmax_tag_length = 0\n", "limits.max_tag_length"),
+        (
+            "[limits]\nmax_tokens_per_application = 0\n",
+            "limits.max_tokens_per_application",
+        ),
+        // Not an integer at all: the parser's error quotes the line, so the key is named too.
+        ("token_lifetime_secs = 1e17\n", "token_lifetime_secs = 1e17"),
+        ("removal_delay_secs = -1\n", "removal_delay_secs = -1"),
+        ("[limits]\nmax_tag_chars = 3\n", "max_tag_chars"),
+    ];
+    for (text, part) in cases {
+        let err = EmulatorConfig::from_toml_str(text).unwrap_err();
+        assert!(err.to_string().contains(part), "{err} lacks {part:?}");
+    }
+    let err =
+        EmulatorConfig::from_toml_str("token_lifetime_secs = 100000000000000000\n").unwrap_err();
+    assert!(
+        matches!(&err, Error::ConfigOutOfRange { key, max, .. } if key == "token_lifetime_secs" && *max == 31_536_000),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn start_refuses_out_of_range_values_set_in_code() {
+    let mut config = EmulatorConfig::demo();
+    config.token_lifetime_secs = 100_000_000_000_000_000;
+    let err = Emulator::start(config).await.unwrap_err();
+    assert!(err.to_string().contains("token_lifetime_secs"), "{err}");
+    let mut config = EmulatorConfig::demo();
+    config.vehicles[1].clearance_delay_secs = u64::MAX;
+    let err = Emulator::start(config).await.unwrap_err();
+    assert!(
+        err.to_string().contains("vehicles[1].clearance_delay_secs"),
+        "{err}"
+    );
 }

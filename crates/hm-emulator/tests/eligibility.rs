@@ -67,13 +67,31 @@ async fn unknown_vins_and_wrong_brands_are_not_eligible() {
 }
 
 #[tokio::test]
+async fn the_spec_example_vins_are_valid() {
+    // High Mobility's own examples contain I and O, which ISO 3779 forbids: the API accepts them.
+    let api = Checked::start(frozen_demo()).await;
+    let token = api.demo_token().await;
+    for vin in [
+        "EXVETESTVIN000001",
+        "VIN00000000000001",
+        "1HM62652356323000",
+    ] {
+        let reply = check(&api, &token, &json!({"vin": vin, "brand": "sandbox"})).await;
+        assert_eq!(reply.status, 200, "{vin}: {:?}", reply.body);
+        assert_eq!(reply.body["vin"], vin);
+    }
+}
+
+#[tokio::test]
 async fn invalid_vins_and_bodies_get_422() {
     let api = Checked::start(frozen_demo()).await;
     let token = api.demo_token().await;
     for body in [
-        json!({"vin": "EXVETESTVIN000001", "brand": "sandbox"}), // contains I
-        json!({"vin": "1HMDEM0CAR000000", "brand": "sandbox"}),  // 16 characters
+        json!({"vin": "1HMDEM0CAR000000", "brand": "sandbox"}), // 16 characters
+        json!({"vin": "1hmdem0car0000001", "brand": "sandbox"}), // lower case
         json!({"vin": DEMO_VIN_APPROVED}),
+        json!({"vin": DEMO_VIN_APPROVED, "brand": "not-a-brand"}),
+        json!({"vin": DEMO_VIN_APPROVED, "brand": 7}),
         json!({"brand": "sandbox"}),
         json!("nonsense"),
     ] {

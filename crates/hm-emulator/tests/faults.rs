@@ -1,10 +1,15 @@
 //! Fault injection: latency, 5xx shares, 429 with Retry-After, token endpoint outages, and a
 //! 1,000-call run that loses nothing when the client retries.
+//!
+//! No test waits in real time: tokio's clock is paused (client back-off and injected latency are
+//! virtual), and outage windows end when the emulator's virtual clock is advanced.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use common::*;
 use hm_emulator::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_VIN_APPROVED, Fault, Route};
@@ -53,7 +58,7 @@ async fn data_with_retries(api: &Checked, token: &str) -> (Reply, u32) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn twenty_percent_503s_and_a_token_outage_lose_no_calls() {
     let api = Checked::start(frozen_demo()).await;
     let token = approved(&api).await;
@@ -102,12 +107,17 @@ async fn twenty_percent_503s_and_a_token_outage_lose_no_calls() {
         "about 20 % of ~1250 attempts: {injected}"
     );
 
-    // After the window the token endpoint answers again.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // The window is on the emulator's clock: still closed at 1.999 s, open at 2 s.
+    api.emulator.advance(Duration::from_millis(1999));
+    let still = api
+        .token_request(&json!({"grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}))
+        .await;
+    assert_eq!(still.status, 503);
+    api.emulator.advance(Duration::from_millis(1));
     assert!(!api.demo_token().await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn without_retries_every_failure_is_reported() {
     let api = Checked::start(frozen_demo()).await;
     let token = approved(&api).await;
@@ -175,7 +185,8 @@ async fn injected_429_carries_retry_after_in_each_api_shape() {
     assert_eq!(data(&api, &token).await.status, 200);
 }
 
-#[tokio::test]
+// Paused tokio time: the elapsed times below are virtual, so exact and independent of load.
+#[tokio::test(start_paused = true)]
 async fn latency_is_added_before_answering() {
     let api = Checked::start(frozen_demo()).await;
     let token = approved(&api).await;
@@ -190,4 +201,18 @@ async fn latency_is_added_before_answering() {
     let started = Instant::now();
     data(&api, &token).await;
     assert!(started.elapsed() < Duration::from_millis(150));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outage_on_a_demo_clock_ends_with_tokio_time() {
+    // A clock that follows time follows tokio's: with paused time, the client's own sleep moves
+    // the emulator past the outage, as real time would in a demo.
+    let api = Checked::start(hm_emulator::EmulatorConfig::demo()).await;
+    api.emulator
+        .faults()
+        .set(Route::AccessTokens, Fault::outage(Duration::from_secs(5)));
+    let body = json!({"grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET});
+    assert_eq!(api.token_request(&body).await.status, 503);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(api.token_request(&body).await.status, 200);
 }

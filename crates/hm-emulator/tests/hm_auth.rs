@@ -1,5 +1,8 @@
 //! The project's own authenticator (hm-auth) against the emulator: both credential flows, renewal
 //! after expiry, and riding out injected 503s and a token endpoint outage with its retry policy.
+//!
+//! Tests with retries run on paused tokio time: hm-auth's back-off sleeps are virtual, and an
+//! emulator that follows time follows that paused clock, so outages end without real waiting.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -93,9 +96,9 @@ async fn a_token_expired_on_the_server_is_renewed_after_401() {
     assert_ne!(auth.access_token().await.unwrap().expose_secret(), first);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn twenty_percent_503s_and_a_token_outage_lose_none_of_1000_calls() {
-    let api = Checked::start(frozen_demo()).await;
+    let api = Checked::start(hm_emulator::EmulatorConfig::demo()).await;
     approve(&api).await;
     let retry = RetryPolicy {
         max_attempts: 8,
@@ -130,7 +133,7 @@ async fn twenty_percent_503s_and_a_token_outage_lose_none_of_1000_calls() {
     assert!(injected >= 150, "the run really met failures: {injected}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn without_retries_every_injected_failure_reaches_the_caller() {
     let api = Checked::start(frozen_demo()).await;
     approve(&api).await;

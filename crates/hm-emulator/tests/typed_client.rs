@@ -2,12 +2,12 @@
 //! talks to High Mobility works unchanged, and every body decodes into the generated types.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hm_api::fleet_clearance::types::{Brand, ClearanceStatus, FleetVehicle, FleetVehicleRequest};
 use hm_api::vehicle_data::types::{UnitLengthUnit, VehicleDataBrand};
-use hm_api::{ClearanceFilter, ClientContext, HighMobility};
+use hm_api::{ClearanceFilter, HighMobility};
 use hm_auth::{Authenticator, Credentials, Environment};
 use hm_emulator::{
     DEMO_CLIENT_ID, DEMO_KEY_ID, DEMO_PRIVATE_KEY_PEM, DEMO_VIN_MERCEDES, DEMO_VIN_SLOW, Emulator,
@@ -24,11 +24,7 @@ async fn client(config: EmulatorConfig) -> (hm_emulator::EmulatorHandle, HighMob
     )
     .build()
     .unwrap();
-    let hm = HighMobility::with_client(
-        emulator.base_url(),
-        reqwest::Client::new(),
-        ClientContext::authenticated(auth),
-    );
+    let hm = HighMobility::with_http_client(auth, reqwest::Client::new());
     (emulator, hm)
 }
 
@@ -48,13 +44,13 @@ async fn clearance_and_vehicle_data_through_the_generated_clients() {
                 vin: DEMO_VIN_MERCEDES.into(),
                 brand: Brand::MercedesBenz,
                 control_measures: None,
-                tags: HashMap::from([("fleet".to_string(), "north".to_string())]),
+                tags: BTreeMap::from([("fleet".to_string(), "north".to_string())]),
             },
             FleetVehicle {
                 vin: DEMO_VIN_SLOW.into(),
                 brand: Brand::Sandbox,
                 control_measures: None,
-                tags: HashMap::new(),
+                tags: BTreeMap::new(),
             },
         ],
     };

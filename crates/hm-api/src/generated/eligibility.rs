@@ -10,78 +10,101 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Vehicle brand, as the eligibility API spells it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum Brand {
-        #[serde(rename = "mercedes-benz")]
         MercedesBenz,
-        #[serde(rename = "ford")]
         Ford,
-        #[serde(rename = "bmw")]
         Bmw,
-        #[serde(rename = "mini")]
         Mini,
-        #[serde(rename = "citroen")]
         Citroen,
-        #[serde(rename = "peugeot")]
         Peugeot,
-        #[serde(rename = "opel")]
         Opel,
-        #[serde(rename = "vauxhall")]
         Vauxhall,
-        #[serde(rename = "ds")]
         Ds,
-        #[serde(rename = "jeep")]
         Jeep,
-        #[serde(rename = "fiat")]
         Fiat,
-        #[serde(rename = "alfaromeo")]
         Alfaromeo,
-        #[serde(rename = "renault")]
         Renault,
-        #[serde(rename = "toyota")]
         Toyota,
-        #[serde(rename = "lexus")]
         Lexus,
-        #[serde(rename = "volvo-cars")]
         VolvoCars,
-        #[serde(rename = "sandbox")]
         Sandbox,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl Brand {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[
+            Self::MercedesBenz,
+            Self::Ford,
+            Self::Bmw,
+            Self::Mini,
+            Self::Citroen,
+            Self::Peugeot,
+            Self::Opel,
+            Self::Vauxhall,
+            Self::Ds,
+            Self::Jeep,
+            Self::Fiat,
+            Self::Alfaromeo,
+            Self::Renault,
+            Self::Toyota,
+            Self::Lexus,
+            Self::VolvoCars,
+            Self::Sandbox,
+        ];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::MercedesBenz => "mercedes-benz",
+                Self::Ford => "ford",
+                Self::Bmw => "bmw",
+                Self::Mini => "mini",
+                Self::Citroen => "citroen",
+                Self::Peugeot => "peugeot",
+                Self::Opel => "opel",
+                Self::Vauxhall => "vauxhall",
+                Self::Ds => "ds",
+                Self::Jeep => "jeep",
+                Self::Fiat => "fiat",
+                Self::Alfaromeo => "alfaromeo",
+                Self::Renault => "renault",
+                Self::Toyota => "toyota",
+                Self::Lexus => "lexus",
+                Self::VolvoCars => "volvo-cars",
+                Self::Sandbox => "sandbox",
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for Brand {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Brand {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for Brand {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::MercedesBenz => f.write_str("mercedes-benz"),
-                Self::Ford => f.write_str("ford"),
-                Self::Bmw => f.write_str("bmw"),
-                Self::Mini => f.write_str("mini"),
-                Self::Citroen => f.write_str("citroen"),
-                Self::Peugeot => f.write_str("peugeot"),
-                Self::Opel => f.write_str("opel"),
-                Self::Vauxhall => f.write_str("vauxhall"),
-                Self::Ds => f.write_str("ds"),
-                Self::Jeep => f.write_str("jeep"),
-                Self::Fiat => f.write_str("fiat"),
-                Self::Alfaromeo => f.write_str("alfaromeo"),
-                Self::Renault => f.write_str("renault"),
-                Self::Toyota => f.write_str("toyota"),
-                Self::Lexus => f.write_str("lexus"),
-                Self::VolvoCars => f.write_str("volvo-cars"),
-                Self::Sandbox => f.write_str("sandbox"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for Brand {
@@ -128,36 +151,59 @@ pub mod types {
         }
     }
     ///`ConnectivityStatus`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum ConnectivityStatus {
-        #[serde(rename = "activated")]
         Activated,
-        #[serde(rename = "deactivated")]
         Deactivated,
-        #[serde(rename = "unknown")]
         Unknown,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl ConnectivityStatus {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[
+            Self::Activated,
+            Self::Deactivated,
+            Self::Unknown,
+        ];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Activated => "activated",
+                Self::Deactivated => "deactivated",
+                Self::Unknown => "unknown",
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for ConnectivityStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConnectivityStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for ConnectivityStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Activated => f.write_str("activated"),
-                Self::Deactivated => f.write_str("deactivated"),
-                Self::Unknown => f.write_str("unknown"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for ConnectivityStatus {
@@ -190,33 +236,53 @@ pub mod types {
         }
     }
     ///`DataDelivery`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum DataDelivery {
-        #[serde(rename = "pull")]
         Pull,
-        #[serde(rename = "push")]
         Push,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl DataDelivery {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[Self::Pull, Self::Push];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Pull => "pull",
+                Self::Push => "push",
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for DataDelivery {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DataDelivery {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for DataDelivery {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Pull => f.write_str("pull"),
-                Self::Push => f.write_str("push"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for DataDelivery {
@@ -258,22 +324,12 @@ pub mod types {
         pub primary_user_assigned: ::std::option::Option<bool>,
         pub vin: ::std::string::String,
     }
-    impl Eligibility {
-        pub fn builder() -> builder::Eligibility {
-            Default::default()
-        }
-    }
     ///`EligibilityErrors`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EligibilityErrors {
         ///List of errors
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub errors: ::std::vec::Vec<Error>,
-    }
-    impl EligibilityErrors {
-        pub fn builder() -> builder::EligibilityErrors {
-            Default::default()
-        }
     }
     ///`EligibilityRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -299,177 +355,8 @@ pub mod types {
         ///Error title
         pub title: ::std::string::String,
     }
-    impl Error {
-        pub fn builder() -> builder::Error {
-            Default::default()
-        }
-    }
     /// Types for composing complex structures.
     pub mod builder {
-        #[derive(Clone, Debug)]
-        pub struct Eligibility {
-            connectivity_status: ::std::result::Result<
-                ::std::option::Option<super::ConnectivityStatus>,
-                ::std::string::String,
-            >,
-            data_delivery: ::std::result::Result<
-                ::std::vec::Vec<super::DataDelivery>,
-                ::std::string::String,
-            >,
-            eligible: ::std::result::Result<bool, ::std::string::String>,
-            primary_user_assigned: ::std::result::Result<
-                ::std::option::Option<bool>,
-                ::std::string::String,
-            >,
-            vin: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for Eligibility {
-            fn default() -> Self {
-                Self {
-                    connectivity_status: Ok(Default::default()),
-                    data_delivery: Err(
-                        "no value supplied for data_delivery".to_string(),
-                    ),
-                    eligible: Err("no value supplied for eligible".to_string()),
-                    primary_user_assigned: Ok(Default::default()),
-                    vin: Err("no value supplied for vin".to_string()),
-                }
-            }
-        }
-        impl Eligibility {
-            pub fn connectivity_status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ConnectivityStatus>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.connectivity_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for connectivity_status: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn data_delivery<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::DataDelivery>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.data_delivery = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data_delivery: {e}")
-                    });
-                self
-            }
-            pub fn eligible<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<bool>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.eligible = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for eligible: {e}")
-                    });
-                self
-            }
-            pub fn primary_user_assigned<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.primary_user_assigned = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for primary_user_assigned: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn vin<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.vin = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vin: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Eligibility> for super::Eligibility {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Eligibility,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    connectivity_status: value.connectivity_status?,
-                    data_delivery: value.data_delivery?,
-                    eligible: value.eligible?,
-                    primary_user_assigned: value.primary_user_assigned?,
-                    vin: value.vin?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Eligibility> for Eligibility {
-            fn from(value: super::Eligibility) -> Self {
-                Self {
-                    connectivity_status: Ok(value.connectivity_status),
-                    data_delivery: Ok(value.data_delivery),
-                    eligible: Ok(value.eligible),
-                    primary_user_assigned: Ok(value.primary_user_assigned),
-                    vin: Ok(value.vin),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct EligibilityErrors {
-            errors: ::std::result::Result<
-                ::std::vec::Vec<super::Error>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for EligibilityErrors {
-            fn default() -> Self {
-                Self {
-                    errors: Ok(Default::default()),
-                }
-            }
-        }
-        impl EligibilityErrors {
-            pub fn errors<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Error>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.errors = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for errors: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<EligibilityErrors> for super::EligibilityErrors {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: EligibilityErrors,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { errors: value.errors? })
-            }
-        }
-        impl ::std::convert::From<super::EligibilityErrors> for EligibilityErrors {
-            fn from(value: super::EligibilityErrors) -> Self {
-                Self { errors: Ok(value.errors) }
-            }
-        }
         #[derive(Clone, Debug)]
         pub struct EligibilityRequest {
             brand: ::std::result::Result<super::Brand, ::std::string::String>,
@@ -528,86 +415,6 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
-        pub struct Error {
-            detail: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            source: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            title: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for Error {
-            fn default() -> Self {
-                Self {
-                    detail: Ok(Default::default()),
-                    source: Ok(Default::default()),
-                    title: Err("no value supplied for title".to_string()),
-                }
-            }
-        }
-        impl Error {
-            pub fn detail<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.detail = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for detail: {e}")
-                    });
-                self
-            }
-            pub fn source<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
-                self
-            }
-            pub fn title<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Error> for super::Error {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Error,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    detail: value.detail?,
-                    source: value.source?,
-                    title: value.title?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Error> for Error {
-            fn from(value: super::Error) -> Self {
-                Self {
-                    detail: Ok(value.detail),
-                    source: Ok(value.source),
-                    title: Ok(value.title),
-                }
-            }
-        }
     }
     /// Error types.
     pub mod error {
@@ -662,21 +469,6 @@ pub struct Client {
     pub(crate) inner: crate::ClientContext,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::ClientContext) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///

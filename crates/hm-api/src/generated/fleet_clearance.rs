@@ -10,111 +10,134 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Vehicle brand, as the fleet clearance API spells it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum Brand {
-        #[serde(rename = "bmw")]
         Bmw,
-        #[serde(rename = "citroen")]
         Citroen,
-        #[serde(rename = "ds")]
         Ds,
-        #[serde(rename = "mercedes-benz")]
         MercedesBenz,
-        #[serde(rename = "mini")]
         Mini,
-        #[serde(rename = "opel")]
         Opel,
-        #[serde(rename = "peugeot")]
         Peugeot,
-        #[serde(rename = "vauxhall")]
         Vauxhall,
-        #[serde(rename = "jeep")]
         Jeep,
-        #[serde(rename = "fiat")]
         Fiat,
-        #[serde(rename = "alfaromeo")]
         Alfaromeo,
-        #[serde(rename = "ford")]
         Ford,
-        #[serde(rename = "renault")]
         Renault,
-        #[serde(rename = "dacia")]
         Dacia,
-        #[serde(rename = "toyota")]
         Toyota,
-        #[serde(rename = "lexus")]
         Lexus,
-        #[serde(rename = "porsche")]
         Porsche,
-        #[serde(rename = "maserati")]
         Maserati,
-        #[serde(rename = "kia")]
         Kia,
-        #[serde(rename = "tesla")]
         Tesla,
-        #[serde(rename = "volvo-cars")]
         VolvoCars,
-        #[serde(rename = "skoda")]
         Skoda,
-        #[serde(rename = "audi")]
         Audi,
-        #[serde(rename = "volkswagen")]
         Volkswagen,
-        #[serde(rename = "seat")]
         Seat,
-        #[serde(rename = "cupra")]
         Cupra,
-        #[serde(rename = "polestar")]
         Polestar,
-        #[serde(rename = "sandbox")]
         Sandbox,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl Brand {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[
+            Self::Bmw,
+            Self::Citroen,
+            Self::Ds,
+            Self::MercedesBenz,
+            Self::Mini,
+            Self::Opel,
+            Self::Peugeot,
+            Self::Vauxhall,
+            Self::Jeep,
+            Self::Fiat,
+            Self::Alfaromeo,
+            Self::Ford,
+            Self::Renault,
+            Self::Dacia,
+            Self::Toyota,
+            Self::Lexus,
+            Self::Porsche,
+            Self::Maserati,
+            Self::Kia,
+            Self::Tesla,
+            Self::VolvoCars,
+            Self::Skoda,
+            Self::Audi,
+            Self::Volkswagen,
+            Self::Seat,
+            Self::Cupra,
+            Self::Polestar,
+            Self::Sandbox,
+        ];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Bmw => "bmw",
+                Self::Citroen => "citroen",
+                Self::Ds => "ds",
+                Self::MercedesBenz => "mercedes-benz",
+                Self::Mini => "mini",
+                Self::Opel => "opel",
+                Self::Peugeot => "peugeot",
+                Self::Vauxhall => "vauxhall",
+                Self::Jeep => "jeep",
+                Self::Fiat => "fiat",
+                Self::Alfaromeo => "alfaromeo",
+                Self::Ford => "ford",
+                Self::Renault => "renault",
+                Self::Dacia => "dacia",
+                Self::Toyota => "toyota",
+                Self::Lexus => "lexus",
+                Self::Porsche => "porsche",
+                Self::Maserati => "maserati",
+                Self::Kia => "kia",
+                Self::Tesla => "tesla",
+                Self::VolvoCars => "volvo-cars",
+                Self::Skoda => "skoda",
+                Self::Audi => "audi",
+                Self::Volkswagen => "volkswagen",
+                Self::Seat => "seat",
+                Self::Cupra => "cupra",
+                Self::Polestar => "polestar",
+                Self::Sandbox => "sandbox",
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for Brand {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Brand {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for Brand {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Bmw => f.write_str("bmw"),
-                Self::Citroen => f.write_str("citroen"),
-                Self::Ds => f.write_str("ds"),
-                Self::MercedesBenz => f.write_str("mercedes-benz"),
-                Self::Mini => f.write_str("mini"),
-                Self::Opel => f.write_str("opel"),
-                Self::Peugeot => f.write_str("peugeot"),
-                Self::Vauxhall => f.write_str("vauxhall"),
-                Self::Jeep => f.write_str("jeep"),
-                Self::Fiat => f.write_str("fiat"),
-                Self::Alfaromeo => f.write_str("alfaromeo"),
-                Self::Ford => f.write_str("ford"),
-                Self::Renault => f.write_str("renault"),
-                Self::Dacia => f.write_str("dacia"),
-                Self::Toyota => f.write_str("toyota"),
-                Self::Lexus => f.write_str("lexus"),
-                Self::Porsche => f.write_str("porsche"),
-                Self::Maserati => f.write_str("maserati"),
-                Self::Kia => f.write_str("kia"),
-                Self::Tesla => f.write_str("tesla"),
-                Self::VolvoCars => f.write_str("volvo-cars"),
-                Self::Skoda => f.write_str("skoda"),
-                Self::Audi => f.write_str("audi"),
-                Self::Volkswagen => f.write_str("volkswagen"),
-                Self::Seat => f.write_str("seat"),
-                Self::Cupra => f.write_str("cupra"),
-                Self::Polestar => f.write_str("polestar"),
-                Self::Sandbox => f.write_str("sandbox"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for Brand {
@@ -172,51 +195,74 @@ pub mod types {
         }
     }
     ///Where a clearance is in its lifecycle; `error` only appears in the reply to a clearance request.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum ClearanceStatus {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "approved")]
         Approved,
-        #[serde(rename = "rejected")]
         Rejected,
-        #[serde(rename = "revoking")]
         Revoking,
-        #[serde(rename = "revoked")]
         Revoked,
-        #[serde(rename = "canceling")]
         Canceling,
-        #[serde(rename = "canceled")]
         Canceled,
-        #[serde(rename = "error")]
         Error,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl ClearanceStatus {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[
+            Self::Pending,
+            Self::Approved,
+            Self::Rejected,
+            Self::Revoking,
+            Self::Revoked,
+            Self::Canceling,
+            Self::Canceled,
+            Self::Error,
+        ];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Pending => "pending",
+                Self::Approved => "approved",
+                Self::Rejected => "rejected",
+                Self::Revoking => "revoking",
+                Self::Revoked => "revoked",
+                Self::Canceling => "canceling",
+                Self::Canceled => "canceled",
+                Self::Error => "error",
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for ClearanceStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ClearanceStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for ClearanceStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Pending => f.write_str("pending"),
-                Self::Approved => f.write_str("approved"),
-                Self::Rejected => f.write_str("rejected"),
-                Self::Revoking => f.write_str("revoking"),
-                Self::Revoked => f.write_str("revoked"),
-                Self::Canceling => f.write_str("canceling"),
-                Self::Canceled => f.write_str("canceled"),
-                Self::Error => f.write_str("error"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for ClearanceStatus {
@@ -265,22 +311,12 @@ pub mod types {
         ///Error title
         pub title: ::std::string::String,
     }
-    impl Error {
-        pub fn builder() -> builder::Error {
-            Default::default()
-        }
-    }
     ///`FleetErrors`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FleetErrors {
         ///List of errors
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub errors: ::std::vec::Vec<Error>,
-    }
-    impl FleetErrors {
-        pub fn builder() -> builder::FleetErrors {
-            Default::default()
-        }
     }
     ///`FleetVehicle`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -290,19 +326,14 @@ pub mod types {
         pub control_measures: ::std::option::Option<FleetVehicleControlMeasures>,
         #[serde(
             default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
-        pub tags: ::std::collections::HashMap<
+        pub tags: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///Vehicle Identification Number (VIN)
         pub vin: ::std::string::String,
-    }
-    impl FleetVehicle {
-        pub fn builder() -> builder::FleetVehicle {
-            Default::default()
-        }
     }
     ///`FleetVehicleControlMeasures`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
@@ -310,50 +341,60 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub odometer: ::std::option::Option<FleetVehicleControlMeasuresOdometer>,
     }
-    impl FleetVehicleControlMeasures {
-        pub fn builder() -> builder::FleetVehicleControlMeasures {
-            Default::default()
-        }
-    }
     ///`FleetVehicleControlMeasuresOdometer`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FleetVehicleControlMeasuresOdometer {
         pub unit: FleetVehicleControlMeasuresOdometerUnit,
         pub value: i64,
     }
-    impl FleetVehicleControlMeasuresOdometer {
-        pub fn builder() -> builder::FleetVehicleControlMeasuresOdometer {
-            Default::default()
-        }
-    }
     ///`FleetVehicleControlMeasuresOdometerUnit`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum FleetVehicleControlMeasuresOdometerUnit {
-        #[serde(rename = "kilometers")]
         Kilometers,
-        #[serde(rename = "miles")]
         Miles,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl FleetVehicleControlMeasuresOdometerUnit {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[Self::Kilometers, Self::Miles];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Kilometers => "kilometers",
+                Self::Miles => "miles",
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for FleetVehicleControlMeasuresOdometerUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FleetVehicleControlMeasuresOdometerUnit {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for FleetVehicleControlMeasuresOdometerUnit {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Kilometers => f.write_str("kilometers"),
-                Self::Miles => f.write_str("miles"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for FleetVehicleControlMeasuresOdometerUnit {
@@ -391,19 +432,14 @@ pub mod types {
         pub status: ClearanceStatus,
         #[serde(
             default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
-        pub tags: ::std::collections::HashMap<
+        pub tags: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///Vehicle Identification Number (VIN)
         pub vin: ::std::string::String,
-    }
-    impl FleetVehicleDeleteItemResponse {
-        pub fn builder() -> builder::FleetVehicleDeleteItemResponse {
-            Default::default()
-        }
     }
     ///`FleetVehicleGetItemResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -415,19 +451,14 @@ pub mod types {
         pub status: ClearanceStatus,
         #[serde(
             default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
-        pub tags: ::std::collections::HashMap<
+        pub tags: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///Vehicle Identification Number (VIN)
         pub vin: ::std::string::String,
-    }
-    impl FleetVehicleGetItemResponse {
-        pub fn builder() -> builder::FleetVehicleGetItemResponse {
-            Default::default()
-        }
     }
     ///`FleetVehicleGetResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -457,11 +488,6 @@ pub mod types {
         ///Vehicle list
         pub vehicles: ::std::vec::Vec<FleetVin>,
     }
-    impl FleetVehiclePostResponse {
-        pub fn builder() -> builder::FleetVehiclePostResponse {
-            Default::default()
-        }
-    }
     ///`FleetVehicleRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FleetVehicleRequest {
@@ -482,19 +508,14 @@ pub mod types {
         pub status: ClearanceStatus,
         #[serde(
             default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
-        pub tags: ::std::collections::HashMap<
+        pub tags: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///Vehicle Identification Number (VIN)
         pub vin: ::std::string::String,
-    }
-    impl FleetVin {
-        pub fn builder() -> builder::FleetVin {
-            Default::default()
-        }
     }
     ///`FleetVinChangelog`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -504,613 +525,10 @@ pub mod types {
         pub reason: ::std::option::Option<::std::string::String>,
         pub status: ClearanceStatus,
         ///Date and Time in ISO8601 format example: '2018-11-06T10:20:37.094533Z'
-        pub timestamp: ::std::string::String,
-    }
-    impl FleetVinChangelog {
-        pub fn builder() -> builder::FleetVinChangelog {
-            Default::default()
-        }
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
     }
     /// Types for composing complex structures.
     pub mod builder {
-        #[derive(Clone, Debug)]
-        pub struct Error {
-            detail: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            source: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            title: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for Error {
-            fn default() -> Self {
-                Self {
-                    detail: Ok(Default::default()),
-                    source: Ok(Default::default()),
-                    title: Err("no value supplied for title".to_string()),
-                }
-            }
-        }
-        impl Error {
-            pub fn detail<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.detail = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for detail: {e}")
-                    });
-                self
-            }
-            pub fn source<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for source: {e}")
-                    });
-                self
-            }
-            pub fn title<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Error> for super::Error {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Error,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    detail: value.detail?,
-                    source: value.source?,
-                    title: value.title?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Error> for Error {
-            fn from(value: super::Error) -> Self {
-                Self {
-                    detail: Ok(value.detail),
-                    source: Ok(value.source),
-                    title: Ok(value.title),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct FleetErrors {
-            errors: ::std::result::Result<
-                ::std::vec::Vec<super::Error>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for FleetErrors {
-            fn default() -> Self {
-                Self {
-                    errors: Ok(Default::default()),
-                }
-            }
-        }
-        impl FleetErrors {
-            pub fn errors<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Error>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.errors = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for errors: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FleetErrors> for super::FleetErrors {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FleetErrors,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { errors: value.errors? })
-            }
-        }
-        impl ::std::convert::From<super::FleetErrors> for FleetErrors {
-            fn from(value: super::FleetErrors) -> Self {
-                Self { errors: Ok(value.errors) }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct FleetVehicle {
-            brand: ::std::result::Result<super::Brand, ::std::string::String>,
-            control_measures: ::std::result::Result<
-                ::std::option::Option<super::FleetVehicleControlMeasures>,
-                ::std::string::String,
-            >,
-            tags: ::std::result::Result<
-                ::std::collections::HashMap<
-                    ::std::string::String,
-                    ::std::string::String,
-                >,
-                ::std::string::String,
-            >,
-            vin: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for FleetVehicle {
-            fn default() -> Self {
-                Self {
-                    brand: Err("no value supplied for brand".to_string()),
-                    control_measures: Ok(Default::default()),
-                    tags: Ok(Default::default()),
-                    vin: Err("no value supplied for vin".to_string()),
-                }
-            }
-        }
-        impl FleetVehicle {
-            pub fn brand<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<super::Brand>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.brand = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand: {e}")
-                    });
-                self
-            }
-            pub fn control_measures<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::FleetVehicleControlMeasures>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.control_measures = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for control_measures: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn tags<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::string::String,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
-                self
-            }
-            pub fn vin<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.vin = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vin: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FleetVehicle> for super::FleetVehicle {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FleetVehicle,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    brand: value.brand?,
-                    control_measures: value.control_measures?,
-                    tags: value.tags?,
-                    vin: value.vin?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::FleetVehicle> for FleetVehicle {
-            fn from(value: super::FleetVehicle) -> Self {
-                Self {
-                    brand: Ok(value.brand),
-                    control_measures: Ok(value.control_measures),
-                    tags: Ok(value.tags),
-                    vin: Ok(value.vin),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct FleetVehicleControlMeasures {
-            odometer: ::std::result::Result<
-                ::std::option::Option<super::FleetVehicleControlMeasuresOdometer>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for FleetVehicleControlMeasures {
-            fn default() -> Self {
-                Self {
-                    odometer: Ok(Default::default()),
-                }
-            }
-        }
-        impl FleetVehicleControlMeasures {
-            pub fn odometer<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::FleetVehicleControlMeasuresOdometer>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.odometer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for odometer: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FleetVehicleControlMeasures>
-        for super::FleetVehicleControlMeasures {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FleetVehicleControlMeasures,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { odometer: value.odometer? })
-            }
-        }
-        impl ::std::convert::From<super::FleetVehicleControlMeasures>
-        for FleetVehicleControlMeasures {
-            fn from(value: super::FleetVehicleControlMeasures) -> Self {
-                Self {
-                    odometer: Ok(value.odometer),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct FleetVehicleControlMeasuresOdometer {
-            unit: ::std::result::Result<
-                super::FleetVehicleControlMeasuresOdometerUnit,
-                ::std::string::String,
-            >,
-            value: ::std::result::Result<i64, ::std::string::String>,
-        }
-        impl ::std::default::Default for FleetVehicleControlMeasuresOdometer {
-            fn default() -> Self {
-                Self {
-                    unit: Err("no value supplied for unit".to_string()),
-                    value: Err("no value supplied for value".to_string()),
-                }
-            }
-        }
-        impl FleetVehicleControlMeasuresOdometer {
-            pub fn unit<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    super::FleetVehicleControlMeasuresOdometerUnit,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.unit = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for unit: {e}")
-                    });
-                self
-            }
-            pub fn value<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<i64>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.value = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FleetVehicleControlMeasuresOdometer>
-        for super::FleetVehicleControlMeasuresOdometer {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FleetVehicleControlMeasuresOdometer,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    unit: value.unit?,
-                    value: value.value?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::FleetVehicleControlMeasuresOdometer>
-        for FleetVehicleControlMeasuresOdometer {
-            fn from(value: super::FleetVehicleControlMeasuresOdometer) -> Self {
-                Self {
-                    unit: Ok(value.unit),
-                    value: Ok(value.value),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct FleetVehicleDeleteItemResponse {
-            status: ::std::result::Result<super::ClearanceStatus, ::std::string::String>,
-            tags: ::std::result::Result<
-                ::std::collections::HashMap<
-                    ::std::string::String,
-                    ::std::string::String,
-                >,
-                ::std::string::String,
-            >,
-            vin: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for FleetVehicleDeleteItemResponse {
-            fn default() -> Self {
-                Self {
-                    status: Err("no value supplied for status".to_string()),
-                    tags: Ok(Default::default()),
-                    vin: Err("no value supplied for vin".to_string()),
-                }
-            }
-        }
-        impl FleetVehicleDeleteItemResponse {
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<super::ClearanceStatus>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn tags<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::string::String,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
-                self
-            }
-            pub fn vin<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.vin = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vin: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FleetVehicleDeleteItemResponse>
-        for super::FleetVehicleDeleteItemResponse {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FleetVehicleDeleteItemResponse,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    status: value.status?,
-                    tags: value.tags?,
-                    vin: value.vin?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::FleetVehicleDeleteItemResponse>
-        for FleetVehicleDeleteItemResponse {
-            fn from(value: super::FleetVehicleDeleteItemResponse) -> Self {
-                Self {
-                    status: Ok(value.status),
-                    tags: Ok(value.tags),
-                    vin: Ok(value.vin),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct FleetVehicleGetItemResponse {
-            brand: ::std::result::Result<
-                ::std::option::Option<super::Brand>,
-                ::std::string::String,
-            >,
-            changelog: ::std::result::Result<
-                ::std::vec::Vec<super::FleetVinChangelog>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<super::ClearanceStatus, ::std::string::String>,
-            tags: ::std::result::Result<
-                ::std::collections::HashMap<
-                    ::std::string::String,
-                    ::std::string::String,
-                >,
-                ::std::string::String,
-            >,
-            vin: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for FleetVehicleGetItemResponse {
-            fn default() -> Self {
-                Self {
-                    brand: Ok(Default::default()),
-                    changelog: Ok(Default::default()),
-                    status: Err("no value supplied for status".to_string()),
-                    tags: Ok(Default::default()),
-                    vin: Err("no value supplied for vin".to_string()),
-                }
-            }
-        }
-        impl FleetVehicleGetItemResponse {
-            pub fn brand<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::Brand>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.brand = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for brand: {e}")
-                    });
-                self
-            }
-            pub fn changelog<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FleetVinChangelog>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.changelog = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for changelog: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<super::ClearanceStatus>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn tags<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::string::String,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
-                self
-            }
-            pub fn vin<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.vin = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vin: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FleetVehicleGetItemResponse>
-        for super::FleetVehicleGetItemResponse {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FleetVehicleGetItemResponse,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    brand: value.brand?,
-                    changelog: value.changelog?,
-                    status: value.status?,
-                    tags: value.tags?,
-                    vin: value.vin?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::FleetVehicleGetItemResponse>
-        for FleetVehicleGetItemResponse {
-            fn from(value: super::FleetVehicleGetItemResponse) -> Self {
-                Self {
-                    brand: Ok(value.brand),
-                    changelog: Ok(value.changelog),
-                    status: Ok(value.status),
-                    tags: Ok(value.tags),
-                    vin: Ok(value.vin),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct FleetVehiclePostResponse {
-            vehicles: ::std::result::Result<
-                ::std::vec::Vec<super::FleetVin>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for FleetVehiclePostResponse {
-            fn default() -> Self {
-                Self {
-                    vehicles: Err("no value supplied for vehicles".to_string()),
-                }
-            }
-        }
-        impl FleetVehiclePostResponse {
-            pub fn vehicles<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::FleetVin>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.vehicles = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vehicles: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FleetVehiclePostResponse>
-        for super::FleetVehiclePostResponse {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FleetVehiclePostResponse,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { vehicles: value.vehicles? })
-            }
-        }
-        impl ::std::convert::From<super::FleetVehiclePostResponse>
-        for FleetVehiclePostResponse {
-            fn from(value: super::FleetVehiclePostResponse) -> Self {
-                Self {
-                    vehicles: Ok(value.vehicles),
-                }
-            }
-        }
         #[derive(Clone, Debug)]
         pub struct FleetVehicleRequest {
             vehicles: ::std::result::Result<
@@ -1152,190 +570,6 @@ pub mod types {
             fn from(value: super::FleetVehicleRequest) -> Self {
                 Self {
                     vehicles: Ok(value.vehicles),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct FleetVin {
-            description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<super::ClearanceStatus, ::std::string::String>,
-            tags: ::std::result::Result<
-                ::std::collections::HashMap<
-                    ::std::string::String,
-                    ::std::string::String,
-                >,
-                ::std::string::String,
-            >,
-            vin: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for FleetVin {
-            fn default() -> Self {
-                Self {
-                    description: Ok(Default::default()),
-                    status: Err("no value supplied for status".to_string()),
-                    tags: Ok(Default::default()),
-                    vin: Err("no value supplied for vin".to_string()),
-                }
-            }
-        }
-        impl FleetVin {
-            pub fn description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<super::ClearanceStatus>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn tags<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::string::String,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
-                self
-            }
-            pub fn vin<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.vin = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vin: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FleetVin> for super::FleetVin {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FleetVin,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    description: value.description?,
-                    status: value.status?,
-                    tags: value.tags?,
-                    vin: value.vin?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::FleetVin> for FleetVin {
-            fn from(value: super::FleetVin) -> Self {
-                Self {
-                    description: Ok(value.description),
-                    status: Ok(value.status),
-                    tags: Ok(value.tags),
-                    vin: Ok(value.vin),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct FleetVinChangelog {
-            reason: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<super::ClearanceStatus, ::std::string::String>,
-            timestamp: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for FleetVinChangelog {
-            fn default() -> Self {
-                Self {
-                    reason: Ok(Default::default()),
-                    status: Err("no value supplied for status".to_string()),
-                    timestamp: Err("no value supplied for timestamp".to_string()),
-                }
-            }
-        }
-        impl FleetVinChangelog {
-            pub fn reason<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.reason = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reason: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<super::ClearanceStatus>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn timestamp<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.timestamp = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timestamp: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FleetVinChangelog> for super::FleetVinChangelog {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FleetVinChangelog,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    reason: value.reason?,
-                    status: value.status?,
-                    timestamp: value.timestamp?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::FleetVinChangelog> for FleetVinChangelog {
-            fn from(value: super::FleetVinChangelog) -> Self {
-                Self {
-                    reason: Ok(value.reason),
-                    status: Ok(value.status),
-                    timestamp: Ok(value.timestamp),
                 }
             }
         }
@@ -1390,21 +624,6 @@ pub struct Client {
     pub(crate) inner: crate::ClientContext,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::ClientContext) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///

@@ -32,44 +32,63 @@ pub mod types {
         pub token_type: ::std::string::String,
         ///Date and Time in ISO8601 format example: '2018-11-06T10:20:37.094533Z'
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub validity_end_date: ::std::option::Option<::std::string::String>,
+        pub validity_end_date: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
         ///Date and Time in ISO8601 format example: '2018-11-06T10:20:37.094533Z'
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub validity_start_date: ::std::option::Option<::std::string::String>,
-    }
-    impl AccessTokenResponse {
-        pub fn builder() -> builder::AccessTokenResponse {
-            Default::default()
-        }
+        pub validity_start_date: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
     }
     ///In BMW and MINI case, the status is pending until the car owner grants access in BMW ConnectedDrive Portal
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum AccessTokenStatus {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "approved")]
         Approved,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl AccessTokenStatus {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[Self::Pending, Self::Approved];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Pending => "pending",
+                Self::Approved => "approved",
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for AccessTokenStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokenStatus {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for AccessTokenStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Pending => f.write_str("pending"),
-                Self::Approved => f.write_str("approved"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for AccessTokenStatus {
@@ -109,11 +128,6 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_description: ::std::option::Option<::std::string::String>,
     }
-    impl AccessTokensError {
-        pub fn builder() -> builder::AccessTokensError {
-            Default::default()
-        }
-    }
     ///`AccessTokensRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AccessTokensRequest {
@@ -151,32 +165,55 @@ pub mod types {
         }
     }
     ///Only used with the combination of client_credentials grant_type and client_assertion
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum AccessTokensRequestClientAssertionType {
-        #[serde(rename = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")]
         UrnIetfParamsOauthClientAssertionTypeJwtBearer,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl AccessTokensRequestClientAssertionType {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[
+            Self::UrnIetfParamsOauthClientAssertionTypeJwtBearer,
+        ];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::UrnIetfParamsOauthClientAssertionTypeJwtBearer => {
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                }
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for AccessTokensRequestClientAssertionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokensRequestClientAssertionType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for AccessTokensRequestClientAssertionType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::UrnIetfParamsOauthClientAssertionTypeJwtBearer => {
-                    f.write_str("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-                }
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for AccessTokensRequestClientAssertionType {
@@ -210,36 +247,59 @@ pub mod types {
         }
     }
     ///Grant Type.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum AccessTokensRequestGrantType {
-        #[serde(rename = "authorization_code")]
         AuthorizationCode,
-        #[serde(rename = "refresh_token")]
         RefreshToken,
-        #[serde(rename = "client_credentials")]
         ClientCredentials,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl AccessTokensRequestGrantType {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[
+            Self::AuthorizationCode,
+            Self::RefreshToken,
+            Self::ClientCredentials,
+        ];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::AuthorizationCode => "authorization_code",
+                Self::RefreshToken => "refresh_token",
+                Self::ClientCredentials => "client_credentials",
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for AccessTokensRequestGrantType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokensRequestGrantType {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for AccessTokensRequestGrantType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::AuthorizationCode => f.write_str("authorization_code"),
-                Self::RefreshToken => f.write_str("refresh_token"),
-                Self::ClientCredentials => f.write_str("client_credentials"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for AccessTokensRequestGrantType {
@@ -291,33 +351,53 @@ pub mod types {
         }
     }
     ///Token hint used to identify which type of token is inside the token property.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    ///
+    /// Open: a value the spec does not list arrives as [`Self::UnknownValue`] and re-encodes unchanged; [`Self::KNOWN`] lists the others. New values are added as the spec grows, hence `#[non_exhaustive]`.
+    #[non_exhaustive]
     pub enum AccessTokensRevokeTokenTypeHint {
-        #[serde(rename = "refresh_token")]
         RefreshToken,
-        #[serde(rename = "access_token")]
         AccessToken,
         /// A value this version of the spec does not list yet, kept verbatim.
-        #[serde(untagged)]
         UnknownValue(::std::string::String),
+    }
+    impl AccessTokensRevokeTokenTypeHint {
+        /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
+        pub const KNOWN: &'static [Self] = &[Self::RefreshToken, Self::AccessToken];
+        /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
+        pub fn is_known(&self) -> bool {
+            !matches!(self, Self::UnknownValue(_))
+        }
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::RefreshToken => "refresh_token",
+                Self::AccessToken => "access_token",
+                Self::UnknownValue(value) => value.as_str(),
+            }
+        }
+    }
+    impl ::serde::Serialize for AccessTokensRevokeTokenTypeHint {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokensRevokeTokenTypeHint {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            value.parse().map_err(::serde::de::Error::custom)
+        }
     }
     impl ::std::fmt::Display for AccessTokensRevokeTokenTypeHint {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::RefreshToken => f.write_str("refresh_token"),
-                Self::AccessToken => f.write_str("access_token"),
-                Self::UnknownValue(value) => f.write_str(value),
-            }
+            f.write_str(self.as_str())
         }
     }
     impl ::std::str::FromStr for AccessTokensRevokeTokenTypeHint {
@@ -358,11 +438,6 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_description: ::std::option::Option<::std::string::String>,
     }
-    impl VehicleInfoError {
-        pub fn builder() -> builder::VehicleInfoError {
-            Default::default()
-        }
-    }
     ///Vehicle Info
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct VehicleInfoResponse {
@@ -371,279 +446,8 @@ pub mod types {
         ///VIN associated with the access token
         pub vin: ::std::string::String,
     }
-    impl VehicleInfoResponse {
-        pub fn builder() -> builder::VehicleInfoResponse {
-            Default::default()
-        }
-    }
     /// Types for composing complex structures.
     pub mod builder {
-        #[derive(Clone, Debug)]
-        pub struct AccessTokenResponse {
-            access_token: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            authorization_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            expires_in: ::std::result::Result<i64, ::std::string::String>,
-            refresh_token: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            scope: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<super::AccessTokenStatus>,
-                ::std::string::String,
-            >,
-            token_type: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            validity_end_date: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            validity_start_date: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for AccessTokenResponse {
-            fn default() -> Self {
-                Self {
-                    access_token: Err("no value supplied for access_token".to_string()),
-                    authorization_id: Ok(Default::default()),
-                    expires_in: Err("no value supplied for expires_in".to_string()),
-                    refresh_token: Ok(Default::default()),
-                    scope: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    token_type: Err("no value supplied for token_type".to_string()),
-                    validity_end_date: Ok(Default::default()),
-                    validity_start_date: Ok(Default::default()),
-                }
-            }
-        }
-        impl AccessTokenResponse {
-            pub fn access_token<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.access_token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for access_token: {e}")
-                    });
-                self
-            }
-            pub fn authorization_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.authorization_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for authorization_id: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn expires_in<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<i64>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.expires_in = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expires_in: {e}")
-                    });
-                self
-            }
-            pub fn refresh_token<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.refresh_token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refresh_token: {e}")
-                    });
-                self
-            }
-            pub fn scope<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.scope = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for scope: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AccessTokenStatus>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn token_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.token_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for token_type: {e}")
-                    });
-                self
-            }
-            pub fn validity_end_date<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.validity_end_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for validity_end_date: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn validity_start_date<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.validity_start_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for validity_start_date: {e}"
-                        )
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<AccessTokenResponse>
-        for super::AccessTokenResponse {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: AccessTokenResponse,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    access_token: value.access_token?,
-                    authorization_id: value.authorization_id?,
-                    expires_in: value.expires_in?,
-                    refresh_token: value.refresh_token?,
-                    scope: value.scope?,
-                    status: value.status?,
-                    token_type: value.token_type?,
-                    validity_end_date: value.validity_end_date?,
-                    validity_start_date: value.validity_start_date?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::AccessTokenResponse> for AccessTokenResponse {
-            fn from(value: super::AccessTokenResponse) -> Self {
-                Self {
-                    access_token: Ok(value.access_token),
-                    authorization_id: Ok(value.authorization_id),
-                    expires_in: Ok(value.expires_in),
-                    refresh_token: Ok(value.refresh_token),
-                    scope: Ok(value.scope),
-                    status: Ok(value.status),
-                    token_type: Ok(value.token_type),
-                    validity_end_date: Ok(value.validity_end_date),
-                    validity_start_date: Ok(value.validity_start_date),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct AccessTokensError {
-            error: ::std::result::Result<::std::string::String, ::std::string::String>,
-            error_description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for AccessTokensError {
-            fn default() -> Self {
-                Self {
-                    error: Err("no value supplied for error".to_string()),
-                    error_description: Ok(Default::default()),
-                }
-            }
-        }
-        impl AccessTokensError {
-            pub fn error<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
-                self
-            }
-            pub fn error_description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for error_description: {e}"
-                        )
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<AccessTokensError> for super::AccessTokensError {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: AccessTokensError,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    error: value.error?,
-                    error_description: value.error_description?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::AccessTokensError> for AccessTokensError {
-            fn from(value: super::AccessTokensError) -> Self {
-                Self {
-                    error: Ok(value.error),
-                    error_description: Ok(value.error_description),
-                }
-            }
-        }
         #[derive(Clone, Debug)]
         pub struct AccessTokensRequest {
             client_assertion: ::std::result::Result<
@@ -953,128 +757,6 @@ pub mod types {
                 }
             }
         }
-        #[derive(Clone, Debug)]
-        pub struct VehicleInfoError {
-            error: ::std::result::Result<::std::string::String, ::std::string::String>,
-            error_description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for VehicleInfoError {
-            fn default() -> Self {
-                Self {
-                    error: Err("no value supplied for error".to_string()),
-                    error_description: Ok(Default::default()),
-                }
-            }
-        }
-        impl VehicleInfoError {
-            pub fn error<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
-                self
-            }
-            pub fn error_description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for error_description: {e}"
-                        )
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<VehicleInfoError> for super::VehicleInfoError {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: VehicleInfoError,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    error: value.error?,
-                    error_description: value.error_description?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::VehicleInfoError> for VehicleInfoError {
-            fn from(value: super::VehicleInfoError) -> Self {
-                Self {
-                    error: Ok(value.error),
-                    error_description: Ok(value.error_description),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct VehicleInfoResponse {
-            sub: ::std::result::Result<::std::string::String, ::std::string::String>,
-            vin: ::std::result::Result<::std::string::String, ::std::string::String>,
-        }
-        impl ::std::default::Default for VehicleInfoResponse {
-            fn default() -> Self {
-                Self {
-                    sub: Err("no value supplied for sub".to_string()),
-                    vin: Err("no value supplied for vin".to_string()),
-                }
-            }
-        }
-        impl VehicleInfoResponse {
-            pub fn sub<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.sub = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sub: {e}")
-                    });
-                self
-            }
-            pub fn vin<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.vin = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vin: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<VehicleInfoResponse>
-        for super::VehicleInfoResponse {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: VehicleInfoResponse,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    sub: value.sub?,
-                    vin: value.vin?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::VehicleInfoResponse> for VehicleInfoResponse {
-            fn from(value: super::VehicleInfoResponse) -> Self {
-                Self {
-                    sub: Ok(value.sub),
-                    vin: Ok(value.vin),
-                }
-            }
-        }
     }
     /// Error types.
     pub mod error {
@@ -1131,21 +813,6 @@ pub struct Client {
     pub(crate) inner: crate::ClientContext,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::ClientContext) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///

@@ -1,75 +1,120 @@
 //! Fleet clearance: request, list (with filter), read, and delete (revoke or cancel).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 
-use super::errors::{self, Api};
-use crate::brands::{CANCELABLE_BRANDS, CLEARANCE_BRANDS};
-use crate::config::ClearanceOutcome;
+use super::errors;
+use super::extract::{Authorized, FleetClearance, JsonBody, PathVin};
+use crate::brands::{CANCELABLE_BRANDS, is_fleet_brand};
+use crate::config::{ClearanceOutcome, Limits};
 use crate::filter::Filter;
 use crate::state::AppState;
 use crate::state::clearance::{Change, Clearance, Status};
-use crate::state::clock::wire_time;
+use crate::state::clock::{later, wire_time};
 
-const SCOPE: &str = "fleet:clearance";
 /// How long an unknown vehicle's clearance stays pending before it is rejected.
-const UNKNOWN_VEHICLE_DELAY: chrono::Duration = chrono::Duration::seconds(2);
+const UNKNOWN_VEHICLE_DELAY_SECS: u64 = 2;
 
-fn item_json(c: &Clearance) -> Value {
-    let changelog: Vec<Value> = c
-        .changelog
-        .iter()
-        .map(|change| {
-            let mut entry = json!({ "timestamp": wire_time(change.timestamp), "status": change.status.as_str() });
-            if let (Some(reason), Value::Object(map)) = (&change.reason, &mut entry) {
-                map.insert("reason".into(), json!(reason));
-            }
-            entry
-        })
-        .collect();
-    json!({
-        "vin": c.vin,
-        "status": c.status().as_str(),
-        "brand": c.brand,
-        "changelog": changelog,
-        "tags": c.tags,
-    })
+/// A clearance as the API shows it, borrowed from the store so that listing thousands of them
+/// costs the serialised bytes only.
+#[derive(Serialize)]
+struct Item<'a> {
+    vin: &'a str,
+    status: Status,
+    brand: &'a str,
+    changelog: Vec<ChangeItem<'a>>,
+    tags: &'a BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct ChangeItem<'a> {
+    timestamp: String,
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+fn item(c: &Clearance) -> Item<'_> {
+    Item {
+        vin: &c.vin,
+        status: c.status(),
+        brand: &c.brand,
+        changelog: c
+            .changelog
+            .iter()
+            .map(|change| ChangeItem {
+                timestamp: wire_time(change.timestamp),
+                status: change.status,
+                reason: change.reason.as_deref(),
+            })
+            .collect(),
+        tags: &c.tags,
+    }
+}
+
+fn invalid_input(detail: String, source: &str) -> Response {
+    errors::fleet(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Invalid input",
+        detail,
+        Some(source),
+    )
 }
 
 /// `POST /v1/fleets/vehicles`: requests clearances; each VIN gets `pending` or `error`.
 pub async fn create(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
+    auth: Authorized<FleetClearance>,
+    JsonBody(body, ..): JsonBody<FleetClearance>,
 ) -> Response {
-    let client_id = match state.authorize(&headers, SCOPE) {
-        Ok(c) => c,
-        Err(failure) => return errors::auth(Api::Fleet, failure),
-    };
-    let vehicles = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("vehicles").and_then(Value::as_array).cloned());
-    let Some(vehicles) = vehicles else {
-        return errors::fleet(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Invalid input",
-            "the body must be a JSON object with an array \"vehicles\"",
-            Some("vehicles"),
+    let Some(vehicles) = body.get("vehicles").and_then(Value::as_array) else {
+        return invalid_input(
+            "the body must be a JSON object with an array \"vehicles\"".into(),
+            "vehicles",
         );
     };
+    let limits = &state.config.limits;
+    if vehicles.len() as u64 > limits.max_vehicles_per_request {
+        return invalid_input(
+            format!(
+                "{} vehicles in one request; at most {} are accepted (limits.max_vehicles_per_request)",
+                vehicles.len(),
+                limits.max_vehicles_per_request
+            ),
+            "vehicles",
+        );
+    }
     let now = state.clock.now();
-    let mut clearances = state.clearances.of_app(&client_id, now);
+    let mut clearances = state.clearances.of_app(&auth.client_id, now);
+    let map = clearances.map();
+    let new_vins: BTreeSet<&str> = vehicles
+        .iter()
+        .filter_map(|v| v.get("vin").and_then(Value::as_str))
+        .filter(|&vin| crate::vin::is_valid(vin) && !map.contains_key(vin))
+        .collect();
+    if (map.len() + new_vins.len()) as u64 > limits.max_clearances_per_application {
+        return invalid_input(
+            format!(
+                "the application holds {} clearances and this request adds {}; at most {} are kept \
+                 per application (limits.max_clearances_per_application)",
+                map.len(),
+                new_vins.len(),
+                limits.max_clearances_per_application
+            ),
+            "vehicles",
+        );
+    }
     let results: Vec<Value> = vehicles
         .iter()
-        .map(|v| request_one(&state, clearances.map(), v, now))
+        .map(|v| request_one(&state, map, v, now))
         .collect();
     Json(json!({ "vehicles": results })).into_response()
 }
@@ -83,14 +128,15 @@ fn request_one(
     let vin = v.get("vin").and_then(Value::as_str).unwrap_or_default();
     let error =
         |description: &str| json!({ "vin": vin, "status": "error", "description": description });
+    if !v.is_object() {
+        return error("each vehicle must be an object {vin, brand, tags?}");
+    }
     if !crate::vin::is_valid(vin) {
-        return error("vin should be 17 characters of [A-HJ-NPR-Z0-9]");
+        return error(&format!("vin should be {}", crate::vin::RULE));
     }
     let brand = v.get("brand").and_then(Value::as_str).unwrap_or_default();
     let configured = state.config.vehicle(vin);
-    let known_brand =
-        CLEARANCE_BRANDS.contains(&brand) || state.config.vehicles.iter().any(|c| c.brand == brand);
-    if !known_brand {
+    if !is_fleet_brand(brand, &state.config) {
         return error("The brand is invalid");
     }
     if configured.is_some_and(|c| c.brand != brand) {
@@ -103,14 +149,16 @@ fn request_one(
             Err(_) => return error("tags must be an object of string values"),
         },
     };
+    if let Err(description) = check_tags(&tags, &state.config.limits) {
+        return error(&description);
+    }
     if let Some(existing) = clearances.get(vin).filter(|c| !c.status().is_final()) {
         // Asking again for an active clearance changes nothing; the current state is reported.
         return json!({ "vin": vin, "status": existing.status().as_str(), "tags": existing.tags });
     }
     let outcome = match configured {
         Some(c) => Change {
-            timestamp: now
-                + chrono::Duration::from_std(c.clearance_delay()).unwrap_or(chrono::Duration::MAX),
+            timestamp: later(now, c.clearance_delay_secs),
             status: match c.clearance {
                 ClearanceOutcome::Approve => Status::Approved,
                 ClearanceOutcome::Reject => Status::Rejected,
@@ -121,7 +169,7 @@ fn request_one(
             },
         },
         None => Change {
-            timestamp: now + UNKNOWN_VEHICLE_DELAY,
+            timestamp: later(now, UNKNOWN_VEHICLE_DELAY_SECS),
             status: Status::Rejected,
             reason: Some(
                 "The vehicle is not known to the emulator; add it to the emulator config".into(),
@@ -150,23 +198,28 @@ fn request_one(
     json!({ "vin": vin, "status": "pending", "tags": tags })
 }
 
+fn check_tags(tags: &BTreeMap<String, String>, limits: &Limits) -> Result<(), String> {
+    let too_long = |s: &String| s.chars().count() as u64 > limits.max_tag_length;
+    if tags.len() as u64 > limits.max_tags_per_vehicle
+        || tags.iter().any(|(k, v)| too_long(k) || too_long(v))
+    {
+        return Err(format!(
+            "tags: at most {} tags, names and values of at most {} characters \
+             (limits.max_tags_per_vehicle, limits.max_tag_length)",
+            limits.max_tags_per_vehicle, limits.max_tag_length
+        ));
+    }
+    Ok(())
+}
+
 /// `GET /v1/fleets/vehicles?filter=...`: every clearance of the application that passes the filter.
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    auth: Authorized<FleetClearance>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let client_id = match state.authorize(&headers, SCOPE) {
-        Ok(c) => c,
-        Err(failure) => return errors::auth(Api::Fleet, failure),
-    };
-    let filter_text = query.as_deref().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "filter")
-            .map(|(_, v)| v.into_owned())
-    });
-    let filter = match filter_text.as_deref().map(Filter::parse).transpose() {
-        Ok(f) => f.unwrap_or_default(),
+    let filter = match parse_query(query.as_deref()) {
+        Ok(filter) => filter,
         Err(detail) => {
             return errors::fleet(
                 StatusCode::BAD_REQUEST,
@@ -176,33 +229,43 @@ pub async fn list(
             );
         }
     };
-    let mut clearances = state.clearances.of_app(&client_id, state.clock.now());
-    let items: Vec<Value> = clearances
+    let mut clearances = state.clearances.of_app(&auth.client_id, state.clock.now());
+    let items: Vec<Item<'_>> = clearances
         .map()
         .values()
         .filter(|c| filter.matches(c))
-        .map(item_json)
+        .map(item)
         .collect();
-    Json(Value::Array(items)).into_response()
+    Json(items).into_response()
+}
+
+/// The query of the list: nothing, or exactly one `filter` parameter.
+fn parse_query(query: Option<&str>) -> Result<Filter, String> {
+    let pairs = crate::form::parse(query.unwrap_or_default().as_bytes())?;
+    if let Some((name, _)) = pairs.iter().find(|(name, _)| name != "filter") {
+        return Err(format!(
+            "unknown query parameter {name:?}; the list takes only filter"
+        ));
+    }
+    match pairs.first() {
+        Some((_, text)) => Filter::parse(text),
+        None => Ok(Filter::default()),
+    }
 }
 
 /// `GET /v1/fleets/vehicles/{vin}`: one clearance; limited per application and minute.
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(vin): Path<String>,
+    auth: Authorized<FleetClearance>,
+    PathVin(vin, ..): PathVin<FleetClearance>,
 ) -> Response {
-    let client_id = match state.authorize(&headers, SCOPE) {
-        Ok(c) => c,
-        Err(failure) => return errors::auth(Api::Fleet, failure),
-    };
     let now = state.clock.now();
-    if let Err(wait) = state.clearance_get_limit.hit(&client_id, now) {
-        return errors::too_many_requests(Api::Fleet, wait.as_secs().max(1));
+    if let Err(wait) = state.clearance_get_limit.hit(&auth.client_id, now) {
+        return errors::too_many_requests(errors::Api::Fleet, wait.as_secs().max(1));
     }
-    let mut clearances = state.clearances.of_app(&client_id, now);
+    let mut clearances = state.clearances.of_app(&auth.client_id, now);
     match clearances.map().get(&vin) {
-        Some(c) => Json(item_json(c)).into_response(),
+        Some(c) => Json(item(c)).into_response(),
         None => not_found(&vin),
     }
 }
@@ -219,16 +282,11 @@ fn not_found(vin: &str) -> Response {
 /// `DELETE /v1/fleets/vehicles/{vin}`: approved -> revoking, pending -> canceling.
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(vin): Path<String>,
+    auth: Authorized<FleetClearance>,
+    PathVin(vin, ..): PathVin<FleetClearance>,
 ) -> Response {
-    let client_id = match state.authorize(&headers, SCOPE) {
-        Ok(c) => c,
-        Err(failure) => return errors::auth(Api::Fleet, failure),
-    };
     let now = state.clock.now();
-    let removal_delay = chrono::Duration::seconds(state.config.removal_delay_secs as i64);
-    let mut clearances = state.clearances.of_app(&client_id, now);
+    let mut clearances = state.clearances.of_app(&auth.client_id, now);
     let Some(clearance) = clearances.map().get_mut(&vin) else {
         return not_found(&vin);
     };
@@ -274,14 +332,10 @@ pub async fn delete(
         entered,
         now,
         Some(Change {
-            timestamp: now + removal_delay,
+            timestamp: later(now, state.config.removal_delay_secs),
             status: then,
             reason: None,
         }),
     );
-    let mut body = Map::new();
-    body.insert("vin".into(), json!(vin));
-    body.insert("status".into(), json!(entered.as_str()));
-    body.insert("tags".into(), json!(clearance.tags));
-    Json(Value::Object(body)).into_response()
+    Json(json!({ "vin": vin, "status": entered, "tags": clearance.tags })).into_response()
 }

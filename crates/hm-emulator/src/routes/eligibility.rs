@@ -1,18 +1,15 @@
 //! `POST /v1/eligibility`.
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
-use super::errors::{self, Api};
+use super::errors;
+use super::extract::{Authorized, Eligibility, JsonBody};
 use crate::state::AppState;
-
-const SCOPE: &str = "vehicle:eligibility-check";
 
 fn unprocessable(title: &str, detail: &str, source: &str) -> Response {
     errors::fleet(
@@ -26,19 +23,16 @@ fn unprocessable(title: &str, detail: &str, source: &str) -> Response {
 /// Answers whether a VIN is eligible; unknown VINs are not.
 pub async fn check(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
+    _: Authorized<Eligibility>,
+    JsonBody(request, ..): JsonBody<Eligibility>,
 ) -> Response {
-    if let Err(failure) = state.authorize(&headers, SCOPE) {
-        return errors::auth(Api::Fleet, failure);
-    }
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+    if !request.is_object() {
         return unprocessable(
             "Invalid input",
             "the request body must be a JSON object",
             "body",
         );
-    };
+    }
     let Some(vin) = request.get("vin").and_then(Value::as_str) else {
         return unprocessable("Invalid input", "vin can't be blank", "vin");
     };
@@ -52,9 +46,12 @@ pub async fn check(
     if !crate::vin::is_valid(vin) {
         return unprocessable(
             "Invalid VIN",
-            "vin should be 17 characters of [A-HJ-NPR-Z0-9]",
+            &format!("vin should be {}", crate::vin::RULE),
             "vin",
         );
+    }
+    if !crate::brands::is_fleet_brand(brand, &state.config) {
+        return unprocessable("Invalid brand", "The brand is invalid", "brand");
     }
 
     let mut response = Map::new();

@@ -4,8 +4,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::extract::AuthFailure;
 use crate::faults::Route;
-use crate::state::AuthFailure;
 
 /// The error body families of High Mobility's APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,24 @@ pub enum Api {
     Fleet,
     /// `{errors: [{title, detail}], request_id}` (vehicle data, static data).
     Data,
+}
+
+impl Api {
+    /// The error family of a request path, for answers given before or without routing
+    /// (unknown routes, wrong methods, oversize bodies, panics).
+    pub fn for_path(path: &str) -> Api {
+        let under = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        if under("/v1/access_tokens") {
+            Api::OAuth
+        } else if under("/v1/vehicle-data") || under("/v1/vehicle-static-data") {
+            Api::Data
+        } else {
+            Api::Fleet
+        }
+    }
 }
 
 impl Route {
@@ -64,19 +82,44 @@ pub fn data(status: StatusCode, title: &str, detail: impl Into<String>) -> Respo
 
 /// A generic error of `status` in `api`'s shape.
 pub fn for_api(api: Api, status: StatusCode, title: &str, detail: impl Into<String>) -> Response {
+    with_source(api, status, title, detail, None)
+}
+
+/// A generic error of `status` in `api`'s shape, naming the offending input where the shape has
+/// room for it (`source` of the fleet shape).
+pub fn with_source(
+    api: Api,
+    status: StatusCode,
+    title: &str,
+    detail: impl Into<String>,
+    source: Option<&str>,
+) -> Response {
     match api {
         Api::OAuth => {
             let code = match status {
                 StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
                     "temporarily_unavailable"
                 }
+                s if s.is_client_error() => "invalid_request",
                 _ => "server_error",
             };
             oauth(status, code, detail)
         }
-        Api::Fleet => fleet(status, title, detail, None),
+        Api::Fleet => fleet(status, title, detail, source),
         Api::Data => data(status, title, detail),
     }
+}
+
+/// 413 in `api`'s shape for a body over `limit` bytes.
+pub fn too_large(api: Api, limit: u64) -> Response {
+    for_api(
+        api,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Payload too large",
+        format!(
+            "the request body is larger than {limit} bytes, the emulator's limits.max_body_bytes"
+        ),
+    )
 }
 
 /// 429 in `api`'s shape with a `Retry-After` header.

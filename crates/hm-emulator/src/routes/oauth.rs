@@ -1,35 +1,40 @@
 //! `POST /v1/access_tokens` (client secret and JWT assertion flows) and `DELETE /v1/access_tokens`.
+//!
+//! Both take their parameters as a JSON object or as a form (RFC 6749 §4.4), and both refuse
+//! what a production OAuth server refuses: other encodings, repeated or unknown parameters,
+//! parameters in the query string, credentials in the `Authorization` header, and more than one
+//! way of authenticating the client in one request.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::uri::Authority;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::errors;
+use super::errors::{self, Api};
+use super::extract::{ContentType, content_type, read_body};
 use crate::assertion::{self, JWT_BEARER};
 use crate::state::AppState;
+use crate::state::clock::later;
 use crate::state::tokens::Token;
 
-#[derive(Deserialize, Default)]
-struct TokenRequest {
-    grant_type: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_assertion: Option<String>,
-    client_assertion_type: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct RevokeRequest {
-    token: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-}
+/// Parameters of a client-credentials token request.
+const TOKEN_PARAMS: [&str; 5] = [
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "client_assertion_type",
+    "client_assertion",
+];
+/// Parameters of a revocation request.
+const REVOKE_PARAMS: [&str; 4] = ["token", "client_id", "client_secret", "token_type_hint"];
 
 fn bad_request(description: impl Into<String>) -> Response {
     errors::oauth(StatusCode::BAD_REQUEST, "invalid_request", description)
@@ -39,17 +44,182 @@ fn invalid_client(description: impl Into<String>) -> Response {
     errors::oauth(StatusCode::BAD_REQUEST, "invalid_client", description)
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("the request body must be a JSON object: {e}"))
+/// The request's parameters: names unique, values strings.
+pub struct Params(BTreeMap<String, String>);
+
+impl FromRequest<Arc<AppState>> for Params {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        if parts.uri.query().is_some() {
+            return Err(bad_request(
+                "this endpoint takes no query string; send every parameter in the request body",
+            ));
+        }
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Err(bad_request(
+                "ambiguous credentials: the Authorization header is not accepted here; \
+                 send client_id with client_secret or client_assertion in the body",
+            ));
+        }
+        let kind = content_type(&parts.headers).map_err(|why| {
+            bad_request(format!(
+                "{why}; send the body as application/json or application/x-www-form-urlencoded"
+            ))
+        })?;
+        let limit = state.config.limits.max_body_bytes;
+        let bytes = read_body(body, limit)
+            .await
+            .map_err(|e| e.response(Api::OAuth, limit))?;
+        match kind {
+            ContentType::Json => json_params(&bytes),
+            ContentType::Form => {
+                crate::form::parse(&bytes).map(|pairs| pairs.into_iter().collect())
+            }
+        }
+        .map(Params)
+        .map_err(bad_request)
+    }
 }
 
-fn blank(fields: &[(&str, bool)]) -> Option<Response> {
-    let missing: Vec<String> = fields
-        .iter()
-        .filter(|(_, present)| !present)
-        .map(|(name, _)| format!("{name} can't be blank"))
-        .collect();
-    (!missing.is_empty()).then(|| bad_request(missing.join(", ")))
+fn json_params(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
+    let value = crate::strict_json::parse(bytes)
+        .map_err(|e| format!("the request body must be a JSON object: {e}"))?;
+    let Value::Object(map) = value else {
+        return Err("the request body must be a JSON object of string parameters".into());
+    };
+    map.into_iter()
+        .map(|(name, value)| match value {
+            Value::String(text) => Ok((name, text)),
+            _ => Err(format!("{name} must be a string")),
+        })
+        .collect()
+}
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Refuses names outside `allowed`, then blank values and missing `required` ones; `Err` is
+    /// the description of an `invalid_request`.
+    fn check(&self, allowed: &[&str], required: &[&str], what: &str) -> Result<(), String> {
+        if let Some(unknown) = self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(format!(
+                "unknown parameter {unknown:?}; {what} takes only {}",
+                allowed.join(", ")
+            ));
+        }
+        let mut blank: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|name| !self.0.contains_key(*name))
+            .collect();
+        blank.extend(
+            self.0
+                .iter()
+                .filter(|(_, value)| value.trim().is_empty())
+                .map(|(name, _)| name.as_str()),
+        );
+        blank.sort_unstable();
+        if blank.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = blank
+            .iter()
+            .map(|name| format!("{name} can't be blank"))
+            .collect();
+        Err(list.join(", "))
+    }
+}
+
+/// The `aud` an assertion sent in this request must carry: `http://{authority}/v1`, where the
+/// authority is the one the client used to reach the emulator (`Host`, or the URI's in HTTP/2),
+/// provided it names this emulator. No alias is accepted.
+pub struct Audience(Result<String, String>);
+
+impl FromRequestParts<Arc<AppState>> for Audience {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Audience(audience(parts, state.local_addr.get().copied())))
+    }
+}
+
+fn audience(parts: &Parts, local: Option<SocketAddr>) -> Result<String, String> {
+    let authority = match parts.uri.authority() {
+        Some(authority) => authority.clone(),
+        None => {
+            let mut hosts = parts.headers.get_all(header::HOST).iter();
+            let (Some(host), None) = (hosts.next(), hosts.next()) else {
+                return Err("the request needs exactly one Host header".into());
+            };
+            host.to_str()
+                .ok()
+                .and_then(|h| Authority::from_str(h).ok())
+                .ok_or("the Host header is not a host[:port]")?
+        }
+    };
+    if authority.as_str().contains('@') {
+        return Err("the Host header must not carry user information".into());
+    }
+    let host = authority.host().to_ascii_lowercase();
+    let port = authority.port_u16().unwrap_or(80);
+    // Bound to one address, the Host must name it (or `localhost` for loopback) and its port.
+    // Bound to all interfaces (a container, say), names and ports may be mapped: any Host goes.
+    if let Some(local) = local.filter(|l| !l.ip().is_unspecified()) {
+        let ip = match local.ip() {
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        let names_us = host == ip || (host == "localhost" && local.ip().is_loopback());
+        if port != local.port() || !names_us {
+            return Err(format!(
+                "the Host {authority} does not name this emulator ({local})"
+            ));
+        }
+    }
+    Ok(format!(
+        "http://{}/v1",
+        authority.as_str().to_ascii_lowercase()
+    ))
+}
+
+/// Which way the client authenticates, with exactly one credential.
+enum Credential<'a> {
+    Secret(&'a str),
+    Assertion(&'a str),
+}
+
+/// The one credential of the request; `Err` is the description of an `invalid_request`.
+fn credential(params: &Params) -> Result<Credential<'_>, String> {
+    match (
+        params.get("client_secret"),
+        params.get("client_assertion_type"),
+        params.get("client_assertion"),
+    ) {
+        (Some(secret), None, None) => Ok(Credential::Secret(secret)),
+        (None, Some(JWT_BEARER), Some(assertion)) => Ok(Credential::Assertion(assertion)),
+        (None, Some(other), Some(_)) => Err(format!(
+            "client_assertion_type {other:?} is not supported; use {JWT_BEARER}"
+        )),
+        (None, None, None) => Err(
+            "client_secret can't be blank (or send client_assertion_type and client_assertion)"
+                .into(),
+        ),
+        (None, None, Some(_)) => Err(format!(
+            "client_assertion_type can't be blank; it must be {JWT_BEARER}"
+        )),
+        _ => Err(
+            "ambiguous credentials: send either client_secret, or client_assertion_type \
+                  together with client_assertion, not parts of both"
+                .into(),
+        ),
+    }
 }
 
 // Equal-time comparison so response timing does not reveal how much of a secret matched.
@@ -62,19 +232,15 @@ fn same_secret(a: &str, b: &str) -> bool {
 }
 
 /// Issues an access token.
-pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let request: TokenRequest = match parse(&body) {
-        Ok(r) => r,
-        Err(description) => return bad_request(description),
-    };
-    let (Some(grant_type), Some(client_id)) = (&request.grant_type, &request.client_id) else {
-        return blank(&[
-            ("client_id", request.client_id.is_some()),
-            ("grant_type", request.grant_type.is_some()),
-        ])
-        .unwrap_or_else(|| bad_request("invalid request"));
-    };
-    if grant_type != "client_credentials" {
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    Audience(audience): Audience,
+    params: Params,
+) -> Response {
+    if let Some(grant_type) = params.get("grant_type")
+        && !grant_type.trim().is_empty()
+        && grant_type != "client_credentials"
+    {
         return errors::oauth(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -83,44 +249,46 @@ pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> Response
             ),
         );
     }
+    let checked = params
+        .check(
+            &TOKEN_PARAMS,
+            &["client_id", "grant_type"],
+            "a client_credentials token request",
+        )
+        .and_then(|()| credential(&params));
+    let credential = match checked {
+        Ok(c) => c,
+        Err(description) => return bad_request(description),
+    };
+    let client_id = params.get("client_id").unwrap_or_default();
     let (client_secret, scopes) = {
         let registry = state.registry();
-        let Some(app) = registry.apps.get(client_id.as_str()) else {
+        let Some(app) = registry.apps.get(client_id) else {
             return invalid_client("client_id is invalid");
         };
         (app.client_secret.clone(), app.scopes.clone())
     };
-
-    if let Some(assertion) = &request.client_assertion {
-        if request.client_assertion_type.as_deref() != Some(JWT_BEARER) {
-            return bad_request(format!("client_assertion_type must be {JWT_BEARER}"));
-        }
-        if let Err(description) = assertion::verify(&state, client_id, assertion) {
-            return invalid_client(description);
-        }
-    } else {
-        let Some(given) = &request.client_secret else {
-            return blank(&[("client_secret", false)])
-                .unwrap_or_else(|| bad_request("invalid request"));
-        };
-        match &client_secret {
+    match credential {
+        Credential::Secret(given) => match &client_secret {
             Some(expected) if same_secret(expected, given) => {}
             Some(_) => return bad_request("client_secret is invalid"),
             None => return invalid_client("this application only accepts client_assertion"),
+        },
+        Credential::Assertion(jwt) => {
+            if let Err(description) = assertion::verify(&state, client_id, jwt, audience) {
+                return invalid_client(description);
+            }
         }
     }
 
     let now = state.clock.now();
     let lifetime = state.config.token_lifetime_secs;
     let scope = scopes.join(" ");
-    let access_token = state.tokens.issue(
-        Token {
-            client_id: client_id.as_str().into(),
-            scopes,
-            expires_at: now + chrono::Duration::seconds(lifetime as i64),
-        },
-        now,
-    );
+    let access_token = state.tokens.issue(Token {
+        client_id: client_id.into(),
+        scopes,
+        expires_at: later(now, lifetime),
+    });
     Json(json!({
         "access_token": access_token,
         "expires_in": lifetime,
@@ -131,30 +299,35 @@ pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> Response
 }
 
 /// Revokes an access token (RFC 7009: unknown tokens are not an error).
-pub async fn revoke(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let request: RevokeRequest = match parse(&body) {
-        Ok(r) => r,
-        Err(description) => return bad_request(description),
-    };
-    let (Some(token), Some(client_id), Some(secret)) =
-        (&request.token, &request.client_id, &request.client_secret)
-    else {
-        return blank(&[
-            ("client_id", request.client_id.is_some()),
-            ("client_secret", request.client_secret.is_some()),
-            ("token", request.token.is_some()),
-        ])
-        .unwrap_or_else(|| bad_request("invalid request"));
-    };
+pub async fn revoke(State(state): State<Arc<AppState>>, params: Params) -> Response {
+    if let Err(description) = params.check(
+        &REVOKE_PARAMS,
+        &["client_id", "client_secret", "token"],
+        "a revocation request",
+    ) {
+        return bad_request(description);
+    }
+    if let Some(hint) = params.get("token_type_hint")
+        && hint != "access_token"
+        && hint != "refresh_token"
+    {
+        return bad_request(format!(
+            "token_type_hint {hint:?} is not supported; use access_token or refresh_token"
+        ));
+    }
+    let client_id = params.get("client_id").unwrap_or_default();
+    let secret = params.get("client_secret").unwrap_or_default();
     let authenticated = state
         .registry()
         .apps
-        .get(client_id.as_str())
+        .get(client_id)
         .and_then(|app| app.client_secret.as_deref())
         .is_some_and(|expected| same_secret(expected, secret));
     if !authenticated {
         return invalid_client("client_id or client_secret is invalid");
     }
-    state.tokens.revoke(token, client_id);
+    state
+        .tokens
+        .revoke(params.get("token").unwrap_or_default(), client_id);
     StatusCode::OK.into_response()
 }

@@ -3,26 +3,17 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::errors::{self, Api};
+use super::errors;
+use super::extract::{Authorized, PathVin, StaticData};
 use crate::config::VehicleConfig;
 use crate::state::AppState;
 
-const SCOPE: &str = "vehicle:static-data";
-
-fn serve(
-    state: &AppState,
-    headers: &HeaderMap,
-    vin: &str,
-    build: fn(&str, &str) -> Value,
-) -> Response {
-    if let Err(failure) = state.authorize(headers, SCOPE) {
-        return errors::auth(Api::Data, failure);
-    }
+fn serve(state: &AppState, vin: &str, build: fn(&str, &str) -> Value) -> Response {
     match state.config.vehicle(vin) {
         Some(VehicleConfig { brand, .. }) => Json(build(vin, brand)).into_response(),
         None => errors::data(
@@ -38,27 +29,17 @@ fn serve(
 /// Manufacturer and equipment of a configured vehicle.
 pub async fn get(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(vin): Path<String>,
+    _: Authorized<StaticData>,
+    PathVin(vin, ..): PathVin<StaticData>,
 ) -> Response {
-    serve(
-        &state,
-        &headers,
-        &vin,
-        crate::documents::static_data::summary,
-    )
+    serve(&state, &vin, crate::documents::static_data::summary)
 }
 
 /// Detailed static data of a configured vehicle.
 pub async fn get_data(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(vin): Path<String>,
+    _: Authorized<StaticData>,
+    PathVin(vin, ..): PathVin<StaticData>,
 ) -> Response {
-    serve(
-        &state,
-        &headers,
-        &vin,
-        crate::documents::static_data::details,
-    )
+    serve(&state, &vin, crate::documents::static_data::details)
 }

@@ -3,28 +3,23 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::errors::{self, Api};
+use super::errors;
+use super::extract::{Authorized, PathVin, VehicleData};
 use crate::state::AppState;
 use crate::state::clearance::Status;
-
-const SCOPE: &str = "vehicle:data";
 
 /// The vehicle's data, if the application holds an approved clearance for it.
 pub async fn get(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(vin): Path<String>,
+    auth: Authorized<VehicleData>,
+    PathVin(vin, ..): PathVin<VehicleData>,
 ) -> Response {
-    let client_id = match state.authorize(&headers, SCOPE) {
-        Ok(c) => c,
-        Err(failure) => return errors::auth(Api::Data, failure),
-    };
     let now = state.clock.now();
-    match state.clearances.status(&client_id, &vin, now) {
+    match state.clearances.status(&auth.client_id, &vin, now) {
         Some(Status::Approved) => {}
         Some(Status::Pending) => {
             return errors::data(

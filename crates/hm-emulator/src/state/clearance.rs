@@ -10,6 +10,10 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+/// Changelog entries kept per clearance; older ones are dropped, so a client that requests and
+/// removes the same clearance in a loop cannot grow memory.
+pub const MAX_CHANGELOG: usize = 64;
+
 /// A clearance status as the fleet clearance API spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -121,13 +125,20 @@ impl Clearance {
     /// Applies a scheduled transition that is due at `now`.
     pub fn settle(&mut self, now: DateTime<Utc>) {
         if let Some(step) = self.scheduled.take_if(|s| s.timestamp <= now) {
-            self.changelog.push(step);
+            self.record(step);
         }
+    }
+
+    fn record(&mut self, change: Change) {
+        if self.changelog.len() >= MAX_CHANGELOG {
+            self.changelog.remove(0);
+        }
+        self.changelog.push(change);
     }
 
     /// Enters `status` now and schedules `then`.
     pub fn transition(&mut self, status: Status, now: DateTime<Utc>, then: Option<Change>) {
-        self.changelog.push(Change {
+        self.record(Change {
             timestamp: now,
             status,
             reason: None,

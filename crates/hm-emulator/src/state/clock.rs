@@ -1,10 +1,14 @@
 //! The virtual clock that clearance lifecycles, token expiry and rate limits are measured on.
 //!
 //! Tests move it forward with `EmulatorHandle::advance` instead of sleeping; demos let it follow
-//! real time so a 2 s clearance delay really takes 2 s.
+//! real time so a 2 s clearance delay really takes 2 s. "Real time" is tokio's clock: in a test
+//! with paused time (`tokio::time::pause`) the emulator follows the paused clock, so a client's
+//! retry back-off and the emulator's fault windows run on the same virtual time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use chrono::{DateTime, Utc};
 
@@ -52,6 +56,15 @@ impl VirtualClock {
                 Some(n.saturating_add(nanos))
             });
     }
+}
+
+/// `now + secs` seconds, saturating at the latest time chrono can represent instead of panicking.
+pub fn later(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
+    i64::try_from(secs)
+        .ok()
+        .and_then(chrono::Duration::try_seconds)
+        .and_then(|by| now.checked_add_signed(by))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// The wire form of a time: RFC 3339 in UTC with whole seconds (`2026-03-01T10:20:37Z`).

@@ -1,6 +1,6 @@
 //! Issued access tokens: opaque random strings remembered with their owner, scopes and expiry.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -19,32 +19,53 @@ pub struct Token {
 /// Why a bearer token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenProblem {
-    /// Never issued, or revoked.
+    /// Never issued, revoked, or forgotten (see [`TokenStore::issue`]).
     Unknown,
     /// Issued but past its lifetime.
     Expired,
 }
 
-/// All live tokens.
-#[derive(Debug, Default)]
+/// All remembered tokens, at most `per_app` per application.
+#[derive(Debug)]
 pub struct TokenStore {
-    tokens: Mutex<HashMap<String, Token>>,
+    per_app: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    tokens: HashMap<String, Token>,
+    /// Each application's token values, oldest first (revoked ones may linger until popped).
+    issued: HashMap<Arc<str>, VecDeque<String>>,
 }
 
 impl TokenStore {
+    /// A store that remembers at most `per_app` tokens per application.
+    pub fn new(per_app: u64) -> Self {
+        Self {
+            per_app: usize::try_from(per_app).unwrap_or(usize::MAX).max(1),
+            inner: Mutex::default(),
+        }
+    }
+
     /// Issues a new token and returns its value.
-    pub fn issue(&self, token: Token, now: DateTime<Utc>) -> String {
+    ///
+    /// Beyond the per-application cap the application's oldest token is forgotten (it then gets
+    /// 401 like a revoked one), so a client that asks for tokens in a loop cannot grow memory.
+    pub fn issue(&self, token: Token) -> String {
         let value = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        let mut tokens = self.lock();
-        // Forget tokens that expired long ago so a long benchmark does not grow the map forever;
-        // recently expired ones stay so that their use is reported as "expired", not "unknown".
-        if tokens.len() > 10_000 {
-            let horizon = now - chrono::Duration::hours(1);
-            tokens.retain(|_, t| t.expires_at > horizon);
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let Inner { tokens, issued } = &mut *inner;
+        let order = issued.entry(token.client_id.clone()).or_default();
+        order.push_back(value.clone());
+        while order.len() > self.per_app {
+            if let Some(oldest) = order.pop_front() {
+                tokens.remove(&oldest);
+            }
         }
         tokens.insert(value.clone(), token);
         value
@@ -52,8 +73,8 @@ impl TokenStore {
 
     /// The token with this value, if it is live at `now`.
     pub fn check(&self, value: &str, now: DateTime<Utc>) -> Result<Token, TokenProblem> {
-        let tokens = self.lock();
-        let token = tokens.get(value).ok_or(TokenProblem::Unknown)?;
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let token = inner.tokens.get(value).ok_or(TokenProblem::Unknown)?;
         if token.expires_at <= now {
             return Err(TokenProblem::Expired);
         }
@@ -62,16 +83,40 @@ impl TokenStore {
 
     /// Revokes the token if it belongs to `client_id`. Unknown tokens are ignored (RFC 7009).
     pub fn revoke(&self, value: &str, client_id: &str) {
-        let mut tokens = self.lock();
-        if tokens
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner
+            .tokens
             .get(value)
             .is_some_and(|t| &*t.client_id == client_id)
         {
-            tokens.remove(value);
+            inner.tokens.remove(value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(client: &str) -> Token {
+        Token {
+            client_id: client.into(),
+            scopes: Arc::from(Vec::new()),
+            expires_at: DateTime::<Utc>::MAX_UTC,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Token>> {
-        self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+    #[test]
+    fn the_oldest_token_of_an_application_is_forgotten_beyond_the_cap() {
+        let store = TokenStore::new(2);
+        let now = Utc::now();
+        let first = store.issue(token("a"));
+        let other = store.issue(token("b"));
+        let second = store.issue(token("a"));
+        let third = store.issue(token("a"));
+        assert_eq!(store.check(&first, now).unwrap_err(), TokenProblem::Unknown);
+        for live in [&other, &second, &third] {
+            assert!(store.check(live, now).is_ok());
+        }
     }
 }

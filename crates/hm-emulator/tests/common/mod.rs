@@ -1,6 +1,7 @@
 //! Shared test helpers: a spec-checking HTTP client and assertion signing.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod jwt;
 pub mod spec;
 
 use std::time::Duration;
@@ -149,6 +150,68 @@ impl Checked {
     pub fn advance(&self, secs: u64) {
         self.emulator.advance(Duration::from_secs(secs));
     }
+}
+
+/// The spec file of the API a path belongs to, by its error family.
+pub fn family_spec(path: &str) -> &'static str {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+    };
+    if under("/v1/access_tokens") {
+        OAUTH
+    } else if under("/v1/vehicle-data") || under("/v1/vehicle-static-data") {
+        VEHICLE_DATA
+    } else {
+        CLEARANCE
+    }
+}
+
+/// Asserts that an error answer to `path` is JSON in the shape of the path's API: OAuth
+/// `{error, error_description}`, fleet `{errors: [{title, ...}]}`, data `{errors, request_id}`.
+pub fn assert_api_error(path: &str, status: u16, content_type: Option<&str>, body: &Value) {
+    assert!((400..600).contains(&status), "{path}: {status} is no error");
+    assert_eq!(
+        content_type,
+        Some("application/json"),
+        "{path}: {status} {body}"
+    );
+    let file = family_spec(path);
+    spec::assert_error_family(file, body);
+    let text = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty());
+    let shaped = match file {
+        OAUTH => text(&body["error"]) && text(&body["error_description"]),
+        VEHICLE_DATA => text(&body["errors"][0]["title"]) && text(&body["request_id"]),
+        _ => text(&body["errors"][0]["title"]),
+    };
+    assert!(
+        shaped,
+        "{path}: {status} is not in its API's error shape: {body}"
+    );
+}
+
+/// Sends a raw request and returns status, Content-Type and the body as JSON (`Null` if empty);
+/// panics if a non-empty body is not JSON.
+pub async fn raw(request: reqwest::RequestBuilder) -> (u16, Option<String>, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (status, content_type, body)
 }
 
 /// Claims of a client assertion, as High Mobility expects them unless a test breaks one on purpose.

@@ -72,7 +72,7 @@ fn correct(file: &str, schemas: &mut Value) {
 fn load(file: &str) -> Spec {
     let path = spec_path(file);
     let text = std::fs::read_to_string(&path).expect("spec readable");
-    let doc: Value = serde_yaml::from_str(&text).expect("spec is YAML");
+    let doc: Value = xtask::yaml::parse(&text, &path).expect("spec is YAML");
     let mut schemas = doc["components"]["schemas"].clone();
     convert(&mut schemas);
     correct(file, &mut schemas);
@@ -148,13 +148,32 @@ fn validator(
     Some(validator)
 }
 
-/// Asserts that `body`, answered with `status` by `method` on `template` (a path of the spec),
-/// matches the spec's response schema. An empty body (`Value::Null`) is accepted only where the
-/// spec documents the status without one.
-pub fn assert_matches(file: &str, template: &str, method: &str, status: u16, body: &Value) {
-    let Some(validator) = validator(file, template, method, status, !body.is_null()) else {
-        return;
-    };
+/// Asserts that `body` matches the error schema of `file`'s API family (the schema used for
+/// statuses an operation does not document), for answers outside any documented operation.
+pub fn assert_error_family(file: &str, body: &Value) {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let validator = cache
+        .lock()
+        .expect("family cache")
+        .entry(file.to_string())
+        .or_insert_with(|| {
+            let mut root = spec(file).schema_root.clone();
+            root["$ref"] = json!(format!("#/definitions/{}", fallback_schema(file)));
+            Arc::new(jsonschema::validator_for(&root).expect("spec schema compiles"))
+        })
+        .clone();
+    assert_valid(
+        &validator,
+        body,
+        &format!(
+            "error body does not match {file}'s {}",
+            fallback_schema(file)
+        ),
+    );
+}
+
+fn assert_valid(validator: &jsonschema::Validator, body: &Value, what: &str) {
     let errors: Vec<String> = validator
         .iter_errors(body)
         .map(|e| format!("{} at {}", e, e.instance_path()))
@@ -162,7 +181,21 @@ pub fn assert_matches(file: &str, template: &str, method: &str, status: u16, bod
         .collect();
     assert!(
         errors.is_empty(),
-        "{method} {template} -> {status} does not match {file}:\n{}\nbody: {body:#}",
+        "{what}:\n{}\nbody: {body:#}",
         errors.join("\n")
+    );
+}
+
+/// Asserts that `body`, answered with `status` by `method` on `template` (a path of the spec),
+/// matches the spec's response schema. An empty body (`Value::Null`) is accepted only where the
+/// spec documents the status without one.
+pub fn assert_matches(file: &str, template: &str, method: &str, status: u16, body: &Value) {
+    let Some(validator) = validator(file, template, method, status, !body.is_null()) else {
+        return;
+    };
+    assert_valid(
+        &validator,
+        body,
+        &format!("{method} {template} -> {status} does not match {file}"),
     );
 }
