@@ -217,3 +217,57 @@ fn attack_held_hostile_yaml() {
     let swagger = xtask::validate::check_version(&json!({"swagger": 2.0}), "s.yml").unwrap_err();
     assert!(swagger.to_string().contains("Swagger 2.0"), "{swagger}");
 }
+
+/// A stray folder under `crates/*/src/generated/` is listed by `--check` as a stale file with an empty
+/// diff, and `cargo xtask codegen` then stops with "cannot remove ...: Is a directory (os error 21)",
+/// so the remedy `--check` prints does not work.
+#[test]
+#[ignore = "attack finding: a stray folder in generated/ gives an empty --check diff and an unfixable codegen error"]
+fn attack_stray_folder_in_generated_is_reported_usefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(xtask::codegen::CLIENT_DIR).join("old")).unwrap();
+    let files = BTreeMap::new();
+    let stale = xtask::codegen::stale_files(root, &files);
+    assert!(
+        stale.iter().all(|s| !s.diff.is_empty()),
+        "--check lists a stale entry but shows nothing: {:?}",
+        stale.iter().map(|s| &s.path).collect::<Vec<_>>()
+    );
+    if let Err(e) = xtask::codegen::write_all(root, &files) {
+        let message = e.to_string();
+        assert!(!message.contains("os error"), "{message}");
+    }
+}
+
+/// A YAML 1.1 merge key (`<<: *defaults`, common in hand-written YAML such as overlays) is neither
+/// applied nor refused: it becomes a literal property named `<<`, so the merged fields are silently
+/// missing from the result.
+#[test]
+#[ignore = "attack finding: a YAML merge key `<<` becomes a literal `<<` property instead of an error"]
+fn attack_yaml_merge_key_is_applied_or_refused() {
+    let text = "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n";
+    if let Ok(value) = xtask::yaml::parse(text, Path::new("t.yaml")) {
+        assert_eq!(value["c"], json!({"x": 1, "y": 2}), "{value}");
+    }
+}
+
+/// Scalars whose JSON value is changed on the way: an integer beyond i64 is rounded to a float
+/// (12345678901234567890 -> 1.2345678901234567e19, e.g. in an example or a `maximum`), an explicit
+/// `!!int "5"` stays the string "5", and a key `1.10` becomes "1.1".
+#[test]
+#[ignore = "attack finding: YAML scalars silently change value (big integers rounded, `!!int` ignored, float keys rewritten)"]
+fn attack_yaml_scalars_keep_their_value_or_are_refused() {
+    for (text, expected) in [
+        (
+            "a: 12345678901234567890\n",
+            json!({"a": 12345678901234567890u64}),
+        ),
+        ("a: !!int \"5\"\n", json!({"a": 5})),
+        ("1.10: x\n", json!({"1.10": "x"})),
+    ] {
+        if let Ok(value) = xtask::yaml::parse(text, Path::new("t.yaml")) {
+            assert_eq!(value, expected, "{text:?}");
+        }
+    }
+}
