@@ -217,3 +217,45 @@ async fn attack_vehicle_data_zone_less_property_timestamp_still_decodes() {
         .into_inner();
     assert!(data.diagnostics.is_some());
 }
+
+/// What held: the authenticated context taken out of a `HighMobility` client and reused for a
+/// generated client at another origin sends no token there.
+#[tokio::test]
+async fn attack_held_authenticated_context_at_another_origin_sends_no_token() {
+    use progenitor_client::ClientInfo;
+    let api = MockServer::start_async().await;
+    api.mock_async(|when, then| {
+        when.method(POST).path("/v1/access_tokens");
+        then.status(200)
+            .header("content-type", "application/json")
+            .body(token_body());
+    })
+    .await;
+    let evil = MockServer::start_async().await;
+    let with_token = evil
+        .mock_async(|when, then| {
+            when.header_exists("authorization");
+            then.status(200).body("{}");
+        })
+        .await;
+    let without = evil
+        .mock_async(|when, then| {
+            when.path("/v1/fleets/vehicles/1HMTEST0000000001");
+            then.status(404).body("{}");
+        })
+        .await;
+    let hm = authenticated(&api).await;
+    let context = hm.fleet_clearance().inner().clone();
+    let elsewhere = hm_api::fleet_clearance::Client::new_with_client(
+        &evil.base_url(),
+        reqwest::Client::new(),
+        context,
+    );
+    let _ = elsewhere
+        .get_clearance()
+        .vin("1HMTEST0000000001")
+        .send()
+        .await;
+    assert_eq!(with_token.calls_async().await, 0);
+    assert_eq!(without.calls_async().await, 1);
+}
