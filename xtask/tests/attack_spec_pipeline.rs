@@ -271,3 +271,84 @@ fn attack_yaml_scalars_keep_their_value_or_are_refused() {
         }
     }
 }
+
+/// Generates the fixture API `things` with `renames` (as a `rename = {...}` of its manifest entry).
+fn generate_things(renames: &[(&str, &str)]) -> Result<String, String> {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let spec = std::fs::read_to_string(fixtures.join("things.yaml")).unwrap();
+    let corrected = xtask::codegen::correct(
+        &spec,
+        &fixtures.join("things.yaml"),
+        &fixtures.join("empty.overlay.yaml"),
+        "things.yaml",
+    )
+    .map_err(|e| e.to_string())?;
+    let entry = xtask::manifest::SpecEntry {
+        module: "things".into(),
+        summary: "Things.".into(),
+        file: "things.yaml".into(),
+        sha256: String::new(),
+        rename: renames
+            .iter()
+            .map(|(from, to)| ((*from).to_owned(), (*to).to_owned()))
+            .collect(),
+    };
+    xtask::codegen::generate(&corrected, &entry)
+        .map(|(client, _)| client)
+        .map_err(|e| e.to_string())
+}
+
+/// A `rename` whose schema does not exist (a typo, or upstream renamed the schema) is silently
+/// ignored: the public type falls back to progenitor's name at the next codegen, breaking every
+/// caller, although the overlay's equivalent rule ("an action that matches nothing is an error")
+/// exists precisely to catch this.
+#[test]
+#[ignore = "attack finding: a manifest `rename` of a schema that does not exist is silently ignored"]
+fn attack_rename_of_a_missing_schema_is_an_error() {
+    let result = generate_things(&[("Thnig", "Widget")]);
+    let err = result
+        .err()
+        .expect("a rename that matches nothing was accepted");
+    assert!(err.contains("Thnig"), "{err}");
+}
+
+/// A `rename` onto a name the spec already uses generates two `pub struct ThingErrors` in one module:
+/// codegen reports success and the crate no longer compiles.
+#[test]
+#[ignore = "attack finding: a manifest `rename` onto an existing type name generates a duplicate type"]
+fn attack_rename_onto_an_existing_type_is_an_error() {
+    match generate_things(&[("Thing", "ThingErrors")]) {
+        Ok(code) => {
+            let file = syn::parse_file(&code).unwrap();
+            let types = file
+                .items
+                .iter()
+                .find_map(|item| match item {
+                    syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+                    _ => None,
+                })
+                .expect("a types module");
+            let defined = types
+                .1
+                .iter()
+                .filter(|item| matches!(item, syn::Item::Struct(s) if s.ident == "ThingErrors"))
+                .count();
+            assert_eq!(defined, 1, "`ThingErrors` is defined {defined} times");
+        }
+        Err(err) => assert!(err.contains("ThingErrors"), "{err}"),
+    }
+}
+
+/// A `rename` to something that is not a type name is blamed on the spec ("correct that operation or
+/// schema in the overlay", "progenitor produced code that does not parse") instead of the manifest.
+#[test]
+#[ignore = "attack finding: an invalid `rename` target is reported as a progenitor/overlay problem, not a manifest one"]
+fn attack_invalid_rename_target_names_the_manifest() {
+    for target in ["type", "not valid"] {
+        let err = generate_things(&[("Thing", target)]).unwrap_err();
+        assert!(
+            err.contains("rename") || err.contains("specs.toml"),
+            "rename to {target:?}: {err}"
+        );
+    }
+}
