@@ -352,3 +352,22 @@ fn attack_invalid_rename_target_names_the_manifest() {
         );
     }
 }
+
+/// What held: `--check` compares whole files, so a one-character hand edit in a generated file and a
+/// stray generated file are both reported with a diff.
+#[test]
+fn attack_held_check_sees_hand_edits_and_stray_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let generated = root.join(xtask::codegen::CLIENT_DIR);
+    std::fs::create_dir_all(&generated).unwrap();
+    std::fs::write(generated.join("mod.rs"), "pub mod a;\npub mod b;\n").unwrap();
+    std::fs::write(generated.join("stray.rs"), "pub struct X;\n").unwrap();
+    let files = BTreeMap::from([(
+        generated.join("mod.rs"),
+        "pub mod a;\npub mod c;\n".to_owned(),
+    )]);
+    let stale = xtask::codegen::stale_files(root, &files);
+    assert_eq!(stale.len(), 2);
+    assert!(stale.iter().all(|s| !s.diff.is_empty()));
+}
