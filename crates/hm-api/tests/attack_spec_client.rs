@@ -259,3 +259,52 @@ async fn attack_held_authenticated_context_at_another_origin_sends_no_token() {
     assert_eq!(with_token.calls_async().await, 0);
     assert_eq!(without.calls_async().await, 1);
 }
+
+/// What held: two concurrent `typed()` calls in one task, one whose token is refused and one whose
+/// API answers 404, each get their own error (the task-local slot is per call).
+#[tokio::test]
+async fn attack_held_concurrent_typed_calls_keep_their_own_errors() {
+    let refusing = MockServer::start_async().await;
+    refusing
+        .mock_async(|when, then| {
+            when.method(POST).path("/v1/access_tokens");
+            then.status(401)
+                .body(r#"{"errors":[{"title":"invalid client"}]}"#);
+        })
+        .await;
+    let working = MockServer::start_async().await;
+    working
+        .mock_async(|when, then| {
+            when.method(POST).path("/v1/access_tokens");
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(token_body());
+        })
+        .await;
+    working
+        .mock_async(|when, then| {
+            when.path("/v1/fleets/vehicles/1HMTEST0000000001");
+            then.status(404)
+                .header("content-type", "application/json")
+                .body(r#"{"errors":[{"title":"not found"}]}"#);
+        })
+        .await;
+    let (bad, good) = (
+        authenticated(&refusing).await,
+        authenticated(&working).await,
+    );
+    let call = |hm: HighMobility| async move {
+        hm.fleet_clearance()
+            .get_clearance()
+            .vin("1HMTEST0000000001")
+            .send()
+            .typed()
+            .await
+    };
+    let (a, b) = tokio::join!(call(bad), call(good));
+    assert!(matches!(a, Err(Error::Auth(_))), "{a:?}");
+    assert!(
+        matches!(&b, Err(Error::Api(e)) if e.status().map(|s| s.as_u16()) == Some(404)),
+        "{b:?}"
+    );
+}
