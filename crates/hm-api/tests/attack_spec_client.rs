@@ -81,6 +81,7 @@ fn token_body() -> &'static str {
     r#"{"access_token":"tok-123","token_type":"bearer","expires_in":3600}"#
 }
 
+#[allow(clippy::unwrap_used)] // test setup: a failure here is a broken test, not a finding
 async fn authenticated(server: &MockServer) -> HighMobility {
     let credentials = Credentials::client_secret("client-id", "client-secret").unwrap();
     let env = Environment::custom(&server.base_url()).unwrap();
