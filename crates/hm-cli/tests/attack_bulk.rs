@@ -44,7 +44,13 @@ fn all_approved_with_a_429_storm_ends_near_the_timeout() {
     // `--timeout 2s` bounds each vehicle (README, "Time limits"); 60 s is far beyond that, and far
     // below the 7 minutes the 8 attempts currently take.
     let out = hm(&server.url)
-        .args(["vehicle-data", "--all-approved", "--ndjson", "--timeout", "2s"])
+        .args([
+            "vehicle-data",
+            "--all-approved",
+            "--ndjson",
+            "--timeout",
+            "2s",
+        ])
         .timeout(Duration::from_secs(60))
         .output()
         .expect("runs");
@@ -128,7 +134,16 @@ fn from_list_timeout_bounds_each_batch_not_the_whole_run() {
     let list = dir.path().join("fleet.csv");
     std::fs::write(&list, vins(500).join("\n")).expect("list");
     let out = hm(&server.url)
-        .args(["clearance", "request", "--brand", "bmw", "--json", "--timeout", "2s", "--from"])
+        .args([
+            "clearance",
+            "request",
+            "--brand",
+            "bmw",
+            "--json",
+            "--timeout",
+            "2s",
+            "--from",
+        ])
         .arg(&list)
         .output()
         .expect("runs");

@@ -22,7 +22,13 @@ fn an_api_outage_is_reported_as_an_outage() {
         }),
     ));
     let out = hm(&server.url)
-        .args(["vehicle-data", "1HMATTACK00000001", "--json", "--timeout", "20s"])
+        .args([
+            "vehicle-data",
+            "1HMATTACK00000001",
+            "--json",
+            "--timeout",
+            "20s",
+        ])
         .output()
         .expect("runs");
     let error: serde_json::Value = serde_json::from_slice(&out.stderr).expect("one JSON error");
@@ -57,7 +63,13 @@ fn ndjson_lines_are_objects() {
         .expect("runs");
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let value: serde_json::Value = serde_json::from_str(line).expect("JSON line");
-        assert!(value.is_object(), "--ndjson line is not a vehicle document: {line}");
+        assert!(
+            value.is_object(),
+            "--ndjson line is not a vehicle document: {line}"
+        );
     }
-    assert!(!out.status.success(), "a malformed vehicle document counted as success: {out:?}");
+    assert!(
+        !out.status.success(),
+        "a malformed vehicle document counted as success: {out:?}"
+    );
 }

@@ -27,7 +27,13 @@ fn a_reply_of_hundreds_of_megabytes_is_refused_not_buffered() {
         }),
     ));
     let out = hm(&server.url)
-        .args(["vehicle-data", "1HMDEM0CAR0000001", "--json", "--timeout", "60s"])
+        .args([
+            "vehicle-data",
+            "1HMDEM0CAR0000001",
+            "--json",
+            "--timeout",
+            "60s",
+        ])
         .output()
         .expect("runs");
     assert!(

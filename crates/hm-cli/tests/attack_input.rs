@@ -14,7 +14,14 @@ fn a_secret_piped_to_stdin_is_never_echoed_as_a_bad_vin() {
     let server = serve(Router::new());
     let out = hm(&server.url)
         .env_remove("HM_CLIENT_SECRET")
-        .args(["eligibility", "--from", "-", "--client-secret-file", "-", "--json"])
+        .args([
+            "eligibility",
+            "--from",
+            "-",
+            "--client-secret-file",
+            "-",
+            "--json",
+        ])
         .write_stdin("piped-client-secret-value\n")
         .output()
         .expect("runs");

@@ -45,6 +45,9 @@ fn a_reflected_access_token_is_not_printed() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(!said.contains(TOKEN), "the access token was printed (json={json}): {said}");
+        assert!(
+            !said.contains(TOKEN),
+            "the access token was printed (json={json}): {said}"
+        );
     }
 }

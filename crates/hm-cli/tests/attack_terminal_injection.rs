@@ -75,7 +75,12 @@ fn api_errors_for_people_carry_no_escape_sequences_from_the_server() {
 fn plain_text_error_bodies_carry_no_escape_sequences() {
     let server = serve(Router::new().route(
         "/v1/fleets/vehicles/{vin}",
-        get(|| async { (StatusCode::BAD_GATEWAY, "upstream \u{1b}]0;owned\u{7}\u{1b}[2J down") }),
+        get(|| async {
+            (
+                StatusCode::BAD_GATEWAY,
+                "upstream \u{1b}]0;owned\u{7}\u{1b}[2J down",
+            )
+        }),
     ));
     let out = hm(&server.url)
         .args(["clearance", "get", VIN, "--timeout", "20s"])

@@ -32,7 +32,9 @@ fn a_failed_poll_does_not_end_the_wait_nor_lose_what_is_known() {
                     // A load balancer hiccup for the rest of the wait.
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
-                        axum::Json(serde_json::json!({"errors": [{"title": "Service unavailable"}]})),
+                        axum::Json(
+                            serde_json::json!({"errors": [{"title": "Service unavailable"}]}),
+                        ),
                     )
                 }
             }
@@ -40,8 +42,15 @@ fn a_failed_poll_does_not_end_the_wait_nor_lose_what_is_known() {
     ));
     let out = hm(&server.url)
         .args([
-            "clearance", "wait", "1HMATTACK00000001", "1HMATTACK00000002", "--json",
-            "--interval", "200ms", "--timeout", "4s",
+            "clearance",
+            "wait",
+            "1HMATTACK00000001",
+            "1HMATTACK00000002",
+            "--json",
+            "--interval",
+            "200ms",
+            "--timeout",
+            "4s",
         ])
         .output()
         .expect("runs");
