@@ -314,6 +314,10 @@ impl EmulatorConfig {
     pub fn demo() -> Self {
         let mut public_keys = BTreeMap::new();
         public_keys.insert(DEMO_KEY_ID.to_string(), DEMO_PUBLIC_KEY_PEM.to_string());
+        // The sandbox vehicles can be canceled, as the sandbox brand could before cancelation
+        // became a per-vehicle setting.
+        let mut approved = VehicleConfig::new(DEMO_VIN_APPROVED, "sandbox");
+        approved.cancelable = true;
         let mut mercedes = VehicleConfig::new(DEMO_VIN_MERCEDES, "mercedes-benz");
         mercedes.data_delivery = vec!["pull".into(), "push".into()];
         mercedes.cancelable = true;
@@ -322,7 +326,7 @@ impl EmulatorConfig {
         rejected.rejection_reason = Some("The vehicle owner did not give consent".into());
         let mut slow = VehicleConfig::new(DEMO_VIN_SLOW, "sandbox");
         slow.clearance_delay_secs = 3 * 24 * 3600;
-        slow.cancelable = true; // so that cancelation can be tried
+        slow.cancelable = true;
         let mut not_eligible = VehicleConfig::new(DEMO_VIN_NOT_ELIGIBLE, "ford");
         not_eligible.eligible = false;
         not_eligible.data_delivery = Vec::new();
@@ -337,13 +341,7 @@ impl EmulatorConfig {
                 public_keys,
                 scopes: default_scopes(),
             }],
-            vehicles: vec![
-                VehicleConfig::new(DEMO_VIN_APPROVED, "sandbox"),
-                mercedes,
-                rejected,
-                slow,
-                not_eligible,
-            ],
+            vehicles: vec![approved, mercedes, rejected, slow, not_eligible],
             ..Self::empty()
         }
     }
