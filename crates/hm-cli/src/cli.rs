@@ -9,7 +9,8 @@ use crate::input::{parse_positive_duration, parse_tag, parse_vin};
 use crate::vocab::Choice;
 
 const AFTER_HELP: &str = "\
-Configuration (flags win over environment variables, which win over the profile):
+Configuration (flags win over environment variables, which win over the profile; a profile named
+with --profile/HM_PROFILE takes no HM_* variables, and its credential goes only to its environment):
   HM_PROFILE, HM_CONFIG (config file; default $XDG_CONFIG_HOME/hm/config.toml),
   HM_CLIENT_ID, HM_CLIENT_SECRET, HM_CLIENT_SECRET_FILE, HM_PRIVATE_KEY_FILE, HM_PRIVATE_KEY_PEM_FILE,
   HM_PRIVATE_KEY_PEM, HM_KEY_ID, HM_ENVIRONMENT (sandbox | production | base URL, default sandbox),
@@ -47,8 +48,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Where the API is, who is calling it, and how long to wait.
-#[derive(Debug, Args, Clone)]
+/// Where the API is, who is calling it, and how long to wait. (`HM_PRIVATE_KEY_PEM` is read from
+/// the environment directly: a flag would put the key in `ps`.)
+#[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Connection (flags win over environment variables and the profile)")]
 pub struct ConnectionArgs {
     /// A profile of the config file ($XDG_CONFIG_HOME/hm/config.toml or HM_CONFIG).
@@ -78,10 +80,6 @@ pub struct ConnectionArgs {
     /// A PEM private key file, PKCS#8 or SEC1 (JWT flow; needs --key-id).
     #[arg(long, env = "HM_PRIVATE_KEY_PEM_FILE", value_name = "FILE")]
     pub key_pem: Option<PathBuf>,
-
-    /// A PEM private key itself (JWT flow; needs --key-id). Environment only.
-    #[arg(long, env = "HM_PRIVATE_KEY_PEM", hide = true, hide_env_values = true)]
-    pub key_pem_text: Option<String>,
 
     /// The private key's id (the assertion's `iss`; not the client id).
     #[arg(long, env = "HM_KEY_ID")]

@@ -73,16 +73,36 @@ fn usage_error(error: clap::Error, json: bool) -> ExitCode {
         error.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     ) || error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
-    if !json || informational {
-        error.exit()
+    if informational {
+        // Help goes to stdout; a reader that went away gets the shell's SIGPIPE status.
+        return match error.print() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                ExitCode::from(error::EXIT_BROKEN_PIPE)
+            }
+            _ => ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE)),
+        };
     }
-    let rendered = error.render().to_string();
-    let message = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid command line")
-        .trim_start_matches("error: ")
-        .to_owned();
+    let message = match hidden_unknown_argument(&error) {
+        Some(message) => message,
+        None => {
+            if !json {
+                error.exit()
+            }
+            let rendered = error.render().to_string();
+            rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid command line")
+                .trim_start_matches("error: ")
+                .to_owned()
+        }
+    };
+    if !json {
+        eprintln!(
+            "error: {message}\n  what to do: run `hm --help` (or `hm COMMAND --help`) for the accepted flags"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
     let doc = serde_json::json!({ "error": {
         "kind": "usage",
         "message": message,
@@ -93,6 +113,33 @@ fn usage_error(error: clap::Error, json: bool) -> ExitCode {
     }});
     eprintln!("{doc}");
     ExitCode::from(EXIT_USAGE)
+}
+
+/// clap quotes an unknown argument in full, value included: `--key-pem-text=<a private key>` or
+/// a mistyped `--client-secet=...` would land on the screen and in logs. Such an argument is named
+/// without its value.
+fn hidden_unknown_argument(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let (name, value) = arg.split_once('=').unwrap_or((arg, ""));
+    let long = !value.is_empty() || name.chars().count() > 40 || name.contains(char::is_control);
+    if !long {
+        return None;
+    }
+    let shown = if name.starts_with('-')
+        && name.chars().count() <= 40
+        && !name.contains(char::is_control)
+    {
+        format!("`{name}=...` (value not shown)")
+    } else {
+        format!("of {} characters (not shown)", arg.chars().count())
+    };
+    Some(format!("unexpected argument {shown}"))
 }
 
 async fn run(ctx: &Ctx<'_>, command: &Command) -> Result<(), CliError> {
