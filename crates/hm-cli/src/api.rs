@@ -17,7 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use crate::error::{CliError, NetFailure, Op, network, problems_from_body};
+use crate::error::{ApiProblem, CliError, NetFailure, Op, network, problems_from_body};
+use crate::scrub::Secrets;
 
 /// Upper bound of the connect phase, so that an unreachable host is named as such well before a
 /// long `--timeout` runs out.
@@ -34,6 +35,8 @@ pub struct Reply {
     pub retry_after: Option<Duration>,
     /// The body as received.
     pub body: bytes::Bytes,
+    /// The session's secrets, redacted from error text quoting the body.
+    pub secrets: Secrets,
 }
 
 impl Reply {
@@ -41,8 +44,8 @@ impl Reply {
     pub fn decode<T: DeserializeOwned>(&self, what: &str) -> Result<T, CliError> {
         serde_json::from_slice(&self.body).map_err(|e| CliError::MalformedReply {
             what: what.to_owned(),
-            detail: e.to_string(),
-            request_id: self.request_id.clone(),
+            detail: self.secrets.scrub(&e.to_string()),
+            request_id: self.request_id.as_deref().map(|id| self.secrets.scrub(id)),
         })
     }
 
@@ -56,8 +59,14 @@ impl Reply {
             op,
             what: what.to_owned(),
             status: self.status,
-            problems: problems_from_body(&self.body),
-            request_id: self.request_id,
+            problems: problems_from_body(&self.body)
+                .into_iter()
+                .map(|p| ApiProblem {
+                    title: self.secrets.scrub(&p.title),
+                    detail: p.detail.map(|d| self.secrets.scrub(&d)),
+                })
+                .collect(),
+            request_id: self.request_id.map(|id| self.secrets.scrub(&id)),
             retry_after: self.retry_after,
         }
     }
@@ -73,6 +82,8 @@ pub struct Session {
     pub limit: Duration,
     /// When the command's network work must be done; `None` bounds each request by `limit` instead.
     deadline: Option<Instant>,
+    /// Tokens and the client secret, redacted from every error quoting a reply.
+    pub secrets: Secrets,
 }
 
 impl Session {
@@ -115,6 +126,7 @@ impl Session {
             base,
             limit,
             deadline: Some(Instant::now() + limit),
+            secrets: Secrets::default(),
         })
     }
 
@@ -138,6 +150,7 @@ impl Session {
             Ok(result) => result?,
             Err(_) => return Err(self.deadline_error(target)),
         };
+        self.secrets.add(token.expose_secret());
         tracing::info!(
             target: "hm::http",
             "{target} -> token valid {} s ({} ms)",
@@ -238,6 +251,7 @@ impl Session {
             request_id,
             retry_after,
             body,
+            secrets: self.secrets.clone(),
         })
     }
 

@@ -130,7 +130,10 @@ impl Failures {
         } else {
             eprintln!("{} of {total} failed:", self.list.len());
             for (item, error) in &self.list {
-                eprintln!("  {item}: {error}");
+                eprintln!(
+                    "  {item}: {}",
+                    crate::scrub::escape_controls(&error.to_string())
+                );
             }
         }
         Err(CliError::Partial {
@@ -153,6 +156,7 @@ mod tests {
             request_id: None,
             retry_after: retry_after.map(Duration::from_secs),
             body: bytes::Bytes::from_static(b"{}"),
+            secrets: crate::scrub::Secrets::default(),
         }
     }
 

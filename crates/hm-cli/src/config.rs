@@ -106,6 +106,8 @@ pub struct Resolved {
     pub credentials: Credentials,
     /// Things the user should fix (e.g. a secret file readable by others).
     pub warnings: Vec<String>,
+    /// The client secret, if that is the credential (to redact it should a server reflect it).
+    pub secret: Option<SecretString>,
 }
 
 /// The connection settings that apply: with a profile named explicitly (`--profile` or
@@ -286,9 +288,12 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
         })
     };
     let mut warnings = Vec::new();
+    let mut client_secret = None;
     let credentials = match kind {
         Kind::Secret => {
-            Credentials::client_secret(client_id, args.client_secret.clone().unwrap_or_default())?
+            let secret = args.client_secret.clone().unwrap_or_default();
+            client_secret = Some(SecretString::from(secret.clone()));
+            Credentials::client_secret(client_id, secret)?
         }
         Kind::SecretFile => {
             let path = if from_profile {
@@ -299,7 +304,9 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
             .unwrap_or_default();
             warnings.extend(loose_mode_warning(&path, "client secret file"));
             let secret = read_secret_file(&path)?;
-            Credentials::client_secret(client_id, secret.expose_secret())?
+            let credentials = Credentials::client_secret(client_id, secret.expose_secret())?;
+            client_secret = Some(secret);
+            credentials
         }
         Kind::SecretEnv => {
             let name = p.client_secret_env.clone().unwrap_or_default();
@@ -309,6 +316,7 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
                      is not set; export it, or name another one"
                 ))
             })?;
+            client_secret = Some(SecretString::from(secret.clone()));
             Credentials::client_secret(client_id, secret)?
         }
         Kind::KeyFile => {
@@ -344,6 +352,7 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
         environment,
         credentials,
         warnings,
+        secret: client_secret,
     })
 }
 

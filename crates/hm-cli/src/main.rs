@@ -10,6 +10,7 @@ mod error;
 mod input;
 mod output;
 mod profile;
+mod scrub;
 mod vocab;
 
 use std::io::IsTerminal;
@@ -59,7 +60,8 @@ fn main() -> ExitCode {
             if json {
                 eprintln!("{}", error.to_json());
             } else {
-                eprintln!("{}", error.to_text());
+                // Error text quotes the server: escape sequences are shown, not obeyed.
+                eprintln!("{}", scrub::escape_controls(&error.to_text()));
             }
             ExitCode::from(error.exit_code())
         }

@@ -12,6 +12,7 @@ pub mod vehicle_data;
 use std::time::Duration;
 
 use hm_auth::{Environment, RetryPolicy};
+use secrecy::ExposeSecret;
 
 use crate::api::Session;
 use crate::cli::ConnectionArgs;
@@ -39,7 +40,11 @@ impl Ctx<'_> {
         for warning in &resolved.warnings {
             self.warn(warning);
         }
-        Session::new(resolved.credentials, resolved.environment, limit, api_retry)
+        let session = Session::new(resolved.credentials, resolved.environment, limit, api_retry)?;
+        if let Some(secret) = &resolved.secret {
+            session.secrets.add(secret.expose_secret());
+        }
+        Ok(session)
     }
 
     /// Builds the session and obtains a first token, so that a credential problem is reported
@@ -76,7 +81,7 @@ impl Ctx<'_> {
                 serde_json::json!({ "warning": { "message": message } })
             );
         } else {
-            eprintln!("warning: {message}");
+            eprintln!("warning: {}", crate::scrub::escape_controls(message));
         }
     }
 }
