@@ -37,6 +37,9 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e, json_requested),
     };
     let json = cli.json || matches!(&cli.command, Command::VehicleData(a) if a.ndjson);
+    if let Err(e) = stdin_used_once(&matches) {
+        return usage_error_of(&e, json);
+    }
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -66,6 +69,39 @@ fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Refuses `-` (stdin) for both the vehicle list and the client secret before anything is read:
+/// reading one would swallow the other, and a secret read as a list could be quoted as a bad VIN.
+fn stdin_used_once(matches: &clap::ArgMatches) -> Result<(), CliError> {
+    let dash = |m: &clap::ArgMatches, id: &str| {
+        m.try_get_one::<std::path::PathBuf>(id)
+            .ok()
+            .flatten()
+            .is_some_and(|p| p.as_os_str() == "-")
+    };
+    let mut m = matches;
+    while let Some((_, sub)) = m.subcommand() {
+        m = sub;
+    }
+    if dash(m, "from") && dash(m, "client_secret_file") {
+        return Err(CliError::Usage(
+            "stdin (`-`) cannot be both the vehicle list (--from) and the client secret \
+             (--client-secret-file/HM_CLIENT_SECRET_FILE): give one of them as a file"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Reports an error found before any command ran.
+fn usage_error_of(error: &CliError, json: bool) -> ExitCode {
+    if json {
+        eprintln!("{}", error.to_json());
+    } else {
+        eprintln!("{}", scrub::escape_controls(&error.to_text()));
+    }
+    ExitCode::from(error.exit_code())
 }
 
 /// Reports a command-line error: clap's own text, or one JSON object with `--json`.

@@ -9,7 +9,6 @@ use axum::Router;
 use axum::routing::post;
 
 #[test]
-#[ignore = "attack finding: with --from - and --client-secret-file -, the secret piped in is read as the vehicle list and echoed in the error"]
 fn a_secret_piped_to_stdin_is_never_echoed_as_a_bad_vin() {
     let server = serve(Router::new());
     let out = hm(&server.url)
