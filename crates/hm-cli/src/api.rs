@@ -24,6 +24,12 @@ use crate::scrub::Secrets;
 /// long `--timeout` runs out.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest reply accepted: a vehicle data document is tens of KiB; a hostile or broken server
+/// must not be able to fill memory.
+pub const MAX_REPLY: usize = 8 << 20;
+/// The largest clearance list accepted (a fleet of 100 000 vehicles lists in about 40 MiB).
+pub const MAX_LIST_REPLY: usize = 128 << 20;
+
 /// The API's reply: status, request id and the body exactly as received.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -180,6 +186,7 @@ impl Session {
         query: Option<(&str, &str)>,
         body: Option<serde_json::Value>,
         until: Instant,
+        max_body: usize,
     ) -> Result<Reply, CliError> {
         let mut url = reqwest::Url::parse(&format!("{}{path}", self.base))
             .map_err(|e| CliError::Usage(format!("cannot form a URL for {path}: {e}")))?;
@@ -207,10 +214,7 @@ impl Session {
             })?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| network(target.clone(), e))?;
+            let body = read_capped(response, max_body, &target).await?;
             Ok::<_, CliError>((status, headers, body))
         };
         let (status, headers, body) = match tokio::time::timeout_at(until, sent).await {
@@ -265,8 +269,13 @@ impl Session {
         query: Option<(&str, &str)>,
         body: Option<serde_json::Value>,
     ) -> Result<Reply, CliError> {
+        let max_body = if op == Op::ClearanceList {
+            MAX_LIST_REPLY
+        } else {
+            MAX_REPLY
+        };
         let reply = self
-            .exchange(method, path, query, body, self.until())
+            .exchange(method, path, query, body, self.until(), max_body)
             .await?;
         if (200..300).contains(&reply.status) {
             Ok(reply)
@@ -385,6 +394,7 @@ impl Session {
             None,
             None,
             until,
+            MAX_REPLY,
         )
         .await
     }
@@ -406,6 +416,36 @@ impl Session {
 /// Turns a failed bulk reply into the error the single-vehicle command would give.
 pub fn vehicle_data_error(vin: &str, reply: Reply) -> CliError {
     reply.error(Op::VehicleData, &format!("vehicle data of {vin}"))
+}
+
+/// Reads a reply body as it streams in, refusing it once it passes `max` bytes (announced or not).
+async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+    target: &str,
+) -> Result<bytes::Bytes, CliError> {
+    let too_large = || CliError::TooLarge {
+        target: target.to_owned(),
+        limit: max,
+    };
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| network(target.to_owned(), e))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 fn body_request_id(body: &[u8]) -> Option<String> {

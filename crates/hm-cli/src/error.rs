@@ -201,6 +201,15 @@ pub enum CliError {
         request_id: Option<String>,
     },
 
+    /// The server sent a reply larger than any the API sends: refused, not buffered.
+    #[error("{target}: the reply is larger than {} MiB, which hm refuses to read", .limit >> 20)]
+    TooLarge {
+        /// The request, e.g. "GET https://.../v1/vehicle-data/...".
+        target: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+
     /// `--wait` reached `--timeout`.
     #[error(
         "gave up waiting after {}: {} clearance(s) still pending ({})",
@@ -258,9 +267,10 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Auth { .. } => EXIT_AUTH,
             CliError::Api { status: 401, .. } => EXIT_AUTH,
-            CliError::Api { .. } | CliError::Refused { .. } | CliError::MalformedReply { .. } => {
-                EXIT_API
-            }
+            CliError::Api { .. }
+            | CliError::Refused { .. }
+            | CliError::MalformedReply { .. }
+            | CliError::TooLarge { .. } => EXIT_API,
             CliError::Network { .. } => EXIT_UNREACHABLE,
             CliError::WaitTimeout { .. } => EXIT_WAIT_TIMEOUT,
             CliError::Rejected { .. } => EXIT_REJECTED,
@@ -279,6 +289,7 @@ impl CliError {
             CliError::Refused { .. } => "refused",
             CliError::Network { failure, .. } => failure.kind(),
             CliError::MalformedReply { .. } => "malformed_reply",
+            CliError::TooLarge { .. } => "reply_too_large",
             CliError::WaitTimeout { .. } => "wait_timeout",
             CliError::Rejected { .. } => "rejected",
             CliError::Partial { .. } => "partial_failure",
@@ -302,7 +313,7 @@ impl CliError {
                     .into(),
             ),
             CliError::Network { failure, .. } => Some(failure.hint().into()),
-            CliError::MalformedReply { .. } => {
+            CliError::MalformedReply { .. } | CliError::TooLarge { .. } => {
                 Some("check that --env points at the High Mobility API".into())
             }
             CliError::WaitTimeout { .. } => Some(
