@@ -55,7 +55,11 @@ fn main() -> ExitCode {
         json,
         matches: &matches,
     };
-    match runtime.block_on(run(&ctx, &cli.command)) {
+    let result = runtime.block_on(run(&ctx, &cli.command));
+    // Dropping the runtime would join blocking threads, among them a DNS lookup that never
+    // answers (getaddrinfo cannot be cancelled): hm would outlive its --timeout by minutes.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::from(error::EXIT_OK),
         // The reader went away: nobody is left to read an error.
         Err(CliError::BrokenPipe) => ExitCode::from(error::EXIT_BROKEN_PIPE),
