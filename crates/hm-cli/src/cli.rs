@@ -23,8 +23,8 @@ Exit codes:
   1    unexpected failure (I/O, the embedded emulator could not start)
   2    usage error: bad or missing flag, malformed VIN, unknown brand, incomplete credentials
   3    authentication failure: unreadable or malformed key, credentials refused, HTTP 401
-  4    the API answered with an error (unknown VIN, no consent, rate limit, ...)
-  5    the API could not be reached or did not answer within --timeout
+  4    the API answered with an error (unknown VIN, no consent, malformed reply, ...)
+  5    the API could not be reached, did not answer within --timeout, or answered 5xx/429 after retries
   6    --wait reached --timeout before every clearance was decided
   7    --wait: a clearance ended rejected
   141  stdout was closed by the reader (e.g. `| head`)

@@ -249,6 +249,11 @@ pub enum CliError {
     Other(String),
 }
 
+/// Whether a final HTTP status (after retries) means the service is down or overloaded.
+fn is_outage(status: u16) -> bool {
+    status == 429 || (500..=599).contains(&status)
+}
+
 fn join(problems: &[ApiProblem]) -> String {
     if problems.is_empty() {
         return "no error details in the reply".to_owned();
@@ -267,6 +272,9 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Auth { .. } => EXIT_AUTH,
             CliError::Api { status: 401, .. } => EXIT_AUTH,
+            // The API's retries are spent: it is down or overloaded, as an unreachable token
+            // endpoint is; a script should try again later, not treat the request as refused.
+            CliError::Api { status, .. } if is_outage(*status) => EXIT_UNREACHABLE,
             CliError::Api { .. }
             | CliError::Refused { .. }
             | CliError::MalformedReply { .. }
@@ -285,6 +293,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => "usage",
             CliError::Auth { kind, .. } => kind,
+            CliError::Api { status, .. } if is_outage(*status) => NetFailure::Outage.kind(),
             CliError::Api { .. } => "api",
             CliError::Refused { .. } => "refused",
             CliError::Network { failure, .. } => failure.kind(),
