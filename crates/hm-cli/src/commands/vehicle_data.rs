@@ -175,9 +175,14 @@ async fn all_approved(ctx: &Ctx<'_>, args: &VehicleDataArgs) -> Result<(), CliEr
     );
     let gate = Gate::default();
     let session = &session;
-    let fetch =
-        |vin: String| async move { session.vehicle_data_until(&vin, session.until()).await };
-    let mut results = bulk::run(vins, usize::from(args.concurrency), &gate, fetch);
+    let fetch = |vin: String, until| async move { session.vehicle_data_until(&vin, until).await };
+    let mut results = bulk::run(
+        vins,
+        usize::from(args.concurrency),
+        &gate,
+        session.limit,
+        fetch,
+    );
     let mut failures = Failures::default();
     let stdout = std::io::stdout();
     while let Some((vin, result)) = results.next().await {
