@@ -69,11 +69,47 @@ pub async fn request(
     vehicles: &[(String, String)],
     tags: &BTreeMap<String, String>,
 ) -> Result<Vec<Reply>, CliError> {
-    let mut replies = Vec::new();
-    for batch in vehicles.chunks(REQUEST_BATCH) {
-        replies.push(session.clearance_request(batch, tags).await?);
+    let batches = request_batches(session, vehicles, tags).await;
+    match batches.failure {
+        Some(error) => Err(error),
+        None => Ok(batches.replies),
     }
-    Ok(replies)
+}
+
+/// What a run of batches achieved: the replies of the batches the API accepted and, if a batch
+/// failed, its error and the VINs of that batch and the ones after it (not requested).
+struct Batches {
+    replies: Vec<Reply>,
+    failure: Option<CliError>,
+    not_requested: Vec<String>,
+}
+
+async fn request_batches(
+    session: &Session,
+    vehicles: &[(String, String)],
+    tags: &BTreeMap<String, String>,
+) -> Batches {
+    let mut replies = Vec::new();
+    for (index, batch) in vehicles.chunks(REQUEST_BATCH).enumerate() {
+        match session.clearance_request(batch, tags).await {
+            Ok(reply) => replies.push(reply),
+            Err(error) => {
+                return Batches {
+                    replies,
+                    failure: Some(error),
+                    not_requested: vehicles[index * REQUEST_BATCH..]
+                        .iter()
+                        .map(|(vin, _)| vin.clone())
+                        .collect(),
+                };
+            }
+        }
+    }
+    Batches {
+        replies,
+        failure: None,
+        not_requested: Vec::new(),
+    }
 }
 
 /// Where waiting ended.
@@ -324,9 +360,21 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
     } else {
         DEFAULT_TIMEOUT
     };
-    let session = ctx.connect(&args.connection, default_limit, &vins).await?;
+    let mut session = ctx.connect(&args.connection, default_limit, &vins).await?;
+    if args.from.is_some() {
+        // A list: --timeout bounds each batch (and the wait), not the whole run.
+        session = session.per_request();
+    }
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
-    let replies = request(&session, &pairs, &tags).await?;
+    let batches = request_batches(&session, &pairs, &tags).await;
+    let replies = batches.replies;
+    if let Some(error) = batches.failure {
+        if replies.is_empty() {
+            return Err(error);
+        }
+        // Clearances were requested before the failure: say which, or nobody can resume.
+        return report_accepted_batches(ctx, &replies, &batches.not_requested, error);
+    }
     let mut answers: Vec<FleetVin> = Vec::new();
     for reply in &replies {
         answers.extend(
@@ -361,15 +409,7 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
             }))?,
         }
     } else {
-        let mut t = Table::new(["VIN", "STATUS", "DESCRIPTION"]);
-        for r in &answers {
-            t.row([
-                r.vin.clone(),
-                r.status.to_string(),
-                r.description.clone().unwrap_or_default(),
-            ]);
-        }
-        t.print()?;
+        answer_table(&answers).print()?;
         match &outcome {
             Some(outcome) => {
                 line("")?;
@@ -402,6 +442,55 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
                 .collect(),
         })
     }
+}
+
+/// Prints what the accepted batches requested, names the VINs not requested, and returns the
+/// failed batch's error.
+fn report_accepted_batches(
+    ctx: &Ctx<'_>,
+    replies: &[Reply],
+    not_requested: &[String],
+    error: CliError,
+) -> Result<(), CliError> {
+    let mut doc = requested_doc(replies)?;
+    if ctx.json {
+        match doc.as_object_mut() {
+            Some(map) => {
+                map.insert("not_requested".into(), json!(not_requested));
+            }
+            None => doc = json!({ "requested": doc, "not_requested": not_requested }),
+        }
+        print_json(&doc)?;
+    } else {
+        let mut answers: Vec<FleetVin> = Vec::new();
+        for reply in replies {
+            answers.extend(
+                reply
+                    .decode::<FleetVehiclePostResponse>("clearance request")?
+                    .vehicles,
+            );
+        }
+        answer_table(&answers).print()?;
+    }
+    ctx.warn(&format!(
+        "a batch failed: the VINs above were requested; {} VIN(s) from {} on were not \
+         (`not_requested` in --json): request them again once the error below is solved",
+        not_requested.len(),
+        not_requested.first().map_or("-", String::as_str),
+    ));
+    Err(error)
+}
+
+fn answer_table(answers: &[FleetVin]) -> Table {
+    let mut t = Table::new(["VIN", "STATUS", "DESCRIPTION"]);
+    for r in answers {
+        t.row([
+            r.vin.clone(),
+            r.status.to_string(),
+            r.description.clone().unwrap_or_default(),
+        ]);
+    }
+    t
 }
 
 async fn wait_command(ctx: &Ctx<'_>, args: &ClearanceWaitArgs) -> Result<(), CliError> {
