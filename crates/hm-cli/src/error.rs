@@ -212,14 +212,17 @@ pub enum CliError {
 
     /// `--wait` reached `--timeout`.
     #[error(
-        "gave up waiting after {}: {} clearance(s) still pending ({})",
-        crate::output::duration_text(*.after), .pending.len(), .pending.join(", ")
+        "gave up waiting after {}: {} clearance(s) still pending ({}){}",
+        crate::output::duration_text(*.after), .pending.len(), .pending.join(", "),
+        .last_failure.as_deref().map(|f| format!("; the last poll failed: {f}")).unwrap_or_default()
     )]
     WaitTimeout {
         /// How long was waited.
         after: Duration,
         /// The VINs still undecided.
         pending: Vec<String>,
+        /// Why the last poll failed, if it did (the API was down or unreachable at the end).
+        last_failure: Option<String>,
     },
 
     /// Clearances waited for ended rejected.

@@ -121,6 +121,10 @@ pub struct WaitOutcome {
     pub pending: Vec<String>,
     /// Whether `--timeout` ended the wait.
     pub timed_out: bool,
+    /// Why the last poll failed, if it did (transient failures only end a wait at `--timeout`).
+    pub last_failure: Option<String>,
+    /// The failure that ended the wait early (one that polling again cannot cure, e.g. HTTP 403).
+    pub failure: Option<CliError>,
 }
 
 impl WaitOutcome {
@@ -133,12 +137,17 @@ impl WaitOutcome {
             .collect()
     }
 
-    /// The command's result: exit 6 if the wait timed out, 7 if a clearance was rejected.
-    pub fn result(&self, waited: Duration) -> Result<(), CliError> {
+    /// The command's result: the failure that ended the wait, exit 6 if the wait timed out, 7 if
+    /// a clearance was rejected.
+    pub fn result(self, waited: Duration) -> Result<(), CliError> {
+        if let Some(failure) = self.failure {
+            return Err(failure);
+        }
         if self.timed_out {
             return Err(CliError::WaitTimeout {
                 after: waited,
-                pending: self.pending.clone(),
+                pending: self.pending,
+                last_failure: self.last_failure,
             });
         }
         let rejected = self.rejected();
@@ -182,20 +191,33 @@ async fn poll_until_decided(
     let deadline = session.until();
     let mut first = true;
     let mut latest: HashMap<String, Clearance> = HashMap::new();
+    let mut last_failure = None;
+    let mut failure = None;
     let timed_out = loop {
-        match poll(session, vins).await {
-            Ok(items) => {
+        match tokio::time::timeout_at(deadline, poll(session, vins)).await {
+            Ok(Ok(items)) => {
+                last_failure = None;
                 for clearance in items {
                     latest.insert(clearance.item.vin.clone(), clearance);
                 }
             }
-            Err(CliError::Network {
+            Err(_)
+            | Ok(Err(CliError::Network {
                 failure: NetFailure::Deadline,
                 ..
-            }) => break true,
-            Err(e) => return Err(e),
+            })) => break true,
+            // A wait may last hours: a network hiccup or an outage of the API is waited out
+            // (the clearances are still pending as far as anyone knows) until --timeout.
+            Ok(Err(e)) if is_transient(&e) => {
+                tracing::debug!("poll failed, polling on: {e}");
+                last_failure = Some(e.to_string());
+            }
+            Ok(Err(e)) => {
+                failure = Some(e);
+                break false;
+            }
         }
-        if std::mem::take(&mut first) && require_listed {
+        if last_failure.is_none() && std::mem::take(&mut first) && require_listed {
             let missing: Vec<&String> = vins.iter().filter(|v| !latest.contains_key(*v)).collect();
             if !missing.is_empty() {
                 return Err(CliError::Refused {
@@ -247,7 +269,18 @@ async fn poll_until_decided(
         clearances,
         pending,
         timed_out,
+        last_failure,
+        failure,
     })
+}
+
+/// Whether polling again may succeed: the network or the API's availability let one poll down.
+fn is_transient(error: &CliError) -> bool {
+    match error {
+        CliError::Network { failure, .. } => *failure != NetFailure::Redirect,
+        CliError::Api { .. } => error.exit_code() == crate::error::EXIT_UNREACHABLE,
+        _ => false,
+    }
 }
 
 async fn poll(session: &Session, vins: &[String]) -> Result<Vec<Clearance>, CliError> {
@@ -421,7 +454,7 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
             None => {}
         }
     }
-    if let Some(outcome) = &outcome {
+    if let Some(outcome) = outcome {
         outcome.result(session.limit)?;
     }
     if refused.is_empty() {
