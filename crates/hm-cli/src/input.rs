@@ -123,6 +123,8 @@ pub struct ListedVehicle {
     pub vin: String,
     /// The brand column, if present and not empty.
     pub brand: Option<String>,
+    /// The line of the list it is on (1-based; comments and blank lines count).
+    pub line: usize,
 }
 
 /// Reads vehicles from a CSV file, or from stdin for `-`.
@@ -165,6 +167,10 @@ pub fn parse_vehicle_list(text: &str, origin: &str) -> Result<Vec<ListedVehicle>
         let line = index + 1;
         let record = record
             .map_err(|e| CliError::Usage(format!("{origin}: line {line} is not valid CSV: {e}")))?;
+        let line = record
+            .position()
+            .and_then(|p| usize::try_from(p.line()).ok())
+            .unwrap_or(line);
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -183,6 +189,7 @@ pub fn parse_vehicle_list(text: &str, origin: &str) -> Result<Vec<ListedVehicle>
                     .and_then(|i| record.get(i))
                     .filter(|b| !b.is_empty())
                     .map(str::to_owned),
+                line,
             }),
             // A line piped in may be a secret meant for another flag: never quote it.
             Err(_) if origin == STDIN => problems.push(format!(
@@ -264,6 +271,9 @@ mod tests {
         assert!(plain.iter().all(|v| v.brand.is_none()));
         let bad = parse_vehicle_list("1HMDEM0CAR0000001\nshort\n", "t").expect_err("bad line");
         assert!(bad.to_string().contains("line 2"), "{bad}");
+        let commented =
+            parse_vehicle_list("# a\n\n1HMDEM0CAR0000001\nshort\n", "t").expect_err("bad");
+        assert!(commented.to_string().contains("line 4"), "{commented}");
         assert!(parse_vehicle_list("\n# nothing\n", "t").is_err());
     }
 

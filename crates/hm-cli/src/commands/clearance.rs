@@ -339,23 +339,45 @@ fn vehicles(args: &ClearanceRequestArgs) -> Result<Vec<(String, String)>, CliErr
     let choice = Choice::clearance_brand();
     let mut pairs = Vec::new();
     let mut problems = Vec::new();
-    let mut listed: Vec<(String, Option<String>)> =
-        args.vins.iter().map(|v| (v.clone(), None)).collect();
+    // (VIN, brand as listed, where: "argument" or "line N").
+    let mut listed: Vec<(String, Option<String>, String)> = args
+        .vins
+        .iter()
+        .map(|v| (v.clone(), None, "the arguments".to_owned()))
+        .collect();
     if let Some(path) = &args.from {
         listed.extend(
             read_vehicle_list(path)?
                 .into_iter()
-                .map(|r| (r.vin, r.brand)),
+                .map(|r| (r.vin, r.brand, format!("line {}", r.line))),
         );
     }
-    for (vin, brand) in listed {
-        match brand.as_deref().map(|b| choice.check(b)) {
-            Some(Ok(brand)) => pairs.push((vin, brand)),
-            Some(Err(e)) => problems.push(format!("{vin}: {e}")),
+    // Where each VIN was first seen, with which brand.
+    let mut first: HashMap<String, (String, String)> = HashMap::new();
+    for (vin, brand, place) in listed {
+        let brand = match brand.as_deref().map(|b| choice.check(b)) {
+            Some(Ok(brand)) => brand,
+            Some(Err(e)) => {
+                problems.push(format!("{vin} ({place}): {e}"));
+                continue;
+            }
             None => match &args.brand {
-                Some(brand) => pairs.push((vin, brand.clone())),
-                None => problems.push(format!("{vin}: no brand; give --brand (or a brand column)")),
+                Some(brand) => brand.clone(),
+                None => {
+                    problems.push(format!("{vin}: no brand; give --brand (or a brand column)"));
+                    continue;
+                }
             },
+        };
+        match first.get(&vin) {
+            Some((seen, at)) if *seen != brand => problems.push(format!(
+                "{vin} is listed with two brands: `{seen}` ({at}) and `{brand}` ({place}); keep one"
+            )),
+            Some(_) => {}
+            None => {
+                first.insert(vin.clone(), (brand.clone(), place));
+                pairs.push((vin, brand));
+            }
         }
     }
     if !problems.is_empty() {
@@ -364,9 +386,7 @@ fn vehicles(args: &ClearanceRequestArgs) -> Result<Vec<(String, String)>, CliErr
             problems.join("\n  ")
         )));
     }
-    // The same VIN twice would only draw an error from the API.
-    let mut seen = std::collections::HashSet::new();
-    pairs.retain(|(vin, _)| seen.insert(vin.clone()));
+    // The same VIN twice (with the same brand) was kept once: a second would only draw an error.
     Ok(pairs)
 }
 
