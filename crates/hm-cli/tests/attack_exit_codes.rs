@@ -39,7 +39,6 @@ fn an_api_outage_is_reported_as_an_outage() {
 }
 
 #[test]
-#[ignore = "attack finding: --ndjson prints a vehicle 'document' that is not a JSON object (null, a string, an array) as a line"]
 fn ndjson_lines_are_objects() {
     let server = serve(
         Router::new()
@@ -70,5 +69,11 @@ fn ndjson_lines_are_objects() {
     assert!(
         !out.status.success(),
         "a malformed vehicle document counted as success: {out:?}"
+    );
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"kind\":\"malformed_reply\""),
+        "{out:?}"
     );
 }
