@@ -86,7 +86,7 @@ pub struct ConnectionArgs {
     pub key_id: Option<String>,
 
     /// Bound of the command's network work, e.g. 30s, 2m [default: 30s; 1h with --wait and for
-    /// `clearance wait`; with --all-approved it bounds each vehicle].
+    /// `clearance wait`; with --all-approved and --from it bounds each vehicle, or batch of 100].
     #[arg(long, env = "HM_TIMEOUT", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub timeout: Option<Duration>,
 }

@@ -2,7 +2,6 @@
 //! ... which `hm man` never produces, and documents none of the flags a command takes.
 
 #[test]
-#[ignore = "attack finding: hm(1) points at hm-COMMAND(1) pages that do not exist and documents no command flag"]
 fn the_man_page_documents_the_flags_and_names_no_missing_pages() {
     let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_hm"))
         .arg("man")
