@@ -57,6 +57,18 @@ impl Gate {
     }
 }
 
+/// Rank of an exit code among bulk failures, most severe first.
+fn severity(code: u8) -> u8 {
+    use crate::error::{EXIT_API, EXIT_AUTH, EXIT_FAILURE, EXIT_UNREACHABLE};
+    match code {
+        EXIT_FAILURE => 0,
+        EXIT_AUTH => 1,
+        EXIT_UNREACHABLE => 2,
+        EXIT_API => 3,
+        _ => 4,
+    }
+}
+
 fn is_transient(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
@@ -161,10 +173,18 @@ impl Failures {
                 );
             }
         }
+        // The most severe failure decides, whatever the VINs' order: a broken setup (auth) over
+        // an unreachable API over a refusal of one vehicle.
+        let code = self
+            .list
+            .iter()
+            .map(|(_, e)| e.exit_code())
+            .min_by_key(|code| severity(*code))
+            .unwrap_or(crate::error::EXIT_FAILURE);
         Err(CliError::Partial {
             failed: self.list.len(),
             total,
-            code: self.list[0].1.exit_code(),
+            code,
         })
     }
 }
@@ -286,5 +306,31 @@ mod tests {
         .expect("a reply");
         assert_eq!(count.load(Ordering::SeqCst), 3);
         assert_eq!(start.elapsed(), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_most_severe_failure_decides_the_exit_code_whatever_the_order() {
+        let api = || crate::api::vehicle_data_error("A", reply(404, None));
+        let down = || CliError::Network {
+            failure: crate::error::NetFailure::Refused,
+            target: "GET x".into(),
+            detail: "refused".into(),
+        };
+        for order in [true, false] {
+            let mut failures = Failures::default();
+            let (first, second) = if order { ("A", "B") } else { ("B", "A") };
+            failures.push(first.into(), api());
+            failures.push(second.into(), down());
+            let error = failures.finish(3, true).expect_err("failed");
+            assert_eq!(error.exit_code(), crate::error::EXIT_UNREACHABLE);
+            assert_eq!(
+                error.to_string(),
+                "2 of 3 vehicle(s) failed; the others succeeded"
+            );
+        }
+        let mut failures = Failures::default();
+        failures.push("A".into(), api());
+        let error = failures.finish(1, true).expect_err("failed");
+        assert_eq!(error.to_string(), "all 1 vehicle(s) failed");
     }
 }

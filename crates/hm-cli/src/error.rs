@@ -233,7 +233,14 @@ pub enum CliError {
     },
 
     /// Some items of a bulk run failed; the others succeeded.
-    #[error("{failed} of {total} vehicle(s) failed; the others succeeded")]
+    #[error(
+        "{}",
+        if .failed >= .total {
+            format!("all {total} vehicle(s) failed")
+        } else {
+            format!("{failed} of {total} vehicle(s) failed; the others succeeded")
+        }
+    )]
     Partial {
         /// How many failed.
         failed: usize,
