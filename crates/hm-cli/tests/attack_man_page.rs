@@ -27,3 +27,19 @@ fn the_man_page_documents_the_flags_and_names_no_missing_pages() {
         "hm(1) refers to hm-clearance(1), which `hm man` does not generate"
     );
 }
+
+#[test]
+fn help_into_a_closed_pipe_ends_with_the_sigpipe_status() {
+    for args in [vec!["--help"], vec!["clearance", "request", "--help"]] {
+        // A pipe whose reader is gone before hm starts: every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hm"))
+            .args(&args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {out:?}");
+    }
+}
