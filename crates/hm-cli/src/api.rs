@@ -24,6 +24,9 @@ use crate::scrub::Secrets;
 /// long `--timeout` runs out.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// hm-auth's default bound of obtaining one token, all attempts included.
+const TOKEN_DEADLINE: Duration = Duration::from_secs(30);
+
 /// The largest reply accepted: a vehicle data document is tens of KiB; a hostile or broken server
 /// must not be able to fill memory.
 pub const MAX_REPLY: usize = 8 << 20;
@@ -108,12 +111,15 @@ impl Session {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CliError::Other(format!("cannot build the HTTP client: {e}")))?;
-        // Token requests keep hm-auth's own limits (connect 5 s, attempt 10 s, all attempts 30 s);
-        // the command's deadline bounds them like every other request (see `authenticate`).
+        // Token requests keep hm-auth's own limits (connect 5 s, attempt 10 s, all attempts 30 s),
+        // the last one no longer than --timeout: hm-auth then gives up before the command's
+        // deadline (see `authenticate`) and names the cause (e.g. connection refused) instead of
+        // a bare deadline.
         let auth = Authenticator::builder(credentials, environment)
             .token_client_builder(
                 reqwest::Client::builder().user_agent(concat!("hm/", env!("CARGO_PKG_VERSION"))),
             )
+            .token_deadline(limit.min(TOKEN_DEADLINE))
             .retry_policy(api_retry)
             .build()?;
         let http = reqwest_middleware::ClientBuilder::new(client)

@@ -77,3 +77,22 @@ fn ndjson_lines_are_objects() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_refused_connection_is_named_as_such_under_a_short_timeout() {
+    // Nothing listens on a port that was just freed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let out = hm(&format!("http://127.0.0.1:{port}"))
+        .args(["token", "--json", "--timeout", "2s"])
+        .output()
+        .expect("runs");
+    let error: serde_json::Value = serde_json::from_slice(&out.stderr).expect("one JSON error");
+    assert_eq!(
+        (out.status.code(), error["error"]["kind"].as_str()),
+        (Some(5), Some("connection_refused")),
+        "{error}"
+    );
+}
