@@ -115,31 +115,20 @@ pub struct Resolved {
 /// or `HM_CLIENT_SECRET` in the shell cannot send the profile's credential elsewhere or replace
 /// it; only flags typed on this command line still do.
 fn effective(args: &ConnectionArgs, matches: &ArgMatches) -> ConnectionArgs {
+    fn flag_only<T>(value: &mut Option<T>, matches: &ArgMatches, id: &str) {
+        if !from_command_line(matches, id) {
+            *value = None;
+        }
+    }
     let mut args = args.clone();
-    if args.profile.is_none() {
-        return args;
-    }
-    let flag = |id: &str| from_command_line(matches, id);
-    if !flag("environment") {
-        args.environment = None;
-    }
-    if !flag("client_id") {
-        args.client_id = None;
-    }
-    if !flag("client_secret") {
-        args.client_secret = None;
-    }
-    if !flag("client_secret_file") {
-        args.client_secret_file = None;
-    }
-    if !flag("key_file") {
-        args.key_file = None;
-    }
-    if !flag("key_pem") {
-        args.key_pem = None;
-    }
-    if !flag("key_id") {
-        args.key_id = None;
+    if args.profile.is_some() {
+        flag_only(&mut args.environment, matches, "environment");
+        flag_only(&mut args.client_id, matches, "client_id");
+        flag_only(&mut args.client_secret, matches, "client_secret");
+        flag_only(&mut args.client_secret_file, matches, "client_secret_file");
+        flag_only(&mut args.key_file, matches, "key_file");
+        flag_only(&mut args.key_pem, matches, "key_pem");
+        flag_only(&mut args.key_id, matches, "key_id");
     }
     args
 }

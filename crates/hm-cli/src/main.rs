@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     };
     let json = cli.json || matches!(&cli.command, Command::VehicleData(a) if a.ndjson);
     if let Err(e) = stdin_used_once(&matches) {
-        return usage_error_of(&e, json);
+        return report(&e, json);
     }
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -63,15 +63,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::from(error::EXIT_OK),
         // The reader went away: nobody is left to read an error.
         Err(CliError::BrokenPipe) => ExitCode::from(error::EXIT_BROKEN_PIPE),
-        Err(error) => {
-            if json {
-                eprintln!("{}", error.to_json());
-            } else {
-                // Error text quotes the server: escape sequences are shown, not obeyed.
-                eprintln!("{}", scrub::escape_controls(&error.to_text()));
-            }
-            ExitCode::from(error.exit_code())
-        }
+        Err(error) => report(&error, json),
     }
 }
 
@@ -98,8 +90,9 @@ fn stdin_used_once(matches: &clap::ArgMatches) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Reports an error found before any command ran.
-fn usage_error_of(error: &CliError, json: bool) -> ExitCode {
+/// Reports an error on stderr: one JSON object with `--json`, else text whose escape sequences
+/// (error text quotes the server) are shown, not obeyed.
+fn report(error: &CliError, json: bool) -> ExitCode {
     if json {
         eprintln!("{}", error.to_json());
     } else {
