@@ -13,31 +13,10 @@ use axum::routing::get;
 
 #[test]
 fn a_failed_poll_does_not_end_the_wait_nor_lose_what_is_known() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let server = serve(Router::new().route(
-        "/v1/fleets/vehicles",
-        get(move || {
-            let calls = calls.clone();
-            async move {
-                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                    (
-                        StatusCode::OK,
-                        axum::Json(serde_json::json!([
-                            {"vin": "1HMATTACK00000001", "brand": "bmw", "status": "approved"},
-                            {"vin": "1HMATTACK00000002", "brand": "bmw", "status": "pending"}
-                        ])),
-                    )
-                } else {
-                    // A load balancer hiccup for the rest of the wait.
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        axum::Json(
-                            serde_json::json!({"errors": [{"title": "Service unavailable"}]}),
-                        ),
-                    )
-                }
-            }
-        }),
+    // A load balancer hiccup for the rest of the wait.
+    let server = serve(one_answer_then(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service unavailable",
     ));
     let out = hm(&server.url)
         .args([
@@ -71,30 +50,8 @@ fn a_failed_poll_does_not_end_the_wait_nor_lose_what_is_known() {
 
 #[test]
 fn a_lasting_failure_ends_the_wait_with_what_is_known() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let server = serve(Router::new().route(
-        "/v1/fleets/vehicles",
-        get(move || {
-            let calls = calls.clone();
-            async move {
-                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                    (
-                        StatusCode::OK,
-                        axum::Json(serde_json::json!([
-                            {"vin": "1HMATTACK00000001", "brand": "bmw", "status": "approved"},
-                            {"vin": "1HMATTACK00000002", "brand": "bmw", "status": "pending"}
-                        ])),
-                    )
-                } else {
-                    // The application lost its scope: polling again cannot help.
-                    (
-                        StatusCode::FORBIDDEN,
-                        axum::Json(serde_json::json!({"errors": [{"title": "Forbidden"}]})),
-                    )
-                }
-            }
-        }),
-    ));
+    // The application lost its scope: polling again cannot help.
+    let server = serve(one_answer_then(StatusCode::FORBIDDEN, "Forbidden"));
     let out = hm(&server.url)
         .args([
             "clearance",
@@ -111,4 +68,31 @@ fn a_lasting_failure_ends_the_wait_with_what_is_known() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("what is known");
     assert_eq!(doc["clearances"][0]["status"], "approved", "{doc}");
     assert_eq!(doc["pending"], serde_json::json!(["1HMATTACK00000002"]));
+}
+
+/// The clearance list: one approved and one pending VIN, then `status` with `title` on every poll.
+fn one_answer_then(status: StatusCode, title: &'static str) -> Router {
+    let calls = Arc::new(AtomicUsize::new(0));
+    Router::new().route(
+        "/v1/fleets/vehicles",
+        get(move || {
+            let calls = calls.clone();
+            async move {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    (
+                        StatusCode::OK,
+                        axum::Json(serde_json::json!([
+                            {"vin": "1HMATTACK00000001", "brand": "bmw", "status": "approved"},
+                            {"vin": "1HMATTACK00000002", "brand": "bmw", "status": "pending"}
+                        ])),
+                    )
+                } else {
+                    (
+                        status,
+                        axum::Json(serde_json::json!({"errors": [{"title": title}]})),
+                    )
+                }
+            }
+        }),
+    )
 }
