@@ -33,6 +33,7 @@ mod topic;
 /// assert_eq!((odometer.value, odometer.unit.as_str()), (2050.0, "kilometers"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
+#[rustfmt::skip]
 pub mod generated;
 
 pub use bad::{BadMessage, Problem};

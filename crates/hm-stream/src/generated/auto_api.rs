@@ -41,7 +41,9 @@ impl<'de> ::serde::Deserialize<'de> for ActiveState {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -52,7 +54,9 @@ impl ::std::fmt::Display for ActiveState {
 }
 impl ::std::str::FromStr for ActiveState {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "inactive" => Ok(Self::Inactive),
             "active" => Ok(Self::Active),
@@ -62,7 +66,9 @@ impl ::std::str::FromStr for ActiveState {
 }
 impl ::std::convert::TryFrom<&str> for ActiveState {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -91,7 +97,9 @@ pub struct Adas {
     pub blind_spot_warning_system: ::std::vec::Vec<PropertyOnOffState>,
     ///Blind spot warning system coverage.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub blind_spot_warning_system_coverage: ::std::vec::Vec<PropertyBlindSpotWarningSystemCoverage>,
+    pub blind_spot_warning_system_coverage: ::std::vec::Vec<
+        PropertyBlindSpotWarningSystemCoverage,
+    >,
     ///Indicates whether the forward collision warning system is active or inactive.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub forward_collision_warning_system: ::std::vec::Vec<PropertyActiveState>,
@@ -166,7 +174,9 @@ impl<'de> ::serde::Deserialize<'de> for AvailabilityAppliesPer {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -177,7 +187,9 @@ impl ::std::fmt::Display for AvailabilityAppliesPer {
 }
 impl ::std::str::FromStr for AvailabilityAppliesPer {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "app" => Ok(Self::App),
             "vehicle" => Ok(Self::Vehicle),
@@ -187,7 +199,9 @@ impl ::std::str::FromStr for AvailabilityAppliesPer {
 }
 impl ::std::convert::TryFrom<&str> for AvailabilityAppliesPer {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -265,7 +279,9 @@ impl<'de> ::serde::Deserialize<'de> for AvailabilityRateLimitUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -276,7 +292,9 @@ impl ::std::fmt::Display for AvailabilityRateLimitUnit {
 }
 impl ::std::str::FromStr for AvailabilityRateLimitUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "hertz" => Ok(Self::Hertz),
             "millihertz" => Ok(Self::Millihertz),
@@ -292,7 +310,9 @@ impl ::std::str::FromStr for AvailabilityRateLimitUnit {
 }
 impl ::std::convert::TryFrom<&str> for AvailabilityRateLimitUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -361,7 +381,9 @@ impl<'de> ::serde::Deserialize<'de> for AvailabilityUpdateRate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -372,7 +394,9 @@ impl ::std::fmt::Display for AvailabilityUpdateRate {
 }
 impl ::std::str::FromStr for AvailabilityUpdateRate {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "trip_high" => Ok(Self::TripHigh),
             "trip" => Ok(Self::Trip),
@@ -387,7 +411,9 @@ impl ::std::str::FromStr for AvailabilityUpdateRate {
 }
 impl ::std::convert::TryFrom<&str> for AvailabilityUpdateRate {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -438,7 +464,9 @@ impl<'de> ::serde::Deserialize<'de> for Axle {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -449,7 +477,9 @@ impl ::std::fmt::Display for Axle {
 }
 impl ::std::str::FromStr for Axle {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front" => Ok(Self::Front),
             "rear" => Ok(Self::Rear),
@@ -459,7 +489,9 @@ impl ::std::str::FromStr for Axle {
 }
 impl ::std::convert::TryFrom<&str> for Axle {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -582,7 +614,12 @@ pub enum Category {
 }
 impl Category {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::Other, Self::Driving, Self::Climate, Self::Battery];
+    pub const KNOWN: &'static [Self] = &[
+        Self::Other,
+        Self::Driving,
+        Self::Climate,
+        Self::Battery,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -610,7 +647,9 @@ impl<'de> ::serde::Deserialize<'de> for Category {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -621,7 +660,9 @@ impl ::std::fmt::Display for Category {
 }
 impl ::std::str::FromStr for Category {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "other" => Ok(Self::Other),
             "driving" => Ok(Self::Driving),
@@ -633,7 +674,9 @@ impl ::std::str::FromStr for Category {
 }
 impl ::std::convert::TryFrom<&str> for Category {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -659,7 +702,9 @@ pub struct Charging {
     pub battery_capacity: ::std::vec::Vec<PropertyEnergy>,
     ///Indicates that the high-voltage battery lost state of charge due to an energy transfer to the 12V battery.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub battery_charge_transfer_event: ::std::vec::Vec<PropertyBatteryChargeTransferEvent>,
+    pub battery_charge_transfer_event: ::std::vec::Vec<
+        PropertyBatteryChargeTransferEvent,
+    >,
     ///Battery charge type.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub battery_charge_type: ::std::vec::Vec<PropertyBatteryChargeType>,
@@ -704,8 +749,9 @@ pub struct Charging {
     pub battery_temperature: ::std::vec::Vec<PropertyTemperature>,
     ///Current demand of HV battery temperature control system.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub battery_temperature_control_demand:
-        ::std::vec::Vec<PropertyBatteryTemperatureControlDemand>,
+    pub battery_temperature_control_demand: ::std::vec::Vec<
+        PropertyBatteryTemperatureControlDemand,
+    >,
     ///Current highest-lowest temperature inside the battery.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub battery_temperature_extremes: ::std::vec::Vec<PropertyTemperatureExtreme>,
@@ -953,7 +999,9 @@ impl<'de> ::serde::Deserialize<'de> for ChargingPropertyPreconditioningErrorData
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -964,7 +1012,9 @@ impl ::std::fmt::Display for ChargingPropertyPreconditioningErrorData {
 }
 impl ::std::str::FromStr for ChargingPropertyPreconditioningErrorData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_change" => Ok(Self::NoChange),
             "not_possible_low" => Ok(Self::NotPossibleLow),
@@ -977,11 +1027,14 @@ impl ::std::str::FromStr for ChargingPropertyPreconditioningErrorData {
 }
 impl ::std::convert::TryFrom<&str> for ChargingPropertyPreconditioningErrorData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for ChargingPropertyPreconditioningErrorData {
+impl ::std::convert::TryFrom<::std::string::String>
+for ChargingPropertyPreconditioningErrorData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -1079,7 +1132,9 @@ impl<'de> ::serde::Deserialize<'de> for ChargingPropertyStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -1090,7 +1145,9 @@ impl ::std::fmt::Display for ChargingPropertyStatusData {
 }
 impl ::std::str::FromStr for ChargingPropertyStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_charging" => Ok(Self::NotCharging),
             "charging" => Ok(Self::Charging),
@@ -1112,7 +1169,9 @@ impl ::std::str::FromStr for ChargingPropertyStatusData {
 }
 impl ::std::convert::TryFrom<&str> for ChargingPropertyStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -1283,11 +1342,7 @@ pub struct Crash {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tipped_state: ::std::vec::Vec<PropertyTippedState>,
     ///Type
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
+    #[serde(rename = "type", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub type_: ::std::vec::Vec<CrashPropertyType>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub vin: ::std::option::Option<PropertyVin>,
@@ -1320,8 +1375,11 @@ pub enum CrashPropertyStatusData {
 }
 impl CrashPropertyStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] =
-        &[Self::Normal, Self::RestraintsEngaged, Self::AirbagTriggered];
+    pub const KNOWN: &'static [Self] = &[
+        Self::Normal,
+        Self::RestraintsEngaged,
+        Self::AirbagTriggered,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -1348,7 +1406,9 @@ impl<'de> ::serde::Deserialize<'de> for CrashPropertyStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -1359,7 +1419,9 @@ impl ::std::fmt::Display for CrashPropertyStatusData {
 }
 impl ::std::str::FromStr for CrashPropertyStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "normal" => Ok(Self::Normal),
             "restraints_engaged" => Ok(Self::RestraintsEngaged),
@@ -1370,7 +1432,9 @@ impl ::std::str::FromStr for CrashPropertyStatusData {
 }
 impl ::std::convert::TryFrom<&str> for CrashPropertyStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -1433,7 +1497,9 @@ impl<'de> ::serde::Deserialize<'de> for CrashPropertyTypeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -1444,7 +1510,9 @@ impl ::std::fmt::Display for CrashPropertyTypeData {
 }
 impl ::std::str::FromStr for CrashPropertyTypeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "pedestrian" => Ok(Self::Pedestrian),
             "non_pedestrian" => Ok(Self::NonPedestrian),
@@ -1454,7 +1522,9 @@ impl ::std::str::FromStr for CrashPropertyTypeData {
 }
 impl ::std::convert::TryFrom<&str> for CrashPropertyTypeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -1549,7 +1619,9 @@ impl<'de> ::serde::Deserialize<'de> for Detected {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -1560,7 +1632,9 @@ impl ::std::fmt::Display for Detected {
 }
 impl ::std::str::FromStr for Detected {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_detected" => Ok(Self::NotDetected),
             "detected" => Ok(Self::Detected),
@@ -1570,7 +1644,9 @@ impl ::std::str::FromStr for Detected {
 }
 impl ::std::convert::TryFrom<&str> for Detected {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -1701,7 +1777,9 @@ pub struct Diagnostics {
     pub fuel_volume: ::std::vec::Vec<PropertyVolume>,
     ///Indicates if the charge level of the low voltage battery is too low to use other systems
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub low_voltage_battery_charge_level: ::std::vec::Vec<PropertyLowVoltageBatteryChargeLevel>,
+    pub low_voltage_battery_charge_level: ::std::vec::Vec<
+        PropertyLowVoltageBatteryChargeLevel,
+    >,
     ///The vehicle mileage (odometer)
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub mileage: ::std::vec::Vec<PropertyLength>,
@@ -1858,7 +1936,9 @@ impl<'de> ::serde::Deserialize<'de> for DrivingMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -1869,7 +1949,9 @@ impl ::std::fmt::Display for DrivingMode {
 }
 impl ::std::str::FromStr for DrivingMode {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "regular" => Ok(Self::Regular),
             "eco" => Ok(Self::Eco),
@@ -1883,7 +1965,9 @@ impl ::std::str::FromStr for DrivingMode {
 }
 impl ::std::convert::TryFrom<&str> for DrivingMode {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -2001,7 +2085,9 @@ impl<'de> ::serde::Deserialize<'de> for EnginePropertyPreconditioningErrorData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -2012,7 +2098,9 @@ impl ::std::fmt::Display for EnginePropertyPreconditioningErrorData {
 }
 impl ::std::str::FromStr for EnginePropertyPreconditioningErrorData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "low_fuel" => Ok(Self::LowFuel),
             "low_battery" => Ok(Self::LowBattery),
@@ -2027,11 +2115,14 @@ impl ::std::str::FromStr for EnginePropertyPreconditioningErrorData {
 }
 impl ::std::convert::TryFrom<&str> for EnginePropertyPreconditioningErrorData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for EnginePropertyPreconditioningErrorData {
+impl ::std::convert::TryFrom<::std::string::String>
+for EnginePropertyPreconditioningErrorData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -2106,7 +2197,9 @@ impl<'de> ::serde::Deserialize<'de> for FailureReason {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -2117,7 +2210,9 @@ impl ::std::fmt::Display for FailureReason {
 }
 impl ::std::str::FromStr for FailureReason {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "rate_limit" => Ok(Self::RateLimit),
             "execution_timeout" => Ok(Self::ExecutionTimeout),
@@ -2133,7 +2228,9 @@ impl ::std::str::FromStr for FailureReason {
 }
 impl ::std::convert::TryFrom<&str> for FailureReason {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -2304,7 +2401,9 @@ impl<'de> ::serde::Deserialize<'de> for HoodPropertyPositionData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -2315,7 +2414,9 @@ impl ::std::fmt::Display for HoodPropertyPositionData {
 }
 impl ::std::str::FromStr for HoodPropertyPositionData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "closed" => Ok(Self::Closed),
             "open" => Ok(Self::Open),
@@ -2326,7 +2427,9 @@ impl ::std::str::FromStr for HoodPropertyPositionData {
 }
 impl ::std::convert::TryFrom<&str> for HoodPropertyPositionData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -2465,7 +2568,9 @@ impl<'de> ::serde::Deserialize<'de> for LocationLongitudinal {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -2476,7 +2581,9 @@ impl ::std::fmt::Display for LocationLongitudinal {
 }
 impl ::std::str::FromStr for LocationLongitudinal {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front" => Ok(Self::Front),
             "rear" => Ok(Self::Rear),
@@ -2486,7 +2593,9 @@ impl ::std::str::FromStr for LocationLongitudinal {
 }
 impl ::std::convert::TryFrom<&str> for LocationLongitudinal {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -2555,7 +2664,9 @@ impl<'de> ::serde::Deserialize<'de> for LocationWheel {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -2566,7 +2677,9 @@ impl ::std::fmt::Display for LocationWheel {
 }
 impl ::std::str::FromStr for LocationWheel {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front_left" => Ok(Self::FrontLeft),
             "front_right" => Ok(Self::FrontRight),
@@ -2581,7 +2694,9 @@ impl ::std::str::FromStr for LocationWheel {
 }
 impl ::std::convert::TryFrom<&str> for LocationWheel {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -2632,7 +2747,9 @@ impl<'de> ::serde::Deserialize<'de> for LockState {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -2643,7 +2760,9 @@ impl ::std::fmt::Display for LockState {
 }
 impl ::std::str::FromStr for LockState {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unlocked" => Ok(Self::Unlocked),
             "locked" => Ok(Self::Locked),
@@ -2653,7 +2772,9 @@ impl ::std::str::FromStr for LockState {
 }
 impl ::std::convert::TryFrom<&str> for LockState {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -2685,7 +2806,9 @@ pub struct Maintenance {
     pub brakes_service_due_dates: ::std::vec::Vec<PropertyBrakeServiceDueDate>,
     ///Brakes servicing remaining distances.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub brakes_service_remaining_distances: ::std::vec::Vec<PropertyBrakeServiceRemainingDistance>,
+    pub brakes_service_remaining_distances: ::std::vec::Vec<
+        PropertyBrakeServiceRemainingDistance,
+    >,
     ///Brakes servicing statuses.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub brakes_service_statuses: ::std::vec::Vec<PropertyBrakeServiceStatus>,
@@ -2932,7 +3055,9 @@ impl<'de> ::serde::Deserialize<'de> for OnOffState {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -2943,7 +3068,9 @@ impl ::std::fmt::Display for OnOffState {
 }
 impl ::std::str::FromStr for OnOffState {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "off" => Ok(Self::Off),
             "on" => Ok(Self::On),
@@ -2953,7 +3080,9 @@ impl ::std::str::FromStr for OnOffState {
 }
 impl ::std::convert::TryFrom<&str> for OnOffState {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -3054,7 +3183,9 @@ impl<'de> ::serde::Deserialize<'de> for ParkingTicketPropertyStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3065,7 +3196,9 @@ impl ::std::fmt::Display for ParkingTicketPropertyStatusData {
 }
 impl ::std::str::FromStr for ParkingTicketPropertyStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "ended" => Ok(Self::Ended),
             "started" => Ok(Self::Started),
@@ -3075,7 +3208,9 @@ impl ::std::str::FromStr for ParkingTicketPropertyStatusData {
 }
 impl ::std::convert::TryFrom<&str> for ParkingTicketPropertyStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -3126,7 +3261,9 @@ impl<'de> ::serde::Deserialize<'de> for Position {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3137,7 +3274,9 @@ impl ::std::fmt::Display for Position {
 }
 impl ::std::str::FromStr for Position {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "closed" => Ok(Self::Closed),
             "open" => Ok(Self::Open),
@@ -3147,7 +3286,9 @@ impl ::std::str::FromStr for Position {
 }
 impl ::std::convert::TryFrom<&str> for Position {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -3238,7 +3379,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyAccelerationDataAccelerationUnit
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3249,7 +3392,9 @@ impl ::std::fmt::Display for PropertyAccelerationDataAccelerationUnit {
 }
 impl ::std::str::FromStr for PropertyAccelerationDataAccelerationUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "meters_per_second_squared" => Ok(Self::MetersPerSecondSquared),
             "gravity" => Ok(Self::Gravity),
@@ -3259,11 +3404,14 @@ impl ::std::str::FromStr for PropertyAccelerationDataAccelerationUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyAccelerationDataAccelerationUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyAccelerationDataAccelerationUnit {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyAccelerationDataAccelerationUnit {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -3319,7 +3467,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyAccelerationDataDirection {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3330,7 +3480,9 @@ impl ::std::fmt::Display for PropertyAccelerationDataDirection {
 }
 impl ::std::str::FromStr for PropertyAccelerationDataDirection {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "longitudinal" => Ok(Self::Longitudinal),
             "lateral" => Ok(Self::Lateral),
@@ -3342,11 +3494,14 @@ impl ::std::str::FromStr for PropertyAccelerationDataDirection {
 }
 impl ::std::convert::TryFrom<&str> for PropertyAccelerationDataDirection {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyAccelerationDataDirection {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyAccelerationDataDirection {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -3413,7 +3568,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyAccelerationDurationDataDirectio
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3424,7 +3581,9 @@ impl ::std::fmt::Display for PropertyAccelerationDurationDataDirection {
 }
 impl ::std::str::FromStr for PropertyAccelerationDurationDataDirection {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "longitudinal" => Ok(Self::Longitudinal),
             "lateral" => Ok(Self::Lateral),
@@ -3434,11 +3593,14 @@ impl ::std::str::FromStr for PropertyAccelerationDurationDataDirection {
 }
 impl ::std::convert::TryFrom<&str> for PropertyAccelerationDurationDataDirection {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyAccelerationDurationDataDirection {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyAccelerationDurationDataDirection {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -3466,8 +3628,11 @@ pub enum PropertyAccelerationDurationDataType {
 }
 impl PropertyAccelerationDurationDataType {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] =
-        &[Self::Regular, Self::PositiveOutlier, Self::NegativeOutlier];
+    pub const KNOWN: &'static [Self] = &[
+        Self::Regular,
+        Self::PositiveOutlier,
+        Self::NegativeOutlier,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -3494,7 +3659,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyAccelerationDurationDataType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3505,7 +3672,9 @@ impl ::std::fmt::Display for PropertyAccelerationDurationDataType {
 }
 impl ::std::str::FromStr for PropertyAccelerationDurationDataType {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "regular" => Ok(Self::Regular),
             "positive_outlier" => Ok(Self::PositiveOutlier),
@@ -3516,11 +3685,14 @@ impl ::std::str::FromStr for PropertyAccelerationDurationDataType {
 }
 impl ::std::convert::TryFrom<&str> for PropertyAccelerationDurationDataType {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyAccelerationDurationDataType {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyAccelerationDurationDataType {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -3613,7 +3785,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyAcousticLimitData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3624,7 +3798,9 @@ impl ::std::fmt::Display for PropertyAcousticLimitData {
 }
 impl ::std::str::FromStr for PropertyAcousticLimitData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_action" => Ok(Self::NoAction),
             "automatic" => Ok(Self::Automatic),
@@ -3636,7 +3812,9 @@ impl ::std::str::FromStr for PropertyAcousticLimitData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyAcousticLimitData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -3725,7 +3903,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyActiveSelectedStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3736,7 +3916,9 @@ impl ::std::fmt::Display for PropertyActiveSelectedStateData {
 }
 impl ::std::str::FromStr for PropertyActiveSelectedStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "inactive_selected" => Ok(Self::InactiveSelected),
             "inactive_not_selected" => Ok(Self::InactiveNotSelected),
@@ -3747,7 +3929,9 @@ impl ::std::str::FromStr for PropertyActiveSelectedStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyActiveSelectedStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -3851,7 +4035,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyAddressComponentDataType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3862,7 +4048,9 @@ impl ::std::fmt::Display for PropertyAddressComponentDataType {
 }
 impl ::std::str::FromStr for PropertyAddressComponentDataType {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "city" => Ok(Self::City),
             "country" => Ok(Self::Country),
@@ -3878,11 +4066,14 @@ impl ::std::str::FromStr for PropertyAddressComponentDataType {
 }
 impl ::std::convert::TryFrom<&str> for PropertyAddressComponentDataType {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyAddressComponentDataType {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyAddressComponentDataType {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -3922,7 +4113,11 @@ pub enum PropertyAngleDataUnit {
 }
 impl PropertyAngleDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::Degrees, Self::Radians, Self::Revolutions];
+    pub const KNOWN: &'static [Self] = &[
+        Self::Degrees,
+        Self::Radians,
+        Self::Revolutions,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -3949,7 +4144,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyAngleDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -3960,7 +4157,9 @@ impl ::std::fmt::Display for PropertyAngleDataUnit {
 }
 impl ::std::str::FromStr for PropertyAngleDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "degrees" => Ok(Self::Degrees),
             "radians" => Ok(Self::Radians),
@@ -3971,7 +4170,9 @@ impl ::std::str::FromStr for PropertyAngleDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyAngleDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -4052,7 +4253,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyAuthenticationMechanismData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -4063,7 +4266,9 @@ impl ::std::fmt::Display for PropertyAuthenticationMechanismData {
 }
 impl ::std::str::FromStr for PropertyAuthenticationMechanismData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "pin" => Ok(Self::Pin),
             "app" => Ok(Self::App),
@@ -4073,11 +4278,14 @@ impl ::std::str::FromStr for PropertyAuthenticationMechanismData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyAuthenticationMechanismData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyAuthenticationMechanismData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyAuthenticationMechanismData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -4136,7 +4344,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyAuthenticationStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -4147,7 +4357,9 @@ impl ::std::fmt::Display for PropertyAuthenticationStateData {
 }
 impl ::std::str::FromStr for PropertyAuthenticationStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unauthenticated" => Ok(Self::Unauthenticated),
             "authenticated" => Ok(Self::Authenticated),
@@ -4157,7 +4369,9 @@ impl ::std::str::FromStr for PropertyAuthenticationStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyAuthenticationStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -4207,7 +4421,9 @@ impl PropertyBatteryChargeTransferEventData {
     /// The value as it travels on the wire.
     pub fn as_str(&self) -> &str {
         match self {
-            Self::LowVoltageBatteryServiceRequired => "low_voltage_battery_service_required",
+            Self::LowVoltageBatteryServiceRequired => {
+                "low_voltage_battery_service_required"
+            }
             Self::LowVoltageBatteryHighUsage => "low_voltage_battery_high_usage",
             Self::VehicleServiceRequired => "vehicle_service_required",
             Self::UnknownValue(value) => value.as_str(),
@@ -4226,7 +4442,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyBatteryChargeTransferEventData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -4237,9 +4455,13 @@ impl ::std::fmt::Display for PropertyBatteryChargeTransferEventData {
 }
 impl ::std::str::FromStr for PropertyBatteryChargeTransferEventData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
-            "low_voltage_battery_service_required" => Ok(Self::LowVoltageBatteryServiceRequired),
+            "low_voltage_battery_service_required" => {
+                Ok(Self::LowVoltageBatteryServiceRequired)
+            }
             "low_voltage_battery_high_usage" => Ok(Self::LowVoltageBatteryHighUsage),
             "vehicle_service_required" => Ok(Self::VehicleServiceRequired),
             _ => Ok(Self::UnknownValue(value.to_string())),
@@ -4248,11 +4470,14 @@ impl ::std::str::FromStr for PropertyBatteryChargeTransferEventData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyBatteryChargeTransferEventData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyBatteryChargeTransferEventData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyBatteryChargeTransferEventData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -4335,7 +4560,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyBatteryChargeTypeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -4346,7 +4573,9 @@ impl ::std::fmt::Display for PropertyBatteryChargeTypeData {
 }
 impl ::std::str::FromStr for PropertyBatteryChargeTypeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_charge" => Ok(Self::NoCharge),
             "normal" => Ok(Self::Normal),
@@ -4363,7 +4592,9 @@ impl ::std::str::FromStr for PropertyBatteryChargeTypeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyBatteryChargeTypeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -4462,7 +4693,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyBatteryLedData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -4473,7 +4706,9 @@ impl ::std::fmt::Display for PropertyBatteryLedData {
 }
 impl ::std::str::FromStr for PropertyBatteryLedData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_colour" => Ok(Self::NoColour),
             "white" => Ok(Self::White),
@@ -4494,7 +4729,9 @@ impl ::std::str::FromStr for PropertyBatteryLedData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyBatteryLedData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -4566,7 +4803,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyBatteryPerformanceStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -4577,7 +4816,9 @@ impl ::std::fmt::Display for PropertyBatteryPerformanceStatusData {
 }
 impl ::std::str::FromStr for PropertyBatteryPerformanceStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "normal" => Ok(Self::Normal),
             "caution" => Ok(Self::Caution),
@@ -4589,11 +4830,14 @@ impl ::std::str::FromStr for PropertyBatteryPerformanceStatusData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyBatteryPerformanceStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyBatteryPerformanceStatusData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyBatteryPerformanceStatusData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -4673,7 +4917,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyBatteryStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -4684,7 +4930,9 @@ impl ::std::fmt::Display for PropertyBatteryStatusData {
 }
 impl ::std::str::FromStr for PropertyBatteryStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "inactive" => Ok(Self::Inactive),
             "active" => Ok(Self::Active),
@@ -4700,7 +4948,9 @@ impl ::std::str::FromStr for PropertyBatteryStatusData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyBatteryStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -4784,7 +5034,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyBatteryTemperatureControlDemandD
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -4795,7 +5047,9 @@ impl ::std::fmt::Display for PropertyBatteryTemperatureControlDemandData {
 }
 impl ::std::str::FromStr for PropertyBatteryTemperatureControlDemandData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "high_cooling" => Ok(Self::HighCooling),
             "medium_cooling" => Ok(Self::MediumCooling),
@@ -4811,13 +5065,14 @@ impl ::std::str::FromStr for PropertyBatteryTemperatureControlDemandData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyBatteryTemperatureControlDemandData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
 impl ::std::convert::TryFrom<::std::string::String>
-    for PropertyBatteryTemperatureControlDemandData
-{
+for PropertyBatteryTemperatureControlDemandData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -4876,7 +5131,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyBlindSpotWarningSystemCoverageDa
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -4887,7 +5144,9 @@ impl ::std::fmt::Display for PropertyBlindSpotWarningSystemCoverageData {
 }
 impl ::std::str::FromStr for PropertyBlindSpotWarningSystemCoverageData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "regular" => Ok(Self::Regular),
             "trailer" => Ok(Self::Trailer),
@@ -4897,11 +5156,14 @@ impl ::std::str::FromStr for PropertyBlindSpotWarningSystemCoverageData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyBlindSpotWarningSystemCoverageData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyBlindSpotWarningSystemCoverageData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyBlindSpotWarningSystemCoverageData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -5087,7 +5349,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyBulbFailuresData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -5098,7 +5362,9 @@ impl ::std::fmt::Display for PropertyBulbFailuresData {
 }
 impl ::std::str::FromStr for PropertyBulbFailuresData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "turn_signal_left" => Ok(Self::TurnSignalLeft),
             "turn_signal_right" => Ok(Self::TurnSignalRight),
@@ -5125,7 +5391,9 @@ impl ::std::str::FromStr for PropertyBulbFailuresData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyBulbFailuresData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -5200,7 +5468,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyChargeModeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -5211,7 +5481,9 @@ impl ::std::fmt::Display for PropertyChargeModeData {
 }
 impl ::std::str::FromStr for PropertyChargeModeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "immediate" => Ok(Self::Immediate),
             "timer_based" => Ok(Self::TimerBased),
@@ -5224,7 +5496,9 @@ impl ::std::str::FromStr for PropertyChargeModeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyChargeModeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -5338,7 +5612,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyChargingEndReasonData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -5349,7 +5625,9 @@ impl ::std::fmt::Display for PropertyChargingEndReasonData {
 }
 impl ::std::str::FromStr for PropertyChargingEndReasonData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unknown" => Ok(Self::Unknown),
             "goal_reached" => Ok(Self::GoalReached),
@@ -5367,7 +5645,9 @@ impl ::std::str::FromStr for PropertyChargingEndReasonData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyChargingEndReasonData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -5428,7 +5708,12 @@ pub enum PropertyChargingPhasesData {
 }
 impl PropertyChargingPhasesData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::NoCharging, Self::One, Self::Two, Self::Three];
+    pub const KNOWN: &'static [Self] = &[
+        Self::NoCharging,
+        Self::One,
+        Self::Two,
+        Self::Three,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -5456,7 +5741,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyChargingPhasesData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -5467,7 +5754,9 @@ impl ::std::fmt::Display for PropertyChargingPhasesData {
 }
 impl ::std::str::FromStr for PropertyChargingPhasesData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_charging" => Ok(Self::NoCharging),
             "one" => Ok(Self::One),
@@ -5479,7 +5768,9 @@ impl ::std::str::FromStr for PropertyChargingPhasesData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyChargingPhasesData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -5574,7 +5865,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyChargingRestrictionDataLimit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -5585,7 +5878,9 @@ impl ::std::fmt::Display for PropertyChargingRestrictionDataLimit {
 }
 impl ::std::str::FromStr for PropertyChargingRestrictionDataLimit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "max" => Ok(Self::Max),
             "reduced" => Ok(Self::Reduced),
@@ -5596,11 +5891,14 @@ impl ::std::str::FromStr for PropertyChargingRestrictionDataLimit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyChargingRestrictionDataLimit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyChargingRestrictionDataLimit {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyChargingRestrictionDataLimit {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -5677,7 +5975,9 @@ impl PropertyChargingScenarioData {
     pub fn as_str(&self) -> &str {
         match self {
             Self::Off => "off",
-            Self::ChargingToDepartureTimeFinished => "charging_to_departure_time_finished",
+            Self::ChargingToDepartureTimeFinished => {
+                "charging_to_departure_time_finished"
+            }
             Self::ImmediatelyChargingFinished => "immediately_charging_finished",
             Self::OptimisedChargingFinished => "optimised_charging_finished",
             Self::ChargingToDepartureTimeActive => "charging_to_departure_time_active",
@@ -5688,9 +5988,15 @@ impl PropertyChargingScenarioData {
             Self::NoGridVoltage => "no_grid_voltage",
             Self::ErrorLock => "error_lock",
             Self::ErrorChargingSystem => "error_charging_system",
-            Self::InitializationChargingCommunication => "initialization_charging_communication",
-            Self::ImmediatelyOptimisedChargingActive => "immediately_optimised_charging_active",
-            Self::ImmediatelyOptimisedChargingFinished => "immediately_optimised_charging_finished",
+            Self::InitializationChargingCommunication => {
+                "initialization_charging_communication"
+            }
+            Self::ImmediatelyOptimisedChargingActive => {
+                "immediately_optimised_charging_active"
+            }
+            Self::ImmediatelyOptimisedChargingFinished => {
+                "immediately_optimised_charging_finished"
+            }
             Self::EmergencyCharging => "emergency_charging",
             Self::ChargingInterruptByUser => "charging_interrupt_by_user",
             Self::PlugReleasable => "plug_releasable",
@@ -5710,7 +6016,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyChargingScenarioData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -5721,16 +6029,24 @@ impl ::std::fmt::Display for PropertyChargingScenarioData {
 }
 impl ::std::str::FromStr for PropertyChargingScenarioData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "off" => Ok(Self::Off),
-            "charging_to_departure_time_finished" => Ok(Self::ChargingToDepartureTimeFinished),
+            "charging_to_departure_time_finished" => {
+                Ok(Self::ChargingToDepartureTimeFinished)
+            }
             "immediately_charging_finished" => Ok(Self::ImmediatelyChargingFinished),
             "optimised_charging_finished" => Ok(Self::OptimisedChargingFinished),
-            "charging_to_departure_time_active" => Ok(Self::ChargingToDepartureTimeActive),
+            "charging_to_departure_time_active" => {
+                Ok(Self::ChargingToDepartureTimeActive)
+            }
             "immediately_charging_active" => Ok(Self::ImmediatelyChargingActive),
             "optimised_charging_active" => Ok(Self::OptimisedChargingActive),
-            "charging_to_departure_time_waiting" => Ok(Self::ChargingToDepartureTimeWaiting),
+            "charging_to_departure_time_waiting" => {
+                Ok(Self::ChargingToDepartureTimeWaiting)
+            }
             "optimised_charging_waiting" => Ok(Self::OptimisedChargingWaiting),
             "no_grid_voltage" => Ok(Self::NoGridVoltage),
             "error_lock" => Ok(Self::ErrorLock),
@@ -5738,7 +6054,9 @@ impl ::std::str::FromStr for PropertyChargingScenarioData {
             "initialization_charging_communication" => {
                 Ok(Self::InitializationChargingCommunication)
             }
-            "immediately_optimised_charging_active" => Ok(Self::ImmediatelyOptimisedChargingActive),
+            "immediately_optimised_charging_active" => {
+                Ok(Self::ImmediatelyOptimisedChargingActive)
+            }
             "immediately_optimised_charging_finished" => {
                 Ok(Self::ImmediatelyOptimisedChargingFinished)
             }
@@ -5751,7 +6069,9 @@ impl ::std::str::FromStr for PropertyChargingScenarioData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyChargingScenarioData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -5789,7 +6109,11 @@ pub enum PropertyChargingStatusData {
 }
 impl PropertyChargingStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::Disconnected, Self::PluggedIn, Self::Charging];
+    pub const KNOWN: &'static [Self] = &[
+        Self::Disconnected,
+        Self::PluggedIn,
+        Self::Charging,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -5816,7 +6140,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyChargingStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -5827,7 +6153,9 @@ impl ::std::fmt::Display for PropertyChargingStatusData {
 }
 impl ::std::str::FromStr for PropertyChargingStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "disconnected" => Ok(Self::Disconnected),
             "plugged_in" => Ok(Self::PluggedIn),
@@ -5838,7 +6166,9 @@ impl ::std::str::FromStr for PropertyChargingStatusData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyChargingStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -5907,7 +6237,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyChargingTimeDisplayData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -5918,7 +6250,9 @@ impl ::std::fmt::Display for PropertyChargingTimeDisplayData {
 }
 impl ::std::str::FromStr for PropertyChargingTimeDisplayData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_display" => Ok(Self::NoDisplay),
             "display_duration" => Ok(Self::DisplayDuration),
@@ -5929,7 +6263,9 @@ impl ::std::str::FromStr for PropertyChargingTimeDisplayData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyChargingTimeDisplayData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -5992,7 +6328,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyChargingWindowChosenData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6003,7 +6341,9 @@ impl ::std::fmt::Display for PropertyChargingWindowChosenData {
 }
 impl ::std::str::FromStr for PropertyChargingWindowChosenData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_chosen" => Ok(Self::NotChosen),
             "chosen" => Ok(Self::Chosen),
@@ -6013,11 +6353,14 @@ impl ::std::str::FromStr for PropertyChargingWindowChosenData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyChargingWindowChosenData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyChargingWindowChosenData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyChargingWindowChosenData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -6103,7 +6446,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyClearData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6114,7 +6459,9 @@ impl ::std::fmt::Display for PropertyClearData {
 }
 impl ::std::str::FromStr for PropertyClearData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "clear" => Ok(Self::Clear),
             _ => Ok(Self::UnknownValue(value.to_string())),
@@ -6123,7 +6470,9 @@ impl ::std::str::FromStr for PropertyClearData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyClearData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -6203,7 +6552,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyConditionBasedServiceDataDueStat
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6214,7 +6565,9 @@ impl ::std::fmt::Display for PropertyConditionBasedServiceDataDueStatus {
 }
 impl ::std::str::FromStr for PropertyConditionBasedServiceDataDueStatus {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "ok" => Ok(Self::Ok),
             "pending" => Ok(Self::Pending),
@@ -6225,11 +6578,14 @@ impl ::std::str::FromStr for PropertyConditionBasedServiceDataDueStatus {
 }
 impl ::std::convert::TryFrom<&str> for PropertyConditionBasedServiceDataDueStatus {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyConditionBasedServiceDataDueStatus {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyConditionBasedServiceDataDueStatus {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -6312,7 +6668,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyConnectionStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6323,7 +6681,9 @@ impl ::std::fmt::Display for PropertyConnectionStateData {
 }
 impl ::std::str::FromStr for PropertyConnectionStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "disconnected" => Ok(Self::Disconnected),
             "connected" => Ok(Self::Connected),
@@ -6333,7 +6693,9 @@ impl ::std::str::FromStr for PropertyConnectionStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyConnectionStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -6411,7 +6773,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyControlModeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6422,7 +6786,9 @@ impl ::std::fmt::Display for PropertyControlModeData {
 }
 impl ::std::str::FromStr for PropertyControlModeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unavailable" => Ok(Self::Unavailable),
             "available" => Ok(Self::Available),
@@ -6436,7 +6802,9 @@ impl ::std::str::FromStr for PropertyControlModeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyControlModeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -6523,7 +6891,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyConvertibleRoofStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6534,7 +6904,9 @@ impl ::std::fmt::Display for PropertyConvertibleRoofStateData {
 }
 impl ::std::str::FromStr for PropertyConvertibleRoofStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "closed" => Ok(Self::Closed),
             "open" => Ok(Self::Open),
@@ -6551,11 +6923,14 @@ impl ::std::str::FromStr for PropertyConvertibleRoofStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyConvertibleRoofStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyConvertibleRoofStateData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyConvertibleRoofStateData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -6643,7 +7018,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyCrashIncidentDataLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6654,7 +7031,9 @@ impl ::std::fmt::Display for PropertyCrashIncidentDataLocation {
 }
 impl ::std::str::FromStr for PropertyCrashIncidentDataLocation {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front" => Ok(Self::Front),
             "lateral" => Ok(Self::Lateral),
@@ -6665,11 +7044,14 @@ impl ::std::str::FromStr for PropertyCrashIncidentDataLocation {
 }
 impl ::std::convert::TryFrom<&str> for PropertyCrashIncidentDataLocation {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyCrashIncidentDataLocation {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyCrashIncidentDataLocation {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -6718,7 +7100,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyCrashIncidentDataRepairs {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6729,7 +7113,9 @@ impl ::std::fmt::Display for PropertyCrashIncidentDataRepairs {
 }
 impl ::std::str::FromStr for PropertyCrashIncidentDataRepairs {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unknown" => Ok(Self::Unknown),
             "needed" => Ok(Self::Needed),
@@ -6740,11 +7126,14 @@ impl ::std::str::FromStr for PropertyCrashIncidentDataRepairs {
 }
 impl ::std::convert::TryFrom<&str> for PropertyCrashIncidentDataRepairs {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyCrashIncidentDataRepairs {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyCrashIncidentDataRepairs {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -6803,7 +7192,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyCrashIncidentDataSeverity {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6814,7 +7205,9 @@ impl ::std::fmt::Display for PropertyCrashIncidentDataSeverity {
 }
 impl ::std::str::FromStr for PropertyCrashIncidentDataSeverity {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "very_high" => Ok(Self::VeryHigh),
             "high" => Ok(Self::High),
@@ -6827,11 +7220,14 @@ impl ::std::str::FromStr for PropertyCrashIncidentDataSeverity {
 }
 impl ::std::convert::TryFrom<&str> for PropertyCrashIncidentDataSeverity {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyCrashIncidentDataSeverity {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyCrashIncidentDataSeverity {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -6896,7 +7292,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyCurrentTypeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -6907,7 +7305,9 @@ impl ::std::fmt::Display for PropertyCurrentTypeData {
 }
 impl ::std::str::FromStr for PropertyCurrentTypeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "alternating_current" => Ok(Self::AlternatingCurrent),
             "direct_current" => Ok(Self::DirectCurrent),
@@ -6918,7 +7318,9 @@ impl ::std::str::FromStr for PropertyCurrentTypeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyCurrentTypeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -7433,14 +7835,24 @@ impl PropertyDashboardLightDataName {
             Self::ElectricTrailerBrakeConnection => "electric_trailer_brake_connection",
             Self::EvBatteryCellMaxVoltWarning => "ev_battery_cell_max_volt_warning",
             Self::EvBatteryCellMinVoltWarning => "ev_battery_cell_min_volt_warning",
-            Self::EvBatteryChargeEnergyStorageWarning => "ev_battery_charge_energy_storage_warning",
+            Self::EvBatteryChargeEnergyStorageWarning => {
+                "ev_battery_charge_energy_storage_warning"
+            }
             Self::EvBatteryHighLevelWarning => "ev_battery_high_level_warning",
-            Self::EvBatteryHighTemperatureWarning => "ev_battery_high_temperature_warning",
-            Self::EvBatteryInsulationResistWarning => "ev_battery_insulation_resist_warning",
+            Self::EvBatteryHighTemperatureWarning => {
+                "ev_battery_high_temperature_warning"
+            }
+            Self::EvBatteryInsulationResistWarning => {
+                "ev_battery_insulation_resist_warning"
+            }
             Self::EvBatteryJumpLevelWarning => "ev_battery_jump_level_warning",
             Self::EvBatteryLowLevelWarning => "ev_battery_low_level_warning",
-            Self::EvBatteryMaxVoltVehEnergyWarning => "ev_battery_max_volt_veh_energy_warning",
-            Self::EvBatteryMinVoltVehEnergyWarning => "ev_battery_min_volt_veh_energy_warning",
+            Self::EvBatteryMaxVoltVehEnergyWarning => {
+                "ev_battery_max_volt_veh_energy_warning"
+            }
+            Self::EvBatteryMinVoltVehEnergyWarning => {
+                "ev_battery_min_volt_veh_energy_warning"
+            }
             Self::EvBatteryOverChargeWarning => "ev_battery_over_charge_warning",
             Self::EvBatteryPoorCellWarning => "ev_battery_poor_cell_warning",
             Self::EvBatteryTempDiffWarning => "ev_battery_temp_diff_warning",
@@ -7460,7 +7872,9 @@ impl PropertyDashboardLightDataName {
             Self::TractionControlDisabled => "traction_control_disabled",
             Self::TractionControlActive => "traction_control_active",
             Self::TractionMotorTempWarning => "traction_motor_temp_warning",
-            Self::TirePressureMonitorSystemWarning => "tire_pressure_monitor_system_warning",
+            Self::TirePressureMonitorSystemWarning => {
+                "tire_pressure_monitor_system_warning"
+            }
             Self::WaterInFuel => "water_in_fuel",
             Self::TireWarningFrontRight => "tire_warning_front_right",
             Self::TireWarningFrontLeft => "tire_warning_front_left",
@@ -7486,7 +7900,9 @@ impl PropertyDashboardLightDataName {
             Self::TrunkOpen => "trunk_open",
             Self::CheckReversingLamp => "check_reversing_lamp",
             Self::CrossingLineSystemAlertFailure => "crossing_line_system_alert_failure",
-            Self::DippedBeamHeadlampsFrontLeftFailure => "dipped_beam_headlamps_front_left_failure",
+            Self::DippedBeamHeadlampsFrontLeftFailure => {
+                "dipped_beam_headlamps_front_left_failure"
+            }
             Self::DippedBeamHeadlampsFrontRightFailure => {
                 "dipped_beam_headlamps_front_right_failure"
             }
@@ -7517,7 +7933,9 @@ impl PropertyDashboardLightDataName {
             Self::HeadlightsLeftFailure => "headlights_left_failure",
             Self::HeadlightsRightFailure => "headlights_right_failure",
             Self::HybridSystemFault => "hybrid_system_fault",
-            Self::HybridSystemFaultRepairedVehicle => "hybrid_system_fault_repaired_vehicle",
+            Self::HybridSystemFaultRepairedVehicle => {
+                "hybrid_system_fault_repaired_vehicle"
+            }
             Self::HydraulicPressureOrBrakeFluidInsufficient => {
                 "hydraulic_pressure_or_brake_fluid_insufficient"
             }
@@ -7528,11 +7946,15 @@ impl PropertyDashboardLightDataName {
             Self::MaintenanceOdometerExceeded => "maintenance_odometer_exceeded",
             Self::OtherFailingSystem => "other_failing_system",
             Self::ParkingBrakeControlFailing => "parking_brake_control_failing",
-            Self::ParkingSpaceMeasuringSystemFailure => "parking_space_measuring_system_failure",
+            Self::ParkingSpaceMeasuringSystemFailure => {
+                "parking_space_measuring_system_failure"
+            }
             Self::PlaceGearToParking => "place_gear_to_parking",
             Self::PowerSteeringAssistanceFailure => "power_steering_assistance_failure",
             Self::PowerSteeringFailure => "power_steering_failure",
-            Self::PreheatingDeactivatedBatteryTooLow => "preheating_deactivated_battery_too_low",
+            Self::PreheatingDeactivatedBatteryTooLow => {
+                "preheating_deactivated_battery_too_low"
+            }
             Self::PreheatingDeactivatedFuelLevelTooLow => {
                 "preheating_deactivated_fuel_level_too_low"
             }
@@ -7563,11 +7985,15 @@ impl PropertyDashboardLightDataName {
             Self::SeatbeltPassengerFrontRightUnbuckled => {
                 "seatbelt_passenger_front_right_unbuckled"
             }
-            Self::SeatbeltPassengerRearLeftUnbuckled => "seatbelt_passenger_rear_left_unbuckled",
+            Self::SeatbeltPassengerRearLeftUnbuckled => {
+                "seatbelt_passenger_rear_left_unbuckled"
+            }
             Self::SeatbeltPassengerRearCenterUnbuckled => {
                 "seatbelt_passenger_rear_center_unbuckled"
             }
-            Self::SeatbeltPassengerRearRightUnbuckled => "seatbelt_passenger_rear_right_unbuckled",
+            Self::SeatbeltPassengerRearRightUnbuckled => {
+                "seatbelt_passenger_rear_right_unbuckled"
+            }
             Self::BatterySecondaryLow => "battery_secondary_low",
             Self::ShockSensorFailing => "shock_sensor_failing",
             Self::SideLightsFrontLeftFailure => "side_lights_front_left_failure",
@@ -7599,7 +8025,9 @@ impl PropertyDashboardLightDataName {
             Self::HighBeamLeftFailure => "high_beam_left_failure",
             Self::HighBeamRightFailure => "high_beam_right_failure",
             Self::DaytimeRunningLightLeftFailure => "daytime_running_light_left_failure",
-            Self::DaytimeRunningLightRightFailure => "daytime_running_light_right_failure",
+            Self::DaytimeRunningLightRightFailure => {
+                "daytime_running_light_right_failure"
+            }
             Self::SideMarkLightsFailure => "side_mark_lights_failure",
             Self::LicencePlateLightFailure => "licence_plate_light_failure",
             Self::UnknownValue(value) => value.as_str(),
@@ -7618,7 +8046,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDashboardLightDataName {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -7629,7 +8059,9 @@ impl ::std::fmt::Display for PropertyDashboardLightDataName {
 }
 impl ::std::str::FromStr for PropertyDashboardLightDataName {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "high_beam" => Ok(Self::HighBeam),
             "low_beam" => Ok(Self::LowBeam),
@@ -7667,7 +8099,9 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
             "esc_switched_off" => Ok(Self::EscSwitchedOff),
             "lane_departure_warning_off" => Ok(Self::LaneDepartureWarningOff),
             "air_filter_minder" => Ok(Self::AirFilterMinder),
-            "air_suspension_ride_control_fault" => Ok(Self::AirSuspensionRideControlFault),
+            "air_suspension_ride_control_fault" => {
+                Ok(Self::AirSuspensionRideControlFault)
+            }
             "all_wheel_drive_disabled" => Ok(Self::AllWheelDriveDisabled),
             "anti_theft" => Ok(Self::AntiTheft),
             "blind_spot_detection" => Ok(Self::BlindSpotDetection),
@@ -7679,25 +8113,37 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
             "dc_warning_status" => Ok(Self::DcWarningStatus),
             "diesel_engine_idle_shutdown" => Ok(Self::DieselEngineIdleShutdown),
             "diesel_engine_warning" => Ok(Self::DieselEngineWarning),
-            "diesel_exhaust_fluid_system_fault" => Ok(Self::DieselExhaustFluidSystemFault),
+            "diesel_exhaust_fluid_system_fault" => {
+                Ok(Self::DieselExhaustFluidSystemFault)
+            }
             "diesel_exhaust_over_temp" => Ok(Self::DieselExhaustOverTemp),
             "diesel_exhaust_fluid_quality" => Ok(Self::DieselExhaustFluidQuality),
             "diesel_filter_regeneration" => Ok(Self::DieselFilterRegeneration),
             "diesel_particulate_filter" => Ok(Self::DieselParticulateFilter),
             "diesel_pre_heat" => Ok(Self::DieselPreHeat),
-            "electric_trailer_brake_connection" => Ok(Self::ElectricTrailerBrakeConnection),
+            "electric_trailer_brake_connection" => {
+                Ok(Self::ElectricTrailerBrakeConnection)
+            }
             "ev_battery_cell_max_volt_warning" => Ok(Self::EvBatteryCellMaxVoltWarning),
             "ev_battery_cell_min_volt_warning" => Ok(Self::EvBatteryCellMinVoltWarning),
             "ev_battery_charge_energy_storage_warning" => {
                 Ok(Self::EvBatteryChargeEnergyStorageWarning)
             }
             "ev_battery_high_level_warning" => Ok(Self::EvBatteryHighLevelWarning),
-            "ev_battery_high_temperature_warning" => Ok(Self::EvBatteryHighTemperatureWarning),
-            "ev_battery_insulation_resist_warning" => Ok(Self::EvBatteryInsulationResistWarning),
+            "ev_battery_high_temperature_warning" => {
+                Ok(Self::EvBatteryHighTemperatureWarning)
+            }
+            "ev_battery_insulation_resist_warning" => {
+                Ok(Self::EvBatteryInsulationResistWarning)
+            }
             "ev_battery_jump_level_warning" => Ok(Self::EvBatteryJumpLevelWarning),
             "ev_battery_low_level_warning" => Ok(Self::EvBatteryLowLevelWarning),
-            "ev_battery_max_volt_veh_energy_warning" => Ok(Self::EvBatteryMaxVoltVehEnergyWarning),
-            "ev_battery_min_volt_veh_energy_warning" => Ok(Self::EvBatteryMinVoltVehEnergyWarning),
+            "ev_battery_max_volt_veh_energy_warning" => {
+                Ok(Self::EvBatteryMaxVoltVehEnergyWarning)
+            }
+            "ev_battery_min_volt_veh_energy_warning" => {
+                Ok(Self::EvBatteryMinVoltVehEnergyWarning)
+            }
             "ev_battery_over_charge_warning" => Ok(Self::EvBatteryOverChargeWarning),
             "ev_battery_poor_cell_warning" => Ok(Self::EvBatteryPoorCellWarning),
             "ev_battery_temp_diff_warning" => Ok(Self::EvBatteryTempDiffWarning),
@@ -7717,7 +8163,9 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
             "traction_control_disabled" => Ok(Self::TractionControlDisabled),
             "traction_control_active" => Ok(Self::TractionControlActive),
             "traction_motor_temp_warning" => Ok(Self::TractionMotorTempWarning),
-            "tire_pressure_monitor_system_warning" => Ok(Self::TirePressureMonitorSystemWarning),
+            "tire_pressure_monitor_system_warning" => {
+                Ok(Self::TirePressureMonitorSystemWarning)
+            }
             "water_in_fuel" => Ok(Self::WaterInFuel),
             "tire_warning_front_right" => Ok(Self::TireWarningFrontRight),
             "tire_warning_front_left" => Ok(Self::TireWarningFrontLeft),
@@ -7738,11 +8186,15 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
             "auto_parking_brake" => Ok(Self::AutoParkingBrake),
             "automatic_braking_deactive" => Ok(Self::AutomaticBrakingDeactive),
             "automatic_braking_system_fault" => Ok(Self::AutomaticBrakingSystemFault),
-            "automatic_lights_settings_failure" => Ok(Self::AutomaticLightsSettingsFailure),
+            "automatic_lights_settings_failure" => {
+                Ok(Self::AutomaticLightsSettingsFailure)
+            }
             "keyfob_battery_alarm" => Ok(Self::KeyfobBatteryAlarm),
             "trunk_open" => Ok(Self::TrunkOpen),
             "check_reversing_lamp" => Ok(Self::CheckReversingLamp),
-            "crossing_line_system_alert_failure" => Ok(Self::CrossingLineSystemAlertFailure),
+            "crossing_line_system_alert_failure" => {
+                Ok(Self::CrossingLineSystemAlertFailure)
+            }
             "dipped_beam_headlamps_front_left_failure" => {
                 Ok(Self::DippedBeamHeadlampsFrontLeftFailure)
             }
@@ -7776,7 +8228,9 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
             "headlights_left_failure" => Ok(Self::HeadlightsLeftFailure),
             "headlights_right_failure" => Ok(Self::HeadlightsRightFailure),
             "hybrid_system_fault" => Ok(Self::HybridSystemFault),
-            "hybrid_system_fault_repaired_vehicle" => Ok(Self::HybridSystemFaultRepairedVehicle),
+            "hybrid_system_fault_repaired_vehicle" => {
+                Ok(Self::HybridSystemFaultRepairedVehicle)
+            }
             "hydraulic_pressure_or_brake_fluid_insufficient" => {
                 Ok(Self::HydraulicPressureOrBrakeFluidInsufficient)
             }
@@ -7791,7 +8245,9 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
                 Ok(Self::ParkingSpaceMeasuringSystemFailure)
             }
             "place_gear_to_parking" => Ok(Self::PlaceGearToParking),
-            "power_steering_assistance_failure" => Ok(Self::PowerSteeringAssistanceFailure),
+            "power_steering_assistance_failure" => {
+                Ok(Self::PowerSteeringAssistanceFailure)
+            }
             "power_steering_failure" => Ok(Self::PowerSteeringFailure),
             "preheating_deactivated_battery_too_low" => {
                 Ok(Self::PreheatingDeactivatedBatteryTooLow)
@@ -7849,7 +8305,9 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
             "stop_light_right_failure" => Ok(Self::StopLightRightFailure),
             "suspension_failure" => Ok(Self::SuspensionFailure),
             "suspension_failure_reduce_speed" => Ok(Self::SuspensionFailureReduceSpeed),
-            "suspension_fault_limited_to_90kmh" => Ok(Self::SuspensionFaultLimitedTo90kmh),
+            "suspension_fault_limited_to_90kmh" => {
+                Ok(Self::SuspensionFaultLimitedTo90kmh)
+            }
             "tire_pressure_sensor_failure" => Ok(Self::TirePressureSensorFailure),
             "trunk_open_high_speed" => Ok(Self::TrunkOpenHighSpeed),
             "trunk_window_open" => Ok(Self::TrunkWindowOpen),
@@ -7862,11 +8320,17 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
             "oil_change_warning" => Ok(Self::OilChangeWarning),
             "inspection_warning" => Ok(Self::InspectionWarning),
             "diesel_oil_filter_water_presence" => Ok(Self::DieselOilFilterWaterPresence),
-            "engine_drag_torque_control_failure" => Ok(Self::EngineDragTorqueControlFailure),
+            "engine_drag_torque_control_failure" => {
+                Ok(Self::EngineDragTorqueControlFailure)
+            }
             "high_beam_left_failure" => Ok(Self::HighBeamLeftFailure),
             "high_beam_right_failure" => Ok(Self::HighBeamRightFailure),
-            "daytime_running_light_left_failure" => Ok(Self::DaytimeRunningLightLeftFailure),
-            "daytime_running_light_right_failure" => Ok(Self::DaytimeRunningLightRightFailure),
+            "daytime_running_light_left_failure" => {
+                Ok(Self::DaytimeRunningLightLeftFailure)
+            }
+            "daytime_running_light_right_failure" => {
+                Ok(Self::DaytimeRunningLightRightFailure)
+            }
             "side_mark_lights_failure" => Ok(Self::SideMarkLightsFailure),
             "licence_plate_light_failure" => Ok(Self::LicencePlateLightFailure),
             _ => Ok(Self::UnknownValue(value.to_string())),
@@ -7875,7 +8339,9 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDashboardLightDataName {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -7931,7 +8397,11 @@ pub enum PropertyDepartureTimeDisplayData {
 }
 impl PropertyDepartureTimeDisplayData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::NoDisplay, Self::Reachable, Self::NotReachable];
+    pub const KNOWN: &'static [Self] = &[
+        Self::NoDisplay,
+        Self::Reachable,
+        Self::NotReachable,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -7958,7 +8428,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDepartureTimeDisplayData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -7969,7 +8441,9 @@ impl ::std::fmt::Display for PropertyDepartureTimeDisplayData {
 }
 impl ::std::str::FromStr for PropertyDepartureTimeDisplayData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_display" => Ok(Self::NoDisplay),
             "reachable" => Ok(Self::Reachable),
@@ -7980,11 +8454,14 @@ impl ::std::str::FromStr for PropertyDepartureTimeDisplayData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDepartureTimeDisplayData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyDepartureTimeDisplayData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyDepartureTimeDisplayData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -8064,7 +8541,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDetectedFatigueLevelData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -8075,7 +8554,9 @@ impl ::std::fmt::Display for PropertyDetectedFatigueLevelData {
 }
 impl ::std::str::FromStr for PropertyDetectedFatigueLevelData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "light" => Ok(Self::Light),
             "pause_recommended" => Ok(Self::PauseRecommended),
@@ -8087,11 +8568,14 @@ impl ::std::str::FromStr for PropertyDetectedFatigueLevelData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDetectedFatigueLevelData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyDetectedFatigueLevelData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyDetectedFatigueLevelData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -8166,7 +8650,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDieselExhaustFilterStatusDataCle
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -8177,7 +8663,9 @@ impl ::std::fmt::Display for PropertyDieselExhaustFilterStatusDataCleaning {
 }
 impl ::std::str::FromStr for PropertyDieselExhaustFilterStatusDataCleaning {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unknown" => Ok(Self::Unknown),
             "in_progress" => Ok(Self::InProgress),
@@ -8189,13 +8677,14 @@ impl ::std::str::FromStr for PropertyDieselExhaustFilterStatusDataCleaning {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDieselExhaustFilterStatusDataCleaning {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
 impl ::std::convert::TryFrom<::std::string::String>
-    for PropertyDieselExhaustFilterStatusDataCleaning
-{
+for PropertyDieselExhaustFilterStatusDataCleaning {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -8254,7 +8743,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDieselExhaustFilterStatusDataCom
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -8265,7 +8756,9 @@ impl ::std::fmt::Display for PropertyDieselExhaustFilterStatusDataComponent {
 }
 impl ::std::str::FromStr for PropertyDieselExhaustFilterStatusDataComponent {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unknown" => Ok(Self::Unknown),
             "exhaust_filter" => Ok(Self::ExhaustFilter),
@@ -8278,13 +8771,14 @@ impl ::std::str::FromStr for PropertyDieselExhaustFilterStatusDataComponent {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDieselExhaustFilterStatusDataComponent {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
 impl ::std::convert::TryFrom<::std::string::String>
-    for PropertyDieselExhaustFilterStatusDataComponent
-{
+for PropertyDieselExhaustFilterStatusDataComponent {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -8343,7 +8837,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDieselExhaustFilterStatusDataSta
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -8354,7 +8850,9 @@ impl ::std::fmt::Display for PropertyDieselExhaustFilterStatusDataStatus {
 }
 impl ::std::str::FromStr for PropertyDieselExhaustFilterStatusDataStatus {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unknown" => Ok(Self::Unknown),
             "normal_operation" => Ok(Self::NormalOperation),
@@ -8367,13 +8865,14 @@ impl ::std::str::FromStr for PropertyDieselExhaustFilterStatusDataStatus {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDieselExhaustFilterStatusDataStatus {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
 impl ::std::convert::TryFrom<::std::string::String>
-    for PropertyDieselExhaustFilterStatusDataStatus
-{
+for PropertyDieselExhaustFilterStatusDataStatus {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -8480,7 +8979,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDoorPositionDataLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -8491,7 +8992,9 @@ impl ::std::fmt::Display for PropertyDoorPositionDataLocation {
 }
 impl ::std::str::FromStr for PropertyDoorPositionDataLocation {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front_left" => Ok(Self::FrontLeft),
             "front_right" => Ok(Self::FrontRight),
@@ -8504,11 +9007,14 @@ impl ::std::str::FromStr for PropertyDoorPositionDataLocation {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDoorPositionDataLocation {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyDoorPositionDataLocation {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyDoorPositionDataLocation {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -8574,7 +9080,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDriverCardPresentDataCardPresent
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -8585,7 +9093,9 @@ impl ::std::fmt::Display for PropertyDriverCardPresentDataCardPresent {
 }
 impl ::std::str::FromStr for PropertyDriverCardPresentDataCardPresent {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_present" => Ok(Self::NotPresent),
             "present" => Ok(Self::Present),
@@ -8595,11 +9105,14 @@ impl ::std::str::FromStr for PropertyDriverCardPresentDataCardPresent {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDriverCardPresentDataCardPresent {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyDriverCardPresentDataCardPresent {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyDriverCardPresentDataCardPresent {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -8683,7 +9196,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDriverTimeStateDataTimeState {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -8694,7 +9209,9 @@ impl ::std::fmt::Display for PropertyDriverTimeStateDataTimeState {
 }
 impl ::std::str::FromStr for PropertyDriverTimeStateDataTimeState {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "normal" => Ok(Self::Normal),
             "fifteen_min_before_four" => Ok(Self::FifteenMinBeforeFour),
@@ -8709,11 +9226,14 @@ impl ::std::str::FromStr for PropertyDriverTimeStateDataTimeState {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDriverTimeStateDataTimeState {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyDriverTimeStateDataTimeState {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyDriverTimeStateDataTimeState {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -8788,7 +9308,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDriverWorkingStateDataWorkingSta
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -8799,7 +9321,9 @@ impl ::std::fmt::Display for PropertyDriverWorkingStateDataWorkingState {
 }
 impl ::std::str::FromStr for PropertyDriverWorkingStateDataWorkingState {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "resting" => Ok(Self::Resting),
             "driver_available" => Ok(Self::DriverAvailable),
@@ -8811,11 +9335,14 @@ impl ::std::str::FromStr for PropertyDriverWorkingStateDataWorkingState {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDriverWorkingStateDataWorkingState {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyDriverWorkingStateDataWorkingState {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyDriverWorkingStateDataWorkingState {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -8898,7 +9425,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDrivetrainStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -8909,7 +9438,9 @@ impl ::std::fmt::Display for PropertyDrivetrainStateData {
 }
 impl ::std::str::FromStr for PropertyDrivetrainStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "inactive" => Ok(Self::Inactive),
             "race_start_preparation" => Ok(Self::RaceStartPreparation),
@@ -8926,7 +9457,9 @@ impl ::std::str::FromStr for PropertyDrivetrainStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDrivetrainStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -9059,7 +9592,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDrivingModePhevData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9070,7 +9605,9 @@ impl ::std::fmt::Display for PropertyDrivingModePhevData {
 }
 impl ::std::str::FromStr for PropertyDrivingModePhevData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_in_traction" => Ok(Self::NotInTraction),
             "in_charge" => Ok(Self::InCharge),
@@ -9084,7 +9621,9 @@ impl ::std::str::FromStr for PropertyDrivingModePhevData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDrivingModePhevData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -9171,7 +9710,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDurationDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9182,7 +9723,9 @@ impl ::std::fmt::Display for PropertyDurationDataUnit {
 }
 impl ::std::str::FromStr for PropertyDurationDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "seconds" => Ok(Self::Seconds),
             "minutes" => Ok(Self::Minutes),
@@ -9197,7 +9740,9 @@ impl ::std::str::FromStr for PropertyDurationDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyDurationDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -9290,7 +9835,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyEcoDrivingThresholdDataType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9301,7 +9848,9 @@ impl ::std::fmt::Display for PropertyEcoDrivingThresholdDataType {
 }
 impl ::std::str::FromStr for PropertyEcoDrivingThresholdDataType {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "zero" => Ok(Self::Zero),
             "one" => Ok(Self::One),
@@ -9311,11 +9860,14 @@ impl ::std::str::FromStr for PropertyEcoDrivingThresholdDataType {
 }
 impl ::std::convert::TryFrom<&str> for PropertyEcoDrivingThresholdDataType {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyEcoDrivingThresholdDataType {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyEcoDrivingThresholdDataType {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -9374,7 +9926,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyEcoLevelData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9385,7 +9939,9 @@ impl ::std::fmt::Display for PropertyEcoLevelData {
 }
 impl ::std::str::FromStr for PropertyEcoLevelData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "high" => Ok(Self::High),
             "medium" => Ok(Self::Medium),
@@ -9395,7 +9951,9 @@ impl ::std::str::FromStr for PropertyEcoLevelData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyEcoLevelData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -9439,7 +9997,11 @@ pub enum PropertyElectricCurrentDataUnit {
 }
 impl PropertyElectricCurrentDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::Amperes, Self::Milliamperes, Self::Kiloamperes];
+    pub const KNOWN: &'static [Self] = &[
+        Self::Amperes,
+        Self::Milliamperes,
+        Self::Kiloamperes,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -9466,7 +10028,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyElectricCurrentDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9477,7 +10041,9 @@ impl ::std::fmt::Display for PropertyElectricCurrentDataUnit {
 }
 impl ::std::str::FromStr for PropertyElectricCurrentDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "amperes" => Ok(Self::Amperes),
             "milliamperes" => Ok(Self::Milliamperes),
@@ -9488,7 +10054,9 @@ impl ::std::str::FromStr for PropertyElectricCurrentDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyElectricCurrentDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -9559,7 +10127,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyElectricPotentialDifferenceDataU
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9570,7 +10140,9 @@ impl ::std::fmt::Display for PropertyElectricPotentialDifferenceDataUnit {
 }
 impl ::std::str::FromStr for PropertyElectricPotentialDifferenceDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "volts" => Ok(Self::Volts),
             "millivolts" => Ok(Self::Millivolts),
@@ -9581,13 +10153,14 @@ impl ::std::str::FromStr for PropertyElectricPotentialDifferenceDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyElectricPotentialDifferenceDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
 impl ::std::convert::TryFrom<::std::string::String>
-    for PropertyElectricPotentialDifferenceDataUnit
-{
+for PropertyElectricPotentialDifferenceDataUnit {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -9646,7 +10219,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyEnabledStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9657,7 +10232,9 @@ impl ::std::fmt::Display for PropertyEnabledStateData {
 }
 impl ::std::str::FromStr for PropertyEnabledStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "disabled" => Ok(Self::Disabled),
             "enabled" => Ok(Self::Enabled),
@@ -9667,7 +10244,9 @@ impl ::std::str::FromStr for PropertyEnabledStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyEnabledStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -9791,7 +10370,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyEnergyDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9802,7 +10383,9 @@ impl ::std::fmt::Display for PropertyEnergyDataUnit {
 }
 impl ::std::str::FromStr for PropertyEnergyDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "joules" => Ok(Self::Joules),
             "kilojoules" => Ok(Self::Kilojoules),
@@ -9815,7 +10398,9 @@ impl ::std::str::FromStr for PropertyEnergyDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyEnergyDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -9879,7 +10464,9 @@ impl PropertyEnergyEfficiencyDataUnit {
             Self::MilesPerKwh => "miles_per_kwh",
             Self::KilometersPerKwh => "kilometers_per_kwh",
             Self::MilesPerGallonEquivalent => "miles_per_gallon_equivalent",
-            Self::MilesPerImperialGallonEquivalent => "miles_per_imperial_gallon_equivalent",
+            Self::MilesPerImperialGallonEquivalent => {
+                "miles_per_imperial_gallon_equivalent"
+            }
             Self::UnknownValue(value) => value.as_str(),
         }
     }
@@ -9896,7 +10483,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyEnergyEfficiencyDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9907,24 +10496,31 @@ impl ::std::fmt::Display for PropertyEnergyEfficiencyDataUnit {
 }
 impl ::std::str::FromStr for PropertyEnergyEfficiencyDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "kwh_per_100_kilometers" => Ok(Self::KwhPer100Kilometers),
             "miles_per_kwh" => Ok(Self::MilesPerKwh),
             "kilometers_per_kwh" => Ok(Self::KilometersPerKwh),
             "miles_per_gallon_equivalent" => Ok(Self::MilesPerGallonEquivalent),
-            "miles_per_imperial_gallon_equivalent" => Ok(Self::MilesPerImperialGallonEquivalent),
+            "miles_per_imperial_gallon_equivalent" => {
+                Ok(Self::MilesPerImperialGallonEquivalent)
+            }
             _ => Ok(Self::UnknownValue(value.to_string())),
         }
     }
 }
 impl ::std::convert::TryFrom<&str> for PropertyEnergyEfficiencyDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyEnergyEfficiencyDataUnit {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyEnergyEfficiencyDataUnit {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -9983,7 +10579,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyEngagedData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -9994,7 +10592,9 @@ impl ::std::fmt::Display for PropertyEngagedData {
 }
 impl ::std::str::FromStr for PropertyEngagedData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_engaged" => Ok(Self::NotEngaged),
             "engaged" => Ok(Self::Engaged),
@@ -10004,7 +10604,9 @@ impl ::std::str::FromStr for PropertyEngagedData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyEngagedData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -10085,7 +10687,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyEngineOilPressureLevelData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -10096,7 +10700,9 @@ impl ::std::fmt::Display for PropertyEngineOilPressureLevelData {
 }
 impl ::std::str::FromStr for PropertyEngineOilPressureLevelData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "low" => Ok(Self::Low),
             "normal" => Ok(Self::Normal),
@@ -10111,11 +10717,14 @@ impl ::std::str::FromStr for PropertyEngineOilPressureLevelData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyEngineOilPressureLevelData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyEngineOilPressureLevelData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyEngineOilPressureLevelData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -10192,7 +10801,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyEventData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -10203,7 +10814,9 @@ impl ::std::fmt::Display for PropertyEventData {
 }
 impl ::std::str::FromStr for PropertyEventData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "harsh_braking" => Ok(Self::HarshBraking),
             "harsh_acceleration" => Ok(Self::HarshAcceleration),
@@ -10218,7 +10831,9 @@ impl ::std::str::FromStr for PropertyEventData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyEventData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -10308,7 +10923,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyEventTypeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -10319,7 +10936,9 @@ impl ::std::fmt::Display for PropertyEventTypeData {
 }
 impl ::std::str::FromStr for PropertyEventTypeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "idle" => Ok(Self::Idle),
             "front_left" => Ok(Self::FrontLeft),
@@ -10337,7 +10956,9 @@ impl ::std::str::FromStr for PropertyEventTypeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyEventTypeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -10409,7 +11030,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyFlashersData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -10420,7 +11043,9 @@ impl ::std::fmt::Display for PropertyFlashersData {
 }
 impl ::std::str::FromStr for PropertyFlashersData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "inactive" => Ok(Self::Inactive),
             "emergency_flasher_active" => Ok(Self::EmergencyFlasherActive),
@@ -10432,7 +11057,9 @@ impl ::std::str::FromStr for PropertyFlashersData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyFlashersData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -10510,7 +11137,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyFluidLevelData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -10521,7 +11150,9 @@ impl ::std::fmt::Display for PropertyFluidLevelData {
 }
 impl ::std::str::FromStr for PropertyFluidLevelData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "low" => Ok(Self::Low),
             "filled" => Ok(Self::Filled),
@@ -10535,7 +11166,9 @@ impl ::std::str::FromStr for PropertyFluidLevelData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyFluidLevelData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -10610,7 +11243,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyFrontExteriorLightData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -10621,7 +11256,9 @@ impl ::std::fmt::Display for PropertyFrontExteriorLightData {
 }
 impl ::std::str::FromStr for PropertyFrontExteriorLightData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "inactive" => Ok(Self::Inactive),
             "active" => Ok(Self::Active),
@@ -10634,7 +11271,9 @@ impl ::std::str::FromStr for PropertyFrontExteriorLightData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyFrontExteriorLightData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -10712,7 +11351,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyFuelEfficiencyDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -10723,7 +11364,9 @@ impl ::std::fmt::Display for PropertyFuelEfficiencyDataUnit {
 }
 impl ::std::str::FromStr for PropertyFuelEfficiencyDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "liters_per_100_kilometers" => Ok(Self::LitersPer100Kilometers),
             "miles_per_imperial_gallon" => Ok(Self::MilesPerImperialGallon),
@@ -10735,7 +11378,9 @@ impl ::std::str::FromStr for PropertyFuelEfficiencyDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyFuelEfficiencyDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -10798,7 +11443,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyFuelLevelAccuracyData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -10809,7 +11456,9 @@ impl ::std::fmt::Display for PropertyFuelLevelAccuracyData {
 }
 impl ::std::str::FromStr for PropertyFuelLevelAccuracyData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "measured" => Ok(Self::Measured),
             "calculated" => Ok(Self::Calculated),
@@ -10819,7 +11468,9 @@ impl ::std::str::FromStr for PropertyFuelLevelAccuracyData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyFuelLevelAccuracyData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -10900,7 +11551,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyGearModeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -10911,7 +11564,9 @@ impl ::std::fmt::Display for PropertyGearModeData {
 }
 impl ::std::str::FromStr for PropertyGearModeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "manual" => Ok(Self::Manual),
             "park" => Ok(Self::Park),
@@ -10926,7 +11581,9 @@ impl ::std::str::FromStr for PropertyGearModeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyGearModeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -10991,7 +11648,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyGpsSourceData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11002,7 +11661,9 @@ impl ::std::fmt::Display for PropertyGpsSourceData {
 }
 impl ::std::str::FromStr for PropertyGpsSourceData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "dead_reckoning" => Ok(Self::DeadReckoning),
             "real" => Ok(Self::Real),
@@ -11013,7 +11674,9 @@ impl ::std::str::FromStr for PropertyGpsSourceData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyGpsSourceData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -11078,7 +11741,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyGradeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11089,7 +11754,9 @@ impl ::std::fmt::Display for PropertyGradeData {
 }
 impl ::std::str::FromStr for PropertyGradeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "excellent" => Ok(Self::Excellent),
             "normal" => Ok(Self::Normal),
@@ -11100,7 +11767,9 @@ impl ::std::str::FromStr for PropertyGradeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyGradeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -11181,7 +11850,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyHybridOperatingModeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11192,7 +11863,9 @@ impl ::std::fmt::Display for PropertyHybridOperatingModeData {
 }
 impl ::std::str::FromStr for PropertyHybridOperatingModeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "auto_charge_deplete" => Ok(Self::AutoChargeDeplete),
             "auto_charge_sustain" => Ok(Self::AutoChargeSustain),
@@ -11207,7 +11880,9 @@ impl ::std::str::FromStr for PropertyHybridOperatingModeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyHybridOperatingModeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -11282,7 +11957,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyIgnitionStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11293,7 +11970,9 @@ impl ::std::fmt::Display for PropertyIgnitionStateData {
 }
 impl ::std::str::FromStr for PropertyIgnitionStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "lock" => Ok(Self::Lock),
             "off" => Ok(Self::Off),
@@ -11306,7 +11985,9 @@ impl ::std::str::FromStr for PropertyIgnitionStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyIgnitionStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -11373,7 +12054,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyIlluminanceDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11384,7 +12067,9 @@ impl ::std::fmt::Display for PropertyIlluminanceDataUnit {
 }
 impl ::std::str::FromStr for PropertyIlluminanceDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "lux" => Ok(Self::Lux),
             _ => Ok(Self::UnknownValue(value.to_string())),
@@ -11393,7 +12078,9 @@ impl ::std::str::FromStr for PropertyIlluminanceDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyIlluminanceDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -11477,7 +12164,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyImpactZoneData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11488,7 +12177,9 @@ impl ::std::fmt::Display for PropertyImpactZoneData {
 }
 impl ::std::str::FromStr for PropertyImpactZoneData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "pedestrian_protection" => Ok(Self::PedestrianProtection),
             "rollover" => Ok(Self::Rollover),
@@ -11504,7 +12195,9 @@ impl ::std::str::FromStr for PropertyImpactZoneData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyImpactZoneData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -11585,7 +12278,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyLaneKeepAssistStateDataLocation 
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11596,7 +12291,9 @@ impl ::std::fmt::Display for PropertyLaneKeepAssistStateDataLocation {
 }
 impl ::std::str::FromStr for PropertyLaneKeepAssistStateDataLocation {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "left" => Ok(Self::Left),
             "right" => Ok(Self::Right),
@@ -11606,11 +12303,14 @@ impl ::std::str::FromStr for PropertyLaneKeepAssistStateDataLocation {
 }
 impl ::std::convert::TryFrom<&str> for PropertyLaneKeepAssistStateDataLocation {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyLaneKeepAssistStateDataLocation {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyLaneKeepAssistStateDataLocation {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -11671,7 +12371,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyLastEventLevelData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11682,7 +12384,9 @@ impl ::std::fmt::Display for PropertyLastEventLevelData {
 }
 impl ::std::str::FromStr for PropertyLastEventLevelData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "low" => Ok(Self::Low),
             "medium" => Ok(Self::Medium),
@@ -11693,7 +12397,9 @@ impl ::std::str::FromStr for PropertyLastEventLevelData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyLastEventLevelData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -11819,7 +12525,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyLastWarningReasonData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11830,7 +12538,9 @@ impl ::std::fmt::Display for PropertyLastWarningReasonData {
 }
 impl ::std::str::FromStr for PropertyLastWarningReasonData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_alarm" => Ok(Self::NoAlarm),
             "basic_alarm" => Ok(Self::BasicAlarm),
@@ -11860,7 +12570,9 @@ impl ::std::str::FromStr for PropertyLastWarningReasonData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyLastWarningReasonData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -11962,7 +12674,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyLengthDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -11973,7 +12687,9 @@ impl ::std::fmt::Display for PropertyLengthDataUnit {
 }
 impl ::std::str::FromStr for PropertyLengthDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "meters" => Ok(Self::Meters),
             "millimeters" => Ok(Self::Millimeters),
@@ -11993,7 +12709,9 @@ impl ::std::str::FromStr for PropertyLengthDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyLengthDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -12083,7 +12801,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyLimiterData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -12094,7 +12814,9 @@ impl ::std::fmt::Display for PropertyLimiterData {
 }
 impl ::std::str::FromStr for PropertyLimiterData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_set" => Ok(Self::NotSet),
             "higher_speed_requested" => Ok(Self::HigherSpeedRequested),
@@ -12106,7 +12828,9 @@ impl ::std::str::FromStr for PropertyLimiterData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyLimiterData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -12187,7 +12911,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyLocationData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -12198,7 +12924,9 @@ impl ::std::fmt::Display for PropertyLocationData {
 }
 impl ::std::str::FromStr for PropertyLocationData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "out_of_range" => Ok(Self::OutOfRange),
             "outside_driver_side" => Ok(Self::OutsideDriverSide),
@@ -12213,7 +12941,9 @@ impl ::std::str::FromStr for PropertyLocationData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyLocationData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -12291,7 +13021,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyLockDataLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -12302,7 +13034,9 @@ impl ::std::fmt::Display for PropertyLockDataLocation {
 }
 impl ::std::str::FromStr for PropertyLockDataLocation {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front_left" => Ok(Self::FrontLeft),
             "front_right" => Ok(Self::FrontRight),
@@ -12314,7 +13048,9 @@ impl ::std::str::FromStr for PropertyLockDataLocation {
 }
 impl ::std::convert::TryFrom<&str> for PropertyLockDataLocation {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -12377,7 +13113,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyLockSafetyData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -12388,7 +13126,9 @@ impl ::std::fmt::Display for PropertyLockSafetyData {
 }
 impl ::std::str::FromStr for PropertyLockSafetyData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "safe" => Ok(Self::Safe),
             "unsafe" => Ok(Self::Unsafe),
@@ -12398,7 +13138,9 @@ impl ::std::str::FromStr for PropertyLockSafetyData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyLockSafetyData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -12482,7 +13224,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyLowVoltageBatteryChargeLevelData
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -12493,7 +13237,9 @@ impl ::std::fmt::Display for PropertyLowVoltageBatteryChargeLevelData {
 }
 impl ::std::str::FromStr for PropertyLowVoltageBatteryChargeLevelData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "ok" => Ok(Self::Ok),
             "deactivation_level_1" => Ok(Self::DeactivationLevel1),
@@ -12505,11 +13251,14 @@ impl ::std::str::FromStr for PropertyLowVoltageBatteryChargeLevelData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyLowVoltageBatteryChargeLevelData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyLowVoltageBatteryChargeLevelData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyLowVoltageBatteryChargeLevelData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -12544,7 +13293,12 @@ pub enum PropertyNetworkSecurityData {
 }
 impl PropertyNetworkSecurityData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::None, Self::Wep, Self::Wpa, Self::Wpa2Personal];
+    pub const KNOWN: &'static [Self] = &[
+        Self::None,
+        Self::Wep,
+        Self::Wpa,
+        Self::Wpa2Personal,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -12572,7 +13326,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyNetworkSecurityData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -12583,7 +13339,9 @@ impl ::std::fmt::Display for PropertyNetworkSecurityData {
 }
 impl ::std::str::FromStr for PropertyNetworkSecurityData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "none" => Ok(Self::None),
             "wep" => Ok(Self::Wep),
@@ -12595,7 +13353,9 @@ impl ::std::str::FromStr for PropertyNetworkSecurityData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyNetworkSecurityData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -12716,7 +13476,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyParkAssistDataMuted {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -12727,7 +13489,9 @@ impl ::std::fmt::Display for PropertyParkAssistDataMuted {
 }
 impl ::std::str::FromStr for PropertyParkAssistDataMuted {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_muted" => Ok(Self::NotMuted),
             "muted" => Ok(Self::Muted),
@@ -12737,7 +13501,9 @@ impl ::std::str::FromStr for PropertyParkAssistDataMuted {
 }
 impl ::std::convert::TryFrom<&str> for PropertyParkAssistDataMuted {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -12804,7 +13570,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyParkingLightStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -12815,7 +13583,9 @@ impl ::std::fmt::Display for PropertyParkingLightStatusData {
 }
 impl ::std::str::FromStr for PropertyParkingLightStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "off" => Ok(Self::Off),
             "left" => Ok(Self::Left),
@@ -12827,7 +13597,9 @@ impl ::std::str::FromStr for PropertyParkingLightStatusData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyParkingLightStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -12897,7 +13669,12 @@ pub enum PropertyPlugTypeData {
 }
 impl PropertyPlugTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::Type1, Self::Type2, Self::Ccs, Self::Chademo];
+    pub const KNOWN: &'static [Self] = &[
+        Self::Type1,
+        Self::Type2,
+        Self::Ccs,
+        Self::Chademo,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -12925,7 +13702,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyPlugTypeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -12936,7 +13715,9 @@ impl ::std::fmt::Display for PropertyPlugTypeData {
 }
 impl ::std::str::FromStr for PropertyPlugTypeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "type_1" => Ok(Self::Type1),
             "type_2" => Ok(Self::Type2),
@@ -12948,7 +13729,9 @@ impl ::std::str::FromStr for PropertyPlugTypeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyPlugTypeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -13017,7 +13800,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyPluggedInData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13028,7 +13813,9 @@ impl ::std::fmt::Display for PropertyPluggedInData {
 }
 impl ::std::str::FromStr for PropertyPluggedInData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "disconnected" => Ok(Self::Disconnected),
             "plugged_in" => Ok(Self::PluggedIn),
@@ -13039,7 +13826,9 @@ impl ::std::str::FromStr for PropertyPluggedInData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyPluggedInData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -13132,7 +13921,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyPowerDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13143,7 +13934,9 @@ impl ::std::fmt::Display for PropertyPowerDataUnit {
 }
 impl ::std::str::FromStr for PropertyPowerDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "watts" => Ok(Self::Watts),
             "milliwatts" => Ok(Self::Milliwatts),
@@ -13156,7 +13949,9 @@ impl ::std::str::FromStr for PropertyPowerDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyPowerDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -13231,7 +14026,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyPreconditioningStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13242,7 +14039,9 @@ impl ::std::fmt::Display for PropertyPreconditioningStatusData {
 }
 impl ::std::str::FromStr for PropertyPreconditioningStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "standby" => Ok(Self::Standby),
             "heating" => Ok(Self::Heating),
@@ -13255,11 +14054,14 @@ impl ::std::str::FromStr for PropertyPreconditioningStatusData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyPreconditioningStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyPreconditioningStatusData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyPreconditioningStatusData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -13342,7 +14144,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyPressureDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13353,7 +14157,9 @@ impl ::std::fmt::Display for PropertyPressureDataUnit {
 }
 impl ::std::str::FromStr for PropertyPressureDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "pascals" => Ok(Self::Pascals),
             "kilopascals" => Ok(Self::Kilopascals),
@@ -13368,7 +14174,9 @@ impl ::std::str::FromStr for PropertyPressureDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyPressureDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -13415,7 +14223,11 @@ pub enum PropertyPriceTariffDataPricingType {
 }
 impl PropertyPriceTariffDataPricingType {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::StartingFee, Self::PerMinute, Self::PerKwh];
+    pub const KNOWN: &'static [Self] = &[
+        Self::StartingFee,
+        Self::PerMinute,
+        Self::PerKwh,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -13442,7 +14254,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyPriceTariffDataPricingType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13453,7 +14267,9 @@ impl ::std::fmt::Display for PropertyPriceTariffDataPricingType {
 }
 impl ::std::str::FromStr for PropertyPriceTariffDataPricingType {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "starting_fee" => Ok(Self::StartingFee),
             "per_minute" => Ok(Self::PerMinute),
@@ -13464,11 +14280,14 @@ impl ::std::str::FromStr for PropertyPriceTariffDataPricingType {
 }
 impl ::std::convert::TryFrom<&str> for PropertyPriceTariffDataPricingType {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyPriceTariffDataPricingType {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyPriceTariffDataPricingType {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -13542,7 +14361,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyReadingLampDataLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13553,7 +14374,9 @@ impl ::std::fmt::Display for PropertyReadingLampDataLocation {
 }
 impl ::std::str::FromStr for PropertyReadingLampDataLocation {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front_left" => Ok(Self::FrontLeft),
             "front_right" => Ok(Self::FrontRight),
@@ -13565,7 +14388,9 @@ impl ::std::str::FromStr for PropertyReadingLampDataLocation {
 }
 impl ::std::convert::TryFrom<&str> for PropertyReadingLampDataLocation {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -13634,7 +14459,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyReductionTimeDataStartStop {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13645,7 +14472,9 @@ impl ::std::fmt::Display for PropertyReductionTimeDataStartStop {
 }
 impl ::std::str::FromStr for PropertyReductionTimeDataStartStop {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "start" => Ok(Self::Start),
             "stop" => Ok(Self::Stop),
@@ -13655,11 +14484,14 @@ impl ::std::str::FromStr for PropertyReductionTimeDataStartStop {
 }
 impl ::std::convert::TryFrom<&str> for PropertyReductionTimeDataStartStop {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyReductionTimeDataStartStop {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyReductionTimeDataStartStop {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -13761,7 +14593,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyRoadTypeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13772,7 +14606,9 @@ impl ::std::fmt::Display for PropertyRoadTypeData {
 }
 impl ::std::str::FromStr for PropertyRoadTypeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "private_or_gravel" => Ok(Self::PrivateOrGravel),
             "local" => Ok(Self::Local),
@@ -13788,7 +14624,9 @@ impl ::std::str::FromStr for PropertyRoadTypeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyRoadTypeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -13857,7 +14695,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertySeatbeltStateDataFastenedState {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13868,7 +14708,9 @@ impl ::std::fmt::Display for PropertySeatbeltStateDataFastenedState {
 }
 impl ::std::str::FromStr for PropertySeatbeltStateDataFastenedState {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_fastened" => Ok(Self::NotFastened),
             "fastened" => Ok(Self::Fastened),
@@ -13878,11 +14720,14 @@ impl ::std::str::FromStr for PropertySeatbeltStateDataFastenedState {
 }
 impl ::std::convert::TryFrom<&str> for PropertySeatbeltStateDataFastenedState {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertySeatbeltStateDataFastenedState {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertySeatbeltStateDataFastenedState {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -13968,7 +14813,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyServiceWarningDataDue {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -13979,7 +14826,9 @@ impl ::std::fmt::Display for PropertyServiceWarningDataDue {
 }
 impl ::std::str::FromStr for PropertyServiceWarningDataDue {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_service_required" => Ok(Self::NoServiceRequired),
             "almost" => Ok(Self::Almost),
@@ -13991,7 +14840,9 @@ impl ::std::str::FromStr for PropertyServiceWarningDataDue {
 }
 impl ::std::convert::TryFrom<&str> for PropertyServiceWarningDataDue {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -14051,7 +14902,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyServiceWarningDataReason {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14062,7 +14915,9 @@ impl ::std::fmt::Display for PropertyServiceWarningDataReason {
 }
 impl ::std::str::FromStr for PropertyServiceWarningDataReason {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unknown" => Ok(Self::Unknown),
             "regular_maintenance" => Ok(Self::RegularMaintenance),
@@ -14074,11 +14929,14 @@ impl ::std::str::FromStr for PropertyServiceWarningDataReason {
 }
 impl ::std::convert::TryFrom<&str> for PropertyServiceWarningDataReason {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyServiceWarningDataReason {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyServiceWarningDataReason {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -14143,7 +15001,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertySmartChargingOptionData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14154,7 +15014,9 @@ impl ::std::fmt::Display for PropertySmartChargingOptionData {
 }
 impl ::std::str::FromStr for PropertySmartChargingOptionData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "price_optimized" => Ok(Self::PriceOptimized),
             "renewable_energy" => Ok(Self::RenewableEnergy),
@@ -14165,7 +15027,9 @@ impl ::std::str::FromStr for PropertySmartChargingOptionData {
 }
 impl ::std::convert::TryFrom<&str> for PropertySmartChargingOptionData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -14234,7 +15098,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertySmartChargingStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14245,7 +15111,9 @@ impl ::std::fmt::Display for PropertySmartChargingStatusData {
 }
 impl ::std::str::FromStr for PropertySmartChargingStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "wallbox_is_active" => Ok(Self::WallboxIsActive),
             "scc_is_active" => Ok(Self::SccIsActive),
@@ -14256,7 +15124,9 @@ impl ::std::str::FromStr for PropertySmartChargingStatusData {
 }
 impl ::std::convert::TryFrom<&str> for PropertySmartChargingStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -14334,7 +15204,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertySpeedDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14345,7 +15217,9 @@ impl ::std::fmt::Display for PropertySpeedDataUnit {
 }
 impl ::std::str::FromStr for PropertySpeedDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "meters_per_second" => Ok(Self::MetersPerSecond),
             "kilometers_per_hour" => Ok(Self::KilometersPerHour),
@@ -14357,7 +15231,9 @@ impl ::std::str::FromStr for PropertySpeedDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertySpeedDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -14422,7 +15298,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertySportChronoData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14433,7 +15311,9 @@ impl ::std::fmt::Display for PropertySportChronoData {
 }
 impl ::std::str::FromStr for PropertySportChronoData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "inactive" => Ok(Self::Inactive),
             "active" => Ok(Self::Active),
@@ -14444,7 +15324,9 @@ impl ::std::str::FromStr for PropertySportChronoData {
 }
 impl ::std::convert::TryFrom<&str> for PropertySportChronoData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -14494,8 +15376,11 @@ pub enum PropertySpringRateDataSpringRateUnit {
 }
 impl PropertySpringRateDataSpringRateUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] =
-        &[Self::NewtonMeters, Self::NewtonMillimeters, Self::PoundFeet];
+    pub const KNOWN: &'static [Self] = &[
+        Self::NewtonMeters,
+        Self::NewtonMillimeters,
+        Self::PoundFeet,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -14522,7 +15407,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertySpringRateDataSpringRateUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14533,7 +15420,9 @@ impl ::std::fmt::Display for PropertySpringRateDataSpringRateUnit {
 }
 impl ::std::str::FromStr for PropertySpringRateDataSpringRateUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "newton_meters" => Ok(Self::NewtonMeters),
             "newton_millimeters" => Ok(Self::NewtonMillimeters),
@@ -14544,11 +15433,14 @@ impl ::std::str::FromStr for PropertySpringRateDataSpringRateUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertySpringRateDataSpringRateUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertySpringRateDataSpringRateUnit {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertySpringRateDataSpringRateUnit {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -14619,7 +15511,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyStarterBatteryStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14630,7 +15524,9 @@ impl ::std::fmt::Display for PropertyStarterBatteryStateData {
 }
 impl ::std::str::FromStr for PropertyStarterBatteryStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "red" => Ok(Self::Red),
             "yellow" => Ok(Self::Yellow),
@@ -14643,7 +15539,9 @@ impl ::std::str::FromStr for PropertyStarterBatteryStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyStarterBatteryStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -14736,7 +15634,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyStationDisplayedStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14747,7 +15647,9 @@ impl ::std::fmt::Display for PropertyStationDisplayedStatusData {
 }
 impl ::std::str::FromStr for PropertyStationDisplayedStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_plugged_in" => Ok(Self::NotPluggedIn),
             "fault" => Ok(Self::Fault),
@@ -14766,11 +15668,14 @@ impl ::std::str::FromStr for PropertyStationDisplayedStatusData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyStationDisplayedStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyStationDisplayedStatusData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyStationDisplayedStatusData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -14805,8 +15710,12 @@ pub enum PropertyStationPowerTypeData {
 }
 impl PropertyStationPowerTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] =
-        &[Self::AcBasic, Self::AcSmart, Self::DcFast, Self::Wireless];
+    pub const KNOWN: &'static [Self] = &[
+        Self::AcBasic,
+        Self::AcSmart,
+        Self::DcFast,
+        Self::Wireless,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -14834,7 +15743,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyStationPowerTypeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14845,7 +15756,9 @@ impl ::std::fmt::Display for PropertyStationPowerTypeData {
 }
 impl ::std::str::FromStr for PropertyStationPowerTypeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "ac_basic" => Ok(Self::AcBasic),
             "ac_smart" => Ok(Self::AcSmart),
@@ -14857,7 +15770,9 @@ impl ::std::str::FromStr for PropertyStationPowerTypeData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyStationPowerTypeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -14944,7 +15859,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyStationStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -14955,11 +15872,15 @@ impl ::std::fmt::Display for PropertyStationStatusData {
 }
 impl ::std::str::FromStr for PropertyStationStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_compatible" => Ok(Self::NotCompatible),
             "not_detected" => Ok(Self::NotDetected),
-            "digital_communication_established" => Ok(Self::DigitalCommunicationEstablished),
+            "digital_communication_established" => {
+                Ok(Self::DigitalCommunicationEstablished)
+            }
             "digital_communication_ended" => Ok(Self::DigitalCommunicationEnded),
             "station_ready" => Ok(Self::StationReady),
             "active" => Ok(Self::Active),
@@ -14972,7 +15893,9 @@ impl ::std::str::FromStr for PropertyStationStatusData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyStationStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -15056,7 +15979,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertySunroofRainEventData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15067,10 +15992,14 @@ impl ::std::fmt::Display for PropertySunroofRainEventData {
 }
 impl ::std::str::FromStr for PropertySunroofRainEventData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_event" => Ok(Self::NoEvent),
-            "in_stroke_position_because_of_rain" => Ok(Self::InStrokePositionBecauseOfRain),
+            "in_stroke_position_because_of_rain" => {
+                Ok(Self::InStrokePositionBecauseOfRain)
+            }
             "automatically_in_stroke_position" => Ok(Self::AutomaticallyInStrokePosition),
             "timer" => Ok(Self::Timer),
             _ => Ok(Self::UnknownValue(value.to_string())),
@@ -15079,7 +16008,9 @@ impl ::std::str::FromStr for PropertySunroofRainEventData {
 }
 impl ::std::convert::TryFrom<&str> for PropertySunroofRainEventData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -15156,7 +16087,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertySunroofTiltStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15167,7 +16100,9 @@ impl ::std::fmt::Display for PropertySunroofTiltStateData {
 }
 impl ::std::str::FromStr for PropertySunroofTiltStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "closed" => Ok(Self::Closed),
             "tilted" => Ok(Self::Tilted),
@@ -15178,7 +16113,9 @@ impl ::std::str::FromStr for PropertySunroofTiltStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertySunroofTiltStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -15253,7 +16190,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertySwitchPositionData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15264,7 +16203,9 @@ impl ::std::fmt::Display for PropertySwitchPositionData {
 }
 impl ::std::str::FromStr for PropertySwitchPositionData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "automatic" => Ok(Self::Automatic),
             "dipped_headlights" => Ok(Self::DippedHeadlights),
@@ -15277,7 +16218,9 @@ impl ::std::str::FromStr for PropertySwitchPositionData {
 }
 impl ::std::convert::TryFrom<&str> for PropertySwitchPositionData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -15316,7 +16259,12 @@ pub enum PropertyTeleserviceAvailabilityData {
 }
 impl PropertyTeleserviceAvailabilityData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::Pending, Self::Idle, Self::Successful, Self::Error];
+    pub const KNOWN: &'static [Self] = &[
+        Self::Pending,
+        Self::Idle,
+        Self::Successful,
+        Self::Error,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -15344,7 +16292,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyTeleserviceAvailabilityData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15355,7 +16305,9 @@ impl ::std::fmt::Display for PropertyTeleserviceAvailabilityData {
 }
 impl ::std::str::FromStr for PropertyTeleserviceAvailabilityData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "pending" => Ok(Self::Pending),
             "idle" => Ok(Self::Idle),
@@ -15367,11 +16319,14 @@ impl ::std::str::FromStr for PropertyTeleserviceAvailabilityData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyTeleserviceAvailabilityData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyTeleserviceAvailabilityData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyTeleserviceAvailabilityData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -15438,7 +16393,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyTemperatureDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15449,7 +16406,9 @@ impl ::std::fmt::Display for PropertyTemperatureDataUnit {
 }
 impl ::std::str::FromStr for PropertyTemperatureDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "kelvin" => Ok(Self::Kelvin),
             "celsius" => Ok(Self::Celsius),
@@ -15460,7 +16419,9 @@ impl ::std::str::FromStr for PropertyTemperatureDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyTemperatureDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -15529,7 +16490,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyTemperatureExtremeDataExtreme {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15540,7 +16503,9 @@ impl ::std::fmt::Display for PropertyTemperatureExtremeDataExtreme {
 }
 impl ::std::str::FromStr for PropertyTemperatureExtremeDataExtreme {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "highest" => Ok(Self::Highest),
             "lowest" => Ok(Self::Lowest),
@@ -15550,11 +16515,14 @@ impl ::std::str::FromStr for PropertyTemperatureExtremeDataExtreme {
 }
 impl ::std::convert::TryFrom<&str> for PropertyTemperatureExtremeDataExtreme {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyTemperatureExtremeDataExtreme {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyTemperatureExtremeDataExtreme {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -15644,7 +16612,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyTimerDataTimerType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15655,7 +16625,9 @@ impl ::std::fmt::Display for PropertyTimerDataTimerType {
 }
 impl ::std::str::FromStr for PropertyTimerDataTimerType {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "preferred_start_time" => Ok(Self::PreferredStartTime),
             "preferred_end_time" => Ok(Self::PreferredEndTime),
@@ -15666,7 +16638,9 @@ impl ::std::str::FromStr for PropertyTimerDataTimerType {
 }
 impl ::std::convert::TryFrom<&str> for PropertyTimerDataTimerType {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -15741,7 +16715,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyTippedStateData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15752,7 +16728,9 @@ impl ::std::fmt::Display for PropertyTippedStateData {
 }
 impl ::std::str::FromStr for PropertyTippedStateData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "tipped_over" => Ok(Self::TippedOver),
             "not_tipped" => Ok(Self::NotTipped),
@@ -15762,7 +16740,9 @@ impl ::std::str::FromStr for PropertyTippedStateData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyTippedStateData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -15867,7 +16847,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyTirePressureStatusDataStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15878,7 +16860,9 @@ impl ::std::fmt::Display for PropertyTirePressureStatusDataStatus {
 }
 impl ::std::str::FromStr for PropertyTirePressureStatusDataStatus {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "normal" => Ok(Self::Normal),
             "low" => Ok(Self::Low),
@@ -15891,11 +16875,14 @@ impl ::std::str::FromStr for PropertyTirePressureStatusDataStatus {
 }
 impl ::std::convert::TryFrom<&str> for PropertyTirePressureStatusDataStatus {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyTirePressureStatusDataStatus {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyTirePressureStatusDataStatus {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -15978,7 +16965,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyTriggeredData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -15989,7 +16978,9 @@ impl ::std::fmt::Display for PropertyTriggeredData {
 }
 impl ::std::str::FromStr for PropertyTriggeredData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_triggered" => Ok(Self::NotTriggered),
             "triggered" => Ok(Self::Triggered),
@@ -15999,7 +16990,9 @@ impl ::std::str::FromStr for PropertyTriggeredData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyTriggeredData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -16106,7 +17099,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyTroubleCodeDataSystem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -16117,7 +17112,9 @@ impl ::std::fmt::Display for PropertyTroubleCodeDataSystem {
 }
 impl ::std::str::FromStr for PropertyTroubleCodeDataSystem {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unknown" => Ok(Self::Unknown),
             "body" => Ok(Self::Body),
@@ -16130,7 +17127,9 @@ impl ::std::str::FromStr for PropertyTroubleCodeDataSystem {
 }
 impl ::std::convert::TryFrom<&str> for PropertyTroubleCodeDataSystem {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -16205,7 +17204,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyVehicleDirectionData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -16216,7 +17217,9 @@ impl ::std::fmt::Display for PropertyVehicleDirectionData {
 }
 impl ::std::str::FromStr for PropertyVehicleDirectionData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "forward" => Ok(Self::Forward),
             "reverse" => Ok(Self::Reverse),
@@ -16226,7 +17229,9 @@ impl ::std::str::FromStr for PropertyVehicleDirectionData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyVehicleDirectionData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -16289,7 +17294,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyVehicleMovingData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -16300,7 +17307,9 @@ impl ::std::fmt::Display for PropertyVehicleMovingData {
 }
 impl ::std::str::FromStr for PropertyVehicleMovingData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "not_moving" => Ok(Self::NotMoving),
             "moving" => Ok(Self::Moving),
@@ -16310,7 +17319,9 @@ impl ::std::str::FromStr for PropertyVehicleMovingData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyVehicleMovingData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -16373,7 +17384,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyVehicleOverspeedData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -16384,7 +17397,9 @@ impl ::std::fmt::Display for PropertyVehicleOverspeedData {
 }
 impl ::std::str::FromStr for PropertyVehicleOverspeedData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_overspeed" => Ok(Self::NoOverspeed),
             "overspeed" => Ok(Self::Overspeed),
@@ -16394,7 +17409,9 @@ impl ::std::str::FromStr for PropertyVehicleOverspeedData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyVehicleOverspeedData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -16435,7 +17452,9 @@ impl ::std::convert::From<PropertyVinData> for ::std::string::String {
 }
 impl ::std::str::FromStr for PropertyVinData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         if value.chars().count() > 17usize {
             return Err("longer than 17 characters".into());
         }
@@ -16447,7 +17466,9 @@ impl ::std::str::FromStr for PropertyVinData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyVinData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -16567,7 +17588,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyVolumeDataUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -16578,7 +17601,9 @@ impl ::std::fmt::Display for PropertyVolumeDataUnit {
 }
 impl ::std::str::FromStr for PropertyVolumeDataUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "liters" => Ok(Self::Liters),
             "milliliters" => Ok(Self::Milliliters),
@@ -16600,7 +17625,9 @@ impl ::std::str::FromStr for PropertyVolumeDataUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyVolumeDataUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -16690,7 +17717,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyWeekdayTimeDataWeekday {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -16701,7 +17730,9 @@ impl ::std::fmt::Display for PropertyWeekdayTimeDataWeekday {
 }
 impl ::std::str::FromStr for PropertyWeekdayTimeDataWeekday {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "monday" => Ok(Self::Monday),
             "tuesday" => Ok(Self::Tuesday),
@@ -16717,7 +17748,9 @@ impl ::std::str::FromStr for PropertyWeekdayTimeDataWeekday {
 }
 impl ::std::convert::TryFrom<&str> for PropertyWeekdayTimeDataWeekday {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -16804,7 +17837,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyWheelRpmDataLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -16815,7 +17850,9 @@ impl ::std::fmt::Display for PropertyWheelRpmDataLocation {
 }
 impl ::std::str::FromStr for PropertyWheelRpmDataLocation {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front_left" => Ok(Self::FrontLeft),
             "front_right" => Ok(Self::FrontRight),
@@ -16830,7 +17867,9 @@ impl ::std::str::FromStr for PropertyWheelRpmDataLocation {
 }
 impl ::std::convert::TryFrom<&str> for PropertyWheelRpmDataLocation {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -16893,7 +17932,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyWheelRpmDataRpmUnit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -16904,7 +17945,9 @@ impl ::std::fmt::Display for PropertyWheelRpmDataRpmUnit {
 }
 impl ::std::str::FromStr for PropertyWheelRpmDataRpmUnit {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "revolutions_per_minute" => Ok(Self::RevolutionsPerMinute),
             "degrees_per_second" => Ok(Self::DegreesPerSecond),
@@ -16915,7 +17958,9 @@ impl ::std::str::FromStr for PropertyWheelRpmDataRpmUnit {
 }
 impl ::std::convert::TryFrom<&str> for PropertyWheelRpmDataRpmUnit {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -17005,7 +18050,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyWindowPositionDataPosition {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -17016,7 +18063,9 @@ impl ::std::fmt::Display for PropertyWindowPositionDataPosition {
 }
 impl ::std::str::FromStr for PropertyWindowPositionDataPosition {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "closed" => Ok(Self::Closed),
             "open" => Ok(Self::Open),
@@ -17027,11 +18076,14 @@ impl ::std::str::FromStr for PropertyWindowPositionDataPosition {
 }
 impl ::std::convert::TryFrom<&str> for PropertyWindowPositionDataPosition {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyWindowPositionDataPosition {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyWindowPositionDataPosition {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -17099,7 +18151,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyWindscreenDamageData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -17110,7 +18164,9 @@ impl ::std::fmt::Display for PropertyWindscreenDamageData {
 }
 impl ::std::str::FromStr for PropertyWindscreenDamageData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "no_impact_detected" => Ok(Self::NoImpactDetected),
             "impact_but_no_damage_detected" => Ok(Self::ImpactButNoDamageDetected),
@@ -17122,7 +18178,9 @@ impl ::std::str::FromStr for PropertyWindscreenDamageData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyWindscreenDamageData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -17191,7 +18249,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyWindscreenNeedsReplacementData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -17202,7 +18262,9 @@ impl ::std::fmt::Display for PropertyWindscreenNeedsReplacementData {
 }
 impl ::std::str::FromStr for PropertyWindscreenNeedsReplacementData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unknown" => Ok(Self::Unknown),
             "no_replacement_needed" => Ok(Self::NoReplacementNeeded),
@@ -17213,11 +18275,14 @@ impl ::std::str::FromStr for PropertyWindscreenNeedsReplacementData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyWindscreenNeedsReplacementData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
-impl ::std::convert::TryFrom<::std::string::String> for PropertyWindscreenNeedsReplacementData {
+impl ::std::convert::TryFrom<::std::string::String>
+for PropertyWindscreenNeedsReplacementData {
     type Error = self::error::ConversionError;
     fn try_from(
         value: ::std::string::String,
@@ -17252,7 +18317,12 @@ pub enum PropertyWipersIntensityData {
 }
 impl PropertyWipersIntensityData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
-    pub const KNOWN: &'static [Self] = &[Self::Level0, Self::Level1, Self::Level2, Self::Level3];
+    pub const KNOWN: &'static [Self] = &[
+        Self::Level0,
+        Self::Level1,
+        Self::Level2,
+        Self::Level3,
+    ];
     /// Whether the spec lists this value, i.e. it is not [`Self::UnknownValue`].
     pub fn is_known(&self) -> bool {
         !matches!(self, Self::UnknownValue(_))
@@ -17280,7 +18350,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyWipersIntensityData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -17291,7 +18363,9 @@ impl ::std::fmt::Display for PropertyWipersIntensityData {
 }
 impl ::std::str::FromStr for PropertyWipersIntensityData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "level_0" => Ok(Self::Level0),
             "level_1" => Ok(Self::Level1),
@@ -17303,7 +18377,9 @@ impl ::std::str::FromStr for PropertyWipersIntensityData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyWipersIntensityData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -17368,7 +18444,9 @@ impl<'de> ::serde::Deserialize<'de> for PropertyWipersStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -17379,7 +18457,9 @@ impl ::std::fmt::Display for PropertyWipersStatusData {
 }
 impl ::std::str::FromStr for PropertyWipersStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "inactive" => Ok(Self::Inactive),
             "active" => Ok(Self::Active),
@@ -17390,7 +18470,9 @@ impl ::std::str::FromStr for PropertyWipersStatusData {
 }
 impl ::std::convert::TryFrom<&str> for PropertyWipersStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -17596,7 +18678,9 @@ impl<'de> ::serde::Deserialize<'de> for SeatLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -17607,7 +18691,9 @@ impl ::std::fmt::Display for SeatLocation {
 }
 impl ::std::str::FromStr for SeatLocation {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front_left" => Ok(Self::FrontLeft),
             "front_right" => Ok(Self::FrontRight),
@@ -17622,7 +18708,9 @@ impl ::std::str::FromStr for SeatLocation {
 }
 impl ::std::convert::TryFrom<&str> for SeatLocation {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -17691,7 +18779,9 @@ impl<'de> ::serde::Deserialize<'de> for ServiceStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -17702,7 +18792,9 @@ impl ::std::fmt::Display for ServiceStatus {
 }
 impl ::std::str::FromStr for ServiceStatus {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "ok" => Ok(Self::Ok),
             "warning" => Ok(Self::Warning),
@@ -17713,7 +18805,9 @@ impl ::std::str::FromStr for ServiceStatus {
 }
 impl ::std::convert::TryFrom<&str> for ServiceStatus {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -17846,7 +18940,9 @@ impl<'de> ::serde::Deserialize<'de> for TheftAlarmPropertyStatusData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -17857,7 +18953,9 @@ impl ::std::fmt::Display for TheftAlarmPropertyStatusData {
 }
 impl ::std::str::FromStr for TheftAlarmPropertyStatusData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "unarmed" => Ok(Self::Unarmed),
             "armed" => Ok(Self::Armed),
@@ -17868,7 +18966,9 @@ impl ::std::str::FromStr for TheftAlarmPropertyStatusData {
 }
 impl ::std::convert::TryFrom<&str> for TheftAlarmPropertyStatusData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -17969,11 +19069,7 @@ pub struct Trips {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub total_idle_fuel_consumption: ::std::vec::Vec<PropertyVolume>,
     ///Type of the trip
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "::std::vec::Vec::is_empty"
-    )]
+    #[serde(rename = "type", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub type_: ::std::vec::Vec<TripsPropertyType>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub vin: ::std::option::Option<PropertyVin>,
@@ -18033,7 +19129,9 @@ impl<'de> ::serde::Deserialize<'de> for TripsPropertyTypeData {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -18044,7 +19142,9 @@ impl ::std::fmt::Display for TripsPropertyTypeData {
 }
 impl ::std::str::FromStr for TripsPropertyTypeData {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "single" => Ok(Self::Single),
             "multi" => Ok(Self::Multi),
@@ -18055,7 +19155,9 @@ impl ::std::str::FromStr for TripsPropertyTypeData {
 }
 impl ::std::convert::TryFrom<&str> for TripsPropertyTypeData {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -18145,10 +19247,14 @@ pub struct Usage {
     pub driving_duration_since_reset: ::std::vec::Vec<PropertyDuration>,
     ///Driving modes activation periods
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub driving_modes_activation_periods: ::std::vec::Vec<PropertyDrivingModeActivationPeriod>,
+    pub driving_modes_activation_periods: ::std::vec::Vec<
+        PropertyDrivingModeActivationPeriod,
+    >,
     ///Driving modes energy consumptions
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub driving_modes_energy_consumptions: ::std::vec::Vec<PropertyDrivingModeEnergyConsumption>,
+    pub driving_modes_energy_consumptions: ::std::vec::Vec<
+        PropertyDrivingModeEnergyConsumption,
+    >,
     ///Driving style evaluation percentage
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub driving_style_evaluation: ::std::vec::Vec<PropertyPercentage>,
@@ -18190,16 +19296,19 @@ pub struct Usage {
     pub energy_consumption_last_trip: ::std::vec::Vec<PropertyEnergyConsumption>,
     ///Energy consumption percentages spread across different categories for the last trip automatically detected.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub energy_consumption_percentages_last_trip:
-        ::std::vec::Vec<PropertyEnergyConsumptionPercentage>,
+    pub energy_consumption_percentages_last_trip: ::std::vec::Vec<
+        PropertyEnergyConsumptionPercentage,
+    >,
     ///Energy consumption percentages spread across different categories since the last charging session.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub energy_consumption_percentages_since_charging:
-        ::std::vec::Vec<PropertyEnergyConsumptionPercentage>,
+    pub energy_consumption_percentages_since_charging: ::std::vec::Vec<
+        PropertyEnergyConsumptionPercentage,
+    >,
     ///Energy consumption percentages spread across different categories since the last reset.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub energy_consumption_percentages_since_reset:
-        ::std::vec::Vec<PropertyEnergyConsumptionPercentage>,
+    pub energy_consumption_percentages_since_reset: ::std::vec::Vec<
+        PropertyEnergyConsumptionPercentage,
+    >,
     ///Energy consumption spread across different categories since the last charging session.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub energy_consumption_since_charging: ::std::vec::Vec<PropertyEnergyConsumption>,
@@ -18416,7 +19525,9 @@ impl<'de> ::serde::Deserialize<'de> for WindowLocation {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         value.parse().map_err(::serde::de::Error::custom)
     }
 }
@@ -18427,7 +19538,9 @@ impl ::std::fmt::Display for WindowLocation {
 }
 impl ::std::str::FromStr for WindowLocation {
     type Err = self::error::ConversionError;
-    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "front_left" => Ok(Self::FrontLeft),
             "front_right" => Ok(Self::FrontRight),
@@ -18440,7 +19553,9 @@ impl ::std::str::FromStr for WindowLocation {
 }
 impl ::std::convert::TryFrom<&str> for WindowLocation {
     type Error = self::error::ConversionError;
-    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
 }
@@ -18489,7 +19604,9 @@ pub struct Windscreen {
     pub windscreen_damage_zone: ::std::vec::Vec<PropertyZone>,
     ///Windscreen needs replacement
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub windscreen_needs_replacement: ::std::vec::Vec<PropertyWindscreenNeedsReplacement>,
+    pub windscreen_needs_replacement: ::std::vec::Vec<
+        PropertyWindscreenNeedsReplacement,
+    >,
     ///Representing the size of the matrix, seen from the inside of the vehicle
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub windscreen_zone_matrix: ::std::vec::Vec<PropertyZone>,
@@ -18508,12 +19625,18 @@ pub mod error {
     pub struct ConversionError(::std::borrow::Cow<'static, str>);
     impl ::std::error::Error for ConversionError {}
     impl ::std::fmt::Display for ConversionError {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+        fn fmt(
+            &self,
+            f: &mut ::std::fmt::Formatter<'_>,
+        ) -> Result<(), ::std::fmt::Error> {
             ::std::fmt::Display::fmt(&self.0, f)
         }
     }
     impl ::std::fmt::Debug for ConversionError {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+        fn fmt(
+            &self,
+            f: &mut ::std::fmt::Formatter<'_>,
+        ) -> Result<(), ::std::fmt::Error> {
             ::std::fmt::Debug::fmt(&self.0, f)
         }
     }
