@@ -700,6 +700,24 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_value_is_not_named_after_the_data_member_every_value_has() {
+        let state = enum_of(&["open", "closed"]);
+        let doc = json!({"type": "object", "properties": {
+            "a": {"type": "object", "properties": {"data": state, "x": {"type": "number"}}},
+            "b": {"type": "object", "properties": {"data": state, "y": {"type": "number"}}},
+        }});
+        let defs = definitions(doc, "Root", &BTreeMap::new()).unwrap();
+        assert_eq!(
+            keys(&defs.schemas),
+            ["Root", "Root_a", "Root_a_data", "Root_b"]
+        );
+        assert_eq!(
+            defs.schemas["Root_b"]["properties"]["data"],
+            reference("Root_a_data")
+        );
+    }
+
+    #[test]
     fn shared_units_without_a_description_are_named_after_their_first_place() {
         let unit = enum_of(&["celsius", "kelvin"]);
         let other_unit = enum_of(&["bar", "pascal"]);
