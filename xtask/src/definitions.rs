@@ -478,6 +478,9 @@ fn visit_shared(
     }
 }
 
+/// A way to name a shared schema from the places it occurs; `None` when it has nothing to say.
+type NamingRule = dyn Fn(&[Place]) -> Option<String>;
+
 /// Names for new shared schemas: a short description, else the property every copy sits under, else the
 /// shortest place; a name two of them want, or one that exists, falls through to the next rule.
 fn choose_names(
@@ -487,7 +490,7 @@ fn choose_names(
     let by_description = |places: &[Place]| {
         let description = places.first()?.description.as_deref()?;
         let words: Vec<&str> = description
-            .split(|c: char| c == ' ' || c == '-')
+            .split([' ', '-'])
             .filter(|w| !w.is_empty())
             .collect();
         let name_like = (1..=3).contains(&words.len())
@@ -513,8 +516,7 @@ fn choose_names(
             .map(|p| p.path.join("_"))
             .min_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)))
     };
-    let rules: [&dyn Fn(&[Place]) -> Option<String>; 3] =
-        [&by_description, &by_property, &by_place];
+    let rules: [&NamingRule; 3] = [&by_description, &by_property, &by_place];
 
     let mut taken: BTreeSet<String> = schemas.keys().cloned().collect();
     let mut names = HashMap::new();
