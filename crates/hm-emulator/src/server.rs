@@ -105,6 +105,7 @@ impl EmulatorHandle {
 
     /// Registers (or replaces) a public key for the JWT assertion flow of application `client_id`.
     pub fn register_key(
+    /// A key id that belongs to another application is refused ([`Error::KeyIdTaken`]).
         &self,
         client_id: &str,
         key_id: &str,

@@ -550,7 +550,6 @@ async fn attack_vehicle_data_serves_every_capability_of_the_spec() {
 }
 
 #[tokio::test]
-#[ignore = "attack finding: register_key silently moves a key id from one application to another"]
 async fn attack_register_key_refuses_a_key_id_of_another_application() {
     let emulator = Emulator::start(demo_with_second_app()).await.unwrap();
     let other_public = include_str!("../testdata/other-public.pem");
