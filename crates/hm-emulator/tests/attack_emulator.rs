@@ -393,7 +393,6 @@ async fn attack_clearance_filter_with_duplicate_keys_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "attack finding: revoking another application's token answers 200 (RFC 7009 §2.1: refuse)"]
 async fn attack_revoking_another_applications_token_is_refused() {
     let emulator = Emulator::start(demo_with_second_app()).await.unwrap();
     let addr = authority(&emulator);

@@ -23,7 +23,7 @@ use super::extract::{ContentType, content_type, read_body};
 use crate::assertion::{self, JWT_BEARER};
 use crate::state::AppState;
 use crate::state::clock::later;
-use crate::state::tokens::Token;
+use crate::state::tokens::{NotYours, Token};
 
 /// Parameters of a client-credentials token request.
 const TOKEN_PARAMS: [&str; 5] = [
@@ -298,7 +298,7 @@ pub async fn create(
     .into_response()
 }
 
-/// Revokes an access token (RFC 7009: unknown tokens are not an error).
+/// Revokes an access token (RFC 7009: unknown tokens are not an error, another application's are).
 pub async fn revoke(State(state): State<Arc<AppState>>, params: Params) -> Response {
     if let Err(description) = params.check(
         &REVOKE_PARAMS,
@@ -326,8 +326,17 @@ pub async fn revoke(State(state): State<Arc<AppState>>, params: Params) -> Respo
     if !authenticated {
         return invalid_client("client_id or client_secret is invalid");
     }
-    state
+    // RFC 7009 §2.1: the server verifies that the token was issued to the client asking, and
+    // refuses the request otherwise (the token stays valid).
+    match state
         .tokens
-        .revoke(params.get("token").unwrap_or_default(), client_id);
-    StatusCode::OK.into_response()
+        .revoke(params.get("token").unwrap_or_default(), client_id)
+    {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(NotYours) => errors::oauth(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "the token was issued to another application; an application can only revoke its own tokens",
+        ),
+    }
 }
