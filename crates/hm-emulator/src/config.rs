@@ -317,7 +317,11 @@ impl EmulatorConfig {
                 origin: origin.to_string(),
                 line,
                 column,
-                message: format!("{} (in `{source_line}`)", e.message().trim()),
+                message: format!(
+                    "{} (in `{}`)",
+                    without_secrets(e.message().trim(), text),
+                    redacted(source_line)
+                ),
             }
         })?;
         config.validate()?;
@@ -523,3 +527,33 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
     (line, column)
 }
+/// A configuration line fit for an error message: the value of a `*secret*` key is replaced.
+fn redacted(line: &str) -> String {
+    match line.split_once('=') {
+        Some((key, _)) if is_secret_key(key) => format!("{} = <redacted>", key.trim()),
+        _ => line.to_string(),
+    }
+}
+
+/// `message` with every value of a `*secret*` key in `text` replaced, in case the parser quoted it.
+fn without_secrets(message: &str, text: &str) -> String {
+    let mut message = message.to_string();
+    for (key, value) in text.lines().filter_map(|l| l.split_once('=')) {
+        if !is_secret_key(key) {
+            continue;
+        }
+        let value = value.split(" #").next().unwrap_or(value);
+        let value = value
+            .trim()
+            .trim_matches(|c| matches!(c, '"' | '\'' | '[' | ']' | ' '));
+        if !value.is_empty() {
+            message = message.replace(value, "<redacted>");
+        }
+    }
+    message
+}
+
+fn is_secret_key(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("secret")
+}
+
