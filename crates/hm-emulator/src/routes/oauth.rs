@@ -107,7 +107,8 @@ impl Params {
     fn check(&self, allowed: &[&str], required: &[&str], what: &str) -> Result<(), String> {
         if let Some(unknown) = self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(format!(
-                "unknown parameter {unknown:?}; {what} takes only {}",
+                "unknown parameter {}; {what} takes only {}",
+                shown_name(unknown),
                 allowed.join(", ")
             ));
         }
@@ -131,6 +132,20 @@ impl Params {
             .map(|name| format!("{name} can't be blank"))
             .collect();
         Err(list.join(", "))
+    }
+}
+
+/// A parameter name fit to quote in an error: one that looks like a name. Anything else may be a
+/// mangled `name:value` pair or a pasted credential, and error bodies never echo those.
+fn shown_name(name: &str) -> String {
+    let looks_like_a_name = (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-');
+    if looks_like_a_name {
+        format!("{name:?}")
+    } else {
+        "(name not shown: it is not a plain parameter name and may hold a credential)".into()
     }
 }
 
