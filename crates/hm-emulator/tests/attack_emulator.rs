@@ -359,7 +359,6 @@ async fn attack_eligibility_refuses_brands_outside_its_published_enum() {
 }
 
 #[tokio::test]
-#[ignore = "attack finding: the clearance list filter accepts duplicate keys (last wins), unlike every JSON body"]
 async fn attack_clearance_filter_with_duplicate_keys_is_refused() {
     let emulator = Emulator::start(EmulatorConfig::demo()).await.unwrap();
     let addr = authority(&emulator);
