@@ -184,6 +184,18 @@ fn audience(parts: &Parts, local: Option<SocketAddr>) -> Result<String, String> 
     }
     let host = authority.host().to_ascii_lowercase();
     let port = authority.port_u16().unwrap_or(80);
+    // `127.0.0.1:04000` or `127.0.0.1:` reach the same socket but would make another audience
+    // text: only the canonical port spelling (or none) is accepted, so there is one audience.
+    let port_text = &authority.as_str()[authority.host().len()..];
+    if !(port_text.is_empty()
+        || authority
+            .port_u16()
+            .is_some_and(|p| port_text == format!(":{p}")))
+    {
+        return Err(format!(
+            "the Host {authority} spells its port unusually; write it without leading zeros"
+        ));
+    }
     // Bound to one address, the Host must name it (or `localhost` for loopback) and its port.
     // Bound to all interfaces (a container, say), names and ports may be mapped: any Host goes.
     if let Some(local) = local.filter(|l| !l.ip().is_unspecified()) {
