@@ -245,7 +245,6 @@ async fn attack_shutdown_completes_despite_a_stalled_client() {
 // Leniency: requests the real API (or the published spec) refuses
 
 #[tokio::test]
-#[ignore = "attack finding: a Content-Type with a repeated charset is accepted when the first one is utf-8"]
 async fn attack_content_type_with_a_repeated_charset_is_refused() {
     let emulator = Emulator::start(EmulatorConfig::demo()).await.unwrap();
     let addr = authority(&emulator);

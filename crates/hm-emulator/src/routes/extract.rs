@@ -196,8 +196,9 @@ pub enum ContentType {
 
 /// The request's media type if it is JSON or a form; `Err` says what is wrong with it.
 ///
-/// Parameters are allowed, but a `charset` other than UTF-8 is not: both encodings are defined
-/// on UTF-8 here, and guessing another would read a different request than the client sent.
+/// Parameters are allowed (each at most once), but a `charset` other than UTF-8 is not: both
+/// encodings are defined on UTF-8 here, and guessing another would read a different request
+/// than the client sent.
 pub fn content_type(headers: &HeaderMap) -> Result<ContentType, String> {
     let mut values = headers.get_all(header::CONTENT_TYPE).iter();
     let value = match (values.next(), values.next()) {
@@ -222,6 +223,20 @@ pub fn content_type(headers: &HeaderMap) -> Result<ContentType, String> {
     };
     if let Some(charset) = mime.get_param(mime::CHARSET)
         && !charset.as_str().eq_ignore_ascii_case("utf-8")
+    // RFC 6838 §4.3: a parameter is given at most once; with two charsets, which one would count?
+    let names: Vec<String> = mime
+        .params()
+        .map(|(name, _)| name.as_str().to_ascii_lowercase())
+        .collect();
+    if let Some(twice) = names
+        .iter()
+        .enumerate()
+        .find_map(|(i, name)| names[..i].contains(name).then_some(name))
+    {
+        return Err(format!(
+            "the Content-Type gives the parameter {twice} more than once; give it once"
+        ));
+    }
     {
         return Err(format!("charset {charset} is not accepted; use utf-8"));
     }
