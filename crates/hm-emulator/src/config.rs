@@ -88,6 +88,15 @@ pub struct Limits {
     pub max_tag_length: u64,
     /// Most live access tokens per application; the oldest is forgotten beyond it. Default 10,000.
     pub max_tokens_per_application: u64,
+    /// Seconds (real time) a client has to send a complete request head; the connection is
+    /// closed after that, so a client that stops mid-head (slowloris) holds nothing. Default 30.
+    pub request_head_timeout_secs: u64,
+    /// Seconds (real time) a request body may go without a byte arriving; the request is then
+    /// answered 408 and the connection closed. Default 30.
+    pub request_body_timeout_secs: u64,
+    /// Seconds (real time) shutdown waits for open requests to finish before it closes their
+    /// connections. Default 5.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Limits {
@@ -99,6 +108,9 @@ impl Default for Limits {
             max_tags_per_vehicle: 16,
             max_tag_length: 64,
             max_tokens_per_application: 10_000,
+            request_head_timeout_secs: 30,
+            request_body_timeout_secs: 30,
+            shutdown_grace_secs: 5,
         }
     }
 }
@@ -484,7 +496,40 @@ impl Limits {
             self.max_tokens_per_application,
             1,
             1_000_000,
+        )?;
+        in_range(
+            "limits.request_head_timeout_secs",
+            self.request_head_timeout_secs,
+            1,
+            3_600,
+        )?;
+        in_range(
+            "limits.request_body_timeout_secs",
+            self.request_body_timeout_secs,
+            1,
+            3_600,
+        )?;
+        in_range(
+            "limits.shutdown_grace_secs",
+            self.shutdown_grace_secs,
+            0,
+            3_600,
         )
+    }
+
+    /// How long a client has to send a complete request head.
+    pub fn request_head_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_head_timeout_secs)
+    }
+
+    /// How long a request body may go without a byte arriving.
+    pub fn request_body_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_body_timeout_secs)
+    }
+
+    /// How long shutdown waits for open requests.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 }
 
@@ -521,12 +566,6 @@ pub(crate) fn parse_public_key(
     p256::ecdsa::VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| fail(e.to_string()))
 }
 
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-    (line, column)
-}
 /// A configuration line fit for an error message: the value of a `*secret*` key is replaced.
 fn redacted(line: &str) -> String {
     match line.split_once('=') {
@@ -557,3 +596,9 @@ fn is_secret_key(key: &str) -> bool {
     key.to_ascii_lowercase().contains("secret")
 }
 
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, column)
+}

@@ -68,10 +68,10 @@ impl FromRequest<Arc<AppState>> for Params {
                 "{why}; send the body as application/json or application/x-www-form-urlencoded"
             ))
         })?;
-        let limit = state.config.limits.max_body_bytes;
-        let bytes = read_body(body, limit)
+        let limits = &state.config.limits;
+        let bytes = read_body(&parts.headers, body, limits)
             .await
-            .map_err(|e| e.response(Api::OAuth, limit))?;
+            .map_err(|e| e.response(Api::OAuth, limits))?;
         match kind {
             ContentType::Json => json_params(&bytes),
             ContentType::Form => {
@@ -150,7 +150,7 @@ fn shown_name(name: &str) -> String {
 }
 
 /// The `aud` an assertion sent in this request must carry: `http://{authority}/v1`, where the
-/// authority is the one the client used to reach the emulator (`Host`, or the URI's in HTTP/2),
+/// authority is the one the client used to reach the emulator (`Host`, or an absolute-form URI's),
 /// provided it names this emulator. No alias is accepted.
 pub struct Audience(Result<String, String>);
 
