@@ -8,6 +8,7 @@ mod error;
 pub mod faults;
 mod filter;
 mod form;
+mod hyper_errors;
 mod routes;
 mod server;
 mod state;

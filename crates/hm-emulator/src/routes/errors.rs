@@ -64,20 +64,12 @@ pub fn fleet(
     detail: impl Into<String>,
     source: Option<&str>,
 ) -> Response {
-    let mut error = json!({ "title": title, "detail": detail.into() });
-    if let (Some(source), Value::Object(map)) = (source, &mut error) {
-        map.insert("source".into(), Value::String(source.into()));
-    }
-    (status, axum::Json(json!({ "errors": [error] }))).into_response()
+    with_source(Api::Fleet, status, title, detail, source)
 }
 
 /// `{errors: [{title, detail}], request_id}` with `status`.
 pub fn data(status: StatusCode, title: &str, detail: impl Into<String>) -> Response {
-    let body = json!({
-        "errors": [{ "title": title, "detail": detail.into() }],
-        "request_id": uuid::Uuid::new_v4().to_string(),
-    });
-    (status, axum::Json(body)).into_response()
+    with_source(Api::Data, status, title, detail, None)
 }
 
 /// A generic error of `status` in `api`'s shape.
@@ -94,6 +86,17 @@ pub fn with_source(
     detail: impl Into<String>,
     source: Option<&str>,
 ) -> Response {
+    (status, axum::Json(body(api, status, title, detail, source))).into_response()
+}
+
+/// The error body of `status` in `api`'s shape (also used for answers made below the router).
+pub fn body(
+    api: Api,
+    status: StatusCode,
+    title: &str,
+    detail: impl Into<String>,
+    source: Option<&str>,
+) -> Value {
     match api {
         Api::OAuth => {
             let code = match status {
@@ -103,10 +106,19 @@ pub fn with_source(
                 s if s.is_client_error() => "invalid_request",
                 _ => "server_error",
             };
-            oauth(status, code, detail)
+            json!({ "error": code, "error_description": detail.into() })
         }
-        Api::Fleet => fleet(status, title, detail, source),
-        Api::Data => data(status, title, detail),
+        Api::Fleet => {
+            let mut error = json!({ "title": title, "detail": detail.into() });
+            if let (Some(source), Value::Object(map)) = (source, &mut error) {
+                map.insert("source".into(), Value::String(source.into()));
+            }
+            json!({ "errors": [error] })
+        }
+        Api::Data => json!({
+            "errors": [{ "title": title, "detail": detail.into() }],
+            "request_id": uuid::Uuid::new_v4().to_string(),
+        }),
     }
 }
 

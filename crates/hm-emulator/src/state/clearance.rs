@@ -156,12 +156,15 @@ pub struct Clearances {
 impl Clearances {
     /// Locks the clearances of `client_id`, settled at `now`.
     pub fn of_app(&self, client_id: &str, now: DateTime<Utc>) -> AppClearances<'_> {
-        let mut guard = self.by_app.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(all) = guard.get_mut(client_id) {
-            all.values_mut().for_each(|c| c.settle(now));
-        }
+        let mut clearances = self.of_app_unsettled(client_id);
+        clearances.map().values_mut().for_each(|c| c.settle(now));
+        clearances
+    }
+
+    /// Locks the clearances of `client_id` as they are; the caller settles what it reads.
+    pub fn of_app_unsettled(&self, client_id: &str) -> AppClearances<'_> {
         AppClearances {
-            guard,
+            guard: self.by_app.lock().unwrap_or_else(|p| p.into_inner()),
             client_id: client_id.to_string(),
         }
     }

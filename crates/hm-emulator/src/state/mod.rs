@@ -65,10 +65,20 @@ impl Registry {
         Ok(())
     }
 
-    /// Registers (or replaces) a public key of a known application.
+    /// Registers (or replaces) a public key of a known application. A key id belongs to one
+    /// application: registering it for another is refused, as the config loader refuses it.
     pub fn add_key(&mut self, client_id: &str, key_id: &str, pem: &str) -> Result<(), Error> {
         if !self.apps.contains_key(client_id) {
             return Err(Error::UnknownApplication(client_id.to_string()));
+        }
+        if let Some(owner) = self.keys.get(key_id)
+            && owner.client_id != client_id
+        {
+            return Err(Error::KeyIdTaken {
+                key_id: key_id.to_string(),
+                owner: owner.client_id.clone(),
+                client_id: client_id.to_string(),
+            });
         }
         let verifying_key = parse_public_key(client_id, key_id, pem)?;
         self.keys.insert(
