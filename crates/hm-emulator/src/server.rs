@@ -7,12 +7,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::config::EmulatorConfig;
 use crate::faults::Faults;
 use crate::state::AppState;
-use crate::{Error, routes};
+use crate::webhooks::Webhooks;
+use crate::{Error, routes, webhooks};
 
 /// Entry point: `Emulator::start(config).await` runs the emulator in the current tokio runtime.
 #[derive(Debug, Clone, Copy)]
@@ -50,11 +51,13 @@ impl Emulator {
                 .await
         });
         tracing::info!(%base_url, "High Mobility emulator listening");
+        let deliveries = tokio::spawn(webhooks::run(state.clone())).abort_handle();
         Ok(EmulatorHandle {
             base_url,
             state,
             stop: Some(stop),
             task: Some(task),
+            deliveries,
         })
     }
 }
@@ -65,6 +68,8 @@ pub struct EmulatorHandle {
     state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// The webhook delivery task, stopped with the server.
+    deliveries: AbortHandle,
 }
 
 impl std::fmt::Debug for EmulatorHandle {
@@ -103,6 +108,11 @@ impl EmulatorHandle {
         &self.state.faults
     }
 
+    /// Webhook deliveries: register webhooks, inject faults, read statistics; see [`Webhooks`].
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.state.webhooks
+    }
+
     /// Registers (or replaces) a public key for the JWT assertion flow of application `client_id`.
     pub fn register_key(
         &self,
@@ -122,6 +132,7 @@ impl EmulatorHandle {
 
     /// Stops the server and waits until it has finished serving open requests.
     pub async fn shutdown(mut self) -> Result<(), Error> {
+        self.deliveries.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -148,6 +159,7 @@ impl EmulatorHandle {
 
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
+        self.deliveries.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
