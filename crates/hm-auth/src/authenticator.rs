@@ -185,7 +185,8 @@ impl AuthenticatorBuilder {
     ///
     /// hm-auth then turns redirects off and applies the connect timeout on top, so that no
     /// setting can make a token request follow a redirect (which would send the client secret
-    /// or assertion to another address).
+    /// or assertion to another address). It also turns `connection_verbose` off, which would log
+    /// every byte of a token request, client secret and token included.
     pub fn token_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
         self.http = Some(builder);
         self
@@ -238,7 +239,9 @@ impl AuthenticatorBuilder {
         let mut http = self.http.unwrap_or_else(|| {
             reqwest::Client::builder().user_agent(concat!("hm-auth/", env!("CARGO_PKG_VERSION")))
         });
-        http = http.redirect(reqwest::redirect::Policy::none());
+        http = http
+            .redirect(reqwest::redirect::Policy::none())
+            .connection_verbose(false);
         if let Some(timeout) = self.connect_timeout {
             http = http.connect_timeout(timeout);
         }

@@ -26,6 +26,9 @@ const EXPIRY_MARGIN: f64 = 0.05;
 const MAX_EXPIRY_MARGIN: Duration = Duration::from_secs(15);
 /// After a failed background refresh, wait this long (jittered up to twice) before the next one.
 const REFRESH_RETRY: Duration = Duration::from_secs(5);
+/// A token is not replaced sooner than this after it was issued (unless the API refused it): a
+/// server whose tokens expire at once costs a token request per second, not one per call.
+const MIN_TOKEN_INTERVAL: Duration = Duration::from_secs(1);
 /// After the API refused a token and a new one was fetched for it, a refusal within this interval
 /// fetches no other: a server that refuses every token would otherwise cost a token request per call.
 pub(crate) const MIN_RENEWAL_INTERVAL: Duration = Duration::from_secs(30);
@@ -40,6 +43,9 @@ type Flight = Shared<BoxFuture<'static, Result<AccessToken, Error>>>;
 /// - **Stale while revalidate**: a failed background refresh keeps the current token (retried
 ///   5-10 s later); only when no usable token is left do callers see the error.
 /// - **Failures are not cached**: the next caller after a failure starts a new request.
+/// - **Never past expiry**: a token is handed out only within its lifetime (minus 5 %, at most
+///   15 s). Tokens are replaced no sooner than 1 s after they were issued: a server whose tokens
+///   expire at once costs one token request per second, and callers wait for it.
 /// - **Throttled renewal**: see [`invalidate`](Self::invalidate).
 ///
 /// Clones share the cache. [`Authenticator`](crate::Authenticator) uses one around the token
@@ -96,6 +102,9 @@ impl<P: TokenProvider> TokenCache<P> {
 
     /// A usable token: the cached one if there is one (starting a background refresh when it is
     /// due), otherwise the result of the one token request that all waiting callers share.
+    ///
+    /// Token requests run as tokio tasks: a call that has to start one outside a tokio runtime
+    /// fails with [`Error::NoTokioRuntime`] (a cached token is still handed out there).
     pub async fn token(&self) -> Result<AccessToken, Error> {
         let flight = {
             let mut state = self.shared.lock();
@@ -107,11 +116,17 @@ impl<P: TokenProvider> TokenCache<P> {
                 Some(cached) if now < cached.usable_until => {
                     if now >= cached.refresh_at && flight.is_none() {
                         tracing::debug!("token refresh due; refreshing in the background");
-                        *flight = Some(self.start_flight());
+                        *flight = self.start_flight(Some(&cached.token)).ok();
                     }
                     return Ok(cached.token.clone());
                 }
-                _ => flight.get_or_insert_with(|| self.start_flight()).clone(),
+                _ => match flight {
+                    Some(flight) => flight.clone(),
+                    None => {
+                        let replacing = current.as_ref().map(|c| &c.token);
+                        flight.insert(self.start_flight(replacing)?).clone()
+                    }
+                },
             }
         };
         flight.await
@@ -151,26 +166,36 @@ impl<P: TokenProvider> TokenCache<P> {
         true
     }
 
+    /// Starts the token request that replaces `replacing` (if any) no sooner than
+    /// [`MIN_TOKEN_INTERVAL`] after it was issued.
+    ///
     /// Must be called with the state locked, so that `complete` (which locks too) cannot run
     /// before the flight is recorded.
-    fn start_flight(&self) -> Flight {
+    fn start_flight(&self, replacing: Option<&AccessToken>) -> Result<Flight, Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoTokioRuntime)?;
+        let not_before = replacing
+            .map(|token| token.issued_at() + MIN_TOKEN_INTERVAL)
+            .filter(|at| *at > Instant::now());
         let shared = Arc::clone(&self.shared);
-        let task = tokio::spawn(async move {
+        let task = runtime.spawn(async move {
             let mut guard = ClearFlightOnDrop(Some(&*shared));
+            if let Some(at) = not_before {
+                tracing::debug!("the current token was issued less than a second ago; waiting");
+                tokio::time::sleep_until(at).await;
+            }
             let result = shared.provider.fetch_token().await;
             shared.complete(&result);
             guard.0 = None;
             result
         });
-        async move {
+        let flight = async move {
             task.await.unwrap_or_else(|e| {
                 Err(Error::RefreshTaskFailed {
                     detail: e.to_string(),
                 })
             })
-        }
-        .boxed()
-        .shared()
+        };
+        Ok(flight.boxed().shared())
     }
 }
 

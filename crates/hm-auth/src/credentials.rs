@@ -310,13 +310,25 @@ fn read_key_file(what: &'static str, path: &Path) -> Result<String, Error> {
         path: PathBuf::from(path),
         source: Arc::new(source),
     };
-    let file = std::fs::File::open(path).map_err(read_error)?;
+    let file = open_without_waiting(path).map_err(read_error)?;
     warn_if_shared(&file, path);
+    let is_pipe = is_pipe(&file);
     let mut bytes = Vec::new();
     file.take(MAX_KEY_TEXT as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
     let bytes = Zeroizing::new(bytes);
+    if bytes.is_empty() {
+        let reason = if is_pipe {
+            "it is a named pipe and nothing wrote to it (was the process that provides the key started?)"
+        } else {
+            "the file is empty"
+        };
+        return Err(read_error(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            reason,
+        )));
+    }
     if bytes.len() > MAX_KEY_TEXT {
         return Err(Error::FileTooLarge {
             what,
@@ -331,6 +343,39 @@ fn read_key_file(what: &'static str, path: &Path) -> Result<String, Error> {
         ))
     })?;
     Ok(text.trim_start_matches('\u{feff}').to_owned())
+}
+
+/// Opens `path` for reading without waiting for a writer: `open` on a named pipe that nothing
+/// has opened for writing (e.g. a secret a sidecar has not provided yet) would block forever.
+/// Reads block as usual afterwards, so a pipe with a writer (`<(vault read ...)`) is read whole,
+/// and one without reads as empty.
+#[cfg(unix)]
+fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::OFlags;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    let flags = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+#[cfg(unix)]
+fn is_pipe(file: &std::fs::File) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    file.metadata().is_ok_and(|m| m.file_type().is_fifo())
+}
+
+#[cfg(not(unix))]
+fn is_pipe(_file: &std::fs::File) -> bool {
+    false
 }
 
 #[cfg(unix)]

@@ -26,6 +26,9 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 pub(crate) const MAX_REPLY: usize = 64 * 1024;
 /// How many issued tokens are remembered so that server text quoting them can be cleaned.
 const REMEMBERED_TOKENS: usize = 2;
+/// The longest `Retry-After` honoured: a rate limit's window is seconds or minutes, and a bogus
+/// "come back in a year" must not stop a long-running service from ever getting a token.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// Sends token requests for one set of credentials.
 pub(crate) struct TokenEndpoint {
@@ -39,6 +42,8 @@ pub(crate) struct TokenEndpoint {
     /// Seconds to add to this machine's clock for `iat`, learnt from a rejection's `Date` header.
     clock_offset: AtomicI64,
     issued: Mutex<VecDeque<AccessToken>>,
+    /// Until when the endpoint asked not to be asked again, and the status that said so.
+    not_before: Mutex<Option<(Instant, u16)>>,
 }
 
 /// The token request body, in either flow.
@@ -83,6 +88,7 @@ impl TokenEndpoint {
             attempt_timeout,
             clock_offset: AtomicI64::new(0),
             issued: Mutex::new(VecDeque::new()),
+            not_before: Mutex::new(None),
         }
     }
 
@@ -120,12 +126,18 @@ impl TokenEndpoint {
     }
 
     async fn request(&self, clock_offset: i64) -> Result<AccessToken, Error> {
+        self.check_not_deferred()?;
         let assertion = match self.credentials.kind() {
             Kind::Key(signer) => Some(signer.sign_with_clock_offset(&self.audience, clock_offset)?),
             Kind::Secret(_) => None,
         };
         let body = self.body(assertion.as_ref())?;
         let raw = self.send(body).await?;
+        if let Some(wait) = raw.retry_after
+            && crate::retry::is_transient_status(raw.status)
+        {
+            self.defer(raw.status.as_u16(), wait);
+        }
         let token = {
             let issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
             let scrubber = Scrubber::new(
@@ -143,6 +155,31 @@ impl TokenEndpoint {
         }
         issued.push_back(token.clone());
         Ok(token)
+    }
+
+    /// Fails, without a request, while an earlier reply's `Retry-After` has not passed.
+    fn check_not_deferred(&self) -> Result<(), Error> {
+        let not_before = *self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        match not_before {
+            Some((until, status)) if now < until => Err(Error::TokenRequestDeferred {
+                status,
+                retry_after: until - now,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Remembers that the endpoint asked, with `status`, to wait `wait` before the next request.
+    fn defer(&self, status: u16, wait: Duration) {
+        let wait = wait.min(MAX_RETRY_AFTER);
+        tracing::warn!(
+            status,
+            retry_after_s = wait.as_secs(),
+            "the token endpoint asked to wait; no token request is sent before then"
+        );
+        *self.not_before.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now() + wait, status));
     }
 
     fn credential_secret(&self) -> Option<&str> {

@@ -153,6 +153,15 @@ impl ApiBase {
         if url.query().is_some() || url.fragment().is_some() {
             return Err(refuse("it must not have a query or fragment".to_owned()));
         }
+        // `https://user:12/pw@host` parses as host `user`, port 12 and a path with the rest of
+        // the password in it.
+        if url.path().contains('@') {
+            return Err(refuse(
+                "its path contains `@`; if that is user info (`user:password@host`), remove it: \
+                 credentials are passed separately"
+                    .to_owned(),
+            ));
+        }
         let origin = url.origin().ascii_serialization();
         let v1 = format!("{origin}{}/v1", url.path().trim_end_matches('/'));
         let token_endpoint = Url::parse(&format!("{v1}/access_tokens"))
@@ -186,15 +195,16 @@ impl ApiBase {
     }
 }
 
-/// `url` with any user info (`user:password@`) replaced by `***@`, so that an error or log line
-/// quoting a base URL cannot disclose a password. Works on text that does not parse as a URL too.
+/// `url` with anything that may be user info (`user:password@`) replaced by `***@`, so that an
+/// error or log line quoting a base URL cannot disclose a password. Works on text that does not
+/// parse as a URL too. Everything up to the *last* `@` is hidden: a password typed without
+/// percent-encoding may hold `@`, `/`, `?` or `#`, so where the authority ends cannot be told.
 fn without_user_info(url: &str) -> String {
     let (scheme, rest) = match url.find("://") {
         Some(at) => url.split_at(at + 3),
         None => ("", url),
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    match rest.rfind('@') {
         Some(at) => format!("{scheme}***{}", &rest[at..]),
         None => url.to_owned(),
     }
@@ -261,11 +271,15 @@ mod tests {
         );
         assert!(Environment::custom("https://user:pw@api.high-mobility.com").is_err());
         assert_eq!(
-            without_user_info("https://user:pw@host:8/p?q=a@b"),
-            "https://***@host:8/p?q=a@b"
+            without_user_info("https://user:pw@host:8/p"),
+            "https://***@host:8/p"
         );
         assert_eq!(without_user_info("user:pw@host"), "***@host");
-        assert_eq!(without_user_info("https://host/a@b"), "https://host/a@b");
+        assert_eq!(
+            without_user_info("https://user:p/w@host"),
+            "https://***@host"
+        );
+        assert_eq!(without_user_info("https://host/p"), "https://host/p");
         assert!(Environment::custom("not a url").is_err());
         assert_eq!(
             format!("{}", Environment::Production),

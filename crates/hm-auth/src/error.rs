@@ -178,6 +178,15 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
+    /// No token request was sent: the token endpoint answered an earlier one with 429 or 5xx and a
+    /// `Retry-After` that has not passed yet (honoured for at most 10 minutes).
+    TokenRequestDeferred {
+        /// The status that came with the `Retry-After`.
+        status: u16,
+        /// How long until a token request may be sent again.
+        retry_after: Duration,
+    },
+
     /// The token endpoint's reply is not a usable token response (not JSON, too large, no token,
     /// a `token_type` other than `bearer`, ...).
     InvalidTokenResponse {
@@ -192,6 +201,10 @@ pub enum Error {
         /// What the runtime reported.
         detail: String,
     },
+
+    /// A token request had to be started outside a tokio runtime (e.g. the call was polled by
+    /// another executor); token requests run as tokio tasks.
+    NoTokioRuntime,
 }
 
 /// What kind of failure an [`Error`] is, for programs that act on it (exit codes, retries, metrics).
@@ -201,8 +214,8 @@ pub enum Error {
 #[non_exhaustive]
 pub enum ErrorKind {
     /// Bad local input: credentials, key file or key text, base URL, environment variables, HTTP
-    /// client settings, a system clock that cannot date an assertion. Fix the configuration;
-    /// retrying will not help.
+    /// client settings, a system clock that cannot date an assertion, a call outside a tokio
+    /// runtime. Fix the configuration; retrying will not help.
     InvalidInput,
     /// The token endpoint's host name could not be resolved.
     Dns,
@@ -295,7 +308,8 @@ impl Error {
             | Error::Environment { .. }
             | Error::InvalidBaseUrl { .. }
             | Error::HttpClient { .. }
-            | Error::Signing { .. } => ErrorKind::InvalidInput,
+            | Error::Signing { .. }
+            | Error::NoTokioRuntime => ErrorKind::InvalidInput,
             Error::TokenTransport { kind, .. } => *kind,
             Error::TokenDeadline { .. } => ErrorKind::Deadline,
             Error::TokenRedirect { .. } => ErrorKind::RedirectRefused,
@@ -305,6 +319,7 @@ impl Error {
                 401 | 403 => ErrorKind::CredentialsRejected,
                 _ => ErrorKind::MalformedReply,
             },
+            Error::TokenRequestDeferred { .. } => ErrorKind::Unavailable,
             Error::InvalidTokenResponse { .. } => ErrorKind::MalformedReply,
             Error::RefreshTaskFailed { .. } => ErrorKind::Internal,
         }
@@ -420,11 +435,18 @@ impl Error {
                      https://sandbox.api.high-mobility.com)"
                     .to_owned(),
             },
+            Error::TokenRequestDeferred { .. } => {
+                "the token endpoint is overloaded or rate-limits this client: try again later"
+                    .to_owned()
+            }
             Error::InvalidTokenResponse { .. } => "expected JSON with `access_token`, \
                  `token_type: bearer` and `expires_in`; check that the base URL points at the High \
                  Mobility API"
                 .to_owned(),
             Error::RefreshTaskFailed { .. } => "retry the call".to_owned(),
+            Error::NoTokioRuntime => "call it within a tokio runtime: from `#[tokio::main]` or \
+                 `Runtime::block_on`, or on a thread that entered one with `Handle::enter`"
+                .to_owned(),
         }
     }
 
@@ -524,19 +546,31 @@ impl Error {
             } => format!(
                 "the token endpoint answered HTTP {status} after {attempts} attempt(s) ({body})"
             ),
+            Error::TokenRequestDeferred {
+                status,
+                retry_after,
+            } => format!(
+                "no token request was sent: the token endpoint answered HTTP {status} with \
+                 `Retry-After`, and asked not to be asked again for another {}",
+                seconds(*retry_after)
+            ),
             Error::InvalidTokenResponse { status, reason } => format!(
                 "the token endpoint's reply (HTTP {status}) is not a token response: {reason}"
             ),
             Error::RefreshTaskFailed { detail } => {
                 format!("the token request task ended without a result ({detail})")
             }
+            Error::NoTokioRuntime => "a token request must be started, but the call runs \
+                 outside a tokio runtime, which token requests need"
+                .to_owned(),
         }
     }
 
-    /// The server's `Retry-After`, for the retry decorator.
+    /// The server's `Retry-After` (what is left of it), for the retry decorator.
     pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::TokenEndpointStatus { retry_after, .. } => *retry_after,
+            Error::TokenRequestDeferred { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }

@@ -36,7 +36,30 @@ pub(crate) fn p256_pkcs8_der(pem_text: &str, origin: &str) -> Result<SecretSlice
     }
     let text = Zeroizing::new(normalise(pem_text));
     let block = key_block(&text).map_err(malformed)?;
-    let (label, der) = pem::decode_vec(block.as_bytes())
+    match block.label {
+        "RSA PRIVATE KEY" => return Err(unsupported("an RSA key".to_owned())),
+        "ENCRYPTED PRIVATE KEY" => {
+            return Err(malformed(
+                "the key is encrypted with a passphrase; decrypt it first, e.g. \
+                 `openssl pkcs8 -in key.pem -out plain.pem`"
+                    .to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    // RFC 1421 headers: OpenSSL's legacy encrypted form (`Proc-Type: 4,ENCRYPTED`, `DEK-Info:`).
+    if block.body.contains(':') {
+        return Err(malformed(if block.body.contains("ENCRYPTED") {
+            "the key is encrypted with a passphrase (`Proc-Type: 4,ENCRYPTED`); decrypt it \
+             first, e.g. `openssl ec -in key.pem -out plain.pem`"
+                .to_owned()
+        } else {
+            "the PEM block has header lines (`Name: value`), which a private key does not have"
+                .to_owned()
+        }));
+    }
+    let canonical = canonical_pem(&block).map_err(malformed)?;
+    let (label, der) = pem::decode_vec(canonical.as_bytes())
         .map_err(|e| malformed(format!("the PEM block cannot be decoded: {e}")))?;
     let der = Zeroizing::new(der);
 
@@ -61,19 +84,6 @@ pub(crate) fn p256_pkcs8_der(pem_text: &str, origin: &str) -> Result<SecretSlice
             p256::SecretKey::from_sec1_der(&der)
                 .map_err(|e| malformed(format!("invalid P-256 SEC1 key: {e}")))?
         }
-        "RSA PRIVATE KEY" => return Err(unsupported("an RSA key".to_owned())),
-        "ENCRYPTED PRIVATE KEY" => {
-            return Err(malformed(
-                "the key is encrypted with a passphrase; decrypt it first, e.g. \
-                 `openssl pkcs8 -in key.pem -out plain.pem`"
-                    .to_owned(),
-            ));
-        }
-        other if other.contains("PUBLIC KEY") => {
-            return Err(malformed(format!(
-                "this is a public key (`{other}`); the private key is needed"
-            )));
-        }
         other => return Err(malformed(format!("unexpected PEM label `{other}`"))),
     };
 
@@ -92,20 +102,31 @@ fn normalise(text: &str) -> String {
         .replace("\\n", "\n")
 }
 
-/// The first PEM block that is not `EC PARAMETERS`: `openssl ecparam -genkey` writes the curve
-/// parameters before the SEC1 key, and such files are still common.
-fn key_block(text: &str) -> Result<&str, String> {
+/// One PEM block as found: its label and the text between its `BEGIN` and `END` lines.
+struct Block<'a> {
+    label: &'a str,
+    body: &'a str,
+}
+
+/// The first block whose label ends in `PRIVATE KEY`. Other blocks before it are skipped: `openssl
+/// ecparam -genkey` writes the curve parameters first, and some tools write the public key first.
+///
+/// The markers are found anywhere, not only at the start of a line, so that a key whose lines were
+/// indented, padded or joined with spaces (YAML, `.env` files, CI secret fields) is still found.
+fn key_block(text: &str) -> Result<Block<'_>, String> {
     const BEGIN: &str = "-----BEGIN ";
     let mut rest = text;
+    let mut skipped: Option<&str> = None;
     while let Some(start) = rest.find(BEGIN) {
-        let block = &rest[start..];
-        let label = leading_label(&block[BEGIN.len()..])
+        let after_begin = &rest[start + BEGIN.len()..];
+        let label = leading_label(after_begin)
             .ok_or_else(|| "the `-----BEGIN ...-----` line is malformed".to_owned())?;
+        let contents = &after_begin[label.len() + "-----".len()..];
         let end_marker = format!("-----END {label}-----");
-        let Some(end) = block.find(&end_marker) else {
-            let end_label = block
+        let Some(end) = contents.find(&end_marker) else {
+            let end_label = contents
                 .find("-----END ")
-                .and_then(|at| leading_label(&block[at + "-----END ".len()..]));
+                .and_then(|at| leading_label(&contents[at + "-----END ".len()..]));
             return Err(match end_label {
                 Some(other) => format!(
                     "the block begins with `-----BEGIN {label}-----` but ends with \
@@ -115,13 +136,52 @@ fn key_block(text: &str) -> Result<&str, String> {
                 None => format!("the `-----BEGIN {label}-----` block has no `-----END` line"),
             });
         };
-        let end = end + end_marker.len();
-        if label != "EC PARAMETERS" {
-            return Ok(&block[..end]);
+        if label.ends_with("PRIVATE KEY") {
+            return Ok(Block {
+                label,
+                body: &contents[..end],
+            });
         }
-        rest = &block[end..];
+        // A public key is the likelier mistake to report than curve parameters.
+        if skipped.is_none_or(|s| !s.contains("PUBLIC KEY")) {
+            skipped = Some(label);
+        }
+        rest = &contents[end + end_marker.len()..];
     }
-    Err("no `-----BEGIN ... PRIVATE KEY-----` block found".to_owned())
+    Err(match skipped {
+        Some(label) if label.contains("PUBLIC KEY") => {
+            format!("this is a public key (`{label}`); the private key is needed")
+        }
+        Some(label) => format!("it holds a `{label}` block but no private key"),
+        None => "no `-----BEGIN ... PRIVATE KEY-----` block found".to_owned(),
+    })
+}
+
+/// The block as strict PEM: its base64 without any whitespace, in lines of 64 characters.
+fn canonical_pem(block: &Block<'_>) -> Result<Zeroizing<String>, String> {
+    if !block.body.is_ascii() {
+        return Err("the key contains characters that are not base64".to_owned());
+    }
+    let base64: Zeroizing<Vec<u8>> = Zeroizing::new(
+        block
+            .body
+            .bytes()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect(),
+    );
+    let label = block.label;
+    // Sized up front: growing would leave copies of the key behind.
+    let mut pem = Zeroizing::new(String::with_capacity(
+        2 * label.len() + 40 + base64.len() + base64.len() / 64 + 1,
+    ));
+    pem.push_str(&format!("-----BEGIN {label}-----\n"));
+    for line in base64.chunks(64) {
+        // ASCII, checked above.
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str(&format!("-----END {label}-----\n"));
+    Ok(pem)
 }
 
 /// The label that `text` starts with, up to the closing `-----`. Only a plausible label (a few

@@ -41,9 +41,10 @@ pub trait TokenProvider: Send + Sync + 'static {
 /// backoff of a [`RetryPolicy`], within an overall deadline.
 ///
 /// Every token request may be repeated (each yields an independent token), so the policy's
-/// `retry_non_idempotent` does not apply here. A wait that would end past the deadline is not
-/// started: the last failure is returned instead. An attempt still running at the deadline is
-/// abandoned with [`Error::TokenDeadline`].
+/// `retry_non_idempotent` does not apply here. A `Retry-After` is waited for exactly, never
+/// shortened: one longer than the policy's `max_delay` ends the retries, and the failure is
+/// returned. A wait that would end past the deadline is not started either. An attempt still
+/// running at the deadline is abandoned with [`Error::TokenDeadline`].
 #[derive(Debug)]
 pub struct RetryingProvider<P> {
     inner: P,
@@ -86,6 +87,16 @@ impl<P: TokenProvider> TokenProvider for RetryingProvider<P> {
                     Err(error) => error.with_attempts(attempts),
                 };
                 if !error.is_retryable() || attempts >= self.policy.max_attempts {
+                    return Err(error);
+                }
+                if let Some(asked) = error.retry_after().filter(|a| *a > self.policy.max_delay) {
+                    tracing::warn!(
+                        attempt = attempts,
+                        retry_after_ms = asked.as_millis() as u64,
+                        %error,
+                        "token request failed; the server asks for a longer wait than the retry \
+                         policy allows, so no other attempt is made"
+                    );
                     return Err(error);
                 }
                 let delay = self.policy.delay(attempts, error.retry_after());

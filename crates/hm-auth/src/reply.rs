@@ -14,9 +14,9 @@ use crate::{AccessToken, Error};
 
 /// Assumed when the reply has no usable `expires_in`: the lifetime High Mobility documents.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
-/// Lower bound, so that a reply of `0` or `-5` does not make every call fetch a token.
-const MIN_LIFETIME: Duration = Duration::from_secs(30);
-/// Upper bound, so that a reply of "ten years" cannot pin a revoked token in memory.
+/// Upper bound, so that a reply of "ten years" cannot pin a revoked token in memory. There is no
+/// lower bound: a token is never used past the expiry its server gave it (a reply of `0` costs a
+/// token request per second at most, see `TokenCache`).
 const MAX_LIFETIME: Duration = Duration::from_secs(3600);
 /// How much of an OAuth `error` / `error_description` an error may quote.
 const ERROR_CODE_MAX: usize = 60;
@@ -114,7 +114,8 @@ fn parse(reply: &RawReply, scrubber: &Scrubber) -> Result<AccessToken, Error> {
         }
         None => scrubber,
     };
-    if fields.contains_key("error") {
+    // Servers that serialise every field send `"error": null` with a good token.
+    if fields.get("error").is_some_and(|e| !e.is_null()) {
         return Err(oauth_error(&json, reply, scrubber).unwrap_or_else(|| {
             invalid("the reply carries an `error` field that is not a string".to_owned())
         }));
@@ -169,7 +170,7 @@ fn category(error: &serde_json::Error) -> &'static str {
     }
 }
 
-/// `expires_in` within [MIN_LIFETIME, MAX_LIFETIME]; DEFAULT_LIFETIME when absent or not a number.
+/// `expires_in` within [0, MAX_LIFETIME]; DEFAULT_LIFETIME when absent or not a number.
 fn clamp_lifetime(expires_in: Option<&Value>) -> Duration {
     let seconds = match expires_in {
         Some(Value::Number(n)) => n.as_f64(),
@@ -178,7 +179,7 @@ fn clamp_lifetime(expires_in: Option<&Value>) -> Duration {
     };
     match seconds {
         Some(s) if s.is_finite() => {
-            let clamped = s.clamp(MIN_LIFETIME.as_secs_f64(), MAX_LIFETIME.as_secs_f64());
+            let clamped = s.clamp(0.0, MAX_LIFETIME.as_secs_f64());
             Duration::from_secs_f64(clamped)
         }
         _ => DEFAULT_LIFETIME,
@@ -194,8 +195,13 @@ mod tests {
     fn lifetimes_are_clamped() {
         assert_eq!(clamp_lifetime(Some(&json!(300))), Duration::from_secs(300));
         assert_eq!(clamp_lifetime(None), DEFAULT_LIFETIME);
-        assert_eq!(clamp_lifetime(Some(&json!(0))), MIN_LIFETIME);
-        assert_eq!(clamp_lifetime(Some(&json!(-20))), MIN_LIFETIME);
+        assert_eq!(clamp_lifetime(Some(&json!(10))), Duration::from_secs(10));
+        assert_eq!(
+            clamp_lifetime(Some(&json!(0.5))),
+            Duration::from_millis(500)
+        );
+        assert_eq!(clamp_lifetime(Some(&json!(0))), Duration::ZERO);
+        assert_eq!(clamp_lifetime(Some(&json!(-20))), Duration::ZERO);
         assert_eq!(clamp_lifetime(Some(&json!(315_360_000))), MAX_LIFETIME);
         assert_eq!(
             clamp_lifetime(Some(&json!("300"))),

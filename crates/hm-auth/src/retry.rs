@@ -13,7 +13,9 @@ use crate::transport::Transport;
 /// [`RetryMiddleware`](crate::RetryMiddleware); for token requests, by the token provider.
 ///
 /// Waits grow exponentially from `base_delay`, are capped at `max_delay` and jittered so that many
-/// clients do not retry in step. A `Retry-After: <seconds>` header is honoured, capped at `max_delay`.
+/// clients do not retry in step. A `Retry-After: <seconds>` header is honoured: for API requests
+/// capped at `max_delay`; for token requests exactly, and one longer than `max_delay` ends the
+/// retries.
 ///
 /// ```
 /// use std::time::Duration;
@@ -28,7 +30,9 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// Wait before the first retry (before jitter); doubles for each further retry.
     pub base_delay: Duration,
-    /// Upper bound for any single wait, including one asked for by `Retry-After`.
+    /// Upper bound for any single wait. A longer `Retry-After` is capped at it for API requests;
+    /// for token requests, it ends the retries instead (see
+    /// [`RetryingProvider`](crate::RetryingProvider)).
     pub max_delay: Duration,
     /// Also retry methods that are not idempotent (POST, PATCH). Off by default: a POST that
     /// reached the server before the connection failed could otherwise be applied twice.

@@ -1,7 +1,12 @@
 //! Cleaning text that came from the token endpoint of every secret before any of it is kept.
 //!
-//! A misbehaving server or proxy may echo the request (client secret, assertion) or quote a token.
-//! Text is always cleaned first and shortened after, so a secret cannot straddle the cut.
+//! A misbehaving server or proxy may echo the request (client secret, assertion) or quote a token,
+//! and may escape it on the way (JSON `\"`, HTML `&amp;`, ...). Rather than enumerate escapings,
+//! every run of [`FRAGMENT`] or more characters of a known secret is removed: whatever an escaping
+//! does to a few characters, the stretches between them are recognised. Text is always cleaned
+//! first and shortened after, so a secret cannot straddle the cut.
+
+use std::collections::HashSet;
 
 use secrecy::zeroize::Zeroizing;
 use serde_json::Value;
@@ -9,11 +14,14 @@ use serde_json::Value;
 const REDACTED: &str = "[REDACTED]";
 /// How much of a reply body an error may quote.
 const BODY_EXCERPT: usize = 120;
+/// The shortest piece of a known secret that is removed wherever it appears: long enough not to
+/// hit ordinary words by chance, short enough that no escaped secret keeps a useful stretch.
+const FRAGMENT: usize = 8;
 
 /// Knows the secrets of one token request and removes them from server text.
 pub(crate) struct Scrubber {
-    /// The client secret, the assertion and recently issued tokens, plus their form-encoded
-    /// forms, longest first so that a secret containing another is removed whole.
+    /// The client secret, the assertion and recently issued tokens, plus their form-encoded forms
+    /// (`%2F` breaks a secret into stretches that may all be shorter than a fragment).
     secrets: Vec<Zeroizing<String>>,
 }
 
@@ -27,7 +35,6 @@ impl Scrubber {
             }
             all.push(Zeroizing::new(secret.to_owned()));
         }
-        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Scrubber { secrets: all }
     }
 
@@ -35,20 +42,60 @@ impl Scrubber {
     pub(crate) fn also(&self, secret: &str) -> Scrubber {
         let mut more = Scrubber::new([secret]);
         more.secrets.extend(self.secrets.iter().cloned());
-        more.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         more
     }
 
-    /// `text` without known secrets, without values of sensitive-looking keys (`client_secret=...`,
-    /// `"access_token": "..."`, also in broken JSON) and without JWT-shaped strings.
+    /// `text` without any [`FRAGMENT`]-character piece of a known secret, without values of
+    /// sensitive-looking keys (`client_secret=...`, `"access_token": "..."`, also in broken JSON)
+    /// and without JWT-shaped strings.
     pub(crate) fn text(&self, text: &str) -> String {
-        let mut text = text.to_owned();
+        without_jwts(&without_sensitive_values(&self.without_fragments(text)))
+    }
+
+    /// `text` with every run of characters that belongs to a [`FRAGMENT`]-character window of a
+    /// known secret (or to a whole secret shorter than that) replaced by one `[REDACTED]`.
+    fn without_fragments(&self, text: &str) -> String {
+        let mut windows: HashSet<&str> = HashSet::new();
+        let mut short: Vec<&str> = Vec::new();
         for secret in &self.secrets {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), REDACTED);
+            let bounds = char_bounds(secret);
+            if bounds.len() <= FRAGMENT {
+                short.push(secret);
+            } else {
+                windows.extend(
+                    bounds
+                        .windows(FRAGMENT + 1)
+                        .map(|w| &secret[w[0]..w[FRAGMENT]]),
+                );
             }
         }
-        without_jwts(&without_sensitive_values(&text))
+        // Which bytes of `text` belong to a secret; matches always cover whole characters.
+        let mut hidden = vec![false; text.len()];
+        let bounds = char_bounds(text);
+        for w in bounds.windows(FRAGMENT + 1) {
+            if windows.contains(&text[w[0]..w[FRAGMENT]]) {
+                hidden[w[0]..w[FRAGMENT]].fill(true);
+            }
+        }
+        for secret in short {
+            for (at, found) in text.match_indices(secret) {
+                hidden[at..at + found.len()].fill(true);
+            }
+        }
+        if !hidden.contains(&true) {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut in_secret = false;
+        for (at, c) in text.char_indices() {
+            match (hidden[at], in_secret) {
+                (true, false) => out.push_str(REDACTED),
+                (false, _) => out.push(c),
+                (true, true) => {}
+            }
+            in_secret = hidden[at];
+        }
+        out
     }
 
     /// [`text`](Self::text), then at most `max` characters with control characters blanked.
@@ -77,16 +124,18 @@ impl Scrubber {
         )
     }
 
-    /// Replaces the values of sensitive keys, and cleans every other string, in place.
+    /// Replaces the values of sensitive keys, and cleans every other string, object keys
+    /// included (a server may make a parameter name of an echoed request), in place.
     fn clean_json(&self, value: &mut Value) {
         match value {
             Value::Object(map) => {
-                for (key, value) in map.iter_mut() {
-                    if is_sensitive_key(key) {
-                        *value = Value::String(REDACTED.to_owned());
+                for (key, mut value) in std::mem::take(map) {
+                    if is_sensitive_key(&key) {
+                        value = Value::String(REDACTED.to_owned());
                     } else {
-                        self.clean_json(value);
+                        self.clean_json(&mut value);
                     }
+                    map.insert(self.text(&key), value);
                 }
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.clean_json(v)),
@@ -118,6 +167,14 @@ fn shorten(text: &str, max: usize) -> String {
         short.push_str("...");
     }
     short
+}
+
+/// The byte offset of every character of `text`, and its length.
+fn char_bounds(text: &str) -> Vec<usize> {
+    text.char_indices()
+        .map(|(at, _)| at)
+        .chain([text.len()])
+        .collect()
 }
 
 fn is_word_char(c: char) -> bool {
@@ -154,7 +211,7 @@ fn without_sensitive_values(text: &str) -> String {
             _ => (None, value_start),
         };
         let value_len = match quote {
-            Some(q) => value.find(q).unwrap_or(value.len()),
+            Some(q) => closing_quote(value, q),
             None => value
                 .find(|c: char| c.is_whitespace() || matches!(c, '&' | ',' | ';' | '}' | ']'))
                 .unwrap_or(value.len()),
@@ -169,6 +226,21 @@ fn without_sensitive_values(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Where the quoted value at the start of `text` ends: at the first `quote` that is not escaped
+/// with a backslash, or at the end.
+fn closing_quote(text: &str, quote: char) -> usize {
+    let mut escaped = false;
+    for (at, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            c if c == quote => return at,
+            _ => {}
+        }
+    }
+    text.len()
 }
 
 /// Replaces JWT-shaped strings (`eyJ...` with at least one dot) such as access tokens and
@@ -230,6 +302,41 @@ mod tests {
         );
         let described = scrubber.describe_body("application/json", body.as_bytes());
         assert!(!described.contains("xxxxxxxx"), "{described}");
+    }
+
+    #[test]
+    fn escaped_secrets_are_recognised_by_their_fragments() {
+        let secret = "Zq\"Xv9mK2pL7&wR4tY8uB3nC6dF1<gH5";
+        let scrubber = Scrubber::new([secret]);
+        for echoed in [
+            secret.replace('"', "\\\""),
+            secret.replace('&', "&amp;").replace('<', "&lt;"),
+            secret.replace('"', "\\u0022"),
+        ] {
+            let text = scrubber.text(&format!("got {echoed} here"));
+            let chars: Vec<char> = secret.chars().collect();
+            for window in chars.windows(FRAGMENT) {
+                let window: String = window.iter().collect();
+                assert!(!text.contains(&window), "{window} in {text}");
+            }
+            assert!(
+                text.starts_with("got ") && text.ends_with(" here"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_keys_are_cleaned_and_escaped_quotes_end_no_value() {
+        let secret = "Qm7pX2vL9sK4tR8wN3bF6hJ1";
+        let scrubber = Scrubber::new([secret]);
+        let body = serde_json::json!({ format!("client_secret={secret}"): ["unknown"] });
+        let described = scrubber.describe_body("application/json", body.to_string().as_bytes());
+        assert!(!described.contains("Qm7pX2vL"), "{described}");
+        assert_eq!(
+            Scrubber::new([]).text(r#"{"password": "ab\"cdefghijkl", "n": 1}"#),
+            r#"{"password": "[REDACTED]", "n": 1}"#
+        );
     }
 
     #[test]

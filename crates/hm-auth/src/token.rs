@@ -9,6 +9,10 @@ use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
+/// The longest lifetime a token keeps: "never expires" (`Duration::MAX`) becomes a century,
+/// which every clock can represent.
+const LONGEST_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// A bearer token for High Mobility's APIs.
 ///
 /// Cheap to clone (shared). The token itself is reachable only through
@@ -32,7 +36,8 @@ struct Inner {
 impl AccessToken {
     /// A token valid for `lifetime` from `issued_at`, as a [`TokenProvider`](crate::TokenProvider)
     /// returns it. Pass the moment the token request was *sent* as `issued_at`, so that the expiry
-    /// errs early, never late, by the request's own latency.
+    /// errs early, never late, by the request's own latency. A lifetime beyond a century (such as
+    /// `Duration::MAX` for a token that does not expire) counts as a century.
     ///
     /// ```
     /// use std::time::Duration;
@@ -45,6 +50,7 @@ impl AccessToken {
         lifetime: Duration,
         scopes: Vec<String>,
     ) -> Self {
+        let lifetime = lifetime.min(LONGEST_LIFETIME);
         let expires_in = (issued_at + lifetime).saturating_duration_since(Instant::now());
         let secret: SecretString = token.into();
         let authorization = HeaderValue::from_str(&Zeroizing::new(format!(
@@ -61,7 +67,10 @@ impl AccessToken {
                 secret,
                 authorization,
                 issued_at,
-                expires_at_wall: SystemTime::now() + expires_in,
+                // A century fits every platform's clock; `checked_add` only keeps this panic-free.
+                expires_at_wall: SystemTime::now()
+                    .checked_add(expires_in)
+                    .unwrap_or_else(SystemTime::now),
                 lifetime,
                 scopes,
             }),
@@ -98,7 +107,8 @@ impl AccessToken {
         self.expires_at().saturating_duration_since(Instant::now())
     }
 
-    /// The lifetime the token was granted with (`expires_in` of the token response, within sane bounds).
+    /// The lifetime the token was granted with: from hm-auth's token endpoint, the reply's
+    /// `expires_in` (300 s when absent, at most an hour).
     pub fn lifetime(&self) -> Duration {
         self.inner.lifetime
     }

@@ -1,22 +1,32 @@
 //! The command line: clap definitions only.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::input::{parse_positive_duration, parse_tag, parse_vin};
+use crate::vocab::Choice;
 
 const AFTER_HELP: &str = "\
-Configuration (flags win over environment variables):
-  HM_CLIENT_ID, HM_CLIENT_SECRET, HM_PRIVATE_KEY_FILE, HM_PRIVATE_KEY_PEM_FILE, HM_PRIVATE_KEY_PEM,
-  HM_KEY_ID, HM_ENVIRONMENT (sandbox | production | base URL, default sandbox)
+Configuration (flags win over environment variables, which win over the profile):
+  HM_PROFILE, HM_CONFIG (config file; default $XDG_CONFIG_HOME/hm/config.toml),
+  HM_CLIENT_ID, HM_CLIENT_SECRET, HM_CLIENT_SECRET_FILE, HM_PRIVATE_KEY_FILE, HM_PRIVATE_KEY_PEM_FILE,
+  HM_PRIVATE_KEY_PEM, HM_KEY_ID, HM_ENVIRONMENT (sandbox | production | base URL, default sandbox),
+  HM_TIMEOUT, NO_COLOR, RUST_LOG
+  A profile names its secret by file (client_secret_file, key_file, key_pem_file) or by variable
+  (client_secret_env), never in clear text; the OS keyring is not supported (it needs D-Bus on Linux).
 
 Exit codes:
-  0  success
-  1  unexpected failure (I/O, the embedded emulator could not start)
-  2  usage error: bad or missing flag, malformed VIN, unknown brand, incomplete credentials
-  3  authentication failure: unreadable or malformed key, credentials refused, HTTP 401
-  4  the API answered with an error (unknown VIN, no consent, rate limit, ...)
-  5  the API could not be reached
-  6  `clearance request --wait` gave up before every clearance was decided
+  0    success
+  1    unexpected failure (I/O, the embedded emulator could not start)
+  2    usage error: bad or missing flag, malformed VIN, unknown brand, incomplete credentials
+  3    authentication failure: unreadable or malformed key, credentials refused, HTTP 401
+  4    the API answered with an error (unknown VIN, no consent, rate limit, ...)
+  5    the API could not be reached or did not answer within --timeout
+  6    --wait reached --timeout before every clearance was decided
+  7    --wait: a clearance ended rejected
+  141  stdout was closed by the reader (e.g. `| head`)
 
 Start here: `hm demo` runs the whole flow against an embedded emulator, no account needed.";
 
@@ -24,66 +34,63 @@ Start here: `hm demo` runs the whole flow against an embedded emulator, no accou
 #[derive(Debug, Parser)]
 #[command(name = "hm", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Connection and credentials.
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-
-    /// Print JSON instead of tables (for scripts).
+    /// Print JSON instead of tables, and errors as one JSON object on stderr (for scripts).
     #[arg(long, global = true, help_heading = "Output")]
     pub json: bool,
+
+    /// Log to stderr: -v one line per HTTP exchange, -vv details, -vvv everything.
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Output")]
+    pub verbose: u8,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Where the API is and who is calling it.
-#[derive(Debug, Args)]
-#[command(next_help_heading = "Connection (flags win over environment variables)")]
+/// Where the API is, who is calling it, and how long to wait.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Connection (flags win over environment variables and the profile)")]
 pub struct ConnectionArgs {
+    /// A profile of the config file ($XDG_CONFIG_HOME/hm/config.toml or HM_CONFIG).
+    #[arg(long, env = "HM_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// `sandbox`, `production` or a base URL such as http://127.0.0.1:4000 (a running emulator).
+    #[arg(long = "env", env = "HM_ENVIRONMENT", value_name = "ENV")]
+    pub environment: Option<String>,
+
     /// OAuth client id of the application.
-    #[arg(long, env = "HM_CLIENT_ID", global = true)]
+    #[arg(long, env = "HM_CLIENT_ID")]
     pub client_id: Option<String>,
 
-    /// Client secret (client-secret flow).
-    #[arg(long, env = "HM_CLIENT_SECRET", hide_env_values = true, global = true)]
+    /// Client secret (visible to other users in `ps`: prefer --client-secret-file or HM_CLIENT_SECRET).
+    #[arg(long, env = "HM_CLIENT_SECRET", hide_env_values = true)]
     pub client_secret: Option<String>,
 
+    /// File holding the client secret; `-` reads it from stdin.
+    #[arg(long, env = "HM_CLIENT_SECRET_FILE", value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+
     /// The JSON key file downloaded from the console (fields `id` and `private_key`; JWT flow).
-    #[arg(long, env = "HM_PRIVATE_KEY_FILE", global = true, value_name = "FILE")]
+    #[arg(long, env = "HM_PRIVATE_KEY_FILE", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
 
     /// A PEM private key file, PKCS#8 or SEC1 (JWT flow; needs --key-id).
-    #[arg(
-        long,
-        env = "HM_PRIVATE_KEY_PEM_FILE",
-        global = true,
-        value_name = "FILE"
-    )]
+    #[arg(long, env = "HM_PRIVATE_KEY_PEM_FILE", value_name = "FILE")]
     pub key_pem: Option<PathBuf>,
 
     /// A PEM private key itself (JWT flow; needs --key-id). Environment only.
-    #[arg(
-        long,
-        env = "HM_PRIVATE_KEY_PEM",
-        hide = true,
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "HM_PRIVATE_KEY_PEM", hide = true, hide_env_values = true)]
     pub key_pem_text: Option<String>,
 
     /// The private key's id (the assertion's `iss`; not the client id).
-    #[arg(long, env = "HM_KEY_ID", global = true)]
+    #[arg(long, env = "HM_KEY_ID")]
     pub key_id: Option<String>,
 
-    /// `sandbox`, `production` or a base URL such as http://127.0.0.1:4000 (a running emulator).
-    #[arg(
-        long = "env",
-        env = "HM_ENVIRONMENT",
-        global = true,
-        value_name = "ENV"
-    )]
-    pub environment: Option<String>,
+    /// Bound of the command's network work, e.g. 30s, 2m [default: 30s; 1h with --wait and for
+    /// `clearance wait`; with --all-approved it bounds each vehicle].
+    #[arg(long, env = "HM_TIMEOUT", value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub timeout: Option<Duration>,
 }
 
 /// The commands.
@@ -93,23 +100,31 @@ pub enum Command {
     Demo(DemoArgs),
     /// Obtain an access token and print its expiry and scopes.
     Token(TokenArgs),
-    /// Check whether a vehicle can be connected.
+    /// Check whether vehicles can be connected (one VIN, or a list with --from).
     Eligibility(EligibilityArgs),
-    /// Request, list, inspect and revoke data-access clearances.
+    /// Request, wait for, list, inspect and revoke data-access clearances.
     #[command(subcommand)]
     Clearance(ClearanceCommand),
-    /// The latest data of a cleared vehicle, by capability.
-    VehicleData(VinArgs),
+    /// The latest data of a cleared vehicle, by capability (or of every approved one).
+    VehicleData(VehicleDataArgs),
     /// Static data of a vehicle: manufacturer, model, equipment (production only at High Mobility).
     StaticData(VinArgs),
     /// Run the local emulator.
     #[command(subcommand)]
     Emulator(EmulatorCommand),
+    /// Print a shell completion script: `hm completions bash > ~/.local/share/bash-completion/completions/hm`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `hm man > ~/.local/share/man/man1/hm.1`.
+    Man,
 }
 
 /// Flags of `hm demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Bound of the demo's network work (all on loopback).
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+}
 
 /// Flags of `hm token`.
 #[derive(Debug, Args)]
@@ -117,17 +132,29 @@ pub struct TokenArgs {
     /// Also print the access token itself (it grants access to your fleet: keep it secret).
     #[arg(long)]
     pub show_token: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// Flags of `hm eligibility`.
 #[derive(Debug, Args)]
 pub struct EligibilityArgs {
     /// Vehicle identification number (17 characters).
-    #[arg(value_parser = parse_vin)]
-    pub vin: String,
-    /// The vehicle's brand, e.g. bmw, mercedes-benz, sandbox.
-    #[arg(long)]
-    pub brand: String,
+    #[arg(value_parser = parse_vin, required_unless_present = "from", conflicts_with = "from")]
+    pub vin: Option<String>,
+    /// The vehicle's brand; with --from, the brand of rows that have none.
+    #[arg(long, value_parser = Choice::eligibility_brand(), hide_possible_values = true)]
+    pub brand: Option<String>,
+    /// Read VINs from a CSV file (`vin` or `vin,brand` per line; a header row is optional); `-` is stdin.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// How many checks run at once with --from.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// A single VIN.
@@ -136,13 +163,38 @@ pub struct VinArgs {
     /// Vehicle identification number (17 characters).
     #[arg(value_parser = parse_vin)]
     pub vin: String,
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// Flags of `hm vehicle-data`.
+#[derive(Debug, Args)]
+pub struct VehicleDataArgs {
+    /// Vehicle identification number (17 characters).
+    #[arg(value_parser = parse_vin, required_unless_present = "all_approved", conflicts_with = "all_approved")]
+    pub vin: Option<String>,
+    /// Fetch every vehicle whose clearance is approved (needs --ndjson).
+    #[arg(long, requires = "ndjson")]
+    pub all_approved: bool,
+    /// Stream one JSON document per line, each vehicle's as it arrives (with --all-approved).
+    #[arg(long, requires = "all_approved", conflicts_with = "json")]
+    pub ndjson: bool,
+    /// How many vehicles are fetched at once with --all-approved.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `hm clearance ...`
 #[derive(Debug, Subcommand)]
 pub enum ClearanceCommand {
-    /// Ask for data access to one or more vehicles.
+    /// Ask for data access to one or more vehicles (VINs as arguments or a list with --from).
     Request(ClearanceRequestArgs),
+    /// Wait until clearances already requested are approved or rejected (without requesting again).
+    Wait(ClearanceWaitArgs),
     /// List clearances, optionally filtered.
     List(ClearanceListArgs),
     /// Show one clearance and its history.
@@ -155,37 +207,57 @@ pub enum ClearanceCommand {
 #[derive(Debug, Args)]
 pub struct ClearanceRequestArgs {
     /// Vehicle identification numbers.
-    #[arg(required = true, value_parser = parse_vin)]
+    #[arg(value_parser = parse_vin, required_unless_present = "from")]
     pub vins: Vec<String>,
-    /// The vehicles' brand, e.g. bmw, mercedes-benz, sandbox.
-    #[arg(long)]
-    pub brand: String,
+    /// The vehicles' brand; with --from, the brand of rows that have none.
+    #[arg(long, value_parser = Choice::clearance_brand(), hide_possible_values = true)]
+    pub brand: Option<String>,
+    /// Read VINs from a CSV file (`vin` or `vin,brand` per line; a header row is optional); `-` is stdin.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
     /// A tag to attach, as key=value (repeatable).
     #[arg(long = "tag", value_parser = parse_tag, value_name = "KEY=VALUE")]
     pub tags: Vec<(String, String)>,
-    /// Wait until every VIN is approved or rejected, polling the list endpoint.
+    /// Wait until every VIN is approved or rejected (exit 6 at --timeout, 7 if one is rejected).
     #[arg(long)]
     pub wait: bool,
-    /// Seconds between polls with --wait.
-    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
-    pub interval: f64,
-    /// Give up waiting after this many seconds (exit code 6).
-    #[arg(long, default_value_t = 3600, value_name = "SECS")]
-    pub timeout: u64,
+    /// Time between polls with --wait, e.g. 5s.
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub interval: Duration,
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// Flags of `hm clearance wait`.
+#[derive(Debug, Args)]
+pub struct ClearanceWaitArgs {
+    /// The VINs to wait for.
+    #[arg(required = true, value_parser = parse_vin)]
+    pub vins: Vec<String>,
+    /// Time between polls, e.g. 5s.
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub interval: Duration,
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// Flags of `hm clearance list`.
 #[derive(Debug, Args)]
 pub struct ClearanceListArgs {
-    /// Only this status: pending, approved, rejected, revoking, revoked, canceling, canceled.
-    #[arg(long)]
+    /// Only this status.
+    #[arg(long, value_parser = Choice::clearance_status())]
     pub status: Option<String>,
     /// Only this brand.
-    #[arg(long)]
+    #[arg(long, value_parser = Choice::clearance_brand(), hide_possible_values = true)]
     pub brand: Option<String>,
     /// Only these VINs (repeatable).
     #[arg(long = "vin", value_parser = parse_vin)]
     pub vins: Vec<String>,
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `hm emulator ...`
@@ -209,32 +281,9 @@ pub struct EmulatorServeArgs {
     pub config: Option<PathBuf>,
 }
 
-/// Checks and normalises a VIN: 17 characters of A-Z (no I, O, Q) and 0-9; lower case is accepted.
-pub fn parse_vin(text: &str) -> Result<String, String> {
-    let vin = text.trim().to_ascii_uppercase();
-    let len = vin.chars().count();
-    if len != 17 {
-        return Err(format!(
-            "a VIN has 17 characters, `{text}` has {len}; check for a missing or extra character"
-        ));
-    }
-    if let Some(bad) = vin
-        .chars()
-        .find(|c| !(c.is_ascii_digit() || c.is_ascii_uppercase()) || matches!(c, 'I' | 'O' | 'Q'))
-    {
-        return Err(format!(
-            "`{text}` is not a VIN: `{bad}` cannot appear in a VIN (allowed: digits and letters except I, O, Q)"
-        ));
-    }
-    Ok(vin)
-}
-
-/// Parses `key=value`.
-pub fn parse_tag(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => {
-            Ok((key.trim().to_owned(), value.trim().to_owned()))
-        }
-        _ => Err(format!("expected a tag as key=value, got `{text}`")),
-    }
+/// Flags of `hm completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }

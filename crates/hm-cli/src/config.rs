@@ -1,14 +1,35 @@
-//! Turns flags and environment variables into credentials, an environment and an API client.
+//! Turns flags, environment variables and the profile into credentials, an environment and a
+//! session. Precedence: command-line flag, then environment variable, then profile.
+
+use std::path::Path;
+use std::time::Duration;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
-use hm_auth::{Authenticator, Credentials, Environment};
+use hm_auth::{Credentials, Environment, RetryPolicy};
+use secrecy::{ExposeSecret, SecretString};
 
+use crate::api::Session;
 use crate::cli::ConnectionArgs;
 use crate::error::CliError;
+use crate::profile::{self, Profile};
+use crate::vocab::{ENVIRONMENTS, did_you_mean};
+
+/// `--timeout` when not given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// `--timeout` when not given, for commands that wait for clearances.
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Where a setting came from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
+enum Origin {
+    Flag,
+    Env,
+    Profile,
+}
 
 /// Whether argument `id` was given on the command line (at any subcommand level), not by the environment.
-pub fn from_command_line(matches: &ArgMatches, id: &str) -> bool {
+fn from_command_line(matches: &ArgMatches, id: &str) -> bool {
     let here = matches.try_get_raw(id).ok().flatten().is_some()
         && matches.value_source(id) == Some(ValueSource::CommandLine);
     here || matches
@@ -16,39 +37,57 @@ pub fn from_command_line(matches: &ArgMatches, id: &str) -> bool {
         .is_some_and(|(_, sub)| from_command_line(sub, id))
 }
 
-/// The environment named by `--env` / `HM_ENVIRONMENT`; sandbox when neither is set.
-pub fn environment(args: &ConnectionArgs) -> Result<Environment, CliError> {
-    match args.environment.as_deref() {
-        None => Ok(Environment::Sandbox),
-        Some(text) => text.parse().map_err(|e: hm_auth::Error| {
-            CliError::Usage(format!(
-                "--env/HM_ENVIRONMENT: {e}; use sandbox, production or a base URL"
-            ))
-        }),
+/// Parses `--env`: `sandbox`, `production` or a base URL; typos and addresses without a scheme
+/// get a suggestion.
+pub fn parse_environment(text: &str) -> Result<Environment, CliError> {
+    let trimmed = text.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    match lower.as_str() {
+        "sandbox" => return Ok(Environment::Sandbox),
+        "production" => return Ok(Environment::Production),
+        _ => {}
     }
+    if trimmed.contains("://") {
+        return Environment::custom(trimmed)
+            .map_err(|e| CliError::Usage(format!("--env/HM_ENVIRONMENT: {e}")));
+    }
+    let looks_like_address = trimmed.contains('.')
+        || trimmed.contains(':')
+        || lower.starts_with("localhost")
+        || lower.starts_with("[::1]");
+    let suggestion = if looks_like_address {
+        let host = lower.split([':', '/']).next().unwrap_or("");
+        let loopback =
+            host == "localhost" || host.starts_with("127.") || lower.starts_with("[::1]");
+        let scheme = if loopback { "http" } else { "https" };
+        format!("did you mean {scheme}://{trimmed}? ")
+    } else {
+        did_you_mean(&lower, ENVIRONMENTS.iter().copied())
+            .map(|e| format!("did you mean `{e}`? "))
+            .unwrap_or_default()
+    };
+    Err(CliError::Usage(format!(
+        "--env/HM_ENVIRONMENT: `{text}` is not an environment; {suggestion}use sandbox, production \
+         or a base URL with its scheme, e.g. http://127.0.0.1:4000"
+    )))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
     Secret,
+    SecretFile,
+    SecretEnv,
     KeyFile,
     PemFile,
     PemText,
 }
 
 impl Kind {
-    fn id(self) -> &'static str {
-        match self {
-            Kind::Secret => "client_secret",
-            Kind::KeyFile => "key_file",
-            Kind::PemFile => "key_pem",
-            Kind::PemText => "key_pem_text",
-        }
-    }
-
     fn name(self) -> &'static str {
         match self {
             Kind::Secret => "--client-secret/HM_CLIENT_SECRET",
+            Kind::SecretFile => "--client-secret-file/HM_CLIENT_SECRET_FILE",
+            Kind::SecretEnv => "client_secret_env",
             Kind::KeyFile => "--key-file/HM_PRIVATE_KEY_FILE",
             Kind::PemFile => "--key-pem/HM_PRIVATE_KEY_PEM_FILE",
             Kind::PemText => "HM_PRIVATE_KEY_PEM",
@@ -56,50 +95,111 @@ impl Kind {
     }
 }
 
-const HOW: &str = "give --client-id (HM_CLIENT_ID) and one of --client-secret (HM_CLIENT_SECRET), \
-     --key-file (HM_PRIVATE_KEY_FILE, the console's JSON key file) or --key-pem with --key-id \
-     (HM_PRIVATE_KEY_PEM_FILE, HM_KEY_ID); try `hm demo` to see the flow without an account";
+const HOW: &str = "give --client-id (HM_CLIENT_ID) and one of --client-secret-file, --client-secret \
+     (HM_CLIENT_SECRET), --key-file (HM_PRIVATE_KEY_FILE, the console's JSON key file) or --key-pem \
+     with --key-id, or choose a profile with --profile; try `hm demo` to see the flow without an account";
 
-/// Credentials from flags and environment variables; a credential given as a flag wins over one
-/// from the environment, two of the same origin are a usage error.
-pub fn credentials(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Credentials, CliError> {
+/// The settings of one command after flags, environment and profile are merged.
+pub struct Resolved {
+    /// The API environment.
+    pub environment: Environment,
+    /// The credentials.
+    pub credentials: Credentials,
+}
+
+fn environment_of(args: &ConnectionArgs, profile: &Profile) -> Result<Environment, CliError> {
+    match args
+        .environment
+        .as_deref()
+        .or(profile.environment.as_deref())
+    {
+        None => Ok(Environment::Sandbox),
+        Some(text) => parse_environment(text),
+    }
+}
+
+/// The environment a command will talk to (flag, environment variable, profile, else sandbox).
+pub fn environment(args: &ConnectionArgs) -> Result<Environment, CliError> {
+    let profile = profile::load(args.profile.as_deref())?;
+    environment_of(
+        args,
+        profile.as_ref().map_or(&Profile::default(), |(_, p)| p),
+    )
+}
+
+/// Merges flags, environment variables and the profile into credentials and an environment.
+pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, CliError> {
+    let profile = profile::load(args.profile.as_deref())?;
+    let empty = Profile::default();
+    let (profile_name, p) = match &profile {
+        Some((name, p)) => (name.as_str(), p),
+        None => ("", &empty),
+    };
+    let environment = environment_of(args, p)?;
     let client_id = args
         .client_id
         .clone()
+        .or_else(|| p.client_id.clone())
         .ok_or_else(|| CliError::Usage(format!("no client id: {HOW}")))?;
-    let given = |kind: Kind| match kind {
-        Kind::Secret => args.client_secret.is_some(),
-        Kind::KeyFile => args.key_file.is_some(),
-        Kind::PemFile => args.key_pem.is_some(),
-        Kind::PemText => args.key_pem_text.is_some(),
-    };
-    let all = [Kind::Secret, Kind::KeyFile, Kind::PemFile, Kind::PemText];
-    let present: Vec<Kind> = all.into_iter().filter(|k| given(*k)).collect();
-    let flags: Vec<Kind> = present
-        .iter()
-        .copied()
-        .filter(|k| from_command_line(matches, k.id()))
-        .collect();
-    let chosen = if flags.is_empty() { present } else { flags };
-    let kind = match chosen.as_slice() {
-        [] => {
-            return Err(CliError::Usage(format!(
-                "no client secret or private key: {HOW}"
-            )));
+
+    let origin_of = |id: &str| {
+        if from_command_line(matches, id) {
+            Origin::Flag
+        } else {
+            Origin::Env
         }
+    };
+    let mut found: Vec<(Kind, Origin)> = Vec::new();
+    let mut from_args = |present: bool, kind: Kind, id: &str| {
+        if present {
+            found.push((kind, origin_of(id)));
+        }
+    };
+    from_args(args.client_secret.is_some(), Kind::Secret, "client_secret");
+    from_args(
+        args.client_secret_file.is_some(),
+        Kind::SecretFile,
+        "client_secret_file",
+    );
+    from_args(args.key_file.is_some(), Kind::KeyFile, "key_file");
+    from_args(args.key_pem.is_some(), Kind::PemFile, "key_pem");
+    from_args(args.key_pem_text.is_some(), Kind::PemText, "key_pem_text");
+    for (present, kind) in [
+        (p.client_secret_file.is_some(), Kind::SecretFile),
+        (p.client_secret_env.is_some(), Kind::SecretEnv),
+        (p.key_file.is_some(), Kind::KeyFile),
+        (p.key_pem_file.is_some(), Kind::PemFile),
+    ] {
+        if present {
+            found.push((kind, Origin::Profile));
+        }
+    }
+    let Some(first) = found.iter().map(|(_, o)| *o).min() else {
+        return Err(CliError::Usage(format!(
+            "no client secret or private key: {HOW}"
+        )));
+    };
+    let chosen: Vec<(Kind, Origin)> = found.into_iter().filter(|(_, o)| *o == first).collect();
+    let (kind, origin) = match chosen.as_slice() {
         [one] => *one,
         many => {
-            let names: Vec<&str> = many.iter().map(|k| k.name()).collect();
+            let names: Vec<&str> = many.iter().map(|(k, _)| k.name()).collect();
+            let place = match first {
+                Origin::Profile => format!(" in profile `{profile_name}`"),
+                _ => String::new(),
+            };
             return Err(CliError::Usage(format!(
-                "more than one credential given ({}): use exactly one",
+                "more than one credential given{place} ({}): use exactly one",
                 names.join(", ")
             )));
         }
     };
+    let from_profile = origin == Origin::Profile;
     let key_id = || {
-        args.key_id.clone().ok_or_else(|| {
+        args.key_id.clone().or_else(|| p.key_id.clone()).ok_or_else(|| {
             CliError::Usage(
-                "a PEM key needs its key id: give --key-id (HM_KEY_ID), the `id` shown in the console".into(),
+                "a PEM key needs its key id: give --key-id (HM_KEY_ID), the `id` shown in the console"
+                    .into(),
             )
         })
     };
@@ -107,50 +207,112 @@ pub fn credentials(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Creden
         Kind::Secret => {
             Credentials::client_secret(client_id, args.client_secret.clone().unwrap_or_default())?
         }
-        Kind::KeyFile => {
-            Credentials::private_key_file(client_id, args.key_file.clone().unwrap_or_default())?
+        Kind::SecretFile => {
+            let path = if from_profile {
+                p.client_secret_file.clone()
+            } else {
+                args.client_secret_file.clone()
+            }
+            .unwrap_or_default();
+            let secret = read_secret_file(&path)?;
+            Credentials::client_secret(client_id, secret.expose_secret())?
         }
-        Kind::PemFile => Credentials::private_key_pem_file(
-            client_id,
-            key_id()?,
-            args.key_pem.clone().unwrap_or_default(),
-        )?,
+        Kind::SecretEnv => {
+            let name = p.client_secret_env.clone().unwrap_or_default();
+            let secret = std::env::var(&name).map_err(|_| {
+                CliError::Usage(format!(
+                    "profile `{profile_name}`: the environment variable `{name}` (client_secret_env) \
+                     is not set; export it, or name another one"
+                ))
+            })?;
+            Credentials::client_secret(client_id, secret)?
+        }
+        Kind::KeyFile => {
+            let path = if from_profile {
+                p.key_file.clone()
+            } else {
+                args.key_file.clone()
+            };
+            Credentials::private_key_file(client_id, path.unwrap_or_default())?
+        }
+        Kind::PemFile => {
+            let path = if from_profile {
+                p.key_pem_file.clone()
+            } else {
+                args.key_pem.clone()
+            };
+            Credentials::private_key_pem_file(client_id, key_id()?, path.unwrap_or_default())?
+        }
         Kind::PemText => Credentials::private_key_pem(
             client_id,
             key_id()?,
             args.key_pem_text.as_deref().unwrap_or_default(),
         )?,
     };
-    Ok(credentials)
+    Ok(Resolved {
+        environment,
+        credentials,
+    })
 }
 
-/// An authenticator and the typed client, ready to call.
-pub struct Session {
-    /// The token source.
-    pub auth: Authenticator,
-    /// Every API.
-    pub hm: hm_api::HighMobility,
+/// Reads a client secret from a file, or from stdin for `-`; the trailing line break is dropped.
+fn read_secret_file(path: &Path) -> Result<SecretString, CliError> {
+    let text = if path == Path::new("-") {
+        crate::input::claim_stdin("the client secret")?;
+        std::io::read_to_string(std::io::stdin()).map_err(|e| {
+            CliError::Usage(format!("cannot read the client secret from stdin: {e}"))
+        })?
+    } else {
+        std::fs::read_to_string(path).map_err(|e| {
+            CliError::Usage(format!(
+                "cannot read the client secret file {}: {e}; check the path and its permissions",
+                path.display()
+            ))
+        })?
+    };
+    let secret = SecretString::from(text.trim_end_matches(['\r', '\n']).to_owned());
+    if secret.expose_secret().trim().is_empty() {
+        return Err(CliError::Usage(format!(
+            "the client secret file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(secret)
 }
 
-impl Session {
-    /// Builds a session from flags and environment variables.
-    pub fn from_args(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Self, CliError> {
-        let environment = environment(args)?;
-        let credentials = credentials(args, matches)?;
-        Self::new(credentials, environment)
-    }
+/// Builds the session of a command: settings merged, network work bounded by `limit`.
+pub fn session(
+    args: &ConnectionArgs,
+    matches: &ArgMatches,
+    limit: Duration,
+    api_retry: RetryPolicy,
+) -> Result<Session, CliError> {
+    let resolved = resolve(args, matches)?;
+    Session::new(resolved.credentials, resolved.environment, limit, api_retry)
+}
 
-    /// Builds a session from credentials and an environment.
-    pub fn new(credentials: Credentials, environment: Environment) -> Result<Self, CliError> {
-        let auth = Authenticator::builder(credentials, environment).build()?;
-        let hm =
-            hm_api::HighMobility::new(auth.clone()).map_err(|e| CliError::Other(e.to_string()))?;
-        Ok(Session { auth, hm })
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// Obtains a token first, so that a credential problem is reported as one (exit code 3)
-    /// rather than as the failure of the API call that needed it.
-    pub async fn authenticate(&self) -> Result<hm_auth::AccessToken, CliError> {
-        Ok(self.auth.access_token().await?)
+    #[test]
+    fn environments_get_suggestions() {
+        let typo = parse_environment("sandbx")
+            .expect_err("refused")
+            .to_string();
+        assert!(typo.contains("did you mean `sandbox`?"), "{typo}");
+        let bare = parse_environment("127.0.0.1:4000")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            bare.contains("did you mean http://127.0.0.1:4000?"),
+            "{bare}"
+        );
+        let remote = parse_environment("api.example.com")
+            .expect_err("refused")
+            .to_string();
+        assert!(remote.contains("https://api.example.com"), "{remote}");
+        assert!(parse_environment("Production").is_ok());
+        assert!(parse_environment("http://127.0.0.1:4000").is_ok());
     }
 }

@@ -1,31 +1,42 @@
 //! `hm`: High Mobility's fleet APIs from the command line. See the README for commands,
 //! configuration and exit codes.
 
+mod api;
+mod bulk;
 mod cli;
 mod commands;
 mod config;
 mod error;
+mod input;
 mod output;
+mod profile;
+mod vocab;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command, EmulatorCommand};
 use crate::commands::Ctx;
-use crate::error::{CliError, EXIT_FAILURE};
+use crate::error::{CliError, EXIT_FAILURE, EXIT_USAGE};
 
 fn main() -> ExitCode {
     // A bug must still end in one readable line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error in hm ({info}); please report it");
     }));
-    let matches = Cli::command().get_matches();
+    let json_requested = std::env::args_os().any(|a| a == "--json" || a == "--ndjson");
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => return usage_error(e, json_requested),
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => return usage_error(e, json_requested),
     };
-    init_tracing(&cli.command);
+    let json = cli.json || matches!(&cli.command, Command::VehicleData(a) if a.ndjson);
+    init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,22 +48,56 @@ fn main() -> ExitCode {
         }
     };
     let ctx = Ctx {
-        json: cli.json,
-        connection: &cli.connection,
+        json,
         matches: &matches,
     };
     match runtime.block_on(run(&ctx, &cli.command)) {
         Ok(()) => ExitCode::from(error::EXIT_OK),
+        // The reader went away: nobody is left to read an error.
+        Err(CliError::BrokenPipe) => ExitCode::from(error::EXIT_BROKEN_PIPE),
         Err(error) => {
-            eprintln!("error: {error}");
+            if json {
+                eprintln!("{}", error.to_json());
+            } else {
+                eprintln!("{}", error.to_text());
+            }
             ExitCode::from(error.exit_code())
         }
     }
 }
 
+/// Reports a command-line error: clap's own text, or one JSON object with `--json`.
+fn usage_error(error: clap::Error, json: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) || error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
+    if !json || informational {
+        error.exit()
+    }
+    let rendered = error.render().to_string();
+    let message = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let doc = serde_json::json!({ "error": {
+        "kind": "usage",
+        "message": message,
+        "hint": "run `hm --help` (or `hm COMMAND --help`) for the accepted flags",
+        "http_status": null,
+        "request_id": null,
+        "exit_code": EXIT_USAGE,
+    }});
+    eprintln!("{doc}");
+    ExitCode::from(EXIT_USAGE)
+}
+
 async fn run(ctx: &Ctx<'_>, command: &Command) -> Result<(), CliError> {
     match command {
-        Command::Demo(_) => commands::demo::run(ctx.json).await,
+        Command::Demo(args) => commands::demo::run(args, ctx.json).await,
         Command::Token(args) => commands::token::run(ctx, args).await,
         Command::Eligibility(args) => commands::eligibility::run(ctx, args).await,
         Command::Clearance(command) => commands::clearance::run(ctx, command).await,
@@ -61,19 +106,38 @@ async fn run(ctx: &Ctx<'_>, command: &Command) -> Result<(), CliError> {
         Command::Emulator(EmulatorCommand::Serve(args)) => {
             commands::emulator::serve(args, ctx.json).await
         }
+        Command::Completions(args) => commands::reference::completions(args),
+        Command::Man => commands::reference::man(),
     }
 }
 
-/// Logs go to stderr, warnings only unless RUST_LOG says otherwise; the emulator reports its requests.
-fn init_tracing(command: &Command) {
-    let default = match command {
-        Command::Emulator(_) => "warn,hm_emulator=info",
-        _ => "warn",
+/// Logs go to stderr. Nothing by default (an error is reported once, by `main`); `-v` one line
+/// per HTTP exchange, `-vv` debug details, `-vvv` everything; `RUST_LOG` overrides. Colours only
+/// on a terminal, and never with `NO_COLOR`.
+fn init_logging(cli: &Cli) {
+    let serving = matches!(cli.command, Command::Emulator(_));
+    let base = match cli.verbose {
+        0 => "off",
+        1 => "hm::http=info",
+        2 => "hm=debug,hm_auth=debug,reqwest=debug,hyper_util=debug",
+        _ => "trace",
     };
+    let default = if serving && cli.verbose < 3 {
+        format!("{base},hm_emulator=info")
+    } else {
+        base.to_owned()
+    };
+    if cli.verbose > 0 || std::env::var_os("RUST_LOG").is_some() {
+        output::logging_to_stderr();
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
+        .with_target(cli.verbose >= 2)
+        .without_time()
         .try_init();
 }

@@ -1,136 +1,30 @@
 //! End-to-end tests of the `hm` binary against an emulator started in the test process.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use common::*;
 use hm_emulator::{
     ALL_SCOPES, ApplicationConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_VIN_APPROVED,
-    DEMO_VIN_MERCEDES, DEMO_VIN_NOT_ELIGIBLE, Emulator, EmulatorConfig, EmulatorHandle,
+    DEMO_VIN_MERCEDES, DEMO_VIN_NOT_ELIGIBLE, EmulatorConfig,
 };
-use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use predicates::prelude::*;
-use serde_json::Value;
-
-/// Environment variables that would leak the developer's own configuration into a test.
-const HM_VARS: [&str; 8] = [
-    "HM_CLIENT_ID",
-    "HM_CLIENT_SECRET",
-    "HM_PRIVATE_KEY_FILE",
-    "HM_PRIVATE_KEY_PEM_FILE",
-    "HM_PRIVATE_KEY_PEM",
-    "HM_KEY_ID",
-    "HM_ENVIRONMENT",
-    "RUST_LOG",
-];
-
-/// A VIN that is not in the demo configuration: not eligible, clearance rejected.
-const UNCONFIGURED_VIN: &str = "1HMTEST0000000009";
-
-/// An emulator serving on the fixture's own runtime while the test thread runs the binary.
-struct Fixture {
-    // Dropped first: stops the server while the runtime is still there.
-    emulator: EmulatorHandle,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        Self::with(demo_config(1))
-    }
-
-    fn with(config: EmulatorConfig) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let emulator = runtime
-            .block_on(Emulator::start(config))
-            .expect("emulator starts");
-        Fixture {
-            emulator,
-            _runtime: runtime,
-        }
-    }
-
-    fn base(&self) -> &str {
-        self.emulator.base_url()
-    }
-
-    /// `hm --env <emulator>` with no credentials and a clean environment.
-    fn bare(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hm"));
-        for var in HM_VARS {
-            cmd.env_remove(var);
-        }
-        cmd.args(["--env", self.base()]);
-        cmd.timeout(Duration::from_secs(60));
-        cmd
-    }
-
-    /// `hm` with the demo application's client id and secret.
-    fn hm(&self) -> Command {
-        let mut cmd = self.bare();
-        cmd.args([
-            "--client-id",
-            DEMO_CLIENT_ID,
-            "--client-secret",
-            DEMO_CLIENT_SECRET,
-        ]);
-        cmd
-    }
-
-    /// Requests clearance for `vin` through the CLI and moves the emulator's clock past the decision.
-    fn cleared(&self, vin: &str, brand: &str) {
-        self.hm()
-            .args(["clearance", "request", vin, "--brand", brand])
-            .assert()
-            .success();
-        self.emulator.advance(Duration::from_secs(5));
-    }
-}
-
-fn demo_config(delay_secs: u64) -> EmulatorConfig {
-    let mut config = EmulatorConfig::demo();
-    for vehicle in &mut config.vehicles {
-        vehicle.clearance_delay_secs = delay_secs;
-    }
-    config
-}
-
-fn stdout_json(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn key_pair() -> (String, String) {
-    let secret =
-        <p256::SecretKey as p256::elliptic_curve::Generate>::generate_from_rng(&mut rand::rng());
-    let private = secret
-        .to_pkcs8_pem(LineEnding::LF)
-        .expect("pkcs8 pem")
-        .to_string();
-    let public = secret
-        .public_key()
-        .to_public_key_pem(LineEnding::LF)
-        .expect("public pem");
-    (private, public)
-}
 
 #[test]
 fn help_documents_configuration_and_exit_codes() {
-    Command::new(env!("CARGO_BIN_EXE_hm"))
+    hm_bin()
         .arg("--help")
         .assert()
         .success()
         .stdout(predicate::str::contains("Exit codes"))
         .stdout(predicate::str::contains("HM_CLIENT_ID"))
-        .stdout(predicate::str::contains("3  authentication failure"));
+        .stdout(predicate::str::contains("3    authentication failure"))
+        .stdout(predicate::str::contains(
+            "7    --wait: a clearance ended rejected",
+        ));
 }
 
 #[test]
@@ -174,11 +68,11 @@ fn token_with_a_wrong_secret_exits_3_with_the_servers_description() {
     let fx = Fixture::new();
     fx.bare()
         .args([
+            "token",
             "--client-id",
             DEMO_CLIENT_ID,
             "--client-secret",
             "wrong-secret",
-            "token",
         ])
         .assert()
         .code(3)
@@ -200,9 +94,8 @@ fn token_with_the_consoles_key_file_uses_the_jwt_flow() {
     let json = serde_json::json!({"id": "test-key-1", "private_key": private});
     std::fs::write(&path, json.to_string()).expect("write key file");
     fx.bare()
-        .args(["--client-id", DEMO_CLIENT_ID, "--key-file"])
+        .args(["token", "--client-id", DEMO_CLIENT_ID, "--key-file"])
         .arg(&path)
-        .arg("token")
         .assert()
         .success()
         .stdout(predicate::str::contains("vehicle:data"));
@@ -215,9 +108,8 @@ fn a_malformed_key_file_exits_3_with_a_clear_message() {
     let path = dir.path().join("key.json");
     std::fs::write(&path, "this is not the console's key file").expect("write");
     fx.bare()
-        .args(["--client-id", DEMO_CLIENT_ID, "--key-file"])
+        .args(["token", "--client-id", DEMO_CLIENT_ID, "--key-file"])
         .arg(&path)
-        .arg("token")
         .assert()
         .code(3)
         .stderr(predicate::str::contains("not valid JSON"))
@@ -230,9 +122,15 @@ fn a_malformed_key_file_exits_3_with_a_clear_message() {
     )
     .expect("write");
     fx.bare()
-        .args(["--client-id", DEMO_CLIENT_ID, "--key-id", "k", "--key-pem"])
+        .args([
+            "token",
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--key-id",
+            "k",
+            "--key-pem",
+        ])
         .arg(&pem)
-        .arg("token")
         .assert()
         .code(3)
         .stderr(predicate::str::contains("PEM"));
@@ -247,7 +145,7 @@ fn missing_credentials_are_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("no client id"));
     fx.bare()
-        .args(["--client-id", DEMO_CLIENT_ID, "token"])
+        .args(["token", "--client-id", DEMO_CLIENT_ID])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--client-secret"));
@@ -257,11 +155,12 @@ fn missing_credentials_are_a_usage_error() {
 fn flags_win_over_environment_variables() {
     let fx = Fixture::new();
     // A wrong secret and a key file in the environment; the secret flag wins over both.
-    fx.hm()
+    fx.bare()
         .env("HM_CLIENT_SECRET", "from-the-environment")
         .env("HM_PRIVATE_KEY_FILE", "/nonexistent/key.json")
         .env("HM_CLIENT_ID", "someone-else")
-        .arg("token")
+        .args(["token", "--client-id", DEMO_CLIENT_ID])
+        .args(["--client-secret", DEMO_CLIENT_SECRET])
         .assert()
         .success();
     // Environment only: works as well.
@@ -324,10 +223,10 @@ fn bad_arguments_are_usage_errors_with_clear_messages() {
         .code(2)
         .stderr(predicate::str::contains("17 characters"));
     fx.hm()
-        .args(["clearance", "get", "1HMDEM0CAR000000O"])
+        .args(["clearance", "get", "1HMDEM0CAR000000-"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("`O` cannot appear"));
+        .stderr(predicate::str::contains("`-` cannot appear"));
     // An unknown brand names the accepted ones.
     fx.hm()
         .args([
@@ -341,6 +240,17 @@ fn bad_arguments_are_usage_errors_with_clear_messages() {
         .code(2)
         .stderr(predicate::str::contains("unknown brand `trabant`"))
         .stderr(predicate::str::contains("mercedes-benz"));
+    fx.hm()
+        .args([
+            "clearance",
+            "request",
+            DEMO_VIN_APPROVED,
+            "--brand",
+            "mercedez-benz",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `mercedes-benz`?"));
     // A malformed tag and an unknown status.
     fx.hm()
         .args([
@@ -363,13 +273,13 @@ fn bad_arguments_are_usage_errors_with_clear_messages() {
     // A bad environment.
     fx.bare()
         .args([
+            "token",
             "--env",
             "not a url",
             "--client-id",
             "x",
             "--client-secret",
             "y",
-            "token",
         ])
         .assert()
         .code(2)
@@ -400,10 +310,12 @@ fn clearance_request_waits_until_every_vin_is_decided() {
         ])
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    // One VIN ends rejected: exit code 7, with the whole outcome on stdout.
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
     assert!(started.elapsed() < Duration::from_secs(20));
     let doc = stdout_json(&out);
-    let requested = doc["requested"].as_array().expect("requested");
+    // The POST reply as the API sent it.
+    let requested = doc["requested"]["vehicles"].as_array().expect("requested");
     assert_eq!(requested.len(), 2);
     assert!(requested.iter().all(|r| r["status"] == "pending"));
     let decided = doc["clearances"].as_array().expect("clearances");
@@ -417,6 +329,8 @@ fn clearance_request_waits_until_every_vin_is_decided() {
     // A VIN the emulator does not know is rejected.
     assert_eq!(status(UNCONFIGURED_VIN), Some("rejected".into()));
     assert!(decided.iter().all(|c| c["tags"]["fleet"] == "test"));
+    assert_eq!(doc["pending"].as_array().map(Vec::len), Some(0));
+    assert_eq!(doc["timed_out"], false);
 }
 
 #[test]
@@ -480,7 +394,8 @@ fn clearance_list_get_and_revoke() {
         .assert()
         .code(4)
         .stderr(predicate::str::contains("HTTP 409"))
-        .stderr(predicate::str::contains("what to do"));
+        .stderr(predicate::str::contains("what to do"))
+        .stderr(predicate::str::contains("HTTP 200").not());
 }
 
 #[test]
@@ -553,7 +468,7 @@ fn static_data_prints_the_manufacturer() {
         .args(["static-data", DEMO_VIN_MERCEDES])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Mercedes-Benz"));
+        .stdout(predicate::str::contains("brand: mercedes-benz"));
     let out = fx
         .hm()
         .args(["static-data", DEMO_VIN_MERCEDES, "--json"])
@@ -576,12 +491,8 @@ fn no_secret_appears_in_any_output() {
     let fx = Fixture::with(config);
     let with_secret = |secret: &str| {
         let mut cmd = fx.bare();
-        cmd.args([
-            "--client-id",
-            "secret-test-client",
-            "--client-secret",
-            secret,
-        ]);
+        cmd.env("HM_CLIENT_ID", "secret-test-client")
+            .env("HM_CLIENT_SECRET", secret);
         cmd
     };
     let token = stdout_json(
@@ -596,6 +507,8 @@ fn no_secret_appears_in_any_output() {
     let runs: Vec<Vec<&str>> = vec![
         vec!["token"],
         vec!["token", "--json"],
+        vec!["token", "-vv"],
+        vec!["clearance", "list", "-vvv"],
         vec!["eligibility", DEMO_VIN_APPROVED, "--brand", "sandbox"],
         vec!["clearance", "list", "--json"],
         vec!["clearance", "get", "WBA00000000000000"],
@@ -634,11 +547,8 @@ fn no_secret_appears_in_any_output() {
 #[test]
 fn demo_runs_end_to_end_in_under_a_minute() {
     let started = Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hm"));
-    for var in HM_VARS {
-        cmd.env_remove(var);
-    }
-    cmd.arg("demo")
+    hm_bin()
+        .arg("demo")
         .timeout(Duration::from_secs(60))
         .assert()
         .success()
@@ -651,11 +561,7 @@ fn demo_runs_end_to_end_in_under_a_minute() {
 
 #[test]
 fn demo_json_is_one_document() {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hm"));
-    for var in HM_VARS {
-        cmd.env_remove(var);
-    }
-    let out = cmd
+    let out = hm_bin()
         .args(["demo", "--json"])
         .timeout(Duration::from_secs(60))
         .output()
@@ -697,7 +603,7 @@ fn emulator_serve_with_a_broken_config_is_a_usage_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("emulator.toml");
     std::fs::write(&path, "token_lifetime_secs = \"soon\"\n").expect("write");
-    Command::new(env!("CARGO_BIN_EXE_hm"))
+    hm_bin()
         .args(["emulator", "serve", "--port", "0", "--config"])
         .arg(&path)
         .assert()
@@ -716,7 +622,7 @@ fn clearance_wait_gives_up_after_the_timeout_with_exit_6() {
             "--brand",
             "sandbox",
         ])
-        .args(["--wait", "--interval", "0.2", "--timeout", "1"])
+        .args(["--wait", "--interval", "0.2", "--timeout", "1s"])
         .assert()
         .code(6)
         .stderr(predicate::str::contains("still pending"));
@@ -728,22 +634,16 @@ fn an_unreachable_api_exits_5() {
     // A port nobody listens on: the emulator's port after it has stopped.
     let base = fx.base().to_owned();
     drop(fx);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hm"));
-    for var in HM_VARS {
-        cmd.env_remove(var);
-    }
-    cmd.args([
-        "--env",
-        &base,
-        "--client-id",
-        DEMO_CLIENT_ID,
-        "--client-secret",
-        DEMO_CLIENT_SECRET,
-    ])
-    .arg("token")
-    .timeout(Duration::from_secs(60))
-    .assert()
-    .code(5)
-    .stderr(predicate::str::contains("cannot reach"))
-    .stderr(predicate::str::contains(DEMO_CLIENT_SECRET).not());
+    hm_bin()
+        .args(["token", "--env", &base])
+        .args([
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--client-secret",
+            DEMO_CLIENT_SECRET,
+        ])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("connection refused"))
+        .stderr(predicate::str::contains(DEMO_CLIENT_SECRET).not());
 }

@@ -20,14 +20,22 @@ impl Backoff {
         }
     }
 
-    /// The delay before the next attempt.
+    /// The delay before the next attempt (any bounds, up to `Duration::MAX`, without overflow).
     pub(crate) fn next_delay(&mut self) -> Duration {
         let ceiling = self
             .min
             .saturating_mul(1u32 << self.attempt.min(20))
             .min(self.max);
         self.attempt = self.attempt.saturating_add(1);
-        ceiling.mul_f64(rand::random_range(0.5..=1.0)).max(self.min)
+        let half = ceiling / 2;
+        let jitter =
+            Duration::try_from_secs_f64(half.as_secs_f64() * rand::random_range(0.0..=1.0))
+                .unwrap_or(half);
+        ceiling
+            .saturating_sub(half)
+            .saturating_add(jitter)
+            .min(ceiling)
+            .max(self.min)
     }
 
     /// After a successful connection: the next failure waits `min` again.
@@ -50,5 +58,10 @@ mod tests {
         assert!(delays[39] >= Duration::from_secs(1), "{delays:?}");
         backoff.reset();
         assert_eq!(backoff.next_delay(), min);
+
+        let mut forever = Backoff::new(Duration::MAX, Duration::MAX);
+        assert!(forever.next_delay() >= Duration::MAX / 2);
+        let mut tiny = Backoff::new(Duration::from_nanos(1), Duration::from_nanos(1));
+        assert_eq!(tiny.next_delay(), Duration::from_nanos(1));
     }
 }

@@ -35,12 +35,16 @@ pub const ENV_MQTT_CA_PEM: &str = "HM_MQTT_CA_PEM";
 pub const ENV_MQTT_CLIENT_ID: &str = "HM_MQTT_CLIENT_ID";
 /// Environment variable with a shared-subscription group name.
 pub const ENV_MQTT_SHARE_GROUP: &str = "HM_MQTT_SHARE_GROUP";
+/// Environment variable with share groups (comma-separated) that the client id was a member of
+/// before and must leave (see [`StreamConfig::leave_share_groups`]).
+pub const ENV_MQTT_LEAVE_SHARE_GROUPS: &str = "HM_MQTT_LEAVE_SHARE_GROUPS";
 
 /// How to configure the stream through the environment, quoted in [`Error::Environment`].
 pub(crate) const ENV_USAGE: &str = "set HM_APPLICATION_ID, the client certificate (HM_MQTT_CERT_FILE \
      or HM_MQTT_CERT_PEM) and its key (HM_MQTT_KEY_FILE or HM_MQTT_KEY_PEM); optionally \
      HM_MQTT_ENVIRONMENT (live or sandbox, else taken from HM_ENVIRONMENT), HM_MQTT_URL, \
-     HM_MQTT_CA_FILE or HM_MQTT_CA_PEM, HM_MQTT_CLIENT_ID and HM_MQTT_SHARE_GROUP";
+     HM_MQTT_CA_FILE or HM_MQTT_CA_PEM, HM_MQTT_CLIENT_ID, HM_MQTT_SHARE_GROUP and \
+     HM_MQTT_LEAVE_SHARE_GROUPS";
 
 /// Everything the [`Consumer`](crate::Consumer) needs: where to connect, as whom, and its limits.
 ///
@@ -71,6 +75,7 @@ pub struct StreamConfig {
     pub(crate) ca_roots: CaRoots,
     pub(crate) client_id: Option<String>,
     pub(crate) share_group: Option<String>,
+    pub(crate) leave_share_groups: Vec<String>,
     pub(crate) max_in_flight: usize,
     pub(crate) concurrency: usize,
     pub(crate) dedup_window: usize,
@@ -93,6 +98,7 @@ impl StreamConfig {
             ca_roots: CaRoots::system(),
             client_id: None,
             share_group: None,
+            leave_share_groups: Vec::new(),
             max_in_flight: 64,
             concurrency: 8,
             dedup_window: 100_000,
@@ -147,8 +153,7 @@ impl StreamConfig {
         let mut config = StreamConfig::new(application_id, identity);
         config.environment = match (get(ENV_MQTT_ENVIRONMENT), get(ENV_ENVIRONMENT)) {
             (Some(value), _) => value.parse()?,
-            // hm-auth's names; a URL (emulator, mock) carries no data environment: sandbox.
-            (None, Some(value)) => value.parse().unwrap_or(DataEnvironment::Sandbox),
+            (None, Some(value)) => environment_from_hm_auth(&value)?,
             (None, None) => DataEnvironment::Sandbox,
         };
         if let Some(url) = get(ENV_MQTT_URL) {
@@ -161,6 +166,9 @@ impl StreamConfig {
         }
         config.client_id = get(ENV_MQTT_CLIENT_ID);
         config.share_group = get(ENV_MQTT_SHARE_GROUP);
+        if let Some(groups) = get(ENV_MQTT_LEAVE_SHARE_GROUPS) {
+            config = config.leave_share_groups(groups.split(',').map(str::trim));
+        }
         Ok(config)
     }
 
@@ -197,6 +205,21 @@ impl StreamConfig {
         self
     }
 
+    /// Share groups this client id joined in an earlier configuration and must leave. The broker
+    /// keeps a session's subscriptions, so a replica moved from group `old` to group `new` would
+    /// otherwise stay in both and receive a share of each (messages other replicas handle too).
+    /// When the broker kept the session, the consumer unsubscribes from these groups (and from the
+    /// other data environment's topic, and from the unshared topic when it is in a group) before
+    /// it subscribes.
+    pub fn leave_share_groups<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.leave_share_groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// How many messages may be received and not yet finished (handled and acknowledged) at once
     /// (default 64). When the limit is reached the consumer stops reading from the broker until a
     /// handler finishes: backpressure, never an unbounded buffer.
@@ -205,22 +228,30 @@ impl StreamConfig {
         self
     }
 
-    /// How many messages are decoded and handled at once (default 8). With 1, messages are handled
-    /// one at a time in the order received; with more, concurrently, so a later message may finish
-    /// first (each value carries its own timestamp; redeliveries reorder anyway).
+    /// How many messages are decoded and handled at once (default 8; at most 65,535, and never more
+    /// than [`max_in_flight`](Self::max_in_flight), since only that many can be in hand). With 1,
+    /// messages are handled one at a time in the order received; with more, concurrently, so a
+    /// later message may finish first (each value carries its own timestamp; redeliveries reorder
+    /// anyway).
     pub fn concurrency(mut self, handlers: usize) -> Self {
         self.concurrency = handlers;
         self
     }
 
-    /// How many handled `message_id`s are remembered to drop redeliveries (default 100,000; the
-    /// oldest are forgotten first; 0 remembers none).
+    /// How many handled messages are remembered to drop redeliveries (default 100,000; the oldest
+    /// are forgotten first; 0 remembers none). A message is remembered by a 128-bit digest of its
+    /// `message_id` and payload, so the window's memory does not depend on the messages' size:
+    /// about 50 bytes per message (5 MB at the default).
     pub fn dedup_window(mut self, message_ids: usize) -> Self {
         self.dedup_window = message_ids;
         self
     }
 
-    /// Messages larger than this are not decoded but reported as bad (default 1 MiB).
+    /// The largest message payload the consumer reads (default 1 MiB; at most 255 MiB). It bounds
+    /// memory: the MQTT client refuses a larger packet from its header, before reading it, so at
+    /// most `max_in_flight` (+10 read ahead) messages of this size are held at once. A larger
+    /// message cannot be acknowledged without reading it: the consumer stops with
+    /// [`Error::MessageTooLarge`] and the message stays queued at the broker until the limit is raised.
     pub fn max_message_bytes(mut self, bytes: usize) -> Self {
         self.max_message_bytes = bytes;
         self
@@ -240,8 +271,9 @@ impl StreamConfig {
         self
     }
 
-    /// How long a graceful shutdown waits for running handlers (default 30 s). Handlers still
-    /// running then are abandoned and their messages left unacknowledged.
+    /// How long a graceful shutdown waits for running handlers (default 30 s; `Duration::MAX`
+    /// waits as long as they take). Handlers still running then are abandoned and their messages
+    /// left unacknowledged.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -260,6 +292,28 @@ impl StreamConfig {
         }
     }
 
+    /// The filters an earlier configuration of this client id may have left in the broker's
+    /// session and that this one must not receive from: the other data environment's topic (plain
+    /// and in this share group), the plain topic when sharing, and the groups to leave.
+    pub(crate) fn stale_subscriptions(&self) -> Vec<String> {
+        let other = match self.environment {
+            DataEnvironment::Live => DataEnvironment::Sandbox,
+            DataEnvironment::Sandbox => DataEnvironment::Live,
+        };
+        let topics = [self.topic(), topic(other, self.application_id)];
+        let groups = self.share_group.iter().chain(&self.leave_share_groups);
+        let mut stale: Vec<String> = topics
+            .iter()
+            .map(Clone::clone)
+            .chain(groups.flat_map(|g| topics.iter().map(|t| shared_subscription(g, t))))
+            .collect();
+        let subscription = self.subscription();
+        stale.retain(|filter| *filter != subscription);
+        stale.sort();
+        stale.dedup();
+        stale
+    }
+
     /// The MQTT client id the consumer uses.
     pub fn effective_client_id(&self) -> String {
         self.client_id
@@ -275,6 +329,9 @@ impl StreamConfig {
             reason: reason.to_owned(),
         };
         let broker = Broker::parse(&self.broker_url)?;
+        for group in &self.leave_share_groups {
+            check_share_group(group)?;
+        }
         if let Some(group) = &self.share_group {
             check_share_group(group)?;
             if self.client_id.is_none() {
@@ -302,18 +359,18 @@ impl StreamConfig {
                 "expected 1 to 65,535 (the MQTT packet-id space)",
             ));
         }
-        if self.concurrency == 0 {
+        if self.concurrency == 0 || self.concurrency > usize::from(u16::MAX) {
             return Err(invalid(
                 "concurrency",
-                "0".to_owned(),
-                "expected at least 1",
+                self.concurrency.to_string(),
+                "expected 1 to 65,535 handlers at once (more than max_in_flight never run)",
             ));
         }
-        if self.max_message_bytes == 0 {
+        if self.max_message_bytes == 0 || self.max_message_bytes > MAX_MESSAGE_BYTES {
             return Err(invalid(
                 "max_message_bytes",
-                "0".to_owned(),
-                "expected at least 1",
+                self.max_message_bytes.to_string(),
+                "expected 1 byte to 255 MiB (MQTT's largest packet is 256 MiB)",
             ));
         }
         if self.keep_alive < Duration::from_secs(1) || self.keep_alive.as_secs() > 65_535 {
@@ -334,6 +391,10 @@ impl StreamConfig {
     }
 }
 
+/// The largest `max_message_bytes`: 255 MiB, which leaves room for the topic within MQTT's largest
+/// packet (256 MiB).
+const MAX_MESSAGE_BYTES: usize = 255 * 1024 * 1024;
+
 /// A checked broker address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Broker {
@@ -345,7 +406,7 @@ impl Broker {
     fn parse(url: &str) -> Result<Self, Error> {
         let refuse = |reason: String| Error::InvalidConfig {
             what: "broker URL",
-            value: url.to_owned(),
+            value: without_user_info(url),
             reason,
         };
         let parsed = Url::parse(url.trim()).map_err(|e| {
@@ -380,10 +441,14 @@ impl Broker {
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
             None => return Err(refuse("it has no host".to_owned())),
         };
-        Ok(Broker {
-            host,
-            port: parsed.port().unwrap_or(8883),
-        })
+        let port = parsed.port().unwrap_or(8883);
+        if port == 0 {
+            return Err(refuse(
+                "port 0 cannot be connected to; give the broker's port (8883 for mqtts) or omit it"
+                    .to_owned(),
+            ));
+        }
+        Ok(Broker { host, port })
     }
 }
 
@@ -394,6 +459,40 @@ impl std::fmt::Display for Broker {
         } else {
             write!(f, "{}:{}", self.host, self.port)
         }
+    }
+}
+
+/// The URL as it may be shown: user info (which may hold a password) replaced by `***`.
+fn without_user_info(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+/// The data environment named by hm-auth's `HM_ENVIRONMENT`: `production` is live; `sandbox` and
+/// a base URL (the emulator, a mock server) are sandbox. Anything else is refused, as hm-auth
+/// refuses it, rather than silently streaming the sandbox topic to a production service.
+fn environment_from_hm_auth(value: &str) -> Result<DataEnvironment, Error> {
+    if let Ok(environment) = value.parse() {
+        return Ok(environment);
+    }
+    match Url::parse(value.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            Ok(DataEnvironment::Sandbox)
+        }
+        _ => Err(Error::Environment {
+            problem: format!(
+                "{ENV_ENVIRONMENT} is `{}`, which is neither `production`, `sandbox` nor a base URL \
+                 (hm-auth refuses it too); fix it, or choose the data with {ENV_MQTT_ENVIRONMENT}=live \
+                 or sandbox",
+                without_user_info(value)
+            ),
+        }),
     }
 }
 
@@ -417,11 +516,7 @@ impl Source {
     fn read(self, what: &'static str) -> Result<Vec<u8>, Error> {
         match self {
             Source::Pem(text) => Ok(text.into_bytes()),
-            Source::File(path) => std::fs::read(&path).map_err(|source| Error::ReadFile {
-                what,
-                path: path.into(),
-                source,
-            }),
+            Source::File(path) => crate::tls::read(what, path.as_ref()),
         }
     }
 }
@@ -450,10 +545,62 @@ mod tests {
             "https://broker",
             "mqtts://user:pw@broker",
             "mqtts://broker/topic",
+            "mqtts://broker:0",
             "broker:8883",
         ] {
             let error = Broker::parse(bad).expect_err(bad).to_string();
             assert!(error.contains("broker URL"), "{error}");
         }
+    }
+
+    #[test]
+    fn user_info_is_never_shown() {
+        assert_eq!(
+            without_user_info("mqtts://u:pw@h:1/x@y"),
+            "mqtts://***@h:1/x@y"
+        );
+        assert_eq!(without_user_info("mqtts://a@b@h"), "mqtts://***@h");
+        assert_eq!(without_user_info("mqtts://h:1"), "mqtts://h:1");
+        assert_eq!(without_user_info("no scheme@h"), "no scheme@h");
+        for bad in [
+            "mqtts://u:s3cret@h:99999",
+            "mqtt://u:s3cret@h",
+            "mqtts://u:s3cret@h/p",
+        ] {
+            let shown = Broker::parse(bad).expect_err(bad);
+            assert!(
+                !format!("{shown} {shown:?}").contains("s3cret"),
+                "{shown:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn stale_subscriptions_name_every_filter_but_the_current_one() {
+        let identity = || {
+            let key = rcgen::KeyPair::generate().expect("key");
+            let cert = rcgen::CertificateParams::new(vec!["c".to_owned()])
+                .expect("params")
+                .self_signed(&key)
+                .expect("cert");
+            ClientIdentity::from_pem(cert.pem(), key.serialize_pem()).expect("identity")
+        };
+        let app = Uuid::nil();
+        let plain = StreamConfig::new(app, identity()).environment(DataEnvironment::Live);
+        assert_eq!(
+            plain.stale_subscriptions(),
+            [format!("sandbox/level13/{app}")]
+        );
+        let moved = plain.share_group("new").leave_share_groups(["old", "new"]);
+        assert_eq!(
+            moved.stale_subscriptions(),
+            [
+                format!("$share/new/sandbox/level13/{app}"),
+                format!("$share/old/live/level13/{app}"),
+                format!("$share/old/sandbox/level13/{app}"),
+                format!("live/level13/{app}"),
+                format!("sandbox/level13/{app}"),
+            ]
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::AsyncClient;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
@@ -17,8 +17,8 @@ use tracing::instrument::WithSubscriber;
 use crate::backoff::Backoff;
 use crate::bad::{BadMessage, decode};
 use crate::config::{Broker, StreamConfig};
-use crate::connection::{self, Ack, Acker, Event, Job};
-use crate::dedup::{Dedup, Verdict};
+use crate::connection::{self, Ack, Acker, Event, Granted, Job, Pump};
+use crate::dedup::{Dedup, MessageKey, Verdict};
 use crate::error::BoxError;
 use crate::{Delivery, Error, Stats};
 
@@ -33,14 +33,21 @@ type DeadLetterFn =
 /// - Each message is acknowledged to the broker only after the handler returned `Ok` for it; a
 ///   handler error or panic stops the consumer without acknowledging that message, so the broker
 ///   delivers it again on the next connection (this or another process).
-/// - Redeliveries of a handled (or being handled) `message_id` are dropped within the
+/// - Redeliveries of a handled (or being handled) message are dropped within the
 ///   [dedup window](StreamConfig::dedup_window); a copy of a message that is still being handled
-///   is acknowledged only once the first delivery has been handled.
+///   is acknowledged only once the first delivery has been handled. A message that reuses a
+///   `message_id` with other content is a different message and is handled.
 /// - At most [`max_in_flight`](StreamConfig::max_in_flight) messages are received and unfinished;
 ///   up to [`concurrency`](StreamConfig::concurrency) messages are decoded and handled at once.
 /// - Messages that cannot be decoded are reported (tracing `warn` with their `message_id`) and
 ///   acknowledged, or handed to the [`dead_letter`](Consumer::dead_letter) handler.
+/// - Messages on another topic than the application's (left from an earlier subscription in the
+///   session, e.g. sandbox data for a consumer now reading live data) are acknowledged and dropped
+///   with a warning, never handed to the handler.
 /// - Lost connections are re-established with bounded backoff; the broker keeps the session.
+///   Failures that retrying cannot fix (a certificate rejected, a subscription refused or
+///   downgraded to QoS 0, a message larger than [`max_message_bytes`](StreamConfig::max_message_bytes))
+///   stop the consumer with an [`Error`] that says what to do.
 ///
 /// ```no_run
 /// use hm_stream::{Consumer, Delivery, StreamConfig};
@@ -51,7 +58,8 @@ type DeadLetterFn =
 ///     .run_until(
 ///         |delivery: Delivery| async move {
 ///             for (capability, property, value) in delivery.data.values() {
-///                 println!("{} {capability}.{property} = {:?}", delivery.vin, value.data);
+///                 let data = value.data.as_deref().map_or("(none)", |json| json.get());
+///                 println!("{} {capability}.{property} = {data}", delivery.vin);
 ///             }
 ///             Ok::<_, std::convert::Infallible>(())
 ///         },
@@ -113,8 +121,8 @@ impl Consumer {
         self
     }
 
-    /// Runs until the handler fails, the first connection fails for good or the subscription is
-    /// refused. See [`Consumer::run_until`].
+    /// Runs until the handler fails or the connection fails in a way retrying cannot fix. See
+    /// [`Consumer::run_until`].
     pub async fn run<D, F, Fut, E>(self, handler: F) -> Result<(), Error>
     where
         D: DeserializeOwned + Send + 'static,
@@ -149,16 +157,24 @@ impl Consumer {
         let (client, acker, eventloop) = connection::client(options, config.max_in_flight);
         let (jobs_tx, jobs) = mpsc::unbounded_channel();
         let (events_tx, mut events) = mpsc::unbounded_channel();
-        let pump = tokio::spawn(connection::pump(
-            eventloop,
-            Arc::new(Semaphore::new(config.max_in_flight)),
-            jobs_tx,
-            events_tx,
-            Backoff::new(config.backoff_min, config.backoff_max),
-            acker.clone(),
-            self.stats.clone(),
+        let mut pump = AbortOnDrop(tokio::spawn(
+            Pump {
+                eventloop,
+                client: client.clone(),
+                acker: acker.clone(),
+                slots: Arc::new(Semaphore::new(config.max_in_flight)),
+                jobs: jobs_tx,
+                events: events_tx,
+                backoff: Backoff::new(config.backoff_min, config.backoff_max),
+                stats: self.stats.clone(),
+                subscription: config.subscription(),
+                stale: config.stale_subscriptions(),
+                keep_alive: config.keep_alive,
+                batch: Vec::new(),
+            }
+            .run()
+            .with_current_subscriber(),
         ));
-        let _pump = AbortOnDrop(pump);
 
         let shared = Arc::new(Shared {
             handler,
@@ -166,13 +182,14 @@ impl Consumer {
             dedup: Mutex::new(Dedup::new(config.dedup_window)),
             acker,
             stats: self.stats.clone(),
-            max_message_bytes: config.max_message_bytes,
+            topic: config.topic(),
         });
         let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
         let (stop_tx, stop_rx) = watch::channel(false);
         let (errors_tx, mut errors) = mpsc::unbounded_channel();
         let mut workers = JoinSet::new();
-        for _ in 0..config.concurrency {
+        // More workers than messages in hand would never have work.
+        for _ in 0..config.concurrency.min(config.max_in_flight) {
             // Workers log where the caller's context logs (its tracing subscriber).
             workers.spawn(
                 worker::<D, F, Fut, E>(
@@ -188,23 +205,30 @@ impl Consumer {
         let mut control = Control {
             client,
             stats: self.stats.clone(),
-            ever_connected: false,
             subscription: config.subscription(),
             broker: self.broker.to_string(),
             client_id: config.effective_client_id(),
+            max_message_bytes: config.max_message_bytes,
         };
         let mut outcome: Option<Result<(), Error>> = None;
         let mut deadline = None;
+        let mut pump_running = true;
         let mut shutdown = std::pin::pin!(shutdown);
         while outcome.is_none() || !workers.is_empty() {
             let reason = tokio::select! {
                 biased;
                 Some(error) = errors.recv() => Some(Err(error)),
+                Some(joined) = workers.join_next() => match joined {
+                    // A worker panicked outside the handlers (those panics are caught): a bug.
+                    Err(error) if error.is_panic() => Some(Err(Error::Internal {
+                        detail: panic_message(error.into_panic().as_ref()),
+                    })),
+                    _ => None,
+                },
                 () = &mut shutdown, if outcome.is_none() => {
                     tracing::info!("shutting down: finishing the handlers that are running");
                     Some(Ok(()))
                 }
-                Some(_) = workers.join_next(), if outcome.is_some() => None,
                 () = sleep_until(deadline), if deadline.is_some() => {
                     tracing::warn!(
                         running = workers.len(),
@@ -212,14 +236,28 @@ impl Consumer {
                     );
                     break;
                 }
-                event = events.recv() => match event {
+                event = events.recv(), if pump_running => match event {
                     Some(event) => control.on_event(event).err().map(Err),
-                    None => break,
+                    // The connection task ends only with the consumer, or when it panicked.
+                    None => {
+                        pump_running = false;
+                        let detail = match (&mut pump.0).await {
+                            Err(error) if error.is_panic() => panic_message(error.into_panic().as_ref()),
+                            _ => "the connection task ended".to_owned(),
+                        };
+                        Some(Err(Error::Internal { detail }))
+                    }
                 },
             };
             if let Some(reason) = reason {
                 if let Err(error) = &reason {
                     tracing::error!(%error, "stopping the consumer");
+                }
+                if outcome.is_none() {
+                    stop_tx.send_replace(true);
+                    // Duration::MAX (or any deadline past what the clock can express) waits as
+                    // long as the handlers take.
+                    deadline = Instant::now().checked_add(config.shutdown_timeout);
                 }
                 // The first reason wins, except that an error overrides a requested shutdown.
                 if outcome
@@ -228,8 +266,6 @@ impl Consumer {
                 {
                     outcome = Some(reason);
                 }
-                stop_tx.send_replace(true);
-                deadline.get_or_insert_with(|| Instant::now() + config.shutdown_timeout);
             }
         }
         // Errors reported by the last workers to finish.
@@ -239,7 +275,9 @@ impl Consumer {
             }
         }
         workers.abort_all();
-        control.disconnect(&shared.acker, &jobs, &mut events).await;
+        if pump_running {
+            control.disconnect(&shared.acker, &jobs, &mut events).await;
+        }
         outcome.unwrap_or(Ok(()))
     }
 }
@@ -258,7 +296,8 @@ struct Shared<F> {
     dedup: Mutex<Dedup<Ack>>,
     acker: Acker,
     stats: Stats,
-    max_message_bytes: usize,
+    /// The application's topic: messages on any other are not handled.
+    topic: String,
 }
 
 impl<F> Shared<F> {
@@ -306,46 +345,51 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Into<BoxError> + 'static,
 {
-    let decoded = decode::<D>(
-        publish.topic,
-        publish.payload,
-        publish.dup,
-        shared.max_message_bytes,
-    );
-    let delivery = match decoded {
+    if publish.topic != shared.topic {
+        shared.stats.stray();
+        tracing::warn!(
+            topic = %publish.topic, expected = %shared.topic,
+            "message on another topic (a subscription left in the session by an earlier \
+             configuration) acknowledged and dropped"
+        );
+        shared.acker.ack(ack);
+        return Ok(());
+    }
+    let key = MessageKey::of(&publish.payload);
+    let delivery = match decode::<D>(publish.topic, publish.payload, publish.dup) {
         Ok(delivery) => delivery,
         Err(bad) => return bad_message(bad, ack, shared).await,
     };
-    let message_id = delivery.message_id.clone();
-    let verdict = shared.dedup().check(&message_id, ack);
+    let verdict = shared.dedup().check(key, ack);
     let ack = match verdict {
         (Verdict::New, Some(ack)) => ack,
         (Verdict::AlreadyHandled, Some(ack)) => {
             shared.stats.duplicate();
-            tracing::debug!(%message_id, "dropping a redelivery of a handled message");
+            tracing::debug!(message_id = %delivery.message_id, "dropping a redelivery of a handled message");
             shared.acker.ack(ack);
             return Ok(());
         }
         (_, _) => {
             shared.stats.duplicate();
-            tracing::debug!(%message_id, "holding a redelivery of a message being handled");
+            tracing::debug!(message_id = %delivery.message_id, "holding a redelivery of a message being handled");
             return Ok(());
         }
     };
+    let message_id = delivery.message_id.clone();
     let call = AssertUnwindSafe(async { (shared.handler)(delivery).await }).catch_unwind();
     let outcome = match call.await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(Error::Handler {
-            message_id: message_id.clone(),
+            message_id,
             source: error.into(),
         }),
         Err(panic) => Err(Error::HandlerPanicked {
-            message_id: message_id.clone(),
+            message_id,
             detail: panic_message(panic.as_ref()),
         }),
     };
     // Copies that arrived meanwhile are acknowledged with it, or not at all.
-    let copies = shared.dedup().finish(&message_id, outcome.is_ok());
+    let copies = shared.dedup().finish(key, outcome.is_ok());
     if outcome.is_ok() {
         shared.stats.handled();
         shared.acker.ack(ack);
@@ -372,7 +416,11 @@ async fn bad_message<F>(bad: BadMessage, ack: Ack, shared: &Shared<F>) -> Result
         "bad message handed to the dead-letter handler"
     );
     let message_id = bad.message_id.clone();
-    match AssertUnwindSafe(dead_letter(bad)).catch_unwind().await {
+    // The call is inside the future, so that a panic before the handler's own future is caught too.
+    match AssertUnwindSafe(async { dead_letter(bad).await })
+        .catch_unwind()
+        .await
+    {
         Ok(Ok(())) => {
             shared.acker.ack(ack);
             Ok(())
@@ -397,10 +445,10 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 struct Control {
     client: AsyncClient,
     stats: Stats,
-    ever_connected: bool,
     subscription: String,
     broker: String,
     client_id: String,
+    max_message_bytes: usize,
 }
 
 impl Control {
@@ -410,38 +458,39 @@ impl Control {
                 epoch,
                 session_present,
             } => {
-                if self.ever_connected && !session_present {
+                if epoch > 1 && !session_present {
                     tracing::warn!(
                         client_id = %self.client_id,
                         "the broker did not keep the session: messages published while disconnected may be lost"
                     );
                 }
-                self.ever_connected = true;
                 self.stats.connected();
                 tracing::info!(broker = %self.broker, client_id = %self.client_id, topic = %self.subscription, session_present, epoch, "connected");
-                // Also with a kept session: harmless, and it repairs a session the broker lost.
-                if let Err(error) = self
-                    .client
-                    .try_subscribe(self.subscription.clone(), QoS::AtLeastOnce)
-                {
-                    tracing::warn!(%error, "could not queue the subscription");
-                }
                 Ok(())
             }
-            Event::SubAck { refused: true } => Err(Error::SubscriptionRefused {
-                topic: self.subscription.clone(),
-            }),
-            Event::SubAck { refused: false } => {
+            Event::SubAck(Granted::AtLeastOnce) => {
                 self.stats.subscribed();
                 Ok(())
             }
+            Event::SubAck(Granted::AtMostOnce) => Err(Error::SubscriptionDowngraded {
+                topic: self.subscription.clone(),
+            }),
+            Event::SubAck(Granted::Refused) => Err(Error::SubscriptionRefused {
+                topic: self.subscription.clone(),
+            }),
             Event::Lost(error) => {
                 self.stats.connection_lost();
-                // Before the first success, a certificate problem or a refusal will not go away
-                // by retrying: say so. Later, the broker may be restarting: keep trying.
-                if !self.ever_connected
-                    && let Some((detail, remedy)) = connection::permanent_failure(&error)
-                {
+                if let Some(bytes) = connection::too_large(&error) {
+                    return Err(Error::MessageTooLarge {
+                        bytes,
+                        limit: self.max_message_bytes,
+                    });
+                }
+                // A certificate problem or a refusal does not go away by retrying, on the first
+                // connection or a later one (a certificate expires or is revoked while the
+                // service runs): say so. Anything else (the broker restarting, the network) is
+                // retried.
+                if let Some((detail, remedy)) = connection::permanent_failure(&error) {
                     return Err(Error::Connect {
                         broker: self.broker.clone(),
                         detail,

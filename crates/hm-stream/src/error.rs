@@ -25,6 +25,19 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A file name was expected, but the value looks like PEM text (e.g. a private key put into
+    /// `HM_MQTT_KEY_FILE` instead of `HM_MQTT_KEY_PEM`). The value is not shown: it may be a key.
+    #[error(
+        "the {what} name looks like PEM text, not a path (not shown: it may be a private key); \
+         give the file's path, or pass the PEM text itself ({remedy})"
+    )]
+    PemAsPath {
+        /// What the file was meant to hold, e.g. "private key file".
+        what: &'static str,
+        /// Where PEM text goes instead, e.g. "HM_MQTT_KEY_PEM or ClientIdentity::from_pem".
+        remedy: &'static str,
+    },
+
     /// PEM text holds no usable certificate or key.
     #[error("{origin} holds no usable {what} ({detail}): expected {expected}")]
     Pem {
@@ -98,6 +111,44 @@ pub enum Error {
     SubscriptionRefused {
         /// The topic filter that was refused.
         topic: String,
+    },
+
+    /// The broker accepted the subscription at QoS 0 only: it would neither keep messages for the
+    /// session while the consumer is away nor deliver any again, so at-least-once is impossible.
+    #[error(
+        "the MQTT broker granted the subscription to `{topic}` at QoS 0 only (QoS 1 was requested): \
+         messages would be lost while the consumer is away; check the broker's configuration \
+         (maximum QoS) or the client certificate's permissions"
+    )]
+    SubscriptionDowngraded {
+        /// The topic filter.
+        topic: String,
+    },
+
+    /// The broker sent a message larger than the consumer reads: it stays queued in the session.
+    #[error(
+        "the MQTT broker sent a message of {bytes} bytes, more than max_message_bytes ({limit}) \
+         allows: it was not read, so it stays queued for this session; raise \
+         StreamConfig::max_message_bytes if such messages are expected"
+    )]
+    MessageTooLarge {
+        /// The MQTT packet's size after its fixed header (topic, packet id and payload).
+        bytes: usize,
+        /// The configured payload limit.
+        limit: usize,
+    },
+
+    /// One of the consumer's own tasks panicked outside the handlers (in a `Deserialize`
+    /// implementation of the message type, or a bug in hm-stream). The messages in hand were not
+    /// acknowledged, so the broker delivers them again on the next connection.
+    #[error(
+        "a task of the consumer panicked outside the handlers ({detail}): in the message type's \
+         Deserialize implementation, or a bug in hm-stream; unacknowledged messages are delivered \
+         again on the next connection"
+    )]
+    Internal {
+        /// The panic message, when it was a string.
+        detail: String,
     },
 
     /// The application's handler returned an error; the consumer stopped without acknowledging the message.

@@ -15,6 +15,7 @@ struct Counters {
     handled: AtomicU64,
     duplicates: AtomicU64,
     bad: AtomicU64,
+    stray: AtomicU64,
     acked: AtomicU64,
     connections: AtomicU64,
     connection_losses: AtomicU64,
@@ -35,7 +36,11 @@ pub struct StatsSnapshot {
     pub duplicates: u64,
     /// Messages that could not be decoded (reported, then acknowledged or dead-lettered).
     pub bad: u64,
-    /// Acknowledgements written to the connection.
+    /// Messages on another topic than the application's (from a subscription an earlier
+    /// configuration left in the session), acknowledged and dropped.
+    pub stray: u64,
+    /// Acknowledgements written to the connection (PUBACK, or PUBREC for QoS 2; QoS 0 messages
+    /// need none).
     pub acked: u64,
     /// Successful connections (the first one included).
     pub connections: u64,
@@ -59,6 +64,7 @@ impl Stats {
             handled: get(&c.handled),
             duplicates: get(&c.duplicates),
             bad: get(&c.bad),
+            stray: get(&c.stray),
             acked: get(&c.acked),
             connections: get(&c.connections),
             connection_losses: get(&c.connection_losses),
@@ -90,8 +96,12 @@ impl Stats {
         self.inner.bad.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn acked(&self) {
-        self.inner.acked.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn stray(&self) {
+        self.inner.stray.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn acked(&self, count: usize) {
+        self.inner.acked.fetch_add(count as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn connected(&self) {

@@ -222,10 +222,57 @@ fn pem_detail(error: &pem::Error) -> String {
     }
 }
 
-fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::ReadFile {
-        what,
-        path: path.to_owned(),
-        source,
+/// Reads a PEM file. When it cannot be read and the "path" looks like PEM text (a key pasted into
+/// `HM_MQTT_KEY_FILE`), the error does not quote it: it may be the private key.
+pub(crate) fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| {
+        if looks_like_pem(&path.as_os_str().to_string_lossy()) {
+            let remedy = match what {
+                "private key file" => "HM_MQTT_KEY_PEM or ClientIdentity::from_pem",
+                "CA certificate file" => "HM_MQTT_CA_PEM or CaRoots::from_pem",
+                _ => "HM_MQTT_CERT_PEM or ClientIdentity::from_pem",
+            };
+            return Error::PemAsPath { what, remedy };
+        }
+        Error::ReadFile {
+            what,
+            path: path.to_owned(),
+            source,
+        }
     })
+}
+
+/// PEM text or a bare base64 body, rather than a file name: PEM markers, line breaks, or a long
+/// run of nothing but base64 characters.
+fn looks_like_pem(text: &str) -> bool {
+    let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    text.contains("-----")
+        || text.contains(['\n', '\r'])
+        || (text.len() >= 40 && text.chars().all(base64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_text_is_not_taken_for_a_path() {
+        for pem in [
+            "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n",
+            "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgs3cr3t",
+            "MIGHAgEAMBMGByqGSM49\nAgEGCCqGSM49AwEHBG0w",
+        ] {
+            let error = read("private key file", Path::new(pem)).expect_err("not a file");
+            let shown = format!("{error} {error:?}");
+            assert!(matches!(error, Error::PemAsPath { .. }), "{shown}");
+            assert!(!shown.contains("MIGHAgEAMBMGByqGSM49"), "{shown}");
+            assert!(shown.contains("HM_MQTT_KEY_PEM"), "{shown}");
+        }
+        let missing =
+            read("private key file", Path::new("/etc/hm/missing-key.pem")).expect_err("missing");
+        assert!(
+            missing.to_string().contains("/etc/hm/missing-key.pem"),
+            "an ordinary path is shown: {missing}"
+        );
+    }
 }

@@ -223,16 +223,60 @@ fn the_consumer_refuses_settings_that_cannot_work() {
     refuse(base().max_in_flight(0), "max_in_flight");
     refuse(base().max_in_flight(70_000), "max_in_flight");
     refuse(base().concurrency(0), "concurrency");
+    refuse(base().concurrency(usize::MAX), "concurrency");
+    refuse(base().max_message_bytes(0), "max_message_bytes");
+    refuse(
+        base().max_message_bytes(256 * 1024 * 1024),
+        "max_message_bytes",
+    );
+    refuse(
+        base().client_id("a").leave_share_groups(["old", "x/y"]),
+        "must not contain",
+    );
+    refuse(base().broker_url("mqtts://broker:0"), "port 0");
     refuse(base().keep_alive(Duration::from_millis(10)), "keep_alive");
     refuse(
         base().reconnect_backoff(Duration::from_secs(2), Duration::from_secs(1)),
         "reconnect_backoff",
     );
     refuse(base().client_id(""), "client id");
+    // Extremes that work: more handlers than messages in hand (only max_in_flight run), waiting
+    // forever for handlers at shutdown, the longest backoff.
+    Consumer::new(
+        base()
+            .max_in_flight(4)
+            .concurrency(100)
+            .shutdown_timeout(Duration::MAX)
+            .reconnect_backoff(Duration::MAX, Duration::MAX),
+    )
+    .unwrap();
     // Defaults: High Mobility's broker, the system's CA store.
     let config = base();
     assert_eq!(config.topic(), format!("sandbox/level13/{APP}"));
     Consumer::new(config.environment(DataEnvironment::Live)).unwrap();
+}
+
+#[test]
+fn share_groups_to_leave_come_from_the_environment_too() {
+    let pki = TestPki::new();
+    let config = |groups: &str| {
+        StreamConfig::from_lookup(lookup(&[
+            ("HM_APPLICATION_ID", APP),
+            ("HM_MQTT_CERT_PEM", &pki.client.cert_pem),
+            ("HM_MQTT_KEY_PEM", &pki.client.key_pem),
+            ("HM_MQTT_CLIENT_ID", "ingest-0"),
+            ("HM_MQTT_SHARE_GROUP", "ingest-v2"),
+            ("HM_MQTT_LEAVE_SHARE_GROUPS", groups),
+        ]))
+        .unwrap()
+    };
+    let text = format!("{:?}", config("ingest, ingest-old"));
+    assert!(
+        text.contains(r#"leave_share_groups: ["ingest", "ingest-old"]"#),
+        "{text}"
+    );
+    let error = Consumer::new(config("ingest,a+b")).unwrap_err().to_string();
+    assert!(error.contains("`a+b`"), "{error}");
 }
 
 #[test]

@@ -156,3 +156,47 @@ async fn invalidating_a_token_that_is_not_cached_changes_nothing() {
     assert_eq!(token_without_waiting(&cache).expose_secret(), "token-1");
     assert_eq!(provider.calls(), 1);
 }
+
+/// A provider may mean "never expires" with `Duration::MAX`: the token counts as valid for a
+/// century, and neither it nor the cache overflows a clock.
+#[tokio::test(start_paused = true)]
+async fn a_token_that_never_expires_is_valid_for_a_century() {
+    struct Forever;
+    impl hm_auth::TokenProvider for Forever {
+        async fn fetch_token(&self) -> Result<AccessToken, hm_auth::Error> {
+            Ok(AccessToken::new("t", Instant::now(), Duration::MAX, vec![]))
+        }
+    }
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let cache = TokenCache::new(Forever);
+    let token = cache.token().await.unwrap();
+    assert_eq!(token.lifetime(), CENTURY);
+    assert_eq!(token.expires_in(), CENTURY);
+    assert!(token.expires_at_system_time() > std::time::SystemTime::now() + CENTURY / 2);
+    assert!(format!("{token:?}").contains("expires_in"));
+    tokio::time::sleep(Duration::from_secs(3600 * 24 * 365)).await;
+    assert_eq!(cache.token().await.unwrap().expose_secret(), "t");
+}
+
+/// `TokenCache` serves any provider, polled by any executor; but token requests run as tokio
+/// tasks, so one that must be started outside a tokio runtime is a clear error, not a panic. A
+/// cached token is handed out there all the same.
+#[test]
+fn a_token_request_outside_a_tokio_runtime_is_an_error_not_a_panic() {
+    let provider = MockProvider::new(Duration::ZERO, LIFETIME);
+    let cache = TokenCache::new(provider.clone());
+    let err = futures::executor::block_on(cache.token()).unwrap_err();
+    assert!(matches!(err, hm_auth::Error::NoTokioRuntime), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
+    assert_eq!(provider.calls(), 0);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token = runtime.block_on(cache.token()).unwrap();
+    let again = futures::executor::block_on(cache.token()).unwrap();
+    assert_eq!(again.expose_secret(), token.expose_secret());
+    assert_eq!(provider.calls(), 1);
+}

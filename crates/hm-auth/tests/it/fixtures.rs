@@ -59,3 +59,14 @@ MIGkAgEBBDCYP+IBvPNhbiwPHIndvl8UYjMKypSFT/qqdAPKXiJonuSz2XK+yj7X\n\
 dYxFd7A/G++EKLF4B33rZMLV97XeWTw=\n\
 -----END EC PRIVATE KEY-----\n\
 ";
+
+/// A P-256 key in OpenSSL's legacy encrypted form (`openssl ec -aes128`).
+pub const ENCRYPTED_SEC1: &str = "-----BEGIN EC PRIVATE KEY-----
+Proc-Type: 4,ENCRYPTED
+DEK-Info: AES-128-CBC,AB4BB5F8397C7D9C17FAF84E72478660
+
+Ox0ukidHmmQ/pQ/9ivSqnP0ygSYSHn5pLX29UXwdOV6tYzOcKcRYdFjqQdZWenJ5
+qVkH8zS4CCtKYg16h5Jn4zh9E4+jr9VfFb9Xgj3IGyuL3Tmb3RxGaK9SfSwHbIsV
+fwlbFil3pHZwWEc4rRJHF2DVXiUZKcpyRJKzvbpx3Dw=
+-----END EC PRIVATE KEY-----
+";

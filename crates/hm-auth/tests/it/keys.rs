@@ -5,7 +5,7 @@ use std::io::Write;
 use hm_auth::{Credentials, Error, ErrorKind, Flow};
 use serde_json::json;
 
-use crate::fixtures::{P384_PKCS8, P384_SEC1, RSA_PKCS1, RSA_PKCS8};
+use crate::fixtures::{ENCRYPTED_SEC1, P384_PKCS8, P384_SEC1, RSA_PKCS1, RSA_PKCS8};
 use crate::support::{CLIENT_ID, KEY_ID, capture_tracing, test_key, windows};
 
 fn write_temp(contents: &str) -> tempfile::NamedTempFile {
@@ -468,4 +468,171 @@ fn a_secret_or_id_with_surrounding_whitespace_is_a_clear_error() {
         matches!(err, Error::SurroundingWhitespace { what: "the key id" }),
         "{err:?}"
     );
+}
+
+/// Runs `load` on a thread and returns its result, failing the test (instead of hanging the
+/// run) if it has not returned within `limit`; `release` is then called to unblock it.
+#[cfg(unix)]
+fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    load: impl FnOnce() -> T + Send + 'static,
+    release: impl FnOnce(),
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let loader = std::thread::spawn(move || {
+        let _ = tx.send(load());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(result) => {
+            loader.join().unwrap();
+            result
+        }
+        Err(_) => {
+            release();
+            loader.join().unwrap();
+            panic!("no answer within {limit:?}: the key file read blocks");
+        }
+    }
+}
+
+/// A named pipe that nothing writes to (a secret a sidecar has not provided yet) would block
+/// `open` forever; it fails at once, saying what it is. A watchdog fails the test, rather than
+/// hang the run, should that regress.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_without_a_writer_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("key.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo failed");
+    // Opening the write end and closing it gives a blocked reader its end of file.
+    let release = || drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
+
+    let path = fifo.clone();
+    let err = within(
+        std::time::Duration::from_secs(60),
+        move || Credentials::private_key_file(CLIENT_ID, &path).map(|_| ()),
+        release,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::ReadFile { .. }), "{err:?}");
+    assert!(err.to_string().contains("named pipe"), "{err}");
+    let path = fifo.clone();
+    let err = within(
+        std::time::Duration::from_secs(60),
+        move || Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, &path).map(|_| ()),
+        release,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("nothing wrote to it"), "{err}");
+}
+
+/// A pipe with a writer (`HM_PRIVATE_KEY_PEM_FILE=<(vault read ...)`) is read whole, however
+/// late the key arrives; an empty regular file says it is empty.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_pipe_with_a_writer_is_read_whole_and_an_empty_file_says_so() {
+    use std::os::fd::AsRawFd;
+    let key = test_key();
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let path = format!("/proc/self/fd/{}", reader.as_raw_fd());
+    let loaded = std::thread::spawn(move || {
+        Credentials::private_key_pem_file(CLIENT_ID, KEY_ID, path).map(|c| c.flow())
+    });
+    writer.write_all(key.pkcs8_pem.as_bytes()).unwrap();
+    drop(writer);
+    assert_eq!(loaded.join().unwrap().unwrap(), Flow::JwtAssertion);
+    drop(reader);
+
+    let empty = write_temp("");
+    let err = Credentials::private_key_file(CLIENT_ID, empty.path()).unwrap_err();
+    assert!(err.to_string().contains("the file is empty"), "{err}");
+}
+
+/// The damage keys suffer in YAML files, `.env` files and CI secret fields: indentation, trailing
+/// blanks, line breaks turned into spaces, the body on one line, a blank line inside. The key is
+/// all there, so it is accepted.
+#[test]
+fn a_pem_with_whitespace_damage_is_accepted() {
+    let key = test_key();
+    for pem in [&key.pkcs8_pem, &key.sec1_pem] {
+        let begin = pem.lines().next().unwrap();
+        let end = pem.lines().last().unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let second_line = pem.lines().nth(2).unwrap();
+        let variants = [
+            (
+                "indented",
+                pem.lines().map(|l| format!("    {l}\n")).collect(),
+            ),
+            (
+                "trailing blanks",
+                pem.lines().map(|l| format!("{l} \t\r\n")).collect(),
+            ),
+            ("line breaks as spaces", pem.trim().replace('\n', " ")),
+            ("body on one line", format!("{begin}\n{body}\n{end}\n")),
+            (
+                "blank line inside",
+                pem.replacen(second_line, &format!("\n  \n{second_line}"), 1),
+            ),
+            ("all at once", format!("  {begin}   {body}\t{end}  ")),
+        ];
+        for (damage, damaged) in variants {
+            assert_ne!(&damaged, pem);
+            let result = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &damaged);
+            assert!(result.is_ok(), "{damage}: {}", result.unwrap_err());
+        }
+    }
+}
+
+/// Some tools write the public key before the private key; the curve parameters may come first
+/// too. The private key is found; a file with only a public key says so.
+#[test]
+fn a_pem_with_the_public_key_first_is_accepted() {
+    let key = test_key();
+    let params = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
+    for pem in [
+        format!("{}{}", key.public_pem, key.pkcs8_pem),
+        format!("{}{params}{}", key.public_pem, key.sec1_pem),
+        format!("{params}{}{}", key.public_pem, key.sec1_pem),
+    ] {
+        let result = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &pem);
+        assert!(result.is_ok(), "{}", result.unwrap_err());
+    }
+    for pem in [
+        key.public_pem.clone(),
+        format!("{params}{}", key.public_pem),
+    ] {
+        let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &pem).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("this is a public key (`PUBLIC KEY`); the private key is needed"),
+            "{err}"
+        );
+    }
+}
+
+/// A passphrase-protected key in OpenSSL's legacy form says it is encrypted and how to decrypt
+/// it, in whatever whitespace it arrives, without quoting it.
+#[test]
+fn an_encrypted_legacy_pem_says_it_is_encrypted() {
+    for pem in [
+        ENCRYPTED_SEC1.to_owned(),
+        ENCRYPTED_SEC1.trim().replace('\n', " "),
+    ] {
+        let err = Credentials::private_key_pem(CLIENT_ID, KEY_ID, &pem).unwrap_err();
+        assert!(matches!(err, Error::MalformedKey { .. }), "{err:?}");
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("encrypted with a passphrase") && text.contains("openssl ec"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("AB4BB5F8") && !text.contains("Ox0ukidH"),
+            "{text}"
+        );
+    }
 }

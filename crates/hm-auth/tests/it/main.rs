@@ -11,6 +11,7 @@ mod fixtures;
 mod flows;
 mod keys;
 mod origin;
+mod pacing;
 mod retrying;
 mod secrets;
 mod sending;

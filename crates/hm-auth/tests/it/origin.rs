@@ -104,3 +104,28 @@ fn a_base_url_with_user_info_is_refused_without_echoing_the_password() {
         assert!(!text.contains(PASSWORD), "{text}");
     }
 }
+
+/// Typed without percent-encoding, a password with `/`, `?` or `#` ends the authority early: the
+/// text does not parse (or parses as a host named after the user, with the password in its
+/// path). Either way it is refused, and the password is not echoed.
+#[test]
+fn a_base_url_password_with_a_slash_question_mark_or_hash_is_not_echoed() {
+    for separator in ['/', '?', '#', '@'] {
+        for password in [
+            format!("Pa55{separator}wordVerySecret"),
+            format!("12{separator}wordVerySecret"),
+        ] {
+            let url = format!("https://ops:{password}@api.example.com");
+            let err = Environment::custom(&url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{url}: {err}");
+            let err_parsed = url.parse::<Environment>().unwrap_err();
+            for err in [err, err_parsed] {
+                let text = format!("{err} {err:?}");
+                assert!(
+                    !text.contains("wordVerySecret") && !text.contains(&password[..4]),
+                    "password quoted: {text}"
+                );
+            }
+        }
+    }
+}

@@ -92,6 +92,27 @@ async fn retry_after_is_honoured_up_to_max_delay() {
     assert_eq!(times[1] - times[0], Duration::from_secs(1));
 }
 
+/// Waiting less than the server asked and asking again would be refused again, or worse: a
+/// `Retry-After` beyond the policy's `max_delay` ends the retries at once.
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_longer_than_max_delay_ends_the_retries() {
+    let provider = MockProvider::new(Duration::ZERO, Duration::from_secs(300));
+    provider.answer(Outcome::Fail(Error::TokenEndpointStatus {
+        status: 429,
+        attempts: 1,
+        body: String::new(),
+        retry_after: Some(Duration::from_secs(120)),
+    }));
+    let start = Instant::now();
+    let err = RetryingProvider::new(provider.clone(), policy(4))
+        .fetch_token()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(provider.calls(), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_hung_provider_is_cut_at_the_deadline() {
     let provider = MockProvider::new(Duration::ZERO, Duration::from_secs(300));

@@ -229,3 +229,79 @@ async fn no_secret_fragment_in_any_error_or_log_line_on_any_failure_path() {
     }
     assert_eq!(errors.len(), 12);
 }
+
+/// The first token error of an authenticator for `server` with `secret`, as `Display` and `Debug`.
+async fn token_error_text(server: &TestServer, secret: &str) -> String {
+    let credentials = Credentials::client_secret(CLIENT_ID, secret).unwrap();
+    let err = token_error(quick_builder(credentials, server.environment())).await;
+    format!("{err}\n{err:?}")
+}
+
+/// A form parser handed the JSON body makes the whole body one parameter *name*; a server that
+/// reports unknown parameters then answers with the request body as a JSON object key.
+#[tokio::test]
+async fn a_secret_echoed_as_a_json_object_key_is_removed() {
+    let secret = random_text(44);
+    let server = TestServer::start(|request| {
+        let mut reply = serde_json::Map::new();
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        reply.insert(body, json!(["unknown parameter"]));
+        Reply::json(400, serde_json::Value::Object(reply))
+    });
+    let text = token_error_text(&server, &secret).await;
+    assert!(
+        text.contains("grant_type"),
+        "the key is kept, cleaned: {text}"
+    );
+    assert_no_fragment(&text, &secret, "client secret");
+}
+
+/// Echoed escaped, a secret is not found whole: JSON (`\"`) and HTML (`&amp;`, `&quot;`)
+/// escaping change a character or two, and every stretch of 8 characters between them is removed.
+#[tokio::test]
+async fn a_secret_echoed_json_or_html_escaped_is_removed() {
+    let secret = format!(
+        "{}\"{}&{}",
+        random_text(10),
+        random_text(12),
+        random_text(14)
+    );
+    let server = TestServer::start(|request| {
+        let sent = request.json()["client_secret"].as_str().unwrap().to_owned();
+        let html = sent.replace('&', "&amp;").replace('"', "&quot;");
+        let raw_body = String::from_utf8_lossy(&request.body).into_owned();
+        Reply::status(400)
+            .header("content-type", "text/html")
+            .body(format!(
+                "<h1>400</h1><p>cannot parse: {raw_body}</p><td>client_secret</td><td>{html}</td>"
+            ))
+    });
+    let text = token_error_text(&server, &secret).await;
+    assert!(text.contains("cannot parse"), "{text}");
+    assert_no_fragment(&text, &secret, "client secret");
+}
+
+/// `connection_verbose(true)` on the user's token client builder would make reqwest log every
+/// byte of a token request at TRACE: hm-auth turns it off.
+#[tokio::test]
+async fn a_verbose_token_client_logs_no_secret() {
+    let captured = capture_tracing();
+    // Values of its own: other tests of this binary log through the same capture meanwhile.
+    let secret = random_text(40);
+    let token = random_text(40);
+    let server = MockServer::start_async().await;
+    token_endpoint(&server, &token).await;
+    let credentials = Credentials::client_secret(CLIENT_ID, secret.clone()).unwrap();
+    let auth = quick_builder(credentials, base(&server))
+        .token_client_builder(reqwest::Client::builder().connection_verbose(true))
+        .build()
+        .unwrap();
+    assert_eq!(auth.access_token().await.unwrap().expose_secret(), token);
+    let log = captured.text();
+    assert!(
+        log.contains("hm_auth.token_request"),
+        "nothing was captured"
+    );
+    assert_no_fragment(&log, &secret, "client secret");
+    assert_no_fragment(&log, &token, "token");
+}

@@ -183,18 +183,20 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 /// A global subscriber rather than a thread-local one: with tests running in parallel, tracing
 /// caches per-callsite interest across threads, so a thread-local subscriber can miss events.
 /// Every test's output lands here, which makes the "no secret" checks stricter, not weaker.
+/// Records of the `log` crate (reqwest's connection logging) are captured too.
 pub fn capture_tracing() -> Captured {
+    use tracing_subscriber::util::SubscriberInitExt;
     static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
     CAPTURED
         .get_or_init(|| {
             let captured = Captured::default();
-            let subscriber = tracing_subscriber::fmt()
+            tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new("trace,httpmock=off"))
                 .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
                 .with_writer(captured.clone())
                 .with_ansi(false)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).unwrap();
+                .finish()
+                .init();
             captured
         })
         .clone()

@@ -327,3 +327,20 @@ async fn a_404_names_the_base_url_as_the_likely_cause() {
     assert!(err.hint().contains("base URL"), "{}", err.hint());
     assert_eq!(server.seen().len(), 1);
 }
+
+#[tokio::test]
+async fn a_200_reply_with_null_error_fields_is_a_token() {
+    let mut reply = token_reply(TOKEN, 300);
+    reply["error"] = serde_json::Value::Null;
+    reply["error_description"] = serde_json::Value::Null;
+    let server = TestServer::scripted(vec![Reply::json(200, reply)]);
+    let token = against(&server).access_token().await.unwrap();
+    assert_eq!(token.expose_secret(), TOKEN);
+    // Any other `error` is still an error.
+    for error in [json!(""), json!(false), json!({"code": 1})] {
+        let mut reply = token_reply(TOKEN, 300);
+        reply["error"] = error;
+        let server = TestServer::scripted(vec![Reply::json(200, reply)]);
+        against(&server).access_token().await.unwrap_err();
+    }
+}

@@ -1,147 +1,242 @@
-//! `hm clearance request|list|get|revoke`.
+//! `hm clearance request|wait|list|get|revoke`.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use hm_api::ClearanceFilter;
 use hm_api::fleet_clearance::types::{
-    Brand, ClearanceStatus, FleetVehicle, FleetVehicleGetItemResponse, FleetVehicleRequest,
-    FleetVin,
+    ClearanceStatus, FleetVehicleDeleteItemResponse, FleetVehicleGetItemResponse,
+    FleetVehiclePostResponse, FleetVin,
 };
-use serde_json::json;
+use serde_json::{Value, json};
+use tokio::time::Instant;
 
-use crate::cli::{ClearanceCommand, ClearanceListArgs, ClearanceRequestArgs, VinArgs};
-use crate::commands::{CLEARANCE_BRANDS, Ctx, parse_brand};
-use crate::config::Session;
-use crate::error::{ApiProblem, CliError, api_error};
-use crate::output::{Table, print_fields, print_json, progress_bar};
+use crate::api::{Reply, Session};
+use crate::cli::{
+    ClearanceCommand, ClearanceListArgs, ClearanceRequestArgs, ClearanceWaitArgs, VinArgs,
+};
+use crate::commands::Ctx;
+use crate::config::{DEFAULT_TIMEOUT, DEFAULT_WAIT_TIMEOUT};
+use crate::error::{ApiProblem, CliError, NetFailure};
+use crate::input::read_vehicle_list;
+use crate::output::{Table, line, print_fields, print_json, print_raw, progress_bar};
+use crate::vocab::{Choice, brand_display};
 
-/// Statuses a clearance can be in, as the API spells them.
-const STATUSES: &[&str] = &[
-    "pending",
-    "approved",
-    "rejected",
-    "revoking",
-    "revoked",
-    "canceling",
-    "canceled",
-];
+/// VINs per clearance request (the API takes a list; one huge body is a risk for both sides).
+const REQUEST_BATCH: usize = 100;
+/// VINs per `vin in` filter when polling, to keep the URL short.
+const LIST_BATCH: usize = 100;
 
 /// Runs `hm clearance ...`.
 pub async fn run(ctx: &Ctx<'_>, command: &ClearanceCommand) -> Result<(), CliError> {
     match command {
         ClearanceCommand::Request(args) => request_command(ctx, args).await,
+        ClearanceCommand::Wait(args) => wait_command(ctx, args).await,
         ClearanceCommand::List(args) => list_command(ctx, args).await,
         ClearanceCommand::Get(args) => get_command(ctx, args).await,
         ClearanceCommand::Revoke(args) => revoke_command(ctx, args).await,
     }
 }
 
-/// Requests clearance for each `(vin, brand)`, all with `tags`.
-pub async fn request(
-    session: &Session,
-    vehicles: &[(String, Brand)],
-    tags: &BTreeMap<String, String>,
-) -> Result<Vec<FleetVin>, CliError> {
-    let body = FleetVehicleRequest {
-        vehicles: vehicles
-            .iter()
-            .map(|(vin, brand)| FleetVehicle {
-                brand: brand.clone(),
-                control_measures: None,
-                tags: tags.clone(),
-                vin: vin.clone(),
-            })
-            .collect(),
-    };
-    match session
-        .hm
-        .fleet_clearance()
-        .create_clearance()
-        .body(body)
-        .send()
-        .await
-    {
-        Ok(rv) => Ok(rv.into_inner().vehicles),
-        Err(e) => {
-            let vins: Vec<&str> = vehicles.iter().map(|(vin, _)| vin.as_str()).collect();
-            Err(api_error(format!("clearance request for {}", vins.join(", ")), e).await)
-        }
-    }
+/// One clearance: the API's document as received and its typed form.
+#[derive(Debug, Clone)]
+pub struct Clearance {
+    /// The list item exactly as the API sent it (every field kept).
+    pub doc: Value,
+    /// The typed item, for decisions and tables.
+    pub item: FleetVehicleGetItemResponse,
 }
 
 /// Lists clearances matching `filter` (all of them when it is empty).
-pub async fn list(
+pub async fn list(session: &Session, filter: &ClearanceFilter) -> Result<Vec<Clearance>, CliError> {
+    let reply = session.clearance_list(filter).await?;
+    decode_list(&reply)
+}
+
+fn decode_list(reply: &Reply) -> Result<Vec<Clearance>, CliError> {
+    let docs: Vec<Value> = reply.decode("listing clearances")?;
+    let items: Vec<FleetVehicleGetItemResponse> = reply.decode("listing clearances")?;
+    Ok(docs
+        .into_iter()
+        .zip(items)
+        .map(|(doc, item)| Clearance { doc, item })
+        .collect())
+}
+
+/// Requests clearance for `(vin, brand)` pairs with `tags`, in batches; returns each batch's reply.
+pub async fn request(
     session: &Session,
-    filter: &ClearanceFilter,
-) -> Result<Vec<FleetVehicleGetItemResponse>, CliError> {
-    let mut call = session.hm.fleet_clearance().list_clearances();
-    if !filter.is_empty() {
-        call = call.filter(filter.to_json());
+    vehicles: &[(String, String)],
+    tags: &BTreeMap<String, String>,
+) -> Result<Vec<Reply>, CliError> {
+    let mut replies = Vec::new();
+    for batch in vehicles.chunks(REQUEST_BATCH) {
+        replies.push(session.clearance_request(batch, tags).await?);
     }
-    match call.send().await {
-        Ok(rv) => Ok(rv.into_inner().0),
-        Err(e) => Err(api_error("listing clearances".to_owned(), e).await),
+    Ok(replies)
+}
+
+/// Where waiting ended.
+#[derive(Debug)]
+pub struct WaitOutcome {
+    /// The latest state of every VIN waited for that the API listed, in the order asked.
+    pub clearances: Vec<Clearance>,
+    /// VINs still pending.
+    pub pending: Vec<String>,
+    /// Whether `--timeout` ended the wait.
+    pub timed_out: bool,
+}
+
+impl WaitOutcome {
+    /// VINs whose clearance ended rejected.
+    pub fn rejected(&self) -> Vec<String> {
+        self.clearances
+            .iter()
+            .filter(|c| c.item.status == ClearanceStatus::Rejected)
+            .map(|c| c.item.vin.clone())
+            .collect()
+    }
+
+    /// The command's result: exit 6 if the wait timed out, 7 if a clearance was rejected.
+    pub fn result(&self, waited: Duration) -> Result<(), CliError> {
+        if self.timed_out {
+            return Err(CliError::WaitTimeout {
+                after: waited,
+                pending: self.pending.clone(),
+            });
+        }
+        let rejected = self.rejected();
+        if rejected.is_empty() {
+            Ok(())
+        } else {
+            Err(CliError::Rejected { vins: rejected })
+        }
     }
 }
 
 /// Polls the list endpoint (a `vin in` filter, which has no rate limit, unlike GET one clearance)
-/// until no VIN of `vins` is pending, with a progress bar; gives up after `timeout`.
+/// until no VIN of `vins` is pending or the session's deadline comes, with a progress bar on a
+/// terminal. With `require_listed`, a VIN without any clearance is an error: there is nothing to
+/// wait for; otherwise (just requested) it counts as pending until the list shows it.
 pub async fn wait(
     session: &Session,
     vins: &[String],
     interval: Duration,
-    timeout: Duration,
     json: bool,
-) -> Result<Vec<FleetVehicleGetItemResponse>, CliError> {
-    let started = Instant::now();
-    let bar = progress_bar(vins.len() as u64, json);
+    require_listed: bool,
+) -> Result<WaitOutcome, CliError> {
+    let bar = progress_bar(
+        vins.len() as u64,
+        json,
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} decided  {msg}",
+    );
     bar.set_message("waiting for approval");
-    let filter = ClearanceFilter::default().vin_in(vins.iter().cloned());
-    loop {
-        let items = list(session, &filter).await?;
+    let result = poll_until_decided(session, vins, interval, require_listed, &bar).await;
+    bar.finish_and_clear();
+    result
+}
+
+async fn poll_until_decided(
+    session: &Session,
+    vins: &[String],
+    interval: Duration,
+    require_listed: bool,
+    bar: &indicatif::ProgressBar,
+) -> Result<WaitOutcome, CliError> {
+    let deadline = session.until();
+    let mut first = true;
+    let mut latest: HashMap<String, Clearance> = HashMap::new();
+    let timed_out = loop {
+        match poll(session, vins).await {
+            Ok(items) => {
+                for clearance in items {
+                    latest.insert(clearance.item.vin.clone(), clearance);
+                }
+            }
+            Err(CliError::Network {
+                failure: NetFailure::Deadline,
+                ..
+            }) => break true,
+            Err(e) => return Err(e),
+        }
+        if std::mem::take(&mut first) && require_listed {
+            let missing: Vec<&String> = vins.iter().filter(|v| !latest.contains_key(*v)).collect();
+            if !missing.is_empty() {
+                return Err(CliError::Refused {
+                    what: format!(
+                        "nothing to wait for: {} VIN(s) have no clearance",
+                        missing.len()
+                    ),
+                    problems: missing
+                        .iter()
+                        .map(|vin| ApiProblem {
+                            title: (*vin).clone(),
+                            detail: Some(
+                                "no clearance; request one with `hm clearance request`".into(),
+                            ),
+                        })
+                        .collect(),
+                });
+            }
+        }
         let decided = vins
             .iter()
-            .filter(|vin| {
-                items
-                    .iter()
-                    .any(|i| &i.vin == *vin && i.status != ClearanceStatus::Pending)
+            .filter(|v| {
+                latest
+                    .get(*v)
+                    .is_some_and(|c| c.item.status != ClearanceStatus::Pending)
             })
             .count();
         bar.set_position(decided as u64);
         if decided == vins.len() {
-            bar.finish_and_clear();
-            return Ok(items);
+            break false;
         }
-        if started.elapsed() >= timeout {
-            bar.abandon();
-            return Err(CliError::WaitTimeout {
-                secs: timeout.as_secs(),
-                pending: vins.len() - decided,
-            });
+        let next = Instant::now() + interval;
+        tokio::time::sleep_until(next.min(deadline)).await;
+        if Instant::now() >= deadline {
+            break true;
         }
-        let left = timeout.saturating_sub(started.elapsed());
-        tokio::time::sleep(interval.min(left)).await;
-    }
+    };
+    let pending = vins
+        .iter()
+        .filter(|v| {
+            latest
+                .get(*v)
+                .is_none_or(|c| c.item.status == ClearanceStatus::Pending)
+        })
+        .cloned()
+        .collect();
+    let clearances: Vec<Clearance> = vins.iter().filter_map(|v| latest.remove(v)).collect();
+    Ok(WaitOutcome {
+        clearances,
+        pending,
+        timed_out,
+    })
 }
 
-/// A table of clearances: VIN, brand, status, tags, last change, reason.
-pub fn table(items: &[FleetVehicleGetItemResponse]) -> Table {
+async fn poll(session: &Session, vins: &[String]) -> Result<Vec<Clearance>, CliError> {
+    let mut all = Vec::new();
+    for batch in vins.chunks(LIST_BATCH) {
+        let filter = ClearanceFilter::default().vin_in(batch.iter().cloned());
+        all.extend(list(session, &filter).await?);
+    }
+    Ok(all)
+}
+
+/// A table of clearances: VIN, brand, status, last change, tags, reason.
+pub fn table(items: &[Clearance]) -> Table {
     let mut table = Table::new(["VIN", "BRAND", "STATUS", "SINCE", "TAGS", "REASON"]);
-    for item in items {
+    for Clearance { item, .. } in items {
         let last = item.changelog.last();
         table.row([
             item.vin.clone(),
             item.brand
                 .as_ref()
-                .map(ToString::to_string)
+                .map(|b| brand_display(&b.to_string()))
                 .unwrap_or_else(|| "-".into()),
             item.status.to_string(),
-            last.map(|c| {
-                c.timestamp
-                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-            })
-            .unwrap_or_else(|| "-".into()),
+            last.map(|c| timestamp_text(&c.timestamp))
+                .unwrap_or_else(|| "-".into()),
             tags_text(&item.tags),
             item.changelog
                 .iter()
@@ -153,194 +248,265 @@ pub fn table(items: &[FleetVehicleGetItemResponse]) -> Table {
     table
 }
 
+/// A changelog time as people read it: RFC 3339 in UTC, to the second.
+fn timestamp_text(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 fn tags_text(tags: &BTreeMap<String, String>) -> String {
-    if tags.is_empty() {
+    let sorted: BTreeMap<_, _> = tags.iter().collect();
+    if sorted.is_empty() {
         return "-".into();
     }
-    tags.iter()
+    sorted
+        .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",")
 }
 
-async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(), CliError> {
-    let brand: Brand = parse_brand(&args.brand, CLEARANCE_BRANDS, "clearance")?;
-    if !(args.interval.is_finite() && args.interval > 0.0) {
-        return Err(CliError::Usage(
-            "--interval must be a positive number of seconds".into(),
-        ));
+/// The `(vin, brand)` pairs of the arguments and of `--from`; every VIN needs a brand.
+fn vehicles(args: &ClearanceRequestArgs) -> Result<Vec<(String, String)>, CliError> {
+    let choice = Choice::clearance_brand();
+    let mut pairs = Vec::new();
+    let mut problems = Vec::new();
+    let mut listed: Vec<(String, Option<String>)> =
+        args.vins.iter().map(|v| (v.clone(), None)).collect();
+    if let Some(path) = &args.from {
+        listed.extend(
+            read_vehicle_list(path)?
+                .into_iter()
+                .map(|r| (r.vin, r.brand)),
+        );
     }
-    let session = ctx.session().await?;
+    for (vin, brand) in listed {
+        match brand.as_deref().map(|b| choice.check(b)) {
+            Some(Ok(brand)) => pairs.push((vin, brand)),
+            Some(Err(e)) => problems.push(format!("{vin}: {e}")),
+            None => match &args.brand {
+                Some(brand) => pairs.push((vin, brand.clone())),
+                None => problems.push(format!("{vin}: no brand; give --brand (or a brand column)")),
+            },
+        }
+    }
+    if !problems.is_empty() {
+        return Err(CliError::Usage(format!(
+            "nothing was sent:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    // The same VIN twice would only draw an error from the API.
+    let mut seen = std::collections::HashSet::new();
+    pairs.retain(|(vin, _)| seen.insert(vin.clone()));
+    Ok(pairs)
+}
+
+/// One document for all batches: the reply itself when there was one batch.
+fn requested_doc(replies: &[Reply]) -> Result<Value, CliError> {
+    if let [one] = replies {
+        return one.json("clearance request");
+    }
+    let mut vehicles = Vec::new();
+    for reply in replies {
+        let mut doc = reply.json("clearance request")?;
+        if let Some(Value::Array(list)) = doc.get_mut("vehicles").map(Value::take) {
+            vehicles.extend(list);
+        }
+    }
+    Ok(json!({ "vehicles": vehicles }))
+}
+
+async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(), CliError> {
+    let pairs = vehicles(args)?;
+    let vins: Vec<&str> = pairs.iter().map(|(v, _)| v.as_str()).collect();
+    let default_limit = if args.wait {
+        DEFAULT_WAIT_TIMEOUT
+    } else {
+        DEFAULT_TIMEOUT
+    };
+    let session = ctx.connect(&args.connection, default_limit, &vins).await?;
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
-    let vehicles: Vec<(String, Brand)> = args
-        .vins
-        .iter()
-        .map(|vin| (vin.clone(), brand.clone()))
-        .collect();
-    let replies = request(&session, &vehicles, &tags).await?;
-    let failed: Vec<&FleetVin> = replies
+    let replies = request(&session, &pairs, &tags).await?;
+    let mut answers: Vec<FleetVin> = Vec::new();
+    for reply in &replies {
+        answers.extend(
+            reply
+                .decode::<FleetVehiclePostResponse>("clearance request")?
+                .vehicles,
+        );
+    }
+    let refused: Vec<&FleetVin> = answers
         .iter()
         .filter(|r| r.status == ClearanceStatus::Error)
         .collect();
-    let waiting: Vec<String> = replies
+    let waiting: Vec<String> = answers
         .iter()
         .filter(|r| r.status != ClearanceStatus::Error)
         .map(|r| r.vin.clone())
         .collect();
-    let decided = if args.wait && !waiting.is_empty() {
-        let interval = Duration::from_secs_f64(args.interval);
-        Some(
-            wait(
-                &session,
-                &waiting,
-                interval,
-                Duration::from_secs(args.timeout),
-                ctx.json,
-            )
-            .await?,
-        )
+    let outcome = if args.wait && !waiting.is_empty() {
+        Some(wait(&session, &waiting, args.interval, ctx.json, false).await?)
     } else {
         None
     };
     if ctx.json {
-        print_json(&json!({ "requested": replies, "clearances": decided }))?;
+        match &outcome {
+            None if replies.len() == 1 => print_raw(&replies[0].body)?,
+            None => print_json(&requested_doc(&replies)?)?,
+            Some(outcome) => print_json(&json!({
+                "requested": requested_doc(&replies)?,
+                "clearances": outcome.clearances.iter().map(|c| &c.doc).collect::<Vec<_>>(),
+                "pending": outcome.pending,
+                "timed_out": outcome.timed_out,
+            }))?,
+        }
     } else {
         let mut t = Table::new(["VIN", "STATUS", "DESCRIPTION"]);
-        for r in &replies {
+        for r in &answers {
             t.row([
                 r.vin.clone(),
                 r.status.to_string(),
                 r.description.clone().unwrap_or_default(),
             ]);
         }
-        t.print();
-        if let Some(items) = &decided {
-            println!();
-            table(items).print();
-        } else if !waiting.is_empty() {
-            println!(
-                "\nApproval can take from seconds to days; check with `hm clearance list` or use --wait."
-            );
+        t.print()?;
+        match &outcome {
+            Some(outcome) => {
+                line("")?;
+                table(&outcome.clearances).print()?;
+            }
+            None if !waiting.is_empty() => line(
+                "\nApproval can take from seconds to days: `hm clearance wait VIN...` waits for it.",
+            )?,
+            None => {}
         }
     }
-    if failed.is_empty() {
+    if let Some(outcome) = &outcome {
+        outcome.result(session.limit)?;
+    }
+    if refused.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Api {
-            operation: "clearance request".into(),
-            status: 200,
-            problems: failed
+        Err(CliError::Refused {
+            what: format!(
+                "clearance request refused for {} of {} VIN(s)",
+                refused.len(),
+                answers.len()
+            ),
+            problems: refused
                 .iter()
                 .map(|r| ApiProblem {
-                    title: format!("{} was not accepted", r.vin),
+                    title: r.vin.clone(),
                     detail: r.description.clone(),
                 })
                 .collect(),
-            hint: Some("check the VIN and the brand, then request again".into()),
         })
     }
+}
+
+async fn wait_command(ctx: &Ctx<'_>, args: &ClearanceWaitArgs) -> Result<(), CliError> {
+    let mut vins = args.vins.clone();
+    let mut seen = std::collections::HashSet::new();
+    vins.retain(|v| seen.insert(v.clone()));
+    let refs: Vec<&str> = vins.iter().map(String::as_str).collect();
+    let session = ctx
+        .connect(&args.connection, DEFAULT_WAIT_TIMEOUT, &refs)
+        .await?;
+    let outcome = wait(&session, &vins, args.interval, ctx.json, true).await?;
+    if ctx.json {
+        print_json(&json!({
+            "clearances": outcome.clearances.iter().map(|c| &c.doc).collect::<Vec<_>>(),
+            "pending": outcome.pending,
+            "timed_out": outcome.timed_out,
+        }))?;
+    } else {
+        table(&outcome.clearances).print()?;
+    }
+    outcome.result(session.limit)
 }
 
 async fn list_command(ctx: &Ctx<'_>, args: &ClearanceListArgs) -> Result<(), CliError> {
     let mut filter = ClearanceFilter::default();
     if let Some(status) = &args.status {
-        let normal = status.trim().to_ascii_lowercase();
-        if !STATUSES.contains(&normal.as_str()) {
-            return Err(CliError::Usage(format!(
-                "unknown status `{status}`; use one of: {}",
-                STATUSES.join(", ")
-            )));
-        }
-        let status: ClearanceStatus = normal
-            .parse()
-            .map_err(|e| CliError::Usage(format!("status `{status}`: {e}")))?;
-        filter = filter.status_eq(status);
+        filter = filter.status_eq(
+            status
+                .parse()
+                .map_err(|e| CliError::Usage(format!("status `{status}`: {e}")))?,
+        );
     }
     if let Some(brand) = &args.brand {
-        filter = filter.brand_eq(parse_brand(brand, CLEARANCE_BRANDS, "clearance")?);
+        filter = filter.brand_eq(
+            brand
+                .parse()
+                .map_err(|e| CliError::Usage(format!("brand `{brand}`: {e}")))?,
+        );
     }
     match args.vins.as_slice() {
         [] => {}
         [one] => filter = filter.vin_eq(one.clone()),
         many => filter = filter.vin_in(many.iter().cloned()),
     }
-    let session = ctx.session().await?;
-    let items = list(&session, &filter).await?;
+    let refs: Vec<&str> = args.vins.iter().map(String::as_str).collect();
+    let session = ctx
+        .connect(&args.connection, DEFAULT_TIMEOUT, &refs)
+        .await?;
+    let reply = session.clearance_list(&filter).await?;
     if ctx.json {
-        print_json(&items)
-    } else if items.is_empty() {
-        println!("No clearances match.");
-        Ok(())
+        return print_raw(&reply.body);
+    }
+    let items = decode_list(&reply)?;
+    if items.is_empty() {
+        line("No clearances match.")
     } else {
-        table(&items).print();
-        Ok(())
+        table(&items).print()
     }
 }
 
 async fn get_command(ctx: &Ctx<'_>, args: &VinArgs) -> Result<(), CliError> {
-    let session = ctx.session().await?;
-    let item = match session
-        .hm
-        .fleet_clearance()
-        .get_clearance()
-        .vin(args.vin.clone())
-        .send()
-        .await
-    {
-        Ok(rv) => rv.into_inner(),
-        Err(e) => return Err(api_error(format!("clearance of {}", args.vin), e).await),
-    };
+    let session = ctx
+        .connect(&args.connection, DEFAULT_TIMEOUT, &[&args.vin])
+        .await?;
+    let reply = session.clearance_get(&args.vin).await?;
     if ctx.json {
-        return print_json(&item);
+        return print_raw(&reply.body);
     }
+    let item: FleetVehicleGetItemResponse = reply.decode(&format!("clearance of {}", args.vin))?;
     print_fields(&[
         ("VIN", item.vin.clone()),
         (
             "brand",
             item.brand
                 .as_ref()
-                .map(ToString::to_string)
+                .map(|b| brand_display(&b.to_string()))
                 .unwrap_or_else(|| "-".into()),
         ),
         ("status", item.status.to_string()),
         ("tags", tags_text(&item.tags)),
-    ]);
+    ])?;
     if !item.changelog.is_empty() {
-        println!();
+        line("")?;
         let mut history = Table::new(["TIME", "STATUS", "REASON"]);
         for change in &item.changelog {
             history.row([
-                change
-                    .timestamp
-                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                timestamp_text(&change.timestamp),
                 change.status.to_string(),
                 change.reason.clone().unwrap_or_default(),
             ]);
         }
-        history.print();
+        history.print()?;
     }
     Ok(())
 }
 
 async fn revoke_command(ctx: &Ctx<'_>, args: &VinArgs) -> Result<(), CliError> {
-    let session = ctx.session().await?;
-    let reply = match session
-        .hm
-        .fleet_clearance()
-        .delete_clearance()
-        .vin(args.vin.clone())
-        .send()
-        .await
-    {
-        Ok(rv) => rv.into_inner(),
-        Err(e) => {
-            return Err(api_error(format!("revoking the clearance of {}", args.vin), e).await);
-        }
-    };
+    let session = ctx
+        .connect(&args.connection, DEFAULT_TIMEOUT, &[&args.vin])
+        .await?;
+    let reply = session.clearance_revoke(&args.vin).await?;
     if ctx.json {
-        print_json(&reply)
-    } else {
-        println!("{}: {}", reply.vin, reply.status);
-        Ok(())
+        return print_raw(&reply.body);
     }
+    let item: FleetVehicleDeleteItemResponse =
+        reply.decode(&format!("revoking the clearance of {}", args.vin))?;
+    line(&format!("{}: {}", item.vin, item.status))
 }

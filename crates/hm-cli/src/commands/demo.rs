@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use hm_api::fleet_clearance::types::{Brand as ClearanceBrand, ClearanceStatus};
-use hm_auth::{Credentials, Environment};
+use hm_api::fleet_clearance::types::ClearanceStatus;
+use hm_auth::{Credentials, Environment, RetryPolicy};
 use hm_emulator::{
     DEMO_CLIENT_ID, DEMO_VIN_APPROVED, DEMO_VIN_MERCEDES, DEMO_VIN_NOT_ELIGIBLE, DEMO_VIN_REJECTED,
     Emulator, EmulatorConfig,
@@ -12,10 +12,11 @@ use hm_emulator::{
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use serde_json::{Value, json};
 
+use crate::api::Session;
+use crate::cli::DemoArgs;
 use crate::commands::{clearance, eligibility, vehicle_data};
-use crate::config::Session;
 use crate::error::CliError;
-use crate::output::print_json;
+use crate::output::{out, print_json};
 
 /// The demo's vehicles: VIN and brand (clearance spelling).
 const VEHICLES: [(&str, &str); 4] = [
@@ -43,19 +44,21 @@ pub fn generate_key_pair() -> Result<(String, String), CliError> {
     Ok((private, public))
 }
 
-fn step(json: bool, text: &str) {
-    if !json {
-        println!("\n{text}");
+fn step(json: bool, text: &str) -> Result<(), CliError> {
+    if json {
+        Ok(())
+    } else {
+        out(&format!("\n{text}\n"))
     }
 }
 
 /// Runs `hm demo`.
-pub async fn run(json: bool) -> Result<(), CliError> {
+pub async fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
     let started = Instant::now();
     if !json {
-        println!(
-            "hm demo: the whole flow against an embedded High Mobility emulator (no account, no network)."
-        );
+        out(
+            "hm demo: the whole flow against an embedded High Mobility emulator (no account, no network).\n",
+        )?;
     }
     let mut config = EmulatorConfig::demo();
     for vehicle in &mut config.vehicles {
@@ -65,7 +68,7 @@ pub async fn run(json: bool) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Other(format!("cannot start the embedded emulator: {e}")))?;
     let base = emulator.base_url().to_owned();
-    step(json, &format!("1. Started the emulator at {base}"));
+    step(json, &format!("1. Started the emulator at {base}"))?;
 
     let (private_pem, public_pem) = generate_key_pair()?;
     let key_id = format!("hm-cli-demo-{:016x}", rand::random::<u64>());
@@ -77,11 +80,16 @@ pub async fn run(json: bool) -> Result<(), CliError> {
         &format!(
             "2. Generated a P-256 key pair; registered its public key as `{key_id}` for application `{DEMO_CLIENT_ID}`"
         ),
-    );
+    )?;
 
     let credentials = Credentials::private_key_pem(DEMO_CLIENT_ID, key_id.clone(), &private_pem)?;
     let environment = Environment::custom(&base)?;
-    let session = Session::new(credentials, environment)?;
+    let session = Session::new(
+        credentials,
+        environment,
+        args.timeout,
+        RetryPolicy::default(),
+    )?;
     let token = session.authenticate().await?;
     step(
         json,
@@ -90,24 +98,21 @@ pub async fn run(json: bool) -> Result<(), CliError> {
             token.expires_in().as_secs(),
             token.scopes().join(" ")
         ),
-    );
+    )?;
 
-    step(json, "4. Eligibility of four vehicles:");
+    step(json, "4. Eligibility of four vehicles:")?;
     let mut checks = Vec::new();
     for (vin, brand) in VEHICLES {
-        let brand = brand
-            .parse()
-            .map_err(|e| CliError::Other(format!("demo brand {brand}: {e}")))?;
         checks.push(eligibility::check(&session, vin, brand).await?);
     }
     if !json {
-        print!("{}", indent(&eligibility::table(&checks).render()));
+        out(&indent(&eligibility::table(&checks).render()))?;
     }
 
-    let eligible: Vec<(String, ClearanceBrand)> = VEHICLES
+    let eligible: Vec<(String, String)> = VEHICLES
         .iter()
         .filter(|(vin, _)| checks.iter().any(|c| c.vin == *vin && c.eligible))
-        .filter_map(|(vin, brand)| brand.parse().ok().map(|b| ((*vin).to_owned(), b)))
+        .map(|(vin, brand)| ((*vin).to_owned(), (*brand).to_owned()))
         .collect();
     let vins: Vec<String> = eligible.iter().map(|(vin, _)| vin.clone()).collect();
     step(
@@ -116,34 +121,32 @@ pub async fn run(json: bool) -> Result<(), CliError> {
             "5. Requested clearance for the eligible ones ({}) and waiting for the decision:",
             vins.join(", ")
         ),
-    );
+    )?;
     let tags = BTreeMap::from([("source".to_owned(), "hm-demo".to_owned())]);
     clearance::request(&session, &eligible, &tags).await?;
-    let decided = clearance::wait(
-        &session,
-        &vins,
-        Duration::from_millis(250),
-        Duration::from_secs(30),
-        json,
-    )
-    .await?;
+    let outcome = clearance::wait(&session, &vins, Duration::from_millis(250), json, false).await?;
+    if outcome.timed_out {
+        return outcome.result(args.timeout);
+    }
     if !json {
-        print!("{}", indent(&clearance::table(&decided).render()));
+        out(&indent(&clearance::table(&outcome.clearances).render()))?;
     }
 
-    step(json, "6. Vehicle data of the approved vehicles:");
+    step(json, "6. Vehicle data of the approved vehicles:")?;
     let mut documents = Vec::new();
-    for item in decided
+    for item in outcome
+        .clearances
         .iter()
-        .filter(|i| i.status == ClearanceStatus::Approved)
+        .filter(|c| c.item.status == ClearanceStatus::Approved)
     {
-        let doc = vehicle_data::to_value(&vehicle_data::fetch(&session, &item.vin).await?)?;
+        let (doc, raw) = vehicle_data::fetch(&session, &item.item.vin).await?;
         if !json {
-            let brand = doc.get("brand").and_then(Value::as_str).unwrap_or("?");
-            println!("   {} ({brand})", item.vin);
-            print_fields_indented(&vehicle_data::headline(&doc));
+            out(&vehicle_data::summary_text(&doc, chrono::Utc::now(), 3))?;
         }
-        documents.push(doc);
+        documents.push(
+            serde_json::from_slice::<Value>(&raw)
+                .map_err(|e| CliError::Other(format!("demo vehicle data: {e}")))?,
+        );
     }
 
     let elapsed = started.elapsed();
@@ -153,32 +156,18 @@ pub async fn run(json: bool) -> Result<(), CliError> {
             "key_id": key_id,
             "token": { "expires_in_secs": token.expires_in().as_secs(), "scopes": token.scopes() },
             "eligibility": checks,
-            "clearances": decided,
+            "clearances": outcome.clearances.iter().map(|c| &c.doc).collect::<Vec<_>>(),
             "vehicle_data": documents,
             "elapsed_secs": elapsed.as_secs_f64(),
         }));
     }
-    println!(
-        "\nDone in {:.1} s. Next: run `hm emulator serve` and try the commands of the README against it,",
+    out(&format!(
+        "\nDone in {:.1} s. Next: run `hm emulator serve` and try the commands of the README against it,\n\
+         or use your own application with --client-id and --client-secret-file / --key-file (sandbox by default).\n",
         elapsed.as_secs_f64()
-    );
-    println!(
-        "or use your own application with --client-id and --client-secret / --key-file (sandbox by default)."
-    );
-    Ok(())
+    ))
 }
 
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("   {l}\n")).collect()
-}
-
-fn print_fields_indented(fields: &[(&str, String)]) {
-    let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    for (key, value) in fields {
-        println!(
-            "     {:<width$}  {value}",
-            format!("{key}:"),
-            width = width + 1
-        );
-    }
 }

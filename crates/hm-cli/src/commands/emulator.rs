@@ -1,6 +1,5 @@
 //! `hm emulator serve`: run the local emulator until ctrl-c.
 
-use std::io::Write;
 use std::net::SocketAddr;
 
 use hm_emulator::{
@@ -10,7 +9,7 @@ use serde_json::json;
 
 use crate::cli::EmulatorServeArgs;
 use crate::error::CliError;
-use crate::output::print_json;
+use crate::output::{out, print_json};
 
 /// Runs `hm emulator serve`.
 pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError> {
@@ -29,23 +28,25 @@ pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError>
     })?;
     let base = handle.base_url().to_owned();
     if json {
-        let mut out = json!({ "base_url": base });
+        let mut doc = json!({ "base_url": base });
         if demo {
-            out["client_id"] = json!(DEMO_CLIENT_ID);
-            out["client_secret"] = json!(DEMO_CLIENT_SECRET);
+            doc["client_id"] = json!(DEMO_CLIENT_ID);
+            doc["client_secret"] = json!(DEMO_CLIENT_SECRET);
         }
-        print_json(&out)?;
+        print_json(&doc)?;
     } else {
-        println!("High Mobility emulator listening on {base} (ctrl-c stops it)");
+        let mut text = format!("High Mobility emulator listening on {base} (ctrl-c stops it)\n");
         if demo {
-            println!("Demo configuration; its credentials open nothing but this emulator:");
-            println!("  export HM_ENVIRONMENT={base}");
-            println!("  export HM_CLIENT_ID={DEMO_CLIENT_ID}");
-            println!("  export HM_CLIENT_SECRET={DEMO_CLIENT_SECRET}");
-            println!("  hm clearance request {DEMO_VIN_APPROVED} --brand sandbox --wait");
+            text.push_str(&format!(
+                "Demo configuration; its credentials open nothing but this emulator:\n\
+                 \x20 export HM_ENVIRONMENT={base}\n\
+                 \x20 export HM_CLIENT_ID={DEMO_CLIENT_ID}\n\
+                 \x20 export HM_CLIENT_SECRET={DEMO_CLIENT_SECRET}\n\
+                 \x20 hm clearance request {DEMO_VIN_APPROVED} --brand sandbox --wait\n"
+            ));
         }
+        out(&text)?;
     }
-    let _ = std::io::stdout().flush();
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| CliError::Other(format!("cannot wait for ctrl-c: {e}")))?;

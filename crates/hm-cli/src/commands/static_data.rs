@@ -1,55 +1,61 @@
 //! `hm static-data VIN`: manufacturer, model and equipment.
 
+use hm_api::vehicle_static_data::types::VehicleStaticDataResponse;
 use serde_json::Value;
 
 use crate::cli::VinArgs;
 use crate::commands::Ctx;
-use crate::error::{CliError, api_error};
-use crate::output::{human_value, print_json};
+use crate::config::DEFAULT_TIMEOUT;
+use crate::error::CliError;
+use crate::output::{human_value, out, print_raw, wrap};
 
 /// Runs `hm static-data`.
 pub async fn run(ctx: &Ctx<'_>, args: &VinArgs) -> Result<(), CliError> {
-    let session = ctx.session().await?;
-    let call = session
-        .hm
-        .vehicle_static_data()
-        .get_static_data()
-        .vin(args.vin.clone());
-    let data = match call.send().await {
-        Ok(rv) => rv.into_inner(),
-        Err(e) => return Err(api_error(format!("static data of {}", args.vin), e).await),
-    };
-    let doc = serde_json::to_value(&data)
-        .map_err(|e| CliError::Other(format!("cannot encode the static data as JSON: {e}")))?;
+    let session = ctx
+        .connect(&args.connection, DEFAULT_TIMEOUT, &[&args.vin])
+        .await?;
+    let reply = session.static_data(&args.vin).await?;
     if ctx.json {
-        return print_json(&doc);
+        return print_raw(&reply.body);
     }
-    println!("Vehicle {}", args.vin);
-    print_tree(&doc, 0);
-    Ok(())
+    let typed: VehicleStaticDataResponse = reply.decode(&format!("static data of {}", args.vin))?;
+    let doc = serde_json::to_value(&typed)
+        .map_err(|e| CliError::Other(format!("cannot encode the static data: {e}")))?;
+    let mut text = format!("Vehicle {}\n", args.vin);
+    tree(&doc, 0, &mut text);
+    out(&text)
 }
 
-/// Prints nested objects as an indented outline; lists of objects one item per line.
-fn print_tree(value: &Value, depth: usize) {
+/// Nested objects as an indented outline; lists of objects one item per line.
+fn tree(value: &Value, depth: usize, text: &mut String) {
     let indent = "  ".repeat(depth);
     let Some(map) = value.as_object() else {
-        println!("{indent}{}", human_value("", value));
+        text.push_str(&format!("{indent}{}\n", human_value("", value)));
         return;
     };
     for (key, child) in map {
         let label = key.replace('_', " ");
         match child {
             Value::Object(inner) if !inner.contains_key("value") => {
-                println!("{indent}{label}:");
-                print_tree(child, depth + 1);
+                text.push_str(&format!("{indent}{label}:\n"));
+                tree(child, depth + 1, text);
             }
             Value::Array(items) if items.iter().any(Value::is_object) => {
-                println!("{indent}{label}:");
+                text.push_str(&format!("{indent}{label}:\n"));
                 for item in items {
-                    println!("{indent}  - {}", item_text(item));
+                    text.push_str(&format!(
+                        "{indent}  - {}\n",
+                        wrap(&item_text(item), indent.len() + 4)
+                    ));
                 }
             }
-            _ => println!("{indent}{label}: {}", human_value(key, child)),
+            _ => {
+                let start = indent.len() + label.len() + 2;
+                text.push_str(&format!(
+                    "{indent}{label}: {}\n",
+                    wrap(&human_value(key, child), start)
+                ));
+            }
         }
     }
 }

@@ -4,23 +4,27 @@ use serde_json::json;
 
 use crate::cli::TokenArgs;
 use crate::commands::Ctx;
-use crate::config::Session;
+use crate::config::DEFAULT_TIMEOUT;
 use crate::error::CliError;
 use crate::output::{print_fields, print_json};
 
 /// Runs `hm token`.
 pub async fn run(ctx: &Ctx<'_>, args: &TokenArgs) -> Result<(), CliError> {
-    let json = ctx.json;
-    let session = Session::from_args(ctx.connection, ctx.matches)?;
+    let session = ctx.session(
+        &args.connection,
+        DEFAULT_TIMEOUT,
+        hm_auth::RetryPolicy::default(),
+    )?;
     let token = session.authenticate().await?;
     let expires_at: chrono::DateTime<chrono::Utc> = token.expires_at_system_time().into();
+    let expires_at = expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let environment = session.auth.environment().base_url().to_string();
-    if json {
+    if ctx.json {
         let mut out = json!({
             "client_id": session.auth.client_id(),
             "environment": environment,
             "expires_in_secs": token.expires_in().as_secs(),
-            "expires_at": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "expires_at": expires_at,
             "scopes": token.scopes(),
         });
         if args.show_token {
@@ -33,11 +37,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &TokenArgs) -> Result<(), CliError> {
         ("environment", environment),
         (
             "expires in",
-            format!(
-                "{} s (at {})",
-                token.expires_in().as_secs(),
-                expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ),
+            format!("{} s (at {expires_at})", token.expires_in().as_secs()),
         ),
         ("scopes", token.scopes().join(" ")),
     ];
@@ -49,6 +49,5 @@ pub async fn run(ctx: &Ctx<'_>, args: &TokenArgs) -> Result<(), CliError> {
             "(hidden; --show-token prints it)".to_owned(),
         ));
     }
-    print_fields(&fields);
-    Ok(())
+    print_fields(&fields)
 }
