@@ -15,7 +15,7 @@ use crate::api::{Reply, Session};
 use crate::cli::{
     ClearanceCommand, ClearanceListArgs, ClearanceRequestArgs, ClearanceWaitArgs, VinArgs,
 };
-use crate::commands::Ctx;
+use crate::commands::{Ctx, webhooks};
 use crate::config::{DEFAULT_TIMEOUT, DEFAULT_WAIT_TIMEOUT};
 use crate::error::{ApiProblem, CliError, NetFailure};
 use crate::input::read_vehicle_list;
@@ -325,6 +325,11 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
         DEFAULT_TIMEOUT
     };
     let session = ctx.connect(&args.connection, default_limit, &vins).await?;
+    // Listening before the request, so that no decision is missed.
+    let mut receiver = match args.webhook_port {
+        Some(port) => Some(webhooks::receiver_for_wait(args, port, ctx.json).await?),
+        None => None,
+    };
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
     let replies = request(&session, &pairs, &tags).await?;
     let mut answers: Vec<FleetVin> = Vec::new();
@@ -344,10 +349,14 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
         .filter(|r| r.status != ClearanceStatus::Error)
         .map(|r| r.vin.clone())
         .collect();
-    let outcome = if args.wait && !waiting.is_empty() {
-        Some(wait(&session, &waiting, args.interval, ctx.json, false).await?)
-    } else {
-        None
+    let outcome = match &mut receiver {
+        _ if !args.wait || waiting.is_empty() => None,
+        Some(receiver) => Some(
+            webhooks::wait(&session, &waiting, args.interval, ctx.json, receiver)
+                .await?
+                .0,
+        ),
+        None => Some(wait(&session, &waiting, args.interval, ctx.json, false).await?),
     };
     if ctx.json {
         match &outcome {
