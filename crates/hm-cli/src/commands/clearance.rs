@@ -214,7 +214,8 @@ async fn poll_until_decided(
     })
 }
 
-async fn poll(session: &Session, vins: &[String]) -> Result<Vec<Clearance>, CliError> {
+/// The clearances of `vins`, listed in batches with a `vin in` filter.
+pub async fn poll(session: &Session, vins: &[String]) -> Result<Vec<Clearance>, CliError> {
     let mut all = Vec::new();
     for batch in vins.chunks(LIST_BATCH) {
         let filter = ClearanceFilter::default().vin_in(batch.iter().cloned());

@@ -32,8 +32,6 @@ use crate::output::{line, progress_bar};
 /// Verified deliveries waiting to be handled; a full channel holds the sender's request (it
 /// times out and retries), so a flood cannot grow memory.
 const CHANNEL: usize = 256;
-/// VINs per `vin in` filter when polling.
-const LIST_BATCH: usize = 100;
 
 /// Runs `hm webhooks ...`.
 pub async fn run(command: &WebhooksCommand, json: bool) -> Result<(), CliError> {
@@ -378,7 +376,7 @@ async fn wait_for_deliveries(
             continue;
         }
         learned.polls += 1;
-        match poll(session, vins).await {
+        match clearance::poll(session, vins).await {
             Ok(items) => {
                 for clearance in items {
                     latest.insert(clearance.item.vin.clone(), clearance);
@@ -412,13 +410,4 @@ async fn wait_for_deliveries(
         },
         learned,
     ))
-}
-
-async fn poll(session: &Session, vins: &[String]) -> Result<Vec<Clearance>, CliError> {
-    let mut all = Vec::new();
-    for batch in vins.chunks(LIST_BATCH) {
-        let filter = hm_api::ClearanceFilter::default().vin_in(batch.iter().cloned());
-        all.extend(clearance::list(session, &filter).await?);
-    }
-    Ok(all)
 }
