@@ -147,7 +147,7 @@ pub async fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
     clearance::request(&session, &eligible, &tags).await?;
     let (outcome, learned) =
         webhooks::wait(&session, &vins, WEBHOOK_FALLBACK, json, &mut receiver).await?;
-    if outcome.timed_out {
+    if outcome.timed_out || outcome.failure.is_some() {
         return outcome.result(args.timeout);
     }
     if !json {

@@ -332,6 +332,8 @@ async fn wait_for_deliveries(
     let mut by_webhook: HashMap<String, ClearanceStatus> = HashMap::new();
     let mut latest: HashMap<String, Clearance> = HashMap::new();
     let mut learned = Learned::default();
+    let mut last_failure = None;
+    let mut failure = None;
     let mut quiet_until = Instant::now() + fallback;
     let mut listening = true;
     let decided = |latest: &HashMap<String, Clearance>| {
@@ -376,17 +378,27 @@ async fn wait_for_deliveries(
             continue;
         }
         learned.polls += 1;
-        match clearance::poll(session, vins).await {
-            Ok(items) => {
+        match tokio::time::timeout_at(deadline, clearance::poll(session, vins)).await {
+            Ok(Ok(items)) => {
+                last_failure = None;
                 for clearance in items {
                     latest.insert(clearance.item.vin.clone(), clearance);
                 }
             }
-            Err(CliError::Network {
+            Err(_)
+            | Ok(Err(CliError::Network {
                 failure: NetFailure::Deadline,
                 ..
-            }) => break true,
-            Err(e) => return Err(e),
+            })) => break true,
+            // Waited out until --timeout, as `clearance::wait` does.
+            Ok(Err(e)) if clearance::is_transient(&e) => {
+                tracing::debug!("poll failed, waiting on: {e}");
+                last_failure = Some(e.to_string());
+            }
+            Ok(Err(e)) => {
+                failure = Some(e);
+                break false;
+            }
         }
         if decided(&latest) == vins.len() {
             break false;
@@ -407,6 +419,8 @@ async fn wait_for_deliveries(
             clearances,
             pending,
             timed_out,
+            last_failure,
+            failure,
         },
         learned,
     ))
