@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::webhooks::{WebhookConfig, WebhookDelivery};
 
 /// Client id of the application in [`EmulatorConfig::demo`].
 pub const DEMO_CLIENT_ID: &str = "hm-emulator-demo-client";
@@ -69,6 +70,12 @@ pub struct EmulatorConfig {
     /// Test vehicles the emulator knows.
     #[serde(default)]
     pub vehicles: Vec<VehicleConfig>,
+    /// Webhooks the emulator delivers clearance changes to (the `[[webhooks]]` tables).
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+    /// Retries and queue bounds of webhook deliveries (the `[webhook_delivery]` table).
+    #[serde(default)]
+    pub webhook_delivery: WebhookDelivery,
 }
 
 /// Caps on what clients can make the emulator hold. A request beyond one gets a 4xx in the API's
@@ -258,6 +265,8 @@ impl EmulatorConfig {
             limits: Limits::default(),
             applications: Vec::new(),
             vehicles: Vec::new(),
+            webhooks: Vec::new(),
+            webhook_delivery: WebhookDelivery::default(),
         }
     }
 
@@ -454,6 +463,15 @@ impl EmulatorConfig {
                 return invalid(format!("vehicle {:?} has an empty brand", vehicle.vin));
             }
         }
+        self.webhook_delivery.validate()?;
+        let client_ids: Vec<&str> = self
+            .applications
+            .iter()
+            .map(|a| a.client_id.as_str())
+            .collect();
+        for (i, webhook) in self.webhooks.iter().enumerate() {
+            webhook.check(&format!("webhooks[{i}]"), &client_ids)?;
+        }
         Ok(())
     }
 
@@ -533,7 +551,7 @@ impl Limits {
     }
 }
 
-fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), Error> {
+pub(crate) fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), Error> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {

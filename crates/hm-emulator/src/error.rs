@@ -81,6 +81,14 @@ pub enum Error {
         /// The application it was offered for.
         client_id: String,
     },
+    /// A webhook in the configuration or given at run time cannot be used.
+    #[error("invalid webhook {which}: {reason}")]
+    InvalidWebhook {
+        /// Which webhook, e.g. `webhooks[0]` or its URL.
+        which: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// The listening socket could not be opened.
     #[error("cannot listen on {addr}: {source}; choose another port or stop the process using it")]
     Bind {

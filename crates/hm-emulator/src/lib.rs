@@ -14,6 +14,7 @@ mod server;
 mod state;
 mod strict_json;
 mod vin;
+pub mod webhooks;
 
 pub use config::{
     ALL_SCOPES, ApplicationConfig, ClearanceOutcome, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,

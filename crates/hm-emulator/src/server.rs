@@ -11,13 +11,14 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 use crate::config::{EmulatorConfig, Limits};
 use crate::faults::Faults;
 use crate::hyper_errors::ShapedErrors;
 use crate::state::AppState;
-use crate::{Error, routes};
+use crate::webhooks::Webhooks;
+use crate::{Error, routes, webhooks};
 
 /// Entry point: `Emulator::start(config).await` runs the emulator in the current tokio runtime.
 #[derive(Debug, Clone, Copy)]
@@ -51,11 +52,13 @@ impl Emulator {
             let _ = stopped.await;
         }));
         tracing::info!(%base_url, "High Mobility emulator listening");
+        let deliveries = tokio::spawn(webhooks::run(state.clone())).abort_handle();
         Ok(EmulatorHandle {
             base_url,
             state,
             stop: Some(stop),
             task: Some(task),
+            deliveries,
         })
     }
 }
@@ -66,6 +69,8 @@ pub struct EmulatorHandle {
     state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// The webhook delivery task, stopped with the server.
+    deliveries: AbortHandle,
 }
 
 impl std::fmt::Debug for EmulatorHandle {
@@ -104,6 +109,11 @@ impl EmulatorHandle {
         &self.state.faults
     }
 
+    /// Webhook deliveries: register webhooks, inject faults, read statistics; see [`Webhooks`].
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.state.webhooks
+    }
+
     /// Registers (or replaces) a public key for the JWT assertion flow of application `client_id`.
     /// A key id that belongs to another application is refused ([`Error::KeyIdTaken`]).
     pub fn register_key(
@@ -125,6 +135,7 @@ impl EmulatorHandle {
     /// Stops the server: it stops accepting, lets open requests finish for at most
     /// `limits.shutdown_grace_secs`, then closes every connection that is still open.
     pub async fn shutdown(mut self) -> Result<(), Error> {
+        self.deliveries.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -149,6 +160,7 @@ impl EmulatorHandle {
 
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
+        self.deliveries.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

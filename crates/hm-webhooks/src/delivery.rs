@@ -115,6 +115,16 @@ impl Delivery {
         }
     }
 
+    /// A `ping` delivery, as sent when a webhook is configured or changed. High Mobility does not
+    /// document a ping's body; this one is an empty JSON object.
+    pub fn ping(id: impl Into<String>) -> Delivery {
+        Delivery {
+            id: id.into(),
+            event: Event::Ping,
+            body: RawValue::from_string("{}".to_owned()).expect("`{}` is JSON"),
+        }
+    }
+
     /// Decodes the body into `T`: `serde_json::Value` to look at fields the typed event does not
     /// carry, or a type of your own.
     ///

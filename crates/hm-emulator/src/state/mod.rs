@@ -16,6 +16,7 @@ use p256::ecdsa::VerifyingKey;
 use crate::Error;
 use crate::config::{ApplicationConfig, EmulatorConfig, parse_public_key};
 use crate::faults::Faults;
+use crate::webhooks::Webhooks;
 
 /// An application as the token endpoint needs it.
 pub struct App {
@@ -112,6 +113,8 @@ pub struct AppState {
     pub faults: Faults,
     /// The address the server listens on; set once the socket is bound.
     pub local_addr: OnceLock<SocketAddr>,
+    /// Webhook deliveries; told of every clearance change.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl AppState {
@@ -119,11 +122,12 @@ impl AppState {
     pub fn new(config: EmulatorConfig) -> Result<Self, Error> {
         config.validate()?;
         let clock = Arc::new(clock::VirtualClock::new(config.follow_real_time));
+        let webhooks = Arc::new(Webhooks::new(&config, clock.clone())?);
         Ok(Self {
             registry: RwLock::new(Registry::from_config(&config)?),
             tokens: tokens::TokenStore::new(config.limits.max_tokens_per_application),
             replay: replay::ReplayGuard::default(),
-            clearances: clearance::Clearances::default(),
+            clearances: clearance::Clearances::observed_by(webhooks.clone()),
             clearance_get_limit: rate_limit::SlidingWindow::new(
                 config.clearance_get_limit_per_minute,
                 Duration::from_secs(60),
@@ -131,6 +135,7 @@ impl AppState {
             faults: Faults::new(clock.clone()),
             clock,
             local_addr: OnceLock::new(),
+            webhooks,
             config,
         })
     }
