@@ -68,6 +68,8 @@ pub fn generate(spec: &CorrectedSpec, entry: &SpecEntry) -> Result<(String, Stri
     })?;
     crate::postprocess::drop_unused_builders(&mut client);
     crate::postprocess::drop_panicking_constructor(&mut client);
+    crate::postprocess::lenient_decoding(&mut client);
+    crate::postprocess::guard_path_parameters(&mut client);
     crate::open_enums::open_enums(&mut client).map_err(|message| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
