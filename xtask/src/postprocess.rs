@@ -64,6 +64,46 @@ pub fn drop_panicking_constructor(file: &mut syn::File) {
     }
 }
 
+/// Checks that every `rename` (type progenitor would generate -> new name) took effect exactly once:
+/// a rename of a type that does not exist is a typo or an upstream change, and one onto a name the
+/// spec already uses would define two types.
+pub fn check_renames(
+    file: &mut syn::File,
+    renames: &std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
+    let defined: Vec<String> = types_module(file)
+        .map(|types| {
+            types
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Struct(s) => Some(s.ident.to_string()),
+                    Item::Enum(e) => Some(e.ident.to_string()),
+                    Item::Type(t) => Some(t.ident.to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for (from, to) in renames {
+        match defined.iter().filter(|name| *name == to).count() {
+            1 => {}
+            0 => {
+                return Err(format!(
+                    "rename of `{from}` matches no type of the spec (typo, or renamed upstream?); \
+                     the key is the name progenitor gives the type (the schema name in UpperCamelCase): \
+                     correct or drop it"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "rename of `{from}` to `{to}`: the spec already has a type `{to}`; choose another name"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Makes the generated types decode what servers send besides the strict spec: date-times without zone
 /// (the published examples) or with an offset, and `null` for an optional list or map. Each field gets
 /// a `deserialize_with` of hm-api's hand-written `crate::wire`; returns how many fields changed.
