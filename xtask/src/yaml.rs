@@ -97,8 +97,9 @@ fn scalar_to_json(
         Some(tag) if tag.is_yaml_core_schema() => match tag.suffix.as_str() {
             "str" => return Ok(Value::String(text.to_owned())),
             "int" => {
-                return integer(text)
-                    .ok_or_else(|| format!("{at}: `{text}` is tagged !!int but is not an integer"));
+                return integer(text).ok_or_else(|| {
+                    format!("{at}: `{text}` is tagged !!int but is not an integer")
+                });
             }
             "float" | "bool" | "null" => Scalar::parse_from_cow_and_metadata(
                 text.into(),
