@@ -1,5 +1,5 @@
 //! Attack findings (issue 9): `cargo xtask fetch` / `codegen [--check]` meeting a careless user or a
-//! hostile input. Each test passes once its finding is fixed; until then it is ignored so CI stays green.
+//! hostile input. Each finding is fixed (brief B-fix); its test keeps it fixed.
 
 // Test helpers: a failing unwrap is a broken test setup, not a finding.
 #![allow(clippy::unwrap_used)]

@@ -1,5 +1,5 @@
 //! Attack findings (issue 9): the generated client against a hostile or evolving server on loopback.
-//! Each test passes once its finding is fixed; until then it is ignored so that CI stays green.
+//! Each finding is fixed (brief B-fix); its test keeps it fixed.
 
 use hm_api::HighMobility;
 use hm_api::auth::{Authenticator, Credentials, Environment, RetryPolicy};
