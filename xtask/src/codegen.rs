@@ -41,6 +41,7 @@ pub fn corrected_spec(root: &Path, entry: &SpecEntry) -> Result<CorrectedSpec> {
 pub fn correct(text: &str, path: &Path, overlay: &Path, file: &str) -> Result<CorrectedSpec> {
     let mut json = crate::yaml::parse(text, path)?;
     crate::validate::check_version(&json, file)?;
+    crate::validate::full_version(&mut json);
     Overlay::load(overlay)?.apply(&mut json)?;
     crate::normalise::normalise(&mut json);
     let openapi = serde_path_to_error::deserialize(json.clone()).map_err(|e| Error::Spec {
@@ -59,14 +60,26 @@ pub fn correct(text: &str, path: &Path, overlay: &Path, file: &str) -> Result<Co
 /// Generates the client and httpmock sources of one spec: (client, httpmock).
 pub fn generate(spec: &CorrectedSpec, entry: &SpecEntry) -> Result<(String, String)> {
     let header = header(entry);
+    entry.check_renames().map_err(|message| Error::Manifest {
+        path: PathBuf::from("openapi/specs.toml"),
+        message,
+    })?;
     let client = crate::generate::client(&spec.openapi, &entry.file, &entry.rename)?;
     let mut client = syn::parse_file(&client).map_err(|e| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
         message: format!("progenitor produced code that does not parse: {e}"),
     })?;
+    crate::postprocess::check_renames(&mut client, &entry.rename).map_err(|message| {
+        Error::Manifest {
+            path: PathBuf::from("openapi/specs.toml"),
+            message: format!("module `{}`: {message}", entry.module),
+        }
+    })?;
     crate::postprocess::drop_unused_builders(&mut client);
     crate::postprocess::drop_panicking_constructor(&mut client);
+    crate::postprocess::lenient_decoding(&mut client);
+    crate::postprocess::guard_path_parameters(&mut client);
     crate::open_enums::open_enums(&mut client).map_err(|message| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
@@ -151,7 +164,16 @@ pub fn stale_files(root: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Stale>
             continue;
         };
         for path in entries.flatten().map(|e| e.path()) {
-            if !files.contains_key(&path) {
+            if path.is_dir() {
+                stale.push(Stale {
+                    diff: format!(
+                        "unexpected folder {}: `cargo xtask codegen` writes only files here; move or \
+                         delete it\n",
+                        relative(&path, root)
+                    ),
+                    path,
+                });
+            } else if !files.contains_key(&path) {
                 let actual = std::fs::read_to_string(&path).unwrap_or_default();
                 stale.push(Stale {
                     diff: diff(&path, root, &actual, ""),
@@ -163,12 +185,15 @@ pub fn stale_files(root: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Stale>
     stale
 }
 
-fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
-    let name = path
-        .strip_prefix(root)
+fn relative(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
         .unwrap_or(path)
         .display()
-        .to_string();
+        .to_string()
+}
+
+fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
+    let name = relative(path, root);
     similar::TextDiff::from_lines(actual, expected)
         .unified_diff()
         .context_radius(3)
@@ -179,6 +204,12 @@ fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
 /// Writes `files`, removing stray files from the generated folders; returns how many changed.
 pub fn write_all(root: &Path, files: &BTreeMap<PathBuf, String>) -> Result<usize> {
     let stale = stale_files(root, files);
+    // A folder may hold someone's work: refuse before writing anything rather than delete it.
+    if let Some(folder) = stale.iter().find(|file| file.path.is_dir()) {
+        return Err(Error::UnexpectedFolder {
+            path: folder.path.clone(),
+        });
+    }
     for file in &stale {
         match files.get(&file.path) {
             Some(contents) => {

@@ -216,9 +216,10 @@ fn clearance_change(body: &RawValue) -> Result<Event, String> {
         Some(detail) if Kind::of(detail) == Kind::Null => None,
         Some(detail) => Some(text(detail).unwrap_or_else(|| detail.get().to_owned())),
     };
+    // Open enum: any text parses, an unlisted one into `UnknownValue` (the error cannot happen).
     let status = action
         .parse::<ClearanceStatus>()
-        .unwrap_or(ClearanceStatus::UnknownValue(action));
+        .map_err(|e| format!("`event.action` `{action}`: {e}"))?;
     Ok(Event::FleetClearanceChanged {
         vin,
         status,
