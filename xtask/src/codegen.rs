@@ -1,6 +1,7 @@
 //! `cargo xtask codegen [--check]`: fetched spec -> overlay -> normalisation -> validation -> progenitor
 //! -> open enums -> prettyplease -> files under `crates/*/src/generated/`; from the vehicle data spec
-//! also the emulator's document shape (`emulator_shape`).
+//! also the emulator's document shape (`emulator_shape`); fetched JSON Schema -> [`json_schema`] ->
+//! `crates/hm-stream/src/generated/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use serde_json::Value;
 
 use crate::emulator_shape;
 use crate::error::{Error, Result};
+use crate::json_schema;
 use crate::manifest::{Manifest, SpecEntry};
 use crate::overlay::Overlay;
 
@@ -27,23 +29,21 @@ pub struct CorrectedSpec {
 
 /// Reads the fetched spec of `entry`, checks its digest, and applies overlay and normalisation.
 pub fn corrected_spec(root: &Path, entry: &SpecEntry) -> Result<CorrectedSpec> {
-    let path = entry.fetched_path(root);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::NotFetched { path });
-        }
-        Err(e) => return Err(Error::io("read", &path, e)),
-    };
-    entry.verify(&bytes, &path.display().to_string())?;
+    let bytes = entry.pinned().read_fetched(root)?;
     let text = String::from_utf8_lossy(&bytes);
-    correct(&text, &path, &entry.overlay_path(root), &entry.file)
+    correct(
+        &text,
+        &entry.fetched_path(root),
+        &entry.overlay_path(root),
+        &entry.file,
+    )
 }
 
 /// Applies `overlay` and the normalisation to spec `text` (read from `path`).
 pub fn correct(text: &str, path: &Path, overlay: &Path, file: &str) -> Result<CorrectedSpec> {
     let mut json = crate::yaml::parse(text, path)?;
     crate::validate::check_version(&json, file)?;
+    crate::validate::full_version(&mut json);
     Overlay::load(overlay)?.apply(&mut json)?;
     crate::normalise::normalise(&mut json);
     let openapi = serde_path_to_error::deserialize(json.clone()).map_err(|e| Error::Spec {
@@ -62,14 +62,26 @@ pub fn correct(text: &str, path: &Path, overlay: &Path, file: &str) -> Result<Co
 /// Generates the client and httpmock sources of one spec: (client, httpmock).
 pub fn generate(spec: &CorrectedSpec, entry: &SpecEntry) -> Result<(String, String)> {
     let header = header(entry);
+    entry.check_renames().map_err(|message| Error::Manifest {
+        path: PathBuf::from("openapi/specs.toml"),
+        message,
+    })?;
     let client = crate::generate::client(&spec.openapi, &entry.file, &entry.rename)?;
     let mut client = syn::parse_file(&client).map_err(|e| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
         message: format!("progenitor produced code that does not parse: {e}"),
     })?;
+    crate::postprocess::check_renames(&mut client, &entry.rename).map_err(|message| {
+        Error::Manifest {
+            path: PathBuf::from("openapi/specs.toml"),
+            message: format!("module `{}`: {message}", entry.module),
+        }
+    })?;
     crate::postprocess::drop_unused_builders(&mut client);
     crate::postprocess::drop_panicking_constructor(&mut client);
+    crate::postprocess::lenient_decoding(&mut client);
+    crate::postprocess::guard_path_parameters(&mut client);
     crate::open_enums::open_enums(&mut client).map_err(|message| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
@@ -101,8 +113,8 @@ fn header(entry: &SpecEntry) -> String {
     )
 }
 
-/// Generates every spec of the manifest and the wiring around them; returns the files it would write
-/// (path -> contents).
+/// Generates every spec and schema of the manifest and the wiring around them; returns the files it
+/// would write (path -> contents).
 pub fn render_all(root: &Path, manifest: &Manifest) -> Result<BTreeMap<PathBuf, String>> {
     let mut files = crate::wiring::render(root, manifest)?;
     for entry in &manifest.specs {
@@ -117,6 +129,20 @@ pub fn render_all(root: &Path, manifest: &Manifest) -> Result<BTreeMap<PathBuf, 
                 emulator_shape::render(&spec.json, &entry.file)?,
             );
         }
+    }
+    let schemas = manifest
+        .schemas
+        .iter()
+        .map(|entry| Ok((entry, json_schema::read(root, entry)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let others = json_schema::others(&schemas);
+    for (entry, doc) in schemas {
+        let defs = json_schema::corrected(doc, entry, &others)?;
+        files.insert(
+            root.join(json_schema::STREAM_DIR)
+                .join(format!("{}.rs", entry.module)),
+            json_schema::generate(&defs, entry)?,
+        );
     }
     Ok(files)
 }
@@ -141,12 +167,26 @@ pub fn stale_files(root: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Stale>
             });
         }
     }
-    for dir in [CLIENT_DIR, HTTPMOCK_DIR, emulator_shape::SHAPE_DIR] {
+    for dir in [
+        CLIENT_DIR,
+        HTTPMOCK_DIR,
+        json_schema::STREAM_DIR,
+        emulator_shape::SHAPE_DIR,
+    ] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
         for path in entries.flatten().map(|e| e.path()) {
-            if !files.contains_key(&path) {
+            if path.is_dir() {
+                stale.push(Stale {
+                    diff: format!(
+                        "unexpected folder {}: `cargo xtask codegen` writes only files here; move or \
+                         delete it\n",
+                        relative(&path, root)
+                    ),
+                    path,
+                });
+            } else if !files.contains_key(&path) {
                 let actual = std::fs::read_to_string(&path).unwrap_or_default();
                 stale.push(Stale {
                     diff: diff(&path, root, &actual, ""),
@@ -158,12 +198,15 @@ pub fn stale_files(root: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Stale>
     stale
 }
 
-fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
-    let name = path
-        .strip_prefix(root)
+fn relative(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
         .unwrap_or(path)
         .display()
-        .to_string();
+        .to_string()
+}
+
+fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
+    let name = relative(path, root);
     similar::TextDiff::from_lines(actual, expected)
         .unified_diff()
         .context_radius(3)
@@ -174,6 +217,12 @@ fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
 /// Writes `files`, removing stray files from the generated folders; returns how many changed.
 pub fn write_all(root: &Path, files: &BTreeMap<PathBuf, String>) -> Result<usize> {
     let stale = stale_files(root, files);
+    // A folder may hold someone's work: refuse before writing anything rather than delete it.
+    if let Some(folder) = stale.iter().find(|file| file.path.is_dir()) {
+        return Err(Error::UnexpectedFolder {
+            path: folder.path.clone(),
+        });
+    }
     for file in &stale {
         match files.get(&file.path) {
             Some(contents) => {

@@ -25,10 +25,10 @@ pub enum Error {
         message: String,
     },
 
-    /// A spec has not been fetched yet.
+    /// A pinned file has not been fetched yet.
     #[error("{path} is missing: run `cargo xtask fetch` (or `cargo xtask fetch --from DIR`) first")]
     NotFetched {
-        /// Where the fetched spec should be.
+        /// Where the fetched file should be.
         path: PathBuf,
     },
 
@@ -98,6 +98,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A JSON Schema cannot be turned into message types.
+    #[error("{file}: {message}")]
+    Schema {
+        /// The schema file.
+        file: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
     /// progenitor rejected or panicked on the spec.
     #[error("{file}: code generation failed{operation}: {message}")]
     Generate {
@@ -107,6 +116,16 @@ pub enum Error {
         operation: String,
         /// What went wrong and the remedy.
         message: String,
+    },
+
+    /// A folder sits in a folder that codegen owns (`crates/*/src/generated/`).
+    #[error(
+        "unexpected folder {path}: `cargo xtask codegen` owns the generated folders and writes only files \
+         there; move or delete the folder, then run it again"
+    )]
+    UnexpectedFolder {
+        /// The folder.
+        path: PathBuf,
     },
 
     /// `codegen --check` found generated files that differ from what the specs produce.

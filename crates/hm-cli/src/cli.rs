@@ -9,7 +9,8 @@ use crate::input::{parse_positive_duration, parse_tag, parse_vin};
 use crate::vocab::Choice;
 
 const AFTER_HELP: &str = "\
-Configuration (flags win over environment variables, which win over the profile):
+Configuration (flags win over environment variables, which win over the profile; a profile named
+with --profile/HM_PROFILE takes no HM_* variables, and its credential goes only to its environment):
   HM_PROFILE, HM_CONFIG (config file; default $XDG_CONFIG_HOME/hm/config.toml),
   HM_CLIENT_ID, HM_CLIENT_SECRET, HM_CLIENT_SECRET_FILE, HM_PRIVATE_KEY_FILE, HM_PRIVATE_KEY_PEM_FILE,
   HM_PRIVATE_KEY_PEM, HM_KEY_ID, HM_ENVIRONMENT (sandbox | production | base URL, default sandbox),
@@ -22,8 +23,8 @@ Exit codes:
   1    unexpected failure (I/O, the embedded emulator could not start)
   2    usage error: bad or missing flag, malformed VIN, unknown brand, incomplete credentials
   3    authentication failure: unreadable or malformed key, credentials refused, HTTP 401
-  4    the API answered with an error (unknown VIN, no consent, rate limit, ...)
-  5    the API could not be reached or did not answer within --timeout
+  4    the API answered with an error (unknown VIN, no consent, malformed reply, ...)
+  5    the API could not be reached, did not answer within --timeout, or answered 5xx/429 after retries
   6    --wait reached --timeout before every clearance was decided
   7    --wait: a clearance ended rejected
   141  stdout was closed by the reader (e.g. `| head`)
@@ -47,8 +48,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Where the API is, who is calling it, and how long to wait.
-#[derive(Debug, Args, Clone)]
+/// Where the API is, who is calling it, and how long to wait. (`HM_PRIVATE_KEY_PEM` is read from
+/// the environment directly: a flag would put the key in `ps`.)
+#[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Connection (flags win over environment variables and the profile)")]
 pub struct ConnectionArgs {
     /// A profile of the config file ($XDG_CONFIG_HOME/hm/config.toml or HM_CONFIG).
@@ -79,16 +81,12 @@ pub struct ConnectionArgs {
     #[arg(long, env = "HM_PRIVATE_KEY_PEM_FILE", value_name = "FILE")]
     pub key_pem: Option<PathBuf>,
 
-    /// A PEM private key itself (JWT flow; needs --key-id). Environment only.
-    #[arg(long, env = "HM_PRIVATE_KEY_PEM", hide = true, hide_env_values = true)]
-    pub key_pem_text: Option<String>,
-
     /// The private key's id (the assertion's `iss`; not the client id).
     #[arg(long, env = "HM_KEY_ID")]
     pub key_id: Option<String>,
 
     /// Bound of the command's network work, e.g. 30s, 2m [default: 30s; 1h with --wait and for
-    /// `clearance wait`; with --all-approved it bounds each vehicle].
+    /// `clearance wait`; with --all-approved and --from it bounds each vehicle, or batch of 100].
     #[arg(long, env = "HM_TIMEOUT", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub timeout: Option<Duration>,
 }
@@ -112,6 +110,9 @@ pub enum Command {
     /// Run the local emulator.
     #[command(subcommand)]
     Emulator(EmulatorCommand),
+    /// Receive High Mobility's webhooks: verify each delivery and print it.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Print a shell completion script: `hm completions bash > ~/.local/share/bash-completion/completions/hm`.
     Completions(CompletionsArgs),
     /// Print the man page (roff): `hm man > ~/.local/share/man/man1/hm.1`.
@@ -221,9 +222,25 @@ pub struct ClearanceRequestArgs {
     /// Wait until every VIN is approved or rejected (exit 6 at --timeout, 7 if one is rejected).
     #[arg(long)]
     pub wait: bool,
-    /// Time between polls with --wait, e.g. 5s.
+    /// Time between polls with --wait, e.g. 5s; with --webhook-port, the time without a delivery
+    /// after which it polls.
     #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub interval: Duration,
+    /// With --wait: learn the decisions from webhook deliveries received on this local port
+    /// (e.g. from `hm emulator serve --webhook http://127.0.0.1:PORT/`), polling only when none arrives.
+    #[arg(long, requires = "wait", value_name = "PORT")]
+    pub webhook_port: Option<u16>,
+    /// The webhook's secret (visible in `ps`: prefer --webhook-secret-file or HM_WEBHOOK_SECRET).
+    #[arg(
+        long,
+        env = "HM_WEBHOOK_SECRET",
+        hide_env_values = true,
+        requires = "webhook_port"
+    )]
+    pub webhook_secret: Option<String>,
+    /// File holding the webhook's secret; `-` reads it from stdin.
+    #[arg(long, value_name = "FILE", requires = "webhook_port")]
+    pub webhook_secret_file: Option<PathBuf>,
     /// Connection.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -279,6 +296,44 @@ pub struct EmulatorServeArgs {
     /// TOML configuration (see hm-emulator's emulator.example.toml); the demo configuration without it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Deliver signed webhooks to this URL: https, or http to loopback (repeatable).
+    #[arg(long = "webhook", value_name = "URL")]
+    pub webhooks: Vec<String>,
+    /// The secret signing the deliveries of each --webhook, in the same order; one secret serves all.
+    #[arg(long = "webhook-secret", value_name = "SECRET", requires = "webhooks")]
+    pub webhook_secrets: Vec<String>,
+    /// Only these events to the --webhook URLs, comma separated (fleet_clearance_changed, ping).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "EVENTS",
+        requires = "webhooks"
+    )]
+    pub webhook_events: Vec<String>,
+}
+
+/// `hm webhooks ...`
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Receive webhooks on a local port; verify each and print it (one JSON line with --json).
+    Listen(WebhooksListenArgs),
+}
+
+/// Flags of `hm webhooks listen`.
+#[derive(Debug, Args)]
+pub struct WebhooksListenArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// The webhook's secret (visible in `ps`: prefer --secret-file or HM_WEBHOOK_SECRET).
+    #[arg(long, env = "HM_WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// File holding the webhook's secret; `-` reads it from stdin.
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
 }
 
 /// Flags of `hm completions`.

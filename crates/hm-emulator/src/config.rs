@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::webhooks::{WebhookConfig, WebhookDelivery};
 
 /// Client id of the application in [`EmulatorConfig::demo`].
 pub const DEMO_CLIENT_ID: &str = "hm-emulator-demo-client";
@@ -72,6 +73,12 @@ pub struct EmulatorConfig {
     /// How vehicle data documents are generated (the `[vehicle_data]` table).
     #[serde(default)]
     pub vehicle_data: VehicleDataConfig,
+    /// Webhooks the emulator delivers clearance changes to (the `[[webhooks]]` tables).
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+    /// Retries and queue bounds of webhook deliveries (the `[webhook_delivery]` table).
+    #[serde(default)]
+    pub webhook_delivery: WebhookDelivery,
 }
 
 /// How vehicle data documents are generated. Every document has every capability and property
@@ -113,6 +120,15 @@ pub struct Limits {
     pub max_tag_length: u64,
     /// Most live access tokens per application; the oldest is forgotten beyond it. Default 10,000.
     pub max_tokens_per_application: u64,
+    /// Seconds (real time) a client has to send a complete request head; the connection is
+    /// closed after that, so a client that stops mid-head (slowloris) holds nothing. Default 30.
+    pub request_head_timeout_secs: u64,
+    /// Seconds (real time) a request body may go without a byte arriving; the request is then
+    /// answered 408 and the connection closed. Default 30.
+    pub request_body_timeout_secs: u64,
+    /// Seconds (real time) shutdown waits for open requests to finish before it closes their
+    /// connections. Default 5.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Limits {
@@ -124,6 +140,9 @@ impl Default for Limits {
             max_tags_per_vehicle: 16,
             max_tag_length: 64,
             max_tokens_per_application: 10_000,
+            request_head_timeout_secs: 30,
+            request_body_timeout_secs: 30,
+            shutdown_grace_secs: 5,
         }
     }
 }
@@ -306,6 +325,8 @@ impl EmulatorConfig {
             applications: Vec::new(),
             vehicles: Vec::new(),
             vehicle_data: VehicleDataConfig::default(),
+            webhooks: Vec::new(),
+            webhook_delivery: WebhookDelivery::default(),
         }
     }
 
@@ -377,7 +398,11 @@ impl EmulatorConfig {
                 origin: origin.to_string(),
                 line,
                 column,
-                message: format!("{} (in `{source_line}`)", e.message().trim()),
+                message: format!(
+                    "{} (in `{}`)",
+                    without_secrets(e.message().trim(), text),
+                    redacted(source_line)
+                ),
             }
         })?;
         config.validate()?;
@@ -499,7 +524,17 @@ impl EmulatorConfig {
             }
             vehicle.check_eligibility_values(i)?;
         }
-        self.vehicle_data.validate()
+        self.vehicle_data.validate()?;
+        self.webhook_delivery.validate()?;
+        let client_ids: Vec<&str> = self
+            .applications
+            .iter()
+            .map(|a| a.client_id.as_str())
+            .collect();
+        for (i, webhook) in self.webhooks.iter().enumerate() {
+            webhook.check(&format!("webhooks[{i}]"), &client_ids)?;
+        }
+        Ok(())
     }
 
     /// The configured vehicle with this VIN.
@@ -555,11 +590,44 @@ impl Limits {
             self.max_tokens_per_application,
             1,
             1_000_000,
+        )?;
+        in_range(
+            "limits.request_head_timeout_secs",
+            self.request_head_timeout_secs,
+            1,
+            3_600,
+        )?;
+        in_range(
+            "limits.request_body_timeout_secs",
+            self.request_body_timeout_secs,
+            1,
+            3_600,
+        )?;
+        in_range(
+            "limits.shutdown_grace_secs",
+            self.shutdown_grace_secs,
+            0,
+            3_600,
         )
+    }
+
+    /// How long a client has to send a complete request head.
+    pub fn request_head_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_head_timeout_secs)
+    }
+
+    /// How long a request body may go without a byte arriving.
+    pub fn request_body_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_body_timeout_secs)
+    }
+
+    /// How long shutdown waits for open requests.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 }
 
-fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), Error> {
+pub(crate) fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), Error> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
@@ -590,6 +658,37 @@ pub(crate) fn parse_public_key(
         ));
     }
     p256::ecdsa::VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| fail(e.to_string()))
+}
+
+/// A configuration line fit for an error message: the value of a `*secret*` key is replaced.
+fn redacted(line: &str) -> String {
+    match line.split_once('=') {
+        Some((key, _)) if is_secret_key(key) => format!("{} = <redacted>", key.trim()),
+        _ => line.to_string(),
+    }
+}
+
+/// `message` with every value of a `*secret*` key in `text` replaced, in case the parser quoted it.
+fn without_secrets(message: &str, text: &str) -> String {
+    let mut message = message.to_string();
+    for (key, value) in text.lines().filter_map(|l| l.split_once('=')) {
+        if !is_secret_key(key) {
+            continue;
+        }
+        let value = value.split(" #").next().unwrap_or(value);
+        let value = value
+            .trim()
+            .trim_matches(|c| matches!(c, '"' | '\'' | '[' | ']' | ' '));
+        // Shorter values would garble the message (every "x" replaced) and protect nothing.
+        if value.chars().count() >= 4 {
+            message = message.replace(value, "<redacted>");
+        }
+    }
+    message
+}
+
+fn is_secret_key(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("secret")
 }
 
 fn line_and_column(text: &str, offset: usize) -> (usize, usize) {

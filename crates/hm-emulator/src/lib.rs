@@ -8,11 +8,13 @@ mod error;
 pub mod faults;
 mod filter;
 mod form;
+mod hyper_errors;
 mod routes;
 mod server;
 mod state;
 mod strict_json;
 mod vin;
+pub mod webhooks;
 
 pub use config::{
     ALL_SCOPES, ApplicationConfig, ClearanceOutcome, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use hm_emulator::webhooks::WebhookConfig;
 use hm_emulator::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_VIN_APPROVED, Emulator, EmulatorConfig,
 };
@@ -19,6 +20,7 @@ pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError>
         }
         None => EmulatorConfig::demo(),
     };
+    let config = with_webhooks(config, args)?;
     let demo = args.config.is_none();
     let addr = SocketAddr::new(args.host, args.port);
     let handle = Emulator::start_on(config, addr).await.map_err(|e| {
@@ -54,4 +56,31 @@ pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError>
         .shutdown()
         .await
         .map_err(|e| CliError::Other(format!("the emulator stopped with an error: {e}")))
+}
+
+/// The configuration with the webhooks of `--webhook` added, checked before the server starts.
+fn with_webhooks(
+    mut config: EmulatorConfig,
+    args: &EmulatorServeArgs,
+) -> Result<EmulatorConfig, CliError> {
+    let secrets = &args.webhook_secrets;
+    if !args.webhooks.is_empty() && secrets.len() != 1 && secrets.len() != args.webhooks.len() {
+        return Err(CliError::Usage(format!(
+            "{} --webhook URL(s) but {} --webhook-secret(s): give one secret for all, or one per URL in the same order",
+            args.webhooks.len(),
+            secrets.len()
+        )));
+    }
+    for (i, url) in args.webhooks.iter().enumerate() {
+        let secret = secrets.get(i).unwrap_or(&secrets[0]);
+        let mut webhook = WebhookConfig::new(url.as_str(), secret.as_str());
+        if !args.webhook_events.is_empty() {
+            webhook.events = Some(args.webhook_events.clone());
+        }
+        config.webhooks.push(webhook);
+    }
+    config
+        .validate()
+        .map_err(|e| CliError::Usage(format!("{e}; check --webhook and the configuration file")))?;
+    Ok(config)
 }

@@ -1,9 +1,11 @@
 //! Fleet clearance: request, list (with filter), read, and delete (revoke or cancel).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -226,31 +228,79 @@ pub async fn list(
             );
         }
     };
-    let mut clearances = state.clearances.of_app(&auth.client_id, state.clock.now());
-    // The bytes of a `FleetVehicleGetResponse`, written one item at a time: listing thousands of
-    // clearances holds one item's copy beside the output, not a copy of all of them.
-    let mut body = b"[".to_vec();
-    for (i, clearance) in clearances
-        .map()
-        .values()
-        .filter(|c| filter.matches(c))
-        .enumerate()
-    {
-        if i > 0 {
-            body.push(b',');
+    let pages = ListPages {
+        now: state.clock.now(),
+        state,
+        client_id: auth.client_id,
+        filter,
+        after: None,
+        finished: false,
+    };
+    let chunks = futures::stream::unfold(pages, |mut pages| async move {
+        let chunk = pages.next_chunk()?;
+        Some((Ok::<_, std::convert::Infallible>(chunk), pages))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// About how many bytes of the list are made at a time (a chunk ends after the item that
+/// reaches it). The list is produced as the client reads it, so a client that does not read
+/// holds one chunk plus hyper's bounded write buffer, however long the list is.
+const LIST_CHUNK_BYTES: usize = 64 * 1024;
+
+/// The clearance list, serialised chunk by chunk in VIN order.
+///
+/// Each chunk locks the store briefly and continues after the last VIN sent, so every VIN
+/// appears at most once; a clearance changed while the list is being read shows its new state
+/// if it comes later in VIN order, as with any paged listing.
+struct ListPages {
+    state: Arc<AppState>,
+    client_id: Arc<str>,
+    filter: Filter,
+    now: DateTime<Utc>,
+    /// The last VIN written; `None` before the first chunk.
+    after: Option<String>,
+    finished: bool,
+}
+
+impl ListPages {
+    /// The next chunk of the JSON array, `None` once it is complete.
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        if self.finished {
+            return None;
         }
-        if let Err(e) = serde_json::to_writer(&mut body, &item(clearance)) {
-            tracing::error!(error = %e, "a clearance could not be serialised");
-            return errors::fleet(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error",
-                "a clearance could not be serialised; please report this as a bug of hm-emulator",
-                None,
-            );
+        let mut out = Vec::with_capacity(LIST_CHUNK_BYTES + 4096);
+        let range = match &self.after {
+            None => {
+                out.push(b'[');
+                (Bound::Unbounded, Bound::Unbounded)
+            }
+            Some(vin) => (Bound::Excluded(vin.clone()), Bound::Unbounded),
+        };
+        let mut clearances = self.state.clearances.of_app_unsettled(&self.client_id);
+        for (vin, clearance) in clearances.map().range_mut(range) {
+            clearance.settle(self.now);
+            if !self.filter.matches(clearance) {
+                continue;
+            }
+            if self.after.is_some() || out.len() > 1 {
+                out.push(b',');
+            }
+            // Serialising plain strings and maps into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, &item(clearance));
+            self.after = Some(vin.clone());
+            if out.len() >= LIST_CHUNK_BYTES {
+                return Some(Bytes::from(out));
+            }
         }
+        out.push(b']');
+        self.finished = true;
+        Some(Bytes::from(out))
     }
-    body.push(b']');
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The query of the list: nothing, or exactly one `filter` parameter.
@@ -358,4 +408,92 @@ pub async fn delete(
         vin,
     })
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EmulatorConfig;
+
+    /// An application holding `count` clearances with the most and longest tags the default
+    /// limits allow, so that one item is as large as it gets.
+    fn state_with(count: usize) -> (Arc<AppState>, DateTime<Utc>) {
+        let state = Arc::new(AppState::new(EmulatorConfig::demo()).unwrap());
+        let limits = Limits::default();
+        let long = "\u{1D11E}".repeat(limits.max_tag_length as usize - 2);
+        let tags: BTreeMap<String, String> = (0..limits.max_tags_per_vehicle)
+            .map(|t| (format!("{t:02x}{long}"), format!("{t:02x}{long}")))
+            .collect();
+        let now = state.clock.now();
+        let mut clearances = state.clearances.of_app_unsettled("app");
+        for i in 0..count {
+            let then = Change {
+                timestamp: now,
+                status: Status::Approved,
+                reason: None,
+            };
+            let vin = format!("ATK{i:014}");
+            let clearance = Clearance::pending(vin.clone(), "bmw".into(), tags.clone(), now, then);
+            clearances.map().insert(vin, clearance);
+        }
+        drop(clearances);
+        (state, now)
+    }
+
+    fn pages(state: &Arc<AppState>, now: DateTime<Utc>) -> ListPages {
+        ListPages {
+            state: state.clone(),
+            client_id: "app".into(),
+            filter: Filter::default(),
+            now,
+            after: None,
+            finished: false,
+        }
+    }
+
+    #[test]
+    fn the_list_is_made_in_bounded_chunks_as_it_is_read() {
+        let (state, now) = state_with(2_000);
+        let mut list = pages(&state, now);
+        let first = list.next_chunk().unwrap();
+
+        // Made lazily: a change after the first chunk shows in a later one.
+        let last = "ATK00000000001999";
+        let mut clearances = state.clearances.of_app_unsettled("app");
+        clearances.map().get_mut(last).unwrap().tags.clear();
+        drop(clearances);
+
+        let mut chunks = vec![first];
+        while let Some(chunk) = list.next_chunk() {
+            chunks.push(chunk);
+        }
+        // The bound: a chunk stops at the item that reaches LIST_CHUNK_BYTES, and one item with
+        // the largest tags and a full changelog is far below 16 KiB.
+        let largest = chunks.iter().map(Bytes::len).max().unwrap();
+        assert!(chunks.len() > 10, "{} chunks", chunks.len());
+        assert!(
+            largest <= LIST_CHUNK_BYTES + 16 * 1024,
+            "a chunk of {largest} bytes"
+        );
+
+        let whole: Vec<u8> = chunks.concat();
+        let items: Vec<Value> = serde_json::from_slice(&whole).unwrap();
+        assert_eq!(items.len(), 2_000);
+        assert_eq!(items[1_999]["vin"], last);
+        assert_eq!(items[1_999]["tags"], serde_json::json!({}));
+        assert_eq!(items[0]["status"], "approved");
+    }
+
+    #[test]
+    fn an_empty_or_filtered_out_list_is_an_empty_array() {
+        let (state, now) = state_with(0);
+        let mut list = pages(&state, now);
+        assert_eq!(list.next_chunk().unwrap(), Bytes::from_static(b"[]"));
+        assert_eq!(list.next_chunk(), None);
+
+        let (state, now) = state_with(3);
+        let mut list = pages(&state, now);
+        list.filter = Filter::parse(r#"{"status":{"operator":"eq","value":"revoked"}}"#).unwrap();
+        assert_eq!(list.next_chunk().unwrap(), Bytes::from_static(b"[]"));
+    }
 }

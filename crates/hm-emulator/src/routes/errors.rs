@@ -70,26 +70,12 @@ pub fn fleet(
     detail: impl Into<String>,
     source: Option<&str>,
 ) -> Response {
-    let body = FleetErrors {
-        errors: vec![FleetError {
-            title: title.to_owned(),
-            detail: Some(detail.into()),
-            source: source.map(str::to_owned),
-        }],
-    };
-    (status, Json(body)).into_response()
+    with_source(Api::Fleet, status, title, detail, source)
 }
 
 /// `{errors: [{title, detail}], request_id}` with `status` (static data has the same shape).
 pub fn data(status: StatusCode, title: &str, detail: impl Into<String>) -> Response {
-    let body = VehicleDataErrors {
-        errors: vec![VehicleDataErrorsErrorsItem {
-            title: Some(title.to_owned()),
-            detail: Some(detail.into()),
-        }],
-        request_id: Some(uuid::Uuid::new_v4().to_string()),
-    };
-    (status, Json(body)).into_response()
+    with_source(Api::Data, status, title, detail, None)
 }
 
 /// A generic error of `status` in `api`'s shape.
@@ -106,7 +92,18 @@ pub fn with_source(
     detail: impl Into<String>,
     source: Option<&str>,
 ) -> Response {
-    match api {
+    (status, axum::Json(body(api, status, title, detail, source))).into_response()
+}
+
+/// The error body of `status` in `api`'s shape (also used for answers made below the router).
+pub fn body(
+    api: Api,
+    status: StatusCode,
+    title: &str,
+    detail: impl Into<String>,
+    source: Option<&str>,
+) -> serde_json::Value {
+    let body = match api {
         Api::OAuth => {
             let code = match status {
                 StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
@@ -115,11 +112,28 @@ pub fn with_source(
                 s if s.is_client_error() => "invalid_request",
                 _ => "server_error",
             };
-            oauth(status, code, detail)
+            serde_json::to_value(AccessTokensError {
+                error: code.to_owned(),
+                error_description: Some(detail.into()),
+            })
         }
-        Api::Fleet => fleet(status, title, detail, source),
-        Api::Data => data(status, title, detail),
-    }
+        Api::Fleet => serde_json::to_value(FleetErrors {
+            errors: vec![FleetError {
+                title: title.to_owned(),
+                detail: Some(detail.into()),
+                source: source.map(str::to_owned),
+            }],
+        }),
+        Api::Data => serde_json::to_value(VehicleDataErrors {
+            errors: vec![VehicleDataErrorsErrorsItem {
+                title: Some(title.to_owned()),
+                detail: Some(detail.into()),
+            }],
+            request_id: Some(uuid::Uuid::new_v4().to_string()),
+        }),
+    };
+    // Plain structs of strings always serialise.
+    body.unwrap_or_default()
 }
 
 /// 413 in `api`'s shape for a body over `limit` bytes.

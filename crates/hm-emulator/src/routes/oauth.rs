@@ -29,7 +29,7 @@ use super::extract::{ContentType, content_type, read_body};
 use crate::assertion;
 use crate::state::AppState;
 use crate::state::clock::later;
-use crate::state::tokens::Token;
+use crate::state::tokens::{NotYours, Token};
 
 /// Parameters of a client-credentials token request.
 const TOKEN_PARAMS: [&str; 5] = [
@@ -74,10 +74,10 @@ impl FromRequest<Arc<AppState>> for Params {
                 "{why}; send the body as application/json or application/x-www-form-urlencoded"
             ))
         })?;
-        let limit = state.config.limits.max_body_bytes;
-        let bytes = read_body(body, limit)
+        let limits = &state.config.limits;
+        let bytes = read_body(&parts.headers, body, limits)
             .await
-            .map_err(|e| e.response(Api::OAuth, limit))?;
+            .map_err(|e| e.response(Api::OAuth, limits))?;
         match kind {
             ContentType::Json => json_params(&bytes),
             ContentType::Form => {
@@ -123,7 +123,8 @@ impl Params {
     fn check(&self, allowed: &[&str], required: &[&str], what: &str) -> Result<(), String> {
         if let Some(unknown) = self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(format!(
-                "unknown parameter {unknown:?}; {what} takes only {}",
+                "unknown parameter {}; {what} takes only {}",
+                shown_name(unknown),
                 allowed.join(", ")
             ));
         }
@@ -150,8 +151,22 @@ impl Params {
     }
 }
 
+/// A parameter name fit to quote in an error: one that looks like a name. Anything else may be a
+/// mangled `name:value` pair or a pasted credential, and error bodies never echo those.
+fn shown_name(name: &str) -> String {
+    let looks_like_a_name = (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-');
+    if looks_like_a_name {
+        format!("{name:?}")
+    } else {
+        "(name not shown: it is not a plain parameter name and may hold a credential)".into()
+    }
+}
+
 /// The `aud` an assertion sent in this request must carry: `http://{authority}/v1`, where the
-/// authority is the one the client used to reach the emulator (`Host`, or the URI's in HTTP/2),
+/// authority is the one the client used to reach the emulator (`Host`, or an absolute-form URI's),
 /// provided it names this emulator. No alias is accepted.
 pub struct Audience(Result<String, String>);
 
@@ -185,6 +200,18 @@ fn audience(parts: &Parts, local: Option<SocketAddr>) -> Result<String, String> 
     }
     let host = authority.host().to_ascii_lowercase();
     let port = authority.port_u16().unwrap_or(80);
+    // `127.0.0.1:04000` or `127.0.0.1:` reach the same socket but would make another audience
+    // text: only the canonical port spelling (or none) is accepted, so there is one audience.
+    let port_text = &authority.as_str()[authority.host().len()..];
+    if !(port_text.is_empty()
+        || authority
+            .port_u16()
+            .is_some_and(|p| port_text == format!(":{p}")))
+    {
+        return Err(format!(
+            "the Host {authority} spells its port unusually; write it without leading zeros"
+        ));
+    }
     // Bound to one address, the Host must name it (or `localhost` for loopback) and its port.
     // Bound to all interfaces (a container, say), names and ports may be mapped: any Host goes.
     if let Some(local) = local.filter(|l| !l.ip().is_unspecified()) {
@@ -330,7 +357,7 @@ pub async fn create(
     .into_response()
 }
 
-/// Revokes an access token (RFC 7009: unknown tokens are not an error).
+/// Revokes an access token (RFC 7009: unknown tokens are not an error, another application's are).
 pub async fn revoke(State(state): State<Arc<AppState>>, params: Params) -> Response {
     let request: AccessTokensRevoke = match params
         .check(
@@ -358,6 +385,14 @@ pub async fn revoke(State(state): State<Arc<AppState>>, params: Params) -> Respo
     if !authenticated {
         return invalid_client("client_id or client_secret is invalid");
     }
-    state.tokens.revoke(&request.token, &request.client_id);
-    StatusCode::OK.into_response()
+    // RFC 7009 §2.1: the server verifies that the token was issued to the client asking, and
+    // refuses the request otherwise (the token stays valid).
+    match state.tokens.revoke(&request.token, &request.client_id) {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(NotYours) => errors::oauth(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "the token was issued to another application; an application can only revoke its own tokens",
+        ),
+    }
 }

@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +20,8 @@ pub struct VirtualClock {
     started_wall: DateTime<Utc>,
     follow_real_time: bool,
     advanced_nanos: AtomicU64,
+    /// Told of every `advance`, so that tasks waiting for a virtual time (webhook retries) wake.
+    advanced: watch::Sender<()>,
 }
 
 impl VirtualClock {
@@ -29,6 +32,7 @@ impl VirtualClock {
             started_wall: Utc::now(),
             follow_real_time,
             advanced_nanos: AtomicU64::new(0),
+            advanced: watch::Sender::new(()),
         }
     }
 
@@ -55,6 +59,17 @@ impl VirtualClock {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 Some(n.saturating_add(nanos))
             });
+        self.advanced.send_replace(());
+    }
+
+    /// Whether the clock also moves with tokio's clock (otherwise only [`VirtualClock::advance`] moves it).
+    pub fn follows_real_time(&self) -> bool {
+        self.follow_real_time
+    }
+
+    /// A receiver that sees a change after every [`VirtualClock::advance`].
+    pub fn advances(&self) -> watch::Receiver<()> {
+        self.advanced.subscribe()
     }
 }
 

@@ -17,6 +17,7 @@ use crate::Error;
 use crate::config::{ApplicationConfig, EmulatorConfig, parse_public_key};
 use crate::documents::shape::Shape;
 use crate::faults::Faults;
+use crate::webhooks::Webhooks;
 
 /// An application as the token endpoint needs it.
 pub struct App {
@@ -66,10 +67,20 @@ impl Registry {
         Ok(())
     }
 
-    /// Registers (or replaces) a public key of a known application.
+    /// Registers (or replaces) a public key of a known application. A key id belongs to one
+    /// application: registering it for another is refused, as the config loader refuses it.
     pub fn add_key(&mut self, client_id: &str, key_id: &str, pem: &str) -> Result<(), Error> {
         if !self.apps.contains_key(client_id) {
             return Err(Error::UnknownApplication(client_id.to_string()));
+        }
+        if let Some(owner) = self.keys.get(key_id)
+            && owner.client_id != client_id
+        {
+            return Err(Error::KeyIdTaken {
+                key_id: key_id.to_string(),
+                owner: owner.client_id.clone(),
+                client_id: client_id.to_string(),
+            });
         }
         let verifying_key = parse_public_key(client_id, key_id, pem)?;
         self.keys.insert(
@@ -105,6 +116,8 @@ pub struct AppState {
     pub local_addr: OnceLock<SocketAddr>,
     /// The vehicle data schema, to generate documents from.
     pub vehicle_data_shape: &'static Shape,
+    /// Webhook deliveries; told of every clearance change.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl AppState {
@@ -112,11 +125,12 @@ impl AppState {
     pub fn new(config: EmulatorConfig) -> Result<Self, Error> {
         config.validate()?;
         let clock = Arc::new(clock::VirtualClock::new(config.follow_real_time));
+        let webhooks = Arc::new(Webhooks::new(&config, clock.clone())?);
         Ok(Self {
             registry: RwLock::new(Registry::from_config(&config)?),
             tokens: tokens::TokenStore::new(config.limits.max_tokens_per_application),
             replay: replay::ReplayGuard::default(),
-            clearances: clearance::Clearances::default(),
+            clearances: clearance::Clearances::observed_by(webhooks.clone()),
             clearance_get_limit: rate_limit::SlidingWindow::new(
                 config.clearance_get_limit_per_minute,
                 Duration::from_secs(60),
@@ -125,6 +139,7 @@ impl AppState {
             clock,
             local_addr: OnceLock::new(),
             vehicle_data_shape: Shape::builtin().map_err(Error::BuiltInShape)?,
+            webhooks,
             config,
         })
     }
