@@ -480,7 +480,14 @@ mod tests {
         let items: Vec<Value> = serde_json::from_slice(&whole).unwrap();
         assert_eq!(items.len(), 2_000);
         assert_eq!(items[1_999]["vin"], last);
-        assert_eq!(items[1_999]["tags"], serde_json::json!({}));
+        // Cleared tags are left out (the generated type skips an empty map) or empty.
+        assert!(
+            items[1_999]
+                .get("tags")
+                .is_none_or(|tags| tags == &serde_json::json!({})),
+            "{}",
+            items[1_999]
+        );
         assert_eq!(items[0]["status"], "approved");
     }
 
