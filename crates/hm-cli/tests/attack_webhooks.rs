@@ -1,5 +1,6 @@
 //! Attack reproducers for webhook delivery and `hm webhooks listen` (issue 10, part 2).
 //! Each test passes once its weakness is fixed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -54,13 +55,37 @@ fn listen_acknowledges_only_what_it_printed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let acked = flood(port, secret);
+    // The operator stops it (a crash or a kill alike).
+    child.kill().unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let _ = child.wait();
+    let printed = out.lines().count();
+    assert!(acked > 0);
+    assert_eq!(
+        printed, acked,
+        "{acked} deliveries answered 200 (the sender will not retry them), only {printed} printed"
+    );
+}
+
+/// Sends signed deliveries until one is not answered 200 within 2 s; returns how many were.
+fn flood(port: u16, secret: &str) -> usize {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let acked = rt.block_on(async {
+    rt.block_on(async {
         let client = reqwest::Client::new();
         let secret = WebhookSecret::new(secret).unwrap();
         // Wait for the listener.
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
@@ -88,16 +113,51 @@ fn listen_acknowledges_only_what_it_printed() {
             }
         }
         acked
+    })
+}
+
+/// `hm webhooks listen | less`: the pager fills, the user presses ctrl-c. The SIGINT arrives
+/// while the listener is blocked writing a line, outside the `select!` that waits for ctrl-c
+/// (each turn of the loop makes a new `ctrl_c()` future, which misses signals that came before
+/// it): the signal is lost (tokio's handler replaced the default one), and the listener runs on
+/// until the next ctrl-c.
+#[test]
+#[ignore = "attack finding: hm webhooks listen loses a ctrl-c that arrives while stdout is blocked (e.g. piped to less)"]
+fn listen_stops_on_ctrl_c_even_when_stdout_was_blocked() {
+    let port = free_port();
+    let secret = "listen-sigint-secret";
+    let mut child = hm()
+        .args(["webhooks", "listen", "--json", "--port", &port.to_string()])
+        .args(["--secret", secret])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(flood(port, secret) > 0);
+    let pid = child.id().to_string();
+    let sigint = || Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    sigint();
+    // The pager reads on (or quits): stdout is no longer blocked.
+    let mut stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = stdout.read_to_end(&mut sink);
     });
-    // The operator stops it (a crash or a kill alike).
-    child.kill().unwrap();
-    let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    let _ = child.wait();
-    let printed = out.lines().count();
-    assert!(acked > 0);
-    assert_eq!(
-        printed, acked,
-        "{acked} deliveries answered 200 (the sender will not retry them), only {printed} printed"
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if exited.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        exited.is_some(),
+        "still running 10 s after ctrl-c, stdout drained"
     );
 }

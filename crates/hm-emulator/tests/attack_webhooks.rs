@@ -1,5 +1,6 @@
 //! Attack reproducers for the emulator's webhook deliveries (issue 10, part 2).
 //! Each test passes once its weakness is fixed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
