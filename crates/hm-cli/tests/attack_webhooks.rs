@@ -43,7 +43,6 @@ fn free_port() -> u16 {
 /// was printed: with a slow (or blocked) stdout up to 256 deliveries are acknowledged, so the
 /// sender never retries them, and they are lost when the command ends.
 #[test]
-#[ignore = "attack finding: hm webhooks listen acknowledges (200) deliveries it never printed"]
 fn listen_acknowledges_only_what_it_printed() {
     let port = free_port();
     let secret = "listen-ack-secret";
@@ -122,7 +121,6 @@ fn flood(port: u16, secret: &str) -> usize {
 /// it): the signal is lost (tokio's handler replaced the default one), and the listener runs on
 /// until the next ctrl-c.
 #[test]
-#[ignore = "attack finding: hm webhooks listen loses a ctrl-c that arrives while stdout is blocked (e.g. piped to less)"]
 fn listen_stops_on_ctrl_c_even_when_stdout_was_blocked() {
     let port = free_port();
     let secret = "listen-sigint-secret";
@@ -182,8 +180,11 @@ fn emulator_serve_takes_the_webhook_secret_from_a_file_or_the_environment() {
 /// are no longer accepted. (Run under `prlimit --nofile=128` so that it is quick; the default
 /// 1,024 falls the same way to 1,100 idle connections.)
 #[test]
-#[ignore = "attack finding: hm webhooks listen holds idle/slowloris connections for ever; a few hundred starve it of fds"]
 fn listen_still_accepts_deliveries_after_idle_connections() {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        println!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
     let port = free_port();
     let secret = "listen-idle-secret";
     let mut child = Command::new("prlimit")

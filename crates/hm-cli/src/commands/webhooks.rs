@@ -2,24 +2,34 @@
 //! and `hm demo` learn clearance decisions from.
 //!
 //! Deliveries are verified by hm-webhooks' axum extractor (401 to a bad signature, 413 to an
-//! oversize body) with a seen store, so a delivery the sender retries is handled once.
+//! oversize body) with a seen store, so a delivery the sender retries is handled once. A
+//! delivery is answered 200 only once its consumer acknowledged it (for `listen`: once its line
+//! was written); otherwise 503, and the sender retries.
+//!
+//! The listener closes connections that do not send a request head within [`READ_TIMEOUT`] or
+//! stall their body as long, and serves at most [`MAX_CONNECTIONS`] at once (the rest wait in
+//! the kernel's backlog), so idle or trickling connections cannot take every file descriptor.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hm_api::fleet_clearance::types::ClearanceStatus;
 use hm_webhooks::axum::{Webhook, WebhookReceiver, WebhookRejection};
 use hm_webhooks::{Delivery, Event, InMemorySeenStore, Verifier, WebhookSecret};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -32,6 +42,32 @@ use crate::output::{line, progress_bar};
 /// Verified deliveries waiting to be handled; a full channel holds the sender's request (it
 /// times out and retries), so a flood cannot grow memory.
 const CHANNEL: usize = 256;
+
+/// How long a connection may take to send its request head, or its body may stall, before the
+/// connection is closed (slowloris).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a verified delivery may wait for its consumer (for `listen`: for its line to be
+/// written) before it is answered 503, so that the sender retries it.
+const HANDLED_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections served at once; further ones wait, unaccepted, in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// A delivery handed out by [`Receiver::next`] and the promise to say when it was handled.
+type Handed = (Delivery, Ack);
+
+/// Acknowledges one delivery: [`Ack::handled`] lets the receiver answer the sender 200. Dropped
+/// without it, the sender is answered 503 and retries.
+#[derive(Debug)]
+pub struct Ack(oneshot::Sender<()>);
+
+impl Ack {
+    /// The delivery was handled (printed, recorded): the sender may forget it.
+    pub fn handled(self) {
+        let _ = self.0.send(());
+    }
+}
 
 /// Runs `hm webhooks ...`.
 pub async fn run(command: &WebhooksCommand, json: bool) -> Result<(), CliError> {
@@ -84,14 +120,14 @@ pub fn read_secret(
 /// A local webhook receiver: verified, first-seen deliveries come out of [`Receiver::next`].
 pub struct Receiver {
     addr: SocketAddr,
-    deliveries: mpsc::Receiver<Delivery>,
+    deliveries: mpsc::Receiver<Handed>,
     task: JoinHandle<()>,
 }
 
 #[derive(Clone)]
 struct Shared {
     receiver: WebhookReceiver,
-    deliveries: mpsc::Sender<Delivery>,
+    deliveries: mpsc::Sender<Handed>,
     /// Whether refusals are reported on stderr, as JSON lines.
     report_json: Option<bool>,
 }
@@ -129,11 +165,7 @@ impl Receiver {
         };
         // Any path: the sender's URL decides it, and the receiver has one job.
         let router = Router::new().fallback_service(post(receive).with_state(shared));
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
-                tracing::warn!(%error, "the webhook receiver stopped");
-            }
-        });
+        let task = tokio::spawn(serve(listener, router));
         Ok(Receiver {
             addr,
             deliveries,
@@ -146,9 +178,40 @@ impl Receiver {
         format!("http://{}/", self.addr)
     }
 
-    /// The next verified delivery not seen before.
-    pub async fn next(&mut self) -> Option<Delivery> {
+    /// The next verified delivery not seen before, with the [`Ack`] to call once it is handled.
+    pub async fn next(&mut self) -> Option<Handed> {
         self.deliveries.recv().await
+    }
+}
+
+/// Serves HTTP/1.1 with a request-head timeout and at most [`MAX_CONNECTIONS`] at once
+/// (`axum::serve` has neither).
+async fn serve(listener: TcpListener, router: Router) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(READ_TIMEOUT);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Reset before accept, or no descriptor left: wait a little, serve on.
+                tracing::warn!(%error, "accepting a webhook connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            TowerToHyperService::new(router.clone()),
+        );
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
     }
 }
 
@@ -158,32 +221,45 @@ impl Drop for Receiver {
     }
 }
 
-async fn receive(
-    State(shared): State<Shared>,
-    webhook: Result<Webhook, WebhookRejection>,
-) -> Response {
-    match webhook {
-        Ok(webhook) => {
-            if shared
-                .deliveries
-                .send(webhook.delivery().clone())
-                .await
-                .is_err()
-            {
-                // Nobody reads any more (the command is ending): the sender retries elsewhere.
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+async fn receive(State(shared): State<Shared>, request: Request) -> Response {
+    let webhook =
+        match tokio::time::timeout(READ_TIMEOUT, Webhook::from_request(request, &shared)).await {
+            Ok(Ok(webhook)) => webhook,
+            Ok(Err(rejection)) => {
+                if let Some(json) = shared.report_json {
+                    report(&rejection, json);
+                }
+                return rejection.into_response();
             }
-            // Only the in-memory store, which cannot fail.
-            let _ = webhook.mark_processed().await;
-            StatusCode::OK.into_response()
-        }
-        Err(rejection) => {
-            if let Some(json) = shared.report_json {
-                report(&rejection, json);
+            Err(_) => {
+                return (
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body stalled; send it whole",
+                )
+                    .into_response();
             }
-            rejection.into_response()
-        }
+        };
+    let (ack, handled) = oneshot::channel();
+    let handed = async {
+        shared
+            .deliveries
+            .send((webhook.delivery().clone(), Ack(ack)))
+            .await
+            .ok()?;
+        handled.await.ok()
+    };
+    if tokio::time::timeout(HANDLED_TIMEOUT, handed).await != Ok(Some(())) {
+        // Not handled (a blocked stdout, the command ending): unmarked, so the retry is
+        // processed.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the delivery could not be handled in time; retry it",
+        )
+            .into_response();
     }
+    // Only the in-memory store, which cannot fail.
+    let _ = webhook.mark_processed().await;
+    StatusCode::OK.into_response()
 }
 
 /// Says on stderr why a request was not handed on: a refusal, or a duplicate.
@@ -256,22 +332,43 @@ async fn listen_command(args: &WebhooksListenArgs, json: bool) -> Result<(), Cli
     } else {
         eprintln!("Listening for webhooks on {url} (ctrl-c stops)");
     }
-    loop {
-        tokio::select! {
-            delivery = receiver.next() => {
-                let Some(delivery) = delivery else { return Ok(()) };
-                let text = if json {
-                    delivery_json(&delivery).to_string()
-                } else {
-                    delivery_text(&delivery)
-                };
-                line(&text)?;
-            }
-            signal = tokio::signal::ctrl_c() => {
-                return signal.map_err(|e| CliError::Other(format!("cannot wait for ctrl-c: {e}")));
-            }
+    // One future for the whole command: a signal that arrives while a line is being written
+    // is not lost between two turns of a loop.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    tokio::select! {
+        result = print_deliveries(&mut receiver, json) => result,
+        signal = &mut ctrl_c => {
+            signal.map_err(|e| CliError::Other(format!("cannot wait for ctrl-c: {e}")))
         }
     }
+}
+
+/// Prints each delivery as one line, on a thread of its own (a blocked stdout must not block
+/// the runtime), and acknowledges it once the line is written.
+async fn print_deliveries(receiver: &mut Receiver, json: bool) -> Result<(), CliError> {
+    let (lines, mut to_print) = mpsc::channel::<(String, Ack)>(1);
+    let printer = tokio::task::spawn_blocking(move || {
+        while let Some((text, ack)) = to_print.blocking_recv() {
+            line(&text)?;
+            ack.handled();
+        }
+        Ok(())
+    });
+    while let Some((delivery, ack)) = receiver.next().await {
+        let text = if json {
+            delivery_json(&delivery).to_string()
+        } else {
+            delivery_text(&delivery)
+        };
+        if lines.send((text, ack)).await.is_err() {
+            break; // The printer failed: its error says why.
+        }
+    }
+    drop(lines);
+    printer
+        .await
+        .map_err(|e| CliError::Other(format!("the printer stopped: {e}")))?
 }
 
 /// The receiver of `hm clearance request --wait --webhook-port PORT` (loopback only: the
@@ -347,7 +444,10 @@ async fn wait_for_deliveries(
     };
     let timed_out = loop {
         let poll_now = tokio::select! {
-            delivery = receiver.next(), if listening => match delivery {
+            delivery = receiver.next(), if listening => match delivery.map(|(delivery, ack)| {
+                ack.handled();
+                delivery
+            }) {
                 Some(Delivery { event: Event::FleetClearanceChanged { vin, status, .. }, .. })
                     if waited.contains(vin.as_str()) =>
                 {
