@@ -93,11 +93,11 @@ impl WebhookConfig {
     }
 }
 
-// Hand-written so that printing a config never prints the secret.
+// Hand-written so that printing a config never prints the secret, nor a password or token in the URL.
 impl fmt::Debug for WebhookConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookConfig")
-            .field("url", &self.url)
+            .field("url", &shown_url(&self.url))
             .field("secret", &"<redacted>")
             .field("events", &self.events)
             .field("client_id", &self.client_id)
@@ -108,12 +108,13 @@ impl fmt::Debug for WebhookConfig {
 /// An `https` URL, or `http` to loopback only: deliveries carry signed clearance data, and High
 /// Mobility's console takes nothing else.
 fn check_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("url {text:?} is not a URL ({e})"))?;
+    // Never quoted whole: it may carry a password or a token.
+    let shown = shown_url(text);
+    let url = Url::parse(text).map_err(|e| format!("url {shown:?} is not a URL ({e})"))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!(
-            "url {:?} carries credentials, which would be logged with it; leave them out \
-             (deliveries are authenticated by their signature)",
-            redacted(&url)
+            "url {shown:?} carries credentials, which would be logged with it; leave them out \
+             (deliveries are authenticated by their signature)"
         ));
     }
     let loopback = match url.host() {
@@ -128,19 +129,29 @@ fn check_url(text: &str) -> Result<Url, String> {
         "https" if url.host().is_some() => Ok(url),
         "http" if loopback => Ok(url),
         "http" => Err(format!(
-            "url {text:?} uses http to a host that is not loopback; use https (http is accepted only for {}, [{}] and localhost)",
+            "url {shown:?} uses http to a host that is not loopback; use https (http is accepted only for {}, [{}] and localhost)",
             Ipv4Addr::LOCALHOST,
             Ipv6Addr::LOCALHOST
         )),
-        _ => Err(format!("url {text:?} is not an https URL")),
+        _ => Err(format!("url {shown:?} is not an https URL")),
     }
 }
 
-fn redacted(url: &Url) -> String {
-    let mut url = url.clone();
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.to_string()
+/// A webhook URL as messages and logs show it, parsable or not: what lies between `://` and
+/// the last `@` (user and password) and the query (a `?token=`) are cut out.
+pub(crate) fn shown_url(text: &str) -> String {
+    let mut shown = text.to_owned();
+    if let Some(start) = shown.find("://").map(|i| i + 3)
+        && let Some(at) = shown.rfind('@')
+        && at >= start
+    {
+        shown.replace_range(start..=at, "***@");
+    }
+    if let Some(query) = shown.find('?') {
+        shown.truncate(query);
+        shown.push_str("?***");
+    }
+    shown
 }
 
 /// How deliveries are retried and how many may wait (the `[webhook_delivery]` table).
@@ -234,5 +245,26 @@ mod tests {
             assert!(error.contains(says), "{bad}: {error}");
             assert!(!error.contains("pass@"), "{error}");
         }
+    }
+
+    #[test]
+    fn urls_are_shown_without_userinfo_or_query() {
+        for (text, shown) in [
+            ("https://user:pw@exa mple.com/", "https://***@exa mple.com/"),
+            ("http://user:p@w@[::1/", "http://***@[::1/"),
+            (
+                "https://example.com/h?token=abc",
+                "https://example.com/h?***",
+            ),
+            ("https://example.com/hook", "https://example.com/hook"),
+            ("not a url @ all", "not a url @ all"),
+        ] {
+            assert_eq!(shown_url(text), shown);
+        }
+        let error = check_url("https://u:s3cret@exa mple.com/?token=t0ken").unwrap_err();
+        assert!(
+            !error.contains("s3cret") && !error.contains("t0ken"),
+            "{error}"
+        );
     }
 }

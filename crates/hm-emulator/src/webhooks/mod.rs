@@ -98,18 +98,20 @@ impl Webhooks {
     /// when a webhook is configured. Fails with [`Error::InvalidWebhook`] for a URL that is not
     /// https (http only to loopback), a blank secret, an unknown event or application.
     pub fn subscribe(&self, webhook: WebhookConfig) -> Result<(), Error> {
-        let which = webhook.url.clone();
+        let which = config::shown_url(&webhook.url);
         self.add(webhook, &which)
     }
 
     fn add(&self, config: WebhookConfig, which: &str) -> Result<(), Error> {
         let client_ids: Vec<&str> = self.client_ids.iter().map(String::as_str).collect();
         let (url, secret) = config.check(which, &client_ids)?;
-        tracing::info!(%url, events = ?config.events, "webhook registered");
+        let shown = config::shown_url(url.as_str());
+        tracing::info!(url = %shown, events = ?config.events, "webhook registered");
         self.lock().subscribe(
             Subscription {
                 config,
                 url,
+                shown,
                 secret,
             },
             self.clock.now(),

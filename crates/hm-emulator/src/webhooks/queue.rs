@@ -23,6 +23,8 @@ pub(super) const MAX_IN_FLIGHT_PER_WEBHOOK: usize = 4;
 pub(super) struct Subscription {
     pub config: WebhookConfig,
     pub url: Url,
+    /// The URL for logs: without its query, which may carry a token.
+    pub shown: String,
     pub secret: WebhookSecret,
 }
 
@@ -228,7 +230,7 @@ impl Queue {
             Ok(()) if attempt.copy => {}
             Ok(()) => {
                 self.stats.delivered += 1;
-                tracing::debug!(delivery_id = %attempt.id, url = %attempt.subscription.url, attempt = attempt.number, "webhook delivered");
+                tracing::debug!(delivery_id = %attempt.id, url = %attempt.subscription.shown, attempt = attempt.number, "webhook delivered");
                 if self.fault.as_mut().is_some_and(ActiveFault::duplicates) {
                     self.stats.duplicated += 1;
                     self.insert(
@@ -276,7 +278,7 @@ impl Queue {
         if self.outboxes[webhook].held() as u64 >= self.settings.max_queued {
             self.stats.overflowed += 1;
             tracing::warn!(
-                delivery_id = %delivery.id, event, url = %subscription.url,
+                delivery_id = %delivery.id, event, url = %subscription.shown,
                 max_queued = self.settings.max_queued,
                 "webhook queue full: delivery dropped (raise webhook_delivery.max_queued, or make the receiver answer)"
             );
@@ -304,7 +306,7 @@ impl Queue {
     /// Schedules the retry of a failed attempt, or abandons the delivery after the last one.
     fn failed(&mut self, attempt: Attempt, reason: &str, now: DateTime<Utc>) {
         self.stats.failed_attempts += 1;
-        let (id, url, number) = (&attempt.id, &attempt.subscription.url, attempt.number);
+        let (id, url, number) = (&attempt.id, &attempt.subscription.shown, attempt.number);
         if attempt.copy {
             tracing::debug!(delivery_id = %id, %url, reason, "injected duplicate not delivered");
             return;
