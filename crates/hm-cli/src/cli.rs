@@ -299,9 +299,19 @@ pub struct EmulatorServeArgs {
     /// Deliver signed webhooks to this URL: https, or http to loopback (repeatable).
     #[arg(long = "webhook", value_name = "URL")]
     pub webhooks: Vec<String>,
-    /// The secret signing the deliveries of each --webhook, in the same order; one secret serves all.
+    /// The secret signing the deliveries of each --webhook, in the same order; one secret serves
+    /// all (visible in `ps`: prefer --webhook-secret-file or HM_WEBHOOK_SECRET).
     #[arg(long = "webhook-secret", value_name = "SECRET", requires = "webhooks")]
     pub webhook_secrets: Vec<String>,
+    /// File holding the one secret signing every --webhook's deliveries; `-` reads it from stdin.
+    /// Without it or --webhook-secret, HM_WEBHOOK_SECRET is used.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "webhooks",
+        conflicts_with = "webhook_secrets"
+    )]
+    pub webhook_secret_file: Option<PathBuf>,
     /// Only these events to the --webhook URLs, comma separated (fleet_clearance_changed, ping).
     #[arg(
         long,

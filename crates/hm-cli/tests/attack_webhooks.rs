@@ -163,7 +163,6 @@ fn listen_stops_on_ctrl_c_even_when_stdout_was_blocked() {
 /// HM_WEBHOOK_SECRET, but `hm emulator serve` only from `--webhook-secret SECRET`: the secret
 /// is in `ps` and the shell history of anyone who runs the emulator with a real webhook.
 #[test]
-#[ignore = "attack finding: hm emulator serve takes the webhook secret only on the command line (visible in ps)"]
 fn emulator_serve_takes_the_webhook_secret_from_a_file_or_the_environment() {
     let out = hm().args(["emulator", "serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);

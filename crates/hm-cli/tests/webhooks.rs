@@ -188,6 +188,46 @@ fn emulator_serve_delivers_to_webhooks_listen_from_its_flags() {
     assert_eq!(ping["event"], "ping");
 }
 
+/// The secret kept out of argv (and `ps`): from stdin here, from a file or HM_WEBHOOK_SECRET alike.
+#[test]
+fn emulator_serve_reads_the_webhook_secret_from_stdin_or_a_file() {
+    let (listener, url) = listen();
+    let _emulator = Running::spawn(
+        &[
+            "emulator",
+            "serve",
+            "--port",
+            "0",
+            "--webhook",
+            &url,
+            "--webhook-secret-file",
+            "-",
+        ],
+        Some(&format!("{SECRET}\n")),
+    );
+    // Signed with the secret read from stdin, or the listener would have refused it.
+    let ping = json_line(&listener.next_stdout());
+    assert_eq!(ping["event"], "ping");
+
+    hm_bin()
+        .args(["emulator", "serve", "--port", "0"])
+        .args(["--webhook", "http://127.0.0.1:1/"])
+        .args(["--webhook-secret-file", "/nonexistent/hm-webhook-secret"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read the webhook secret file /nonexistent/hm-webhook-secret",
+        ));
+    // HM_WEBHOOK_SECRET is read when no flag gives the secret: a blank one is refused.
+    hm_bin()
+        .env("HM_WEBHOOK_SECRET", " ")
+        .args(["emulator", "serve", "--port", "0"])
+        .args(["--webhook", "http://127.0.0.1:1/"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("secret").and(predicate::str::contains("missing").not()));
+}
+
 #[test]
 fn emulator_serve_refuses_unusable_webhooks() {
     hm_bin()

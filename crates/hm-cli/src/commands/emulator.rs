@@ -9,6 +9,7 @@ use hm_emulator::{
 use serde_json::json;
 
 use crate::cli::EmulatorServeArgs;
+use crate::commands::webhooks::read_secret_text;
 use crate::error::CliError;
 use crate::output::{out, print_json};
 
@@ -58,12 +59,22 @@ pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError>
         .map_err(|e| CliError::Other(format!("the emulator stopped with an error: {e}")))
 }
 
+/// Where `--webhook`'s secret is read when neither `--webhook-secret` nor its file is given.
+const WEBHOOK_SECRET_ENV: &str = "HM_WEBHOOK_SECRET";
+
 /// The configuration with the webhooks of `--webhook` added, checked before the server starts.
 fn with_webhooks(
     mut config: EmulatorConfig,
     args: &EmulatorServeArgs,
 ) -> Result<EmulatorConfig, CliError> {
-    let secrets = &args.webhook_secrets;
+    let secrets = match (&args.webhook_secrets[..], &args.webhook_secret_file) {
+        ([], file) if !args.webhooks.is_empty() => {
+            let env = std::env::var(WEBHOOK_SECRET_ENV).ok();
+            let text = file.is_none().then_some(env.as_deref()).flatten();
+            vec![read_secret_text(text, file.as_deref(), "--webhook-secret")?]
+        }
+        (secrets, _) => secrets.to_vec(),
+    };
     if !args.webhooks.is_empty() && secrets.len() != 1 && secrets.len() != args.webhooks.len() {
         return Err(CliError::Usage(format!(
             "{} --webhook URL(s) but {} --webhook-secret(s): give one secret for all, or one per URL in the same order",

@@ -83,7 +83,17 @@ pub fn read_secret(
     file: Option<&Path>,
     flag: &str,
 ) -> Result<WebhookSecret, CliError> {
-    let secret = match (text, file) {
+    WebhookSecret::new(read_secret_text(text, file, flag)?)
+        .map_err(|e| CliError::Usage(format!("the webhook secret cannot be used: {e}")))
+}
+
+/// The text of [`read_secret`], unchecked (the emulator checks what it signs with).
+pub fn read_secret_text(
+    text: Option<&str>,
+    file: Option<&Path>,
+    flag: &str,
+) -> Result<String, CliError> {
+    Ok(match (text, file) {
         (Some(text), None) => text.to_owned(),
         (None, Some(path)) if path == Path::new("-") => {
             crate::input::claim_stdin("the webhook secret")?;
@@ -112,9 +122,7 @@ pub fn read_secret(
                  or HM_WEBHOOK_SECRET; it is the secret configured for the webhook"
             )));
         }
-    };
-    WebhookSecret::new(secret)
-        .map_err(|e| CliError::Usage(format!("the webhook secret cannot be used: {e}")))
+    })
 }
 
 /// A local webhook receiver: verified, first-seen deliveries come out of [`Receiver::next`].
