@@ -50,7 +50,6 @@ async fn flaky_receiver(seen: Seen) -> String {
 /// tell it is stale: an application that keeps the last status it was told ends with
 /// `approved` for a clearance that is `revoked`.
 #[tokio::test]
-#[ignore = "attack finding: a retried clearance status arrives after newer ones and cannot be ordered: receiver ends with a stale status"]
 async fn a_retried_stale_status_does_not_overwrite_a_newer_one() {
     let seen: Seen = Arc::default();
     let url = flaky_receiver(seen.clone()).await;

@@ -1,8 +1,13 @@
 //! The bookkeeping of deliveries: per webhook, the attempts waiting in the order they are due and
 //! the attempts being sent; and, per clearance, when its next scheduled transition is due.
 //! Nothing here waits or does I/O, so it all lives under one short lock.
+//!
+//! The changes of one clearance go to a webhook in the order they happened: while one of them
+//! waits for its first attempt or a retry, the later ones are held back, and the next is released
+//! once it was delivered or abandoned. A receiver that keeps the last status it was told so never
+//! ends with a stale one.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +47,8 @@ pub(super) struct Attempt {
     pub number: u32,
     /// An injected duplicate of a delivery already delivered: not retried.
     pub copy: bool,
+    /// The clearance (application and VIN) whose change this is: its deliveries go in order.
+    pub chain: Option<Arc<str>>,
 }
 
 /// Counters over the emulator's life; see `Webhooks::stats`.
@@ -71,11 +78,13 @@ struct Outbox {
     /// Attempts by due time, then creation order.
     due: BTreeMap<(DateTime<Utc>, u64), Attempt>,
     in_flight: usize,
+    /// Per clearance with a delivery waiting or being sent, its later changes, held back.
+    chains: HashMap<Arc<str>, VecDeque<Attempt>>,
 }
 
 impl Outbox {
     fn held(&self) -> usize {
-        self.due.len() + self.in_flight
+        self.due.len() + self.in_flight + self.chains.values().map(VecDeque::len).sum::<usize>()
     }
 
     /// When its next attempt can start, unless all its slots are busy (a finished attempt wakes
@@ -120,9 +129,10 @@ impl Queue {
             subscription: Arc::new(subscription),
             due: BTreeMap::new(),
             in_flight: 0,
+            chains: HashMap::new(),
         });
         let webhook = self.outboxes.len() - 1;
-        self.enqueue(webhook, Delivery::ping(new_id()), now);
+        self.enqueue(webhook, Delivery::ping(new_id()), None, now);
     }
 
     pub(super) fn set_fault(&mut self, fault: Option<WebhookFault>) {
@@ -148,6 +158,7 @@ impl Queue {
         let log = &clearance.changelog;
         // The first entry of a new clearance is its creation, not a change of status.
         let first = log.len().saturating_sub(changes).max(1);
+        let chain: Arc<str> = format!("{client_id}/{}", clearance.vin).into();
         for change in log.iter().skip(first) {
             for webhook in 0..self.outboxes.len() {
                 let config = &self.outboxes[webhook].subscription.config;
@@ -160,7 +171,7 @@ impl Queue {
                     change.status.clone(),
                     change.reason.clone(),
                 );
-                self.enqueue(webhook, delivery, now);
+                self.enqueue(webhook, delivery, Some(chain.clone()), now);
             }
         }
         let key = (client_id.to_owned(), clearance.vin.clone());
@@ -231,6 +242,7 @@ impl Queue {
             Ok(()) => {
                 self.stats.delivered += 1;
                 tracing::debug!(delivery_id = %attempt.id, url = %attempt.subscription.shown, attempt = attempt.number, "webhook delivered");
+                self.release(&attempt, now);
                 if self.fault.as_mut().is_some_and(ActiveFault::duplicates) {
                     self.stats.duplicated += 1;
                     self.insert(
@@ -263,7 +275,13 @@ impl Queue {
         }) && self.transitions.first().is_none_or(|t| t.0 > now)
     }
 
-    fn enqueue(&mut self, webhook: usize, delivery: Delivery, now: DateTime<Utc>) {
+    fn enqueue(
+        &mut self,
+        webhook: usize,
+        delivery: Delivery,
+        chain: Option<Arc<str>>,
+        now: DateTime<Utc>,
+    ) {
         let subscription = self.outboxes[webhook].subscription.clone();
         let event = delivery.event.name().to_owned();
         let request = match delivery.signed(&subscription.secret) {
@@ -291,8 +309,30 @@ impl Queue {
             request,
             number: 1,
             copy: false,
+            chain,
         };
+        if let Some(chain) = &attempt.chain {
+            let chains = &mut self.outboxes[webhook].chains;
+            if let Some(later) = chains.get_mut(chain) {
+                // An earlier change of this clearance is not delivered yet.
+                later.push_back(attempt);
+                return;
+            }
+            chains.insert(chain.clone(), VecDeque::new());
+        }
         self.insert(attempt, now);
+    }
+
+    /// `attempt` was delivered or abandoned: the next change of its clearance may go.
+    fn release(&mut self, attempt: &Attempt, now: DateTime<Utc>) {
+        let Some(chain) = &attempt.chain else { return };
+        let chains = &mut self.outboxes[attempt.webhook].chains;
+        match chains.get_mut(chain).and_then(VecDeque::pop_front) {
+            Some(next) => self.insert(next, now),
+            None => {
+                chains.remove(chain);
+            }
+        }
     }
 
     fn insert(&mut self, attempt: Attempt, due: DateTime<Utc>) {
@@ -314,6 +354,7 @@ impl Queue {
         if number >= self.settings.max_attempts {
             self.stats.abandoned += 1;
             tracing::warn!(delivery_id = %id, %url, attempts = number, reason, "webhook delivery abandoned after its last attempt");
+            self.release(&attempt, now);
             return;
         }
         let wait = self.backoff(number);
