@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 /// What the receiver saw: (delivery id, body), in arrival order.
 type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 
-/// A receiver that answers 500 to the first `approved` delivery and 200 to everything else.
-async fn flaky_receiver(seen: Seen) -> String {
+/// A receiver that answers 500 to the first `approved` delivery (to every one with `always`) and
+/// 200 to everything else.
+async fn flaky_receiver(seen: Seen, always: bool) -> String {
     let refused_once = Arc::new(Mutex::new(false));
     let app = axum::Router::new().fallback(post(move |headers: HeaderMap, body: Bytes| {
         let seen = seen.clone();
@@ -30,7 +31,7 @@ async fn flaky_receiver(seen: Seen) -> String {
                 .to_owned();
             if body["event"]["action"] == "approved" {
                 let mut refused = refused_once.lock().unwrap();
-                if !*refused {
+                if always || !*refused {
                     *refused = true;
                     return StatusCode::INTERNAL_SERVER_ERROR;
                 }
@@ -51,10 +52,27 @@ async fn flaky_receiver(seen: Seen) -> String {
 /// `approved` for a clearance that is `revoked`.
 #[tokio::test]
 async fn a_retried_stale_status_does_not_overwrite_a_newer_one() {
+    let (actions, truth) = approve_then_revoke(false, 10).await;
+    assert!(actions.contains(&"approved".to_owned()), "{actions:?}");
+    assert_eq!(actions.last().unwrap(), &truth, "arrival order {actions:?}");
+}
+
+/// The changes held back behind one that is abandoned (after `max_attempts`) go out.
+#[tokio::test]
+async fn changes_held_behind_an_abandoned_delivery_are_sent() {
+    let (actions, truth) = approve_then_revoke(true, 2).await;
+    assert_eq!(actions, ["revoking", "revoked"], "approved never accepted");
+    assert_eq!(truth, "revoked");
+}
+
+/// Approves the demo VIN (its `approved` refused once, or always with `always`), revokes it,
+/// delivers everything; returns the actions the receiver accepted, in order, and the status.
+async fn approve_then_revoke(always: bool, max_attempts: u32) -> (Vec<String>, String) {
     let seen: Seen = Arc::default();
-    let url = flaky_receiver(seen.clone()).await;
+    let url = flaky_receiver(seen.clone(), always).await;
     let mut config = EmulatorConfig::demo();
     config.follow_real_time = false;
+    config.webhook_delivery.max_attempts = max_attempts;
     let mut webhook = WebhookConfig::new(url, "attack-secret-123");
     webhook.events = Some(vec!["fleet_clearance_changed".into()]);
     config.webhooks.push(webhook);
@@ -111,16 +129,10 @@ async fn a_retried_stale_status_does_not_overwrite_a_newer_one() {
         .await
         .unwrap();
     let seen = seen.lock().unwrap().clone();
-    let actions: Vec<String> = seen
+    let actions = seen
         .iter()
-        .map(|(_, b)| b["event"]["action"].as_str().unwrap_or_default().to_owned())
+        // The ping has no action.
+        .filter_map(|(_, b)| b["event"]["action"].as_str().map(str::to_owned))
         .collect();
-    assert!(actions.contains(&"approved".to_owned()), "{actions:?}");
-    let last = actions.last().unwrap();
-    assert_eq!(
-        last,
-        truth["status"].as_str().unwrap(),
-        "arrival order {actions:?}; bodies carry no time or sequence to reorder them: {:?}",
-        seen.last().map(|(_, b)| b)
-    );
+    (actions, truth["status"].as_str().unwrap().to_owned())
 }
