@@ -54,8 +54,11 @@ fn listen_acknowledges_only_what_it_printed() {
         .spawn()
         .unwrap();
     let acked = flood(port, secret);
-    // The operator stops it (a crash or a kill alike).
+    // The operator stops it (a crash or a kill alike). Reaped before the pipe is read: reading
+    // first could let a write blocked on the full pipe finish before the kill lands, printing
+    // a delivery already answered 503 (retried, so printed twice: not lost).
     child.kill().unwrap();
+    let _ = child.wait();
     let mut out = String::new();
     child
         .stdout
@@ -63,7 +66,6 @@ fn listen_acknowledges_only_what_it_printed() {
         .unwrap()
         .read_to_string(&mut out)
         .unwrap();
-    let _ = child.wait();
     let printed = out.lines().count();
     assert!(acked > 0);
     assert_eq!(

@@ -67,6 +67,12 @@ impl Ack {
     pub fn handled(self) {
         let _ = self.0.send(());
     }
+
+    /// Whether the sender still waits for the answer: when it was already answered 503 (or went
+    /// away), it retries the delivery, and handling it now would handle it twice.
+    pub fn wanted(&self) -> bool {
+        !self.0.is_closed()
+    }
 }
 
 /// Runs `hm webhooks ...`.
@@ -358,6 +364,9 @@ async fn print_deliveries(receiver: &mut Receiver, json: bool) -> Result<(), Cli
     let (lines, mut to_print) = mpsc::channel::<(String, Ack)>(1);
     let printer = tokio::task::spawn_blocking(move || {
         while let Some((text, ack)) = to_print.blocking_recv() {
+            if !ack.wanted() {
+                continue;
+            }
             line(&text)?;
             ack.handled();
         }
