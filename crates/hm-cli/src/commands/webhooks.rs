@@ -6,8 +6,8 @@
 //! delivery is answered 200 only once its consumer acknowledged it (for `listen`: once its line
 //! was written); otherwise 503, and the sender retries.
 //!
-//! The listener closes connections that do not send a request head within [`READ_TIMEOUT`] or
-//! stall their body as long, and serves at most [`MAX_CONNECTIONS`] at once (the rest wait in
+//! The listener closes connections that do not send a request head within [`READ_TIMEOUT`],
+//! answers 408 to a request whose body takes longer than that, and serves at most [`MAX_CONNECTIONS`] at once (the rest wait in
 //! the kernel's backlog), so idle or trickling connections cannot take every file descriptor.
 
 use std::collections::{HashMap, HashSet};
@@ -43,8 +43,8 @@ use crate::output::{line, progress_bar};
 /// times out and retries), so a flood cannot grow memory.
 const CHANNEL: usize = 256;
 
-/// How long a connection may take to send its request head, or its body may stall, before the
-/// connection is closed (slowloris).
+/// How long a connection may take to send its request head (it is then closed), or a request its
+/// body (answered 408): slowloris.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a verified delivery may wait for its consumer (for `listen`: for its line to be
@@ -52,7 +52,7 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const HANDLED_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections served at once; further ones wait, unaccepted, in the kernel's backlog.
-pub const MAX_CONNECTIONS: usize = 64;
+pub const MAX_CONNECTIONS: usize = 100;
 
 /// A delivery handed out by [`Receiver::next`] and the promise to say when it was handled.
 type Handed = (Delivery, Ack);
@@ -248,7 +248,7 @@ async fn receive(State(shared): State<Shared>, request: Request) -> Response {
             Err(_) => {
                 return (
                     StatusCode::REQUEST_TIMEOUT,
-                    "the request body stalled; send it whole",
+                    "the request body took too long to arrive; send it whole",
                 )
                     .into_response();
             }
