@@ -522,6 +522,11 @@ impl EmulatorConfig {
             if vehicle.brand.is_empty() {
                 return invalid(format!("vehicle {:?} has an empty brand", vehicle.vin));
             }
+            // A brand the spec does not list would be accepted by the emulator and refused by
+            // High Mobility: a typo must fail here, not in production.
+            crate::brands::check_configured_brand(&vehicle.brand).map_err(|e| {
+                Error::InvalidConfig(format!("vehicles[{i}] ({:?}): {e}", vehicle.vin))
+            })?;
             vehicle.check_eligibility_values(i)?;
         }
         self.vehicle_data.validate()?;

@@ -156,27 +156,41 @@ async fn clearance_refuses_null_control_measures() {
 /// fails against High Mobility. The brand should at most be accepted for the configured VIN (or
 /// the config refused at load, naming the spec's spelling).
 #[tokio::test]
-#[ignore = "attack finding: a configured off-spec brand (config typo) is accepted for every VIN by clearance"]
 async fn off_spec_config_brand_is_not_accepted_for_other_vins() {
-    let emulator = start(&[("VIN00000000000001", "volvo")]).await;
-    let token = token(&emulator).await;
-    let status = clearance_status(
-        &emulator,
-        &token,
-        json!({"vin": "VIN00000000000099", "brand": "volvo"}),
-    )
-    .await;
-    assert!(
-        matches!(status.as_deref(), None | Some("error")),
-        "brand \"volvo\" is not in the clearance spec and VIN00000000000099 is not configured: {status:?}"
-    );
+    for (typo, spelling) in [("volvo", "volvo-cars"), ("Mercedes-Benz", "mercedes-benz")] {
+        let mut config = EmulatorConfig {
+            follow_real_time: false,
+            ..EmulatorConfig::demo()
+        };
+        config.vehicles = vec![VehicleConfig::new("VIN00000000000001", typo)];
+        let Err(e) = Emulator::start(config).await else {
+            // Accepted at load: then the brand must at least not work for another VIN.
+            let emulator = start(&[("VIN00000000000001", typo)]).await;
+            let token = token(&emulator).await;
+            let status = clearance_status(
+                &emulator,
+                &token,
+                json!({"vin": "VIN00000000000099", "brand": typo}),
+            )
+            .await;
+            assert!(
+                matches!(status.as_deref(), None | Some("error")),
+                "brand {typo:?} is not in the clearance spec and VIN00000000000099 is not configured: {status:?}"
+            );
+            continue;
+        };
+        let message = e.to_string();
+        assert!(
+            message.contains(&format!("did you mean \"{spelling}\"")),
+            "the refusal names the spec's spelling: {message}"
+        );
+    }
 }
 
 /// The eligibility spec lists 17 brands; `tesla` is not one of them (the clearance spec has it).
 /// Configuring any Tesla vehicle makes `POST /v1/eligibility` accept `tesla` for every VIN, where
 /// High Mobility answers 422 "Invalid brand".
 #[tokio::test]
-#[ignore = "attack finding: eligibility accepts a brand outside its spec's enum once any vehicle of that brand is configured"]
 async fn eligibility_refuses_clearance_only_brand_for_unconfigured_vin() {
     let emulator = start(&[("VIN00000000000001", "tesla")]).await;
     let token = token(&emulator).await;

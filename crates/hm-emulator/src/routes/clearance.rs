@@ -138,7 +138,7 @@ fn request_one(
     }
     let brand = brand.as_str();
     let configured = state.config.vehicle(&vin);
-    if !is_clearance_brand(brand, &state.config) {
+    if !is_clearance_brand(brand) {
         return error(&vin, "The brand is invalid".into());
     }
     if configured.is_some_and(|c| c.brand != brand) {
