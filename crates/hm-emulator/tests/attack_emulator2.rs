@@ -1,6 +1,5 @@
 //! Attack findings against hm-emulator's spec-built bodies and generated documents (issue 12,
-//! part 2). Each test states what the emulator should do, fails today, and is ignored so the
-//! branch stays green; it passes once the weakness is fixed. Everything goes through the public
+//! part 2). Each test states what the emulator should do; each failed before its fix. Everything goes through the public
 //! interface: the emulator on loopback, spoken to over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -208,7 +207,6 @@ async fn eligibility_refuses_clearance_only_brand_for_unconfigured_vin() {
 /// end of a finished charging session's record) are dated up to 30 days in the FUTURE: every
 /// date-time is drawn around `now`. A client computing "time since last event" gets negative ages.
 #[tokio::test]
-#[ignore = "attack finding: past events (theft_alarm.last_event, windscreen_damage_detection_time) dated in the future"]
 async fn past_events_are_not_in_the_future() {
     let vins: Vec<String> = (0..20).map(|i| format!("VIN{i:014}")).collect();
     let vehicles: Vec<(&str, &str)> = vins.iter().map(|v| (v.as_str(), "bmw")).collect();
