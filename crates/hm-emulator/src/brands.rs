@@ -7,8 +7,6 @@ use hm_api::eligibility::types::Brand as EligibilityBrand;
 use hm_api::fleet_clearance::types::Brand as ClearanceBrand;
 use hm_api::vehicle_data::types::VehicleDataBrand;
 
-use crate::EmulatorConfig;
-
 /// A spelling reduced to lower-case letters and digits (`Mercedes-Benz` -> `mercedesbenz`).
 fn key(brand: &str) -> String {
     brand
@@ -18,22 +16,55 @@ fn key(brand: &str) -> String {
         .collect()
 }
 
-/// Whether the clearance API accepts `brand`: a brand of its spec, or the brand of a vehicle in
-/// the emulator's configuration (which may try a brand the spec does not list yet).
-pub fn is_clearance_brand(brand: &str, config: &EmulatorConfig) -> bool {
-    brand.parse::<ClearanceBrand>().is_ok_and(|b| b.is_known()) || is_configured(brand, config)
+/// Whether the clearance API accepts `brand`: only a brand its spec lists (a configured vehicle's
+/// brand was checked against the same list when the configuration was loaded).
+pub fn is_clearance_brand(brand: &str) -> bool {
+    brand.parse::<ClearanceBrand>().is_ok_and(|b| b.is_known())
 }
 
-/// Whether the eligibility API accepts `brand` (its spec lists fewer brands than clearance).
-pub fn is_eligibility_brand(brand: &str, config: &EmulatorConfig) -> bool {
+/// Whether the eligibility API accepts `brand`: only a brand its spec lists, which are fewer than
+/// clearance's (a vehicle configured with a clearance-only brand is answered 422 here too, as
+/// High Mobility does).
+pub fn is_eligibility_brand(brand: &str) -> bool {
     brand
         .parse::<EligibilityBrand>()
         .is_ok_and(|b| b.is_known())
-        || is_configured(brand, config)
 }
 
-fn is_configured(brand: &str, config: &EmulatorConfig) -> bool {
-    config.vehicles.iter().any(|v| v.brand == brand)
+/// Why a configured brand is refused: the clearance spec does not list it. Names the spec's
+/// spelling of the same brand when one differs only in case or separators (`Mercedes-Benz`,
+/// `mercedes_benz`), else the brand that starts the same (`volvo` -> `volvo-cars`).
+pub fn check_configured_brand(brand: &str) -> Result<(), String> {
+    if is_clearance_brand(brand) {
+        return Ok(());
+    }
+    let wanted = key(brand);
+    let close = ClearanceBrand::KNOWN
+        .iter()
+        .map(ClearanceBrand::as_str)
+        .find(|known| key(known) == wanted)
+        .or_else(|| {
+            ClearanceBrand::KNOWN
+                .iter()
+                .map(ClearanceBrand::as_str)
+                .find(|known| {
+                    let known = key(known);
+                    !wanted.is_empty() && (known.starts_with(&wanted) || wanted.starts_with(&known))
+                })
+        });
+    Err(match close {
+        Some(known) => format!(
+            "brand {brand:?} is not a brand of the fleet clearance spec; did you mean {known:?}?"
+        ),
+        None => format!(
+            "brand {brand:?} is not a brand of the fleet clearance spec; its brands are: {}",
+            ClearanceBrand::KNOWN
+                .iter()
+                .map(ClearanceBrand::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 /// The vehicle data spelling of a fleet brand; that enum's own `unknown` for brands the vehicle
@@ -88,6 +119,17 @@ mod tests {
             "mercedes_benz"
         );
         assert_eq!(vehicle_data_brand("not-a-brand"), VehicleDataBrand::Unknown);
+    }
+
+    #[test]
+    fn configured_brands_must_be_spec_brands_and_typos_name_the_spelling() {
+        assert!(check_configured_brand("mercedes-benz").is_ok());
+        let typo = check_configured_brand("Mercedes-Benz").unwrap_err();
+        assert!(typo.contains("did you mean \"mercedes-benz\""), "{typo}");
+        let short = check_configured_brand("volvo").unwrap_err();
+        assert!(short.contains("did you mean \"volvo-cars\""), "{short}");
+        let other = check_configured_brand("zzz").unwrap_err();
+        assert!(other.contains("sandbox"), "{other}");
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub struct VehicleDataConfig {
     /// between 0.0 and 1.0. Default 0.05. The headline properties (odometer, fuel and battery
     /// level, ranges, coordinates, heading) always carry data.
     pub failure_share: f64,
+    /// Most documents generated at the same time (1 to 1,024); further requests wait their turn.
+    /// Generation runs off the request-serving threads, so a flood of vehicle data requests cannot
+    /// starve the other routes. Default: twice the CPU cores.
+    pub max_concurrent_documents: Option<u64>,
 }
 
 impl Default for VehicleDataConfig {
@@ -99,6 +103,7 @@ impl Default for VehicleDataConfig {
         Self {
             seed: 0,
             failure_share: 0.05,
+            max_concurrent_documents: None,
         }
     }
 }
@@ -522,6 +527,11 @@ impl EmulatorConfig {
             if vehicle.brand.is_empty() {
                 return invalid(format!("vehicle {:?} has an empty brand", vehicle.vin));
             }
+            // A brand the spec does not list would be accepted by the emulator and refused by
+            // High Mobility: a typo must fail here, not in production.
+            crate::brands::check_configured_brand(&vehicle.brand).map_err(|e| {
+                Error::InvalidConfig(format!("vehicles[{i}] ({:?}): {e}", vehicle.vin))
+            })?;
             vehicle.check_eligibility_values(i)?;
         }
         self.vehicle_data.validate()?;
@@ -544,16 +554,27 @@ impl EmulatorConfig {
 }
 
 impl VehicleDataConfig {
-    /// Checks that `failure_share` is a share.
+    /// Checks that `failure_share` is a share and the concurrency cap is in range.
     pub fn validate(&self) -> Result<(), Error> {
-        if (0.0..=1.0).contains(&self.failure_share) {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig(format!(
+        if !(0.0..=1.0).contains(&self.failure_share) {
+            return Err(Error::InvalidConfig(format!(
                 "vehicle_data.failure_share = {} is out of range; set it between 0.0 and 1.0",
                 self.failure_share
-            )))
+            )));
         }
+        match self.max_concurrent_documents {
+            Some(cap) => in_range("vehicle_data.max_concurrent_documents", cap, 1, 1_024),
+            None => Ok(()),
+        }
+    }
+
+    /// How many documents may be generated at the same time: the configured cap, else twice the
+    /// CPU cores.
+    pub fn concurrent_documents(&self) -> usize {
+        self.max_concurrent_documents.map_or_else(
+            || 2 * std::thread::available_parallelism().map_or(1, usize::from),
+            |cap| usize::try_from(cap).unwrap_or(usize::MAX),
+        )
     }
 }
 

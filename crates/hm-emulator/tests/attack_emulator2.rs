@@ -1,6 +1,5 @@
 //! Attack findings against hm-emulator's spec-built bodies and generated documents (issue 12,
-//! part 2). Each test states what the emulator should do, fails today, and is ignored so the
-//! branch stays green; it passes once the weakness is fixed. Everything goes through the public
+//! part 2). Each test states what the emulator should do; each failed before its fix. Everything goes through the public
 //! interface: the emulator on loopback, spoken to over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -95,7 +94,6 @@ async fn clearance_status(
 /// request schema, but hm-api's `null_as_default` (a client-side tolerance for responses) turns it
 /// into an empty map and the emulator starts a clearance.
 #[tokio::test]
-#[ignore = "attack finding: clearance request with \"tags\": null is accepted (spec: object, not nullable)"]
 async fn clearance_refuses_null_tags() {
     let emulator = start(&[("VIN00000000000001", "bmw")]).await;
     let token = token(&emulator).await;
@@ -115,7 +113,6 @@ async fn clearance_refuses_null_tags() {
 /// `control_measures.odometer.unit` is a closed enum (`kilometers`, `miles`) in the spec, but the
 /// generated open enum accepts any string, so the emulator accepts `"parsecs"`.
 #[tokio::test]
-#[ignore = "attack finding: control_measures.odometer.unit outside the spec's enum is accepted (open enum)"]
 async fn clearance_refuses_unknown_odometer_unit() {
     let emulator = start(&[("VIN00000000000001", "bmw")]).await;
     let token = token(&emulator).await;
@@ -138,7 +135,6 @@ async fn clearance_refuses_unknown_odometer_unit() {
 
 /// `control_measures` is `type: object`, not nullable; `null` is accepted as "absent".
 #[tokio::test]
-#[ignore = "attack finding: \"control_measures\": null is accepted (spec: object, not nullable)"]
 async fn clearance_refuses_null_control_measures() {
     let emulator = start(&[("VIN00000000000001", "bmw")]).await;
     let token = token(&emulator).await;
@@ -156,27 +152,41 @@ async fn clearance_refuses_null_control_measures() {
 /// fails against High Mobility. The brand should at most be accepted for the configured VIN (or
 /// the config refused at load, naming the spec's spelling).
 #[tokio::test]
-#[ignore = "attack finding: a configured off-spec brand (config typo) is accepted for every VIN by clearance"]
 async fn off_spec_config_brand_is_not_accepted_for_other_vins() {
-    let emulator = start(&[("VIN00000000000001", "volvo")]).await;
-    let token = token(&emulator).await;
-    let status = clearance_status(
-        &emulator,
-        &token,
-        json!({"vin": "VIN00000000000099", "brand": "volvo"}),
-    )
-    .await;
-    assert!(
-        matches!(status.as_deref(), None | Some("error")),
-        "brand \"volvo\" is not in the clearance spec and VIN00000000000099 is not configured: {status:?}"
-    );
+    for (typo, spelling) in [("volvo", "volvo-cars"), ("Mercedes-Benz", "mercedes-benz")] {
+        let mut config = EmulatorConfig {
+            follow_real_time: false,
+            ..EmulatorConfig::demo()
+        };
+        config.vehicles = vec![VehicleConfig::new("VIN00000000000001", typo)];
+        let Err(e) = Emulator::start(config).await else {
+            // Accepted at load: then the brand must at least not work for another VIN.
+            let emulator = start(&[("VIN00000000000001", typo)]).await;
+            let token = token(&emulator).await;
+            let status = clearance_status(
+                &emulator,
+                &token,
+                json!({"vin": "VIN00000000000099", "brand": typo}),
+            )
+            .await;
+            assert!(
+                matches!(status.as_deref(), None | Some("error")),
+                "brand {typo:?} is not in the clearance spec and VIN00000000000099 is not configured: {status:?}"
+            );
+            continue;
+        };
+        let message = e.to_string();
+        assert!(
+            message.contains(&format!("did you mean \"{spelling}\"")),
+            "the refusal names the spec's spelling: {message}"
+        );
+    }
 }
 
 /// The eligibility spec lists 17 brands; `tesla` is not one of them (the clearance spec has it).
 /// Configuring any Tesla vehicle makes `POST /v1/eligibility` accept `tesla` for every VIN, where
 /// High Mobility answers 422 "Invalid brand".
 #[tokio::test]
-#[ignore = "attack finding: eligibility accepts a brand outside its spec's enum once any vehicle of that brand is configured"]
 async fn eligibility_refuses_clearance_only_brand_for_unconfigured_vin() {
     let emulator = start(&[("VIN00000000000001", "tesla")]).await;
     let token = token(&emulator).await;
@@ -197,7 +207,6 @@ async fn eligibility_refuses_clearance_only_brand_for_unconfigured_vin() {
 /// end of a finished charging session's record) are dated up to 30 days in the FUTURE: every
 /// date-time is drawn around `now`. A client computing "time since last event" gets negative ages.
 #[tokio::test]
-#[ignore = "attack finding: past events (theft_alarm.last_event, windscreen_damage_detection_time) dated in the future"]
 async fn past_events_are_not_in_the_future() {
     let vins: Vec<String> = (0..20).map(|i| format!("VIN{i:014}")).collect();
     let vehicles: Vec<(&str, &str)> = vins.iter().map(|v| (v.as_str(), "bmw")).collect();

@@ -108,6 +108,7 @@ async fn every_capability_and_property_for_many_vins_and_seeds() {
         let docs = documents(fleet(VehicleDataConfig {
             seed,
             failure_share: 0.2,
+            ..VehicleDataConfig::default()
         }))
         .await;
         assert!(docs.len() >= 28);
@@ -138,6 +139,7 @@ async fn failures_follow_the_configured_share() {
         let docs = documents(fleet(VehicleDataConfig {
             seed: 3,
             failure_share: share,
+            ..VehicleDataConfig::default()
         }))
         .await;
         let (mut failed, mut total) = (0, 0);
@@ -194,6 +196,7 @@ async fn documents_depend_only_on_vin_and_seed() {
     let settings = |seed| VehicleDataConfig {
         seed,
         failure_share: 0.1,
+        ..VehicleDataConfig::default()
     };
     let run = async |seed| -> Vec<Value> {
         documents(fleet(settings(seed)))

@@ -35,8 +35,12 @@ const USUAL_KEYED_ITEMS: usize = 4;
 const MAX_KEYED_ITEMS: usize = 8;
 /// Property timestamps lie up to this many seconds before the request.
 const MAX_AGE_SECS: u64 = 2 * 3600;
-/// Other date-time values lie within this many days around the request.
+/// Other date-time values lie up to this many days before the request (events that happened),
+/// or around it for the names of [`MAY_BE_FUTURE`].
 const DATE_SPREAD_DAYS: u64 = 30;
+/// Parts of a field name that make its date-time one that may lie ahead (`next_oil_service_date`,
+/// `brake_service_due_date`); every other date-time is of something that has happened.
+const MAY_BE_FUTURE: [&str; 2] = ["due", "next"];
 
 type Id = usize;
 
@@ -179,7 +183,7 @@ impl Shape {
 
     /// A whole document: every field of the root schema, recursively.
     pub fn generate(&self, draw: &Draw) -> Value {
-        self.value(draw, self.root, mix(draw.seed))
+        self.value(draw, self.root, mix(draw.seed), false)
     }
 
     fn resolve(&self, mut id: Id) -> &Node {
@@ -194,7 +198,8 @@ impl Shape {
         &Node::Boolean
     }
 
-    fn value(&self, draw: &Draw, id: Id, salt: u64) -> Value {
+    /// The value of node `id`; `future` is set below a field whose name allows a date ahead.
+    fn value(&self, draw: &Draw, id: Id, salt: u64, future: bool) -> Value {
         match self.resolve(id) {
             Node::Ref(_) => Value::Null,
             Node::Property { data, failure } => {
@@ -204,10 +209,16 @@ impl Shape {
                 map.insert("timestamp".into(), time(at));
                 match data {
                     Some(data) if unit(mix(salt ^ 2)) >= draw.failure_share => {
-                        map.insert("data".into(), self.value(draw, *data, mix(salt ^ 3)));
+                        map.insert(
+                            "data".into(),
+                            self.value(draw, *data, mix(salt ^ 3), future),
+                        );
                     }
                     _ => {
-                        map.insert("failure".into(), self.value(draw, *failure, mix(salt ^ 4)));
+                        map.insert(
+                            "failure".into(),
+                            self.value(draw, *failure, mix(salt ^ 4), future),
+                        );
                     }
                 }
                 Value::Object(map)
@@ -218,7 +229,12 @@ impl Shape {
                     .map(|f| {
                         (
                             f.name.to_string(),
-                            self.value(draw, f.node, mix(salt ^ f.hash)),
+                            self.value(
+                                draw,
+                                f.node,
+                                mix(salt ^ f.hash),
+                                future || MAY_BE_FUTURE.iter().any(|part| f.name.contains(part)),
+                            ),
                         )
                     })
                     .collect(),
@@ -245,7 +261,7 @@ impl Shape {
                 };
                 (0..count)
                     .map(|i| {
-                        let mut item = self.value(draw, *items, mix(salt ^ (i as u64 + 1)));
+                        let mut item = self.value(draw, *items, mix(salt ^ (i as u64 + 1)), future);
                         if let Some(key) = key {
                             set_key(&mut item, key, i);
                         }
@@ -269,8 +285,13 @@ impl Shape {
             }
             Node::Text(label) => Value::String(format!("{label} {}", 1 + mix(salt) % 99)),
             Node::DateTime => {
-                let spread = 2 * DATE_SPREAD_DAYS * 86_400;
-                let offset = (mix(salt) % spread) as i64 - (spread / 2) as i64;
+                let spread = DATE_SPREAD_DAYS * 86_400;
+                let back = 1 + (mix(salt) % spread) as i64;
+                let offset = if future && mix(salt ^ 5) & 1 == 1 {
+                    back
+                } else {
+                    -back
+                };
                 time(draw.now.trunc_subsecs(0) + Duration::seconds(offset))
             }
             Node::Integer { low, high } => {
@@ -566,6 +587,45 @@ mod tests {
         let a = shape.generate(&draw(1, 0.1));
         assert_eq!(a, shape.generate(&draw(1, 0.1)));
         assert_ne!(a, shape.generate(&draw(2, 0.1)));
+    }
+
+    #[test]
+    fn only_due_and_next_dates_lie_ahead() {
+        let shape = Shape::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let mut ahead = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let d = draw(seed, 0.0);
+            let doc = shape.generate(&d);
+            let mut stack = vec![(String::new(), &doc)];
+            while let Some((path, value)) = stack.pop() {
+                match value {
+                    Value::Object(map) => {
+                        stack.extend(map.iter().map(|(k, v)| (format!("{path}.{k}"), v)));
+                    }
+                    Value::Array(items) => {
+                        stack.extend(items.iter().map(|v| (path.clone(), v)));
+                    }
+                    Value::String(text) => {
+                        if let Ok(at) = text.parse::<DateTime<Utc>>()
+                            && at > d.now
+                        {
+                            ahead.insert(path);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(
+            !ahead.is_empty(),
+            "due and next dates lie ahead on some vehicles"
+        );
+        for path in &ahead {
+            assert!(
+                MAY_BE_FUTURE.iter().any(|part| path.contains(part)),
+                "{path} lies ahead"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! A few headline properties (odometer, levels, ranges, position) get plausible values of a
 //! car instead of random ones and always carry data: demos and summaries show them.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use hm_api::vehicle_data::types::{
     ChargingPropertyLength, ChargingPropertyPercentage, CustomTypeCoordinates,
@@ -15,7 +17,64 @@ use hm_api::vehicle_data::types::{
 
 use super::shape::{Draw, Shape, mix};
 use super::{pick, seed};
+use tokio::sync::Semaphore;
+
 use crate::config::VehicleDataConfig;
+
+/// Generates documents on tokio's blocking threads, at most a fixed number at a time: a document
+/// takes milliseconds of CPU, and a flood of requests generating them on the request-serving
+/// threads would starve every other route.
+#[derive(Clone)]
+pub struct Generator {
+    shape: &'static Shape,
+    settings: VehicleDataConfig,
+    permits: Arc<Semaphore>,
+}
+
+impl Generator {
+    /// A generator of documents from `shape` that runs at most
+    /// `settings.concurrent_documents()` generations at a time.
+    pub fn new(shape: &'static Shape, settings: VehicleDataConfig) -> Self {
+        Self {
+            shape,
+            permits: Arc::new(Semaphore::new(settings.concurrent_documents())),
+            settings,
+        }
+    }
+
+    /// [`document`] for `vin`, once a permit is free; `Err` describes a bug of the emulator (the
+    /// document does not fit hm-api's types, or generation panicked).
+    pub async fn document(
+        &self,
+        vin: String,
+        fleet_brand: String,
+        request_id: String,
+        now: DateTime<Utc>,
+    ) -> Result<VehicleData, String> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            // The permit lives as long as the work, even if the request is dropped meanwhile.
+            let _permit = permit;
+            document(
+                this.shape,
+                &this.settings,
+                &vin,
+                &fleet_brand,
+                &request_id,
+                now,
+            )
+            .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}
 
 /// The document for `vin` as read at `now`, with the brand in vehicle data's spelling.
 ///
@@ -99,5 +158,62 @@ fn headline(doc: &mut VehicleData, s: u64) {
             timestamp: l.heading.take().and_then(|p| p.timestamp),
             failure: None,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generator(cap: u64) -> Generator {
+        let settings = VehicleDataConfig {
+            max_concurrent_documents: Some(cap),
+            ..VehicleDataConfig::default()
+        };
+        Generator::new(Shape::builtin().unwrap_or_else(|e| panic!("{e}")), settings)
+    }
+
+    #[tokio::test]
+    async fn generation_waits_for_a_permit_and_holds_one_while_it_runs() {
+        let generator = generator(2);
+        assert_eq!(generator.permits.available_permits(), 2);
+        let busy = generator
+            .permits
+            .clone()
+            .acquire_many_owned(2)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let waiting = generator.document("VIN00000000000001".into(), "bmw".into(), "r".into(), now);
+        tokio::pin!(waiting);
+        assert!(
+            futures::poll!(waiting.as_mut()).is_pending(),
+            "with every permit taken, a document is not generated"
+        );
+        drop(busy);
+        let doc = waiting.await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc.vin.as_deref(), Some("VIN00000000000001"));
+        assert_eq!(
+            generator.permits.available_permits(),
+            2,
+            "the permit is returned"
+        );
+    }
+
+    #[test]
+    fn the_cap_is_configured_or_twice_the_cores() {
+        assert_eq!(generator(3).permits.available_permits(), 3);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(
+            VehicleDataConfig::default().concurrent_documents(),
+            2 * cores
+        );
+        for bad in [0, 1_025] {
+            let settings = VehicleDataConfig {
+                max_concurrent_documents: Some(bad),
+                ..VehicleDataConfig::default()
+            };
+            assert!(settings.validate().is_err(), "{bad}");
+        }
     }
 }

@@ -57,7 +57,7 @@ pub async fn check(
         );
     }
     let brand = request.brand.as_str();
-    if !crate::brands::is_eligibility_brand(brand, &state.config) {
+    if !crate::brands::is_eligibility_brand(brand) {
         return unprocessable("Invalid brand", "The brand is invalid", "brand");
     }
 

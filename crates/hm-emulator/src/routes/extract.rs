@@ -149,8 +149,8 @@ impl<S: Protected> FromRequestParts<Arc<AppState>> for PathVin<S> {
     }
 }
 
-/// A request body that is one JSON document (duplicate keys refused), sent as `application/json`
-/// and no larger than `limits.max_body_bytes`.
+/// A request body that is one JSON document (duplicate keys and `null` refused), sent as
+/// `application/json` and no larger than `limits.max_body_bytes`.
 pub struct JsonBody<S>(pub Value, pub(crate) PhantomData<S>);
 
 impl<S: Protected> FromRequest<Arc<AppState>> for JsonBody<S> {
@@ -175,15 +175,24 @@ impl<S: Protected> FromRequest<Arc<AppState>> for JsonBody<S> {
         let bytes = read_body(&parts.headers, body, limits)
             .await
             .map_err(|e| e.response(S::API, limits))?;
-        crate::strict_json::parse(&bytes)
-            .map(|value| JsonBody(value, PhantomData))
-            .map_err(|e| {
-                refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Invalid input",
-                    format!("the request body is not valid JSON: {e}"),
-                )
-            })
+        let value = crate::strict_json::parse(&bytes).map_err(|e| {
+            refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid input",
+                format!("the request body is not valid JSON: {e}"),
+            )
+        })?;
+        if let Some(path) = crate::strict_json::first_null(&value) {
+            let at = if path.is_empty() { "the body" } else { &path };
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid input",
+                format!(
+                    "{at} is null; the API's request schema allows no null: leave the field out"
+                ),
+            ));
+        }
+        Ok(JsonBody(value, PhantomData))
     }
 }
 

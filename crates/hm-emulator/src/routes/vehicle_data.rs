@@ -40,25 +40,22 @@ pub async fn get(
     let brand = state
         .config
         .vehicle(&vin)
-        .map(|v| v.brand.as_str())
+        .map(|v| v.brand.clone())
         .unwrap_or_default();
     let request_id = uuid::Uuid::new_v4().simple().to_string();
-    match crate::documents::vehicle_data::document(
-        state.vehicle_data_shape,
-        &state.config.vehicle_data,
-        &vin,
-        brand,
-        &request_id,
-        now,
-    ) {
+    match state
+        .vehicle_data
+        .document(vin, brand, request_id, now)
+        .await
+    {
         Ok(document) => Json(document).into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "a generated vehicle data document does not fit hm-api's types");
+            tracing::error!(error = %e, "generating a vehicle data document failed");
             errors::data(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
-                "the emulator generated a document that does not fit the spec's types; \
-                 please report this as a bug of hm-emulator",
+                "the emulator could not generate this document (it did not fit the spec's \
+                 types, or generation failed); please report this as a bug of hm-emulator",
             )
         }
     }

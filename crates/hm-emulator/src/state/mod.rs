@@ -16,6 +16,7 @@ use p256::ecdsa::VerifyingKey;
 use crate::Error;
 use crate::config::{ApplicationConfig, EmulatorConfig, parse_public_key};
 use crate::documents::shape::Shape;
+use crate::documents::vehicle_data::Generator;
 use crate::faults::Faults;
 use crate::webhooks::Webhooks;
 
@@ -114,8 +115,8 @@ pub struct AppState {
     pub faults: Faults,
     /// The address the server listens on; set once the socket is bound.
     pub local_addr: OnceLock<SocketAddr>,
-    /// The vehicle data schema, to generate documents from.
-    pub vehicle_data_shape: &'static Shape,
+    /// Generates vehicle data documents, a bounded number at a time.
+    pub vehicle_data: Generator,
     /// Webhook deliveries; told of every clearance change.
     pub webhooks: Arc<Webhooks>,
 }
@@ -138,7 +139,10 @@ impl AppState {
             faults: Faults::new(clock.clone()),
             clock,
             local_addr: OnceLock::new(),
-            vehicle_data_shape: Shape::builtin().map_err(Error::BuiltInShape)?,
+            vehicle_data: Generator::new(
+                Shape::builtin().map_err(Error::BuiltInShape)?,
+                config.vehicle_data.clone(),
+            ),
             webhooks,
             config,
         })
