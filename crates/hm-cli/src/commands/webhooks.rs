@@ -7,8 +7,9 @@
 //! was written); otherwise 503, and the sender retries.
 //!
 //! The listener closes connections that do not send a request head within [`READ_TIMEOUT`],
-//! answers 408 to a request whose body takes longer than that, and serves at most [`MAX_CONNECTIONS`] at once (the rest wait in
-//! the kernel's backlog), so idle or trickling connections cannot take every file descriptor.
+//! answers 408 to a request whose body takes longer than that, and serves at most
+//! [`MAX_CONNECTIONS`] at once (the rest wait in the kernel's backlog), so idle or trickling
+//! connections cannot take every file descriptor.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
