@@ -69,6 +69,9 @@ pub struct EmulatorConfig {
     /// Test vehicles the emulator knows.
     #[serde(default)]
     pub vehicles: Vec<VehicleConfig>,
+    /// The embedded MQTT broker and its publisher (the `[mqtt]` table); off by default.
+    #[serde(default)]
+    pub mqtt: crate::mqtt::MqttConfig,
 }
 
 /// Caps on what clients can make the emulator hold. A request beyond one gets a 4xx in the API's
@@ -246,6 +249,7 @@ impl EmulatorConfig {
             limits: Limits::default(),
             applications: Vec::new(),
             vehicles: Vec::new(),
+            mqtt: crate::mqtt::MqttConfig::default(),
         }
     }
 
@@ -370,6 +374,7 @@ impl EmulatorConfig {
             1_000_000,
         )?;
         self.limits.validate()?;
+        self.mqtt.validate()?;
         let mut client_ids = std::collections::HashSet::new();
         let mut key_ids = std::collections::HashSet::new();
         for app in &self.applications {

@@ -8,6 +8,7 @@ mod error;
 pub mod faults;
 mod filter;
 mod form;
+pub mod mqtt;
 mod routes;
 mod server;
 mod state;
@@ -21,4 +22,5 @@ pub use config::{
 };
 pub use error::Error;
 pub use faults::{Fault, Faults, Route};
+pub use mqtt::{MqttConfig, MqttEndpoint, MqttEnvironment, TlsFiles};
 pub use server::{Emulator, EmulatorHandle, serve};

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::EmulatorConfig;
 use crate::faults::Faults;
+use crate::mqtt::{Mqtt, MqttEndpoint};
 use crate::state::AppState;
 use crate::{Error, routes};
 
@@ -39,6 +40,11 @@ impl Emulator {
         let base_url = format!("http://{local}");
         let _ = state.local_addr.set(local);
         let (stop, stopped) = oneshot::channel::<()>();
+        let mqtt = if state.config.mqtt.enabled {
+            Some(Mqtt::start(state.clone()).await?)
+        } else {
+            None
+        };
         let app = routes::router(state.clone());
         let task = tokio::spawn(async move {
             let shutdown = async {
@@ -55,6 +61,7 @@ impl Emulator {
             state,
             stop: Some(stop),
             task: Some(task),
+            mqtt,
         })
     }
 }
@@ -65,12 +72,14 @@ pub struct EmulatorHandle {
     state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    mqtt: Option<Mqtt>,
 }
 
 impl std::fmt::Debug for EmulatorHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmulatorHandle")
             .field("base_url", &self.base_url)
+            .field("mqtt", &self.mqtt())
             .finish()
     }
 }
@@ -120,10 +129,18 @@ impl EmulatorHandle {
         &self.state.config
     }
 
-    /// Stops the server and waits until it has finished serving open requests.
+    /// The embedded MQTT broker, when the configuration enables it (`[mqtt] enabled = true`).
+    pub fn mqtt(&self) -> Option<&MqttEndpoint> {
+        self.mqtt.as_ref().map(Mqtt::endpoint)
+    }
+
+    /// Stops the server (and the MQTT broker) and waits until it has finished serving open requests.
     pub async fn shutdown(mut self) -> Result<(), Error> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(mqtt) = self.mqtt.take() {
+            mqtt.stop().await?;
         }
         match self.task.take() {
             Some(task) => match task.await {

@@ -19,6 +19,9 @@ pub struct VirtualClock {
     started_wall: DateTime<Utc>,
     follow_real_time: bool,
     advanced_nanos: AtomicU64,
+    /// Told about every manual advance, so that work scheduled on the clock (the MQTT publisher)
+    /// wakes up without polling.
+    advanced: tokio::sync::watch::Sender<()>,
 }
 
 impl VirtualClock {
@@ -29,6 +32,7 @@ impl VirtualClock {
             started_wall: Utc::now(),
             follow_real_time,
             advanced_nanos: AtomicU64::new(0),
+            advanced: tokio::sync::watch::Sender::new(()),
         }
     }
 
@@ -55,6 +59,17 @@ impl VirtualClock {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 Some(n.saturating_add(nanos))
             });
+        self.advanced.send_replace(());
+    }
+
+    /// A receiver that changes whenever the clock is moved by [`VirtualClock::advance`].
+    pub fn advances(&self) -> tokio::sync::watch::Receiver<()> {
+        self.advanced.subscribe()
+    }
+
+    /// Whether the clock also moves with (tokio's) real time.
+    pub fn follows_real_time(&self) -> bool {
+        self.follow_real_time
     }
 }
 
