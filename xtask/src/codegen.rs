@@ -1,5 +1,6 @@
 //! `cargo xtask codegen [--check]`: fetched spec -> overlay -> normalisation -> validation -> progenitor
-//! -> open enums -> prettyplease -> files under `crates/*/src/generated/`.
+//! -> open enums -> prettyplease -> files under `crates/*/src/generated/`; fetched JSON Schema ->
+//! [`json_schema`] -> `crates/hm-stream/src/generated/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::json_schema;
 use crate::manifest::{Manifest, SpecEntry};
 use crate::overlay::Overlay;
 
@@ -25,17 +27,14 @@ pub struct CorrectedSpec {
 
 /// Reads the fetched spec of `entry`, checks its digest, and applies overlay and normalisation.
 pub fn corrected_spec(root: &Path, entry: &SpecEntry) -> Result<CorrectedSpec> {
-    let path = entry.fetched_path(root);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::NotFetched { path });
-        }
-        Err(e) => return Err(Error::io("read", &path, e)),
-    };
-    entry.verify(&bytes, &path.display().to_string())?;
+    let bytes = entry.pinned().read_fetched(root)?;
     let text = String::from_utf8_lossy(&bytes);
-    correct(&text, &path, &entry.overlay_path(root), &entry.file)
+    correct(
+        &text,
+        &entry.fetched_path(root),
+        &entry.overlay_path(root),
+        &entry.file,
+    )
 }
 
 /// Applies `overlay` and the normalisation to spec `text` (read from `path`).
@@ -99,8 +98,8 @@ fn header(entry: &SpecEntry) -> String {
     )
 }
 
-/// Generates every spec of the manifest and the wiring around them; returns the files it would write
-/// (path -> contents).
+/// Generates every spec and schema of the manifest and the wiring around them; returns the files it
+/// would write (path -> contents).
 pub fn render_all(root: &Path, manifest: &Manifest) -> Result<BTreeMap<PathBuf, String>> {
     let mut files = crate::wiring::render(root, manifest)?;
     for entry in &manifest.specs {
@@ -109,6 +108,20 @@ pub fn render_all(root: &Path, manifest: &Manifest) -> Result<BTreeMap<PathBuf, 
         let name = format!("{}.rs", entry.module);
         files.insert(root.join(CLIENT_DIR).join(&name), client);
         files.insert(root.join(HTTPMOCK_DIR).join(&name), mock);
+    }
+    let schemas = manifest
+        .schemas
+        .iter()
+        .map(|entry| Ok((entry, json_schema::read(root, entry)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let others = json_schema::others(&schemas);
+    for (entry, doc) in schemas {
+        let defs = json_schema::corrected(doc, entry, &others)?;
+        files.insert(
+            root.join(json_schema::STREAM_DIR)
+                .join(format!("{}.rs", entry.module)),
+            json_schema::generate(&defs, entry)?,
+        );
     }
     Ok(files)
 }
@@ -133,7 +146,7 @@ pub fn stale_files(root: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Stale>
             });
         }
     }
-    for dir in [CLIENT_DIR, HTTPMOCK_DIR] {
+    for dir in [CLIENT_DIR, HTTPMOCK_DIR, json_schema::STREAM_DIR] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };

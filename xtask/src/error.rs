@@ -25,10 +25,10 @@ pub enum Error {
         message: String,
     },
 
-    /// A spec has not been fetched yet.
+    /// A pinned file has not been fetched yet.
     #[error("{path} is missing: run `cargo xtask fetch` (or `cargo xtask fetch --from DIR`) first")]
     NotFetched {
-        /// Where the fetched spec should be.
+        /// Where the fetched file should be.
         path: PathBuf,
     },
 
@@ -93,6 +93,15 @@ pub enum Error {
     #[error("{file} (after overlay and normalisation): {message}")]
     Spec {
         /// The spec file name.
+        file: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
+    /// A JSON Schema cannot be turned into message types.
+    #[error("{file}: {message}")]
+    Schema {
+        /// The schema file.
         file: String,
         /// What is wrong and how to fix it.
         message: String,

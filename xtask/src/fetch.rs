@@ -1,4 +1,5 @@
-//! `cargo xtask fetch`: put the pinned spec files into `openapi/fetched/`, verified by digest.
+//! `cargo xtask fetch`: put the pinned files (specs, schemas, fixtures) into `openapi/fetched/`, verified
+//! by digest.
 
 use std::path::Path;
 
@@ -8,35 +9,35 @@ use crate::manifest::Manifest;
 /// Environment variable naming a local folder that holds the published files (CI sets it).
 pub const SOURCE_DIR_ENV: &str = "HM_OPENAPI_DIR";
 
-/// Fetches every spec of the manifest from `from` (a folder) or else from its pinned URL.
+/// Fetches every pinned file of the manifest from `from` (a folder) or else from its pinned URL.
 pub fn fetch(root: &Path, manifest: &Manifest, from: Option<&Path>) -> Result<()> {
-    let target_dir = root.join(crate::FETCHED_DIR);
-    std::fs::create_dir_all(&target_dir)
-        .map_err(|e| Error::io("create directory", &target_dir, e))?;
-    for spec in &manifest.specs {
-        let target = spec.fetched_path(root);
+    for pinned in manifest.pinned_files() {
+        let target = pinned.fetched_path(root);
         if let Ok(existing) = std::fs::read(&target)
-            && spec
+            && pinned
                 .verify(&existing, &target.display().to_string())
                 .is_ok()
         {
-            println!("up to date   {}", spec.file);
+            println!("up to date   {}", pinned.file);
             continue;
         }
         let (bytes, origin) = match from {
             Some(dir) => {
-                let path = dir.join(&spec.file);
+                let path = dir.join(&pinned.file);
                 let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
                 (bytes, path.display().to_string())
             }
             None => {
-                let url = manifest.url(spec);
+                let url = manifest.url(&pinned.file);
                 (download(&url)?, url)
             }
         };
-        spec.verify(&bytes, &origin)?;
+        pinned.verify(&bytes, &origin)?;
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+        }
         std::fs::write(&target, &bytes).map_err(|e| Error::io("write", &target, e))?;
-        println!("fetched      {} from {origin}", spec.file);
+        println!("fetched      {} from {origin}", pinned.file);
     }
     Ok(())
 }

@@ -116,7 +116,7 @@ fn only_operation(spec: &OpenAPI, path: &str, method: &str) -> OpenAPI {
 /// The process-wide panic hook is left alone (tests run on parallel threads, and replacing the hook
 /// would swallow their panics too): the default hook prints the panic under the thread's name, and
 /// the payload becomes the error.
-fn catch_panic<T: Send>(
+pub(crate) fn catch_panic<T: Send>(
     file: &str,
     f: impl FnOnce() -> T + Send,
 ) -> std::result::Result<T, String> {

@@ -5,9 +5,11 @@
 //! compile first.
 
 pub mod codegen;
+pub mod definitions;
 pub mod error;
 pub mod fetch;
 pub mod generate;
+pub mod json_schema;
 pub mod manifest;
 pub mod normalise;
 pub mod open_enums;

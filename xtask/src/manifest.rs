@@ -1,7 +1,7 @@
-//! `openapi/specs.toml`: which published specs we generate from, pinned by URL and sha256.
+//! `openapi/specs.toml`: which published specs and schemas we generate from, pinned by URL and sha256.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -14,9 +14,12 @@ use crate::error::{Error, Result};
 pub struct Manifest {
     /// Base URL of the upstream repository at the pinned commit.
     pub upstream: String,
-    /// The specs, in generation order.
+    /// The OpenAPI specs (REST client), in generation order.
     #[serde(rename = "spec")]
     pub specs: Vec<SpecEntry>,
+    /// The JSON Schemas (MQTT stream message types), in generation order.
+    #[serde(rename = "schema", default)]
+    pub schemas: Vec<SchemaEntry>,
 }
 
 /// One pinned spec.
@@ -36,6 +39,35 @@ pub struct SpecEntry {
     pub rename: BTreeMap<String, String>,
 }
 
+/// One pinned JSON Schema: a module of message types in hm-stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaEntry {
+    /// Rust module the schema becomes.
+    pub module: String,
+    /// One line on what the schema describes; documents its module.
+    pub summary: String,
+    /// Path of the schema upstream and in the fetched folder.
+    pub file: String,
+    /// Pinned sha256 of the published file, lower-case hex.
+    pub sha256: String,
+    /// Name of the Rust type of the whole document (JSON Schema has no name for it).
+    pub root: String,
+    /// Published example documents, pinned too: the tests decode them into the generated types.
+    #[serde(default)]
+    pub fixtures: Vec<PinnedFile>,
+}
+
+/// A published file pinned by its digest: a spec, a schema or a fixture.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedFile {
+    /// Path upstream and in the fetched folder.
+    pub file: String,
+    /// Pinned sha256 of the published file, lower-case hex.
+    pub sha256: String,
+}
+
 impl Manifest {
     /// Reads and parses the manifest.
     pub fn load(path: &Path) -> Result<Self> {
@@ -51,45 +83,85 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// Module names become Rust identifiers, file names and cargo features: refuse what cannot.
+    /// Module names become Rust identifiers, file names and cargo features; files land under the fetched
+    /// folder: refuse what cannot.
     fn check(&self) -> std::result::Result<(), String> {
         let mut seen = std::collections::BTreeSet::new();
         for spec in &self.specs {
-            let valid = spec.module.starts_with(|c: char| c.is_ascii_lowercase())
-                && spec
-                    .module
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if !valid || syn::parse_str::<syn::Ident>(&spec.module).is_err() {
+            check_module(&spec.module, &spec.summary, &mut seen)?;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for schema in &self.schemas {
+            check_module(&schema.module, &schema.summary, &mut seen)?;
+            let upper_camel = schema.root.starts_with(|c: char| c.is_ascii_uppercase())
+                && schema.root.chars().all(|c| c.is_ascii_alphanumeric());
+            if !upper_camel || syn::parse_str::<syn::Ident>(&schema.root).is_err() {
                 return Err(format!(
-                    "module `{}` is not a snake_case Rust identifier (lower-case letters, digits, `_`, \
-                     starting with a letter, not a keyword)",
-                    spec.module
+                    "schema `{}`: root `{}` is not an UpperCamelCase Rust type name",
+                    schema.module, schema.root
                 ));
             }
-            if ["default", "types", "generated"].contains(&spec.module.as_str()) {
+        }
+        for pinned in self.pinned_files() {
+            let relative = Path::new(&pinned.file)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+            if !relative {
                 return Err(format!(
-                    "module `{}` is reserved; choose another name",
-                    spec.module
-                ));
-            }
-            if !seen.insert(&spec.module) {
-                return Err(format!("module `{}` is listed twice", spec.module));
-            }
-            if spec.summary.trim().is_empty() || spec.summary.contains('\n') {
-                return Err(format!(
-                    "module `{}` needs a one-line `summary` (it documents the module and its accessor)",
-                    spec.module
+                    "file `{}` must be a relative path inside the upstream repository (no `..`, no leading `/`)",
+                    pinned.file
                 ));
             }
         }
         Ok(())
     }
 
-    /// The canonical download URL of a spec.
-    pub fn url(&self, spec: &SpecEntry) -> String {
-        format!("{}/{}", self.upstream.trim_end_matches('/'), spec.file)
+    /// The canonical download URL of a pinned file.
+    pub fn url(&self, file: &str) -> String {
+        format!("{}/{}", self.upstream.trim_end_matches('/'), file)
     }
+
+    /// Every file `cargo xtask fetch` puts into the fetched folder: specs, schemas and their fixtures.
+    pub fn pinned_files(&self) -> Vec<PinnedFile> {
+        let specs = self.specs.iter().map(SpecEntry::pinned);
+        let schemas = self
+            .schemas
+            .iter()
+            .flat_map(|s| std::iter::once(s.pinned()).chain(s.fixtures.iter().cloned()));
+        specs.chain(schemas).collect()
+    }
+}
+
+/// A module name becomes a Rust identifier and a file name (and, for specs, a cargo feature).
+fn check_module(
+    module: &str,
+    summary: &str,
+    seen: &mut std::collections::BTreeSet<String>,
+) -> std::result::Result<(), String> {
+    let valid = module.starts_with(|c: char| c.is_ascii_lowercase())
+        && module
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid || syn::parse_str::<syn::Ident>(module).is_err() {
+        return Err(format!(
+            "module `{module}` is not a snake_case Rust identifier (lower-case letters, digits, `_`, \
+             starting with a letter, not a keyword)"
+        ));
+    }
+    if ["default", "types", "generated"].contains(&module) {
+        return Err(format!(
+            "module `{module}` is reserved; choose another name"
+        ));
+    }
+    if !seen.insert(module.to_owned()) {
+        return Err(format!("module `{module}` is listed twice"));
+    }
+    if summary.trim().is_empty() || summary.contains('\n') {
+        return Err(format!(
+            "module `{module}` needs a one-line `summary` (it documents the module and its accessor)"
+        ));
+    }
+    Ok(())
 }
 
 impl SpecEntry {
@@ -100,16 +172,14 @@ impl SpecEntry {
 
     /// Checks `bytes` against the pinned digest; `origin` names where they came from.
     pub fn verify(&self, bytes: &[u8], origin: &str) -> Result<()> {
-        let actual = sha256_hex(bytes);
-        if actual == self.sha256 {
-            Ok(())
-        } else {
-            Err(Error::DigestMismatch {
-                file: self.file.clone(),
-                expected: self.sha256.clone(),
-                actual,
-                origin: origin.to_owned(),
-            })
+        verify(&self.file, &self.sha256, bytes, origin)
+    }
+
+    /// The spec as a pinned file.
+    pub fn pinned(&self) -> PinnedFile {
+        PinnedFile {
+            file: self.file.clone(),
+            sha256: self.sha256.clone(),
         }
     }
 
@@ -121,8 +191,62 @@ impl SpecEntry {
 
     /// Where `cargo xtask fetch` puts this spec.
     pub fn fetched_path(&self, root: &Path) -> PathBuf {
-        root.join(crate::FETCHED_DIR).join(&self.file)
+        fetched_path(root, &self.file)
     }
+}
+
+impl SchemaEntry {
+    /// The schema as a pinned file.
+    pub fn pinned(&self) -> PinnedFile {
+        PinnedFile {
+            file: self.file.clone(),
+            sha256: self.sha256.clone(),
+        }
+    }
+}
+
+impl PinnedFile {
+    /// Checks `bytes` against the pinned digest; `origin` names where they came from.
+    pub fn verify(&self, bytes: &[u8], origin: &str) -> Result<()> {
+        verify(&self.file, &self.sha256, bytes, origin)
+    }
+
+    /// Where `cargo xtask fetch` puts this file.
+    pub fn fetched_path(&self, root: &Path) -> PathBuf {
+        fetched_path(root, &self.file)
+    }
+
+    /// Reads the fetched file and checks its digest; a missing file names `cargo xtask fetch`.
+    pub fn read_fetched(&self, root: &Path) -> Result<Vec<u8>> {
+        let path = self.fetched_path(root);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFetched { path });
+            }
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        self.verify(&bytes, &path.display().to_string())?;
+        Ok(bytes)
+    }
+}
+
+fn verify(file: &str, expected: &str, bytes: &[u8], origin: &str) -> Result<()> {
+    let actual = sha256_hex(bytes);
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::DigestMismatch {
+            file: file.to_owned(),
+            expected: expected.to_owned(),
+            actual,
+            origin: origin.to_owned(),
+        })
+    }
+}
+
+fn fetched_path(root: &Path, file: &str) -> PathBuf {
+    root.join(crate::FETCHED_DIR).join(file)
 }
 
 /// Lower-case hex sha256 of `bytes`.

@@ -19,10 +19,14 @@ pub const VARIANT: &str = "UnknownValue";
 
 /// Opens every unit-only enum in the `types` module of `file`; returns how many were opened.
 pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
-    let Some(types) = crate::postprocess::types_module(file) else {
-        return Ok(0);
-    };
+    match crate::postprocess::types_module(file) {
+        Some(types) => open_enums_in(types),
+        None => Ok(0),
+    }
+}
 
+/// Opens every unit-only enum among `types` (typify's output); returns how many were opened.
+pub fn open_enums_in(types: &mut Vec<Item>) -> Result<usize, String> {
     let mut opened = BTreeSet::new();
     let mut items = Vec::with_capacity(types.len());
     for mut item in std::mem::take(types) {

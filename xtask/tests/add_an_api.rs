@@ -1,6 +1,8 @@
-//! Adding an API is one `[[spec]]` entry in `openapi/specs.toml` (+ its overlay): in a copy of the
-//! workspace (hm-auth, hm-api, hm-api-httpmock) a small fixture spec is added, codegen runs, and a probe
-//! crate that uses the new module, its `HighMobility` accessor, its open enum and its typed mocks compiles.
+//! Adding an API is one `[[spec]]` entry in `openapi/specs.toml` (+ its overlay), adding a message schema
+//! one `[[schema]]` entry: in a copy of the workspace (hm-auth, hm-api, hm-api-httpmock, hm-stream) a small
+//! fixture spec and a fixture schema are added, codegen runs, and a probe crate compiles that uses the
+//! new API module, its `HighMobility` accessor, its open enum and its typed mocks, and the new schema's
+//! message types (an open enum, a reference to the Streaming Schema's root type).
 //!
 //! Cost: the copy sits at a fixed place under the target directory and is synchronised (a file is
 //! rewritten only when its contents differ), and cargo builds it into the workspace's own target
@@ -16,6 +18,7 @@ use std::process::Command;
 use xtask::codegen;
 
 const MODULE: &str = "things";
+const SCHEMA_MODULE: &str = "gadgets";
 
 fn sync(from: &Path, to: &Path) {
     if from.is_dir() {
@@ -61,12 +64,13 @@ fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
-/// The workspace copy: three crates, the openapi folder, and a root manifest with only those members.
+/// The workspace copy: four crates, the openapi folder, and a root manifest with only those members.
 fn copy_workspace(root: &Path, copy: &Path) {
     for dir in [
         "crates/hm-auth",
         "crates/hm-api",
         "crates/hm-api-httpmock",
+        "crates/hm-stream",
         "openapi",
     ] {
         sync(&root.join(dir), &copy.join(dir));
@@ -84,7 +88,8 @@ fn copy_workspace(root: &Path, copy: &Path) {
     write_if_changed(&copy.join("Cargo.toml"), manifest.as_bytes());
 }
 
-/// The one entry that adds the fixture API, with its spec where `cargo xtask fetch` would put it.
+/// The two entries that add the fixture API and the fixture schema, with their files where
+/// `cargo xtask fetch` would put them.
 fn add_fixture_spec(copy: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let spec = std::fs::read(fixtures.join("things.yaml")).unwrap();
@@ -98,6 +103,13 @@ fn add_fixture_spec(copy: &Path) {
         "\n[[spec]]\nmodule = \"{MODULE}\"\nsummary = \"Things API: a fixture.\"\nfile = \"things.yaml\"\nsha256 = \"{}\"\n",
         xtask::manifest::sha256_hex(&spec)
     ));
+    let schema = std::fs::read(fixtures.join("gadgets.schema.json")).unwrap();
+    write_if_changed(&copy.join("openapi/fetched/gadgets.schema.json"), &schema);
+    specs.push_str(&format!(
+        "\n[[schema]]\nmodule = \"{SCHEMA_MODULE}\"\nsummary = \"Gadgets: a fixture.\"\n\
+         file = \"gadgets.schema.json\"\nsha256 = \"{}\"\nroot = \"Gadgets\"\n",
+        xtask::manifest::sha256_hex(&schema)
+    ));
     write_if_changed(&copy.join("openapi/specs.toml"), specs.as_bytes());
 }
 
@@ -110,7 +122,8 @@ fn add_probe(copy: &Path) {
             "[package]\nname = \"probe\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
              [dependencies]\n\
              hm-api = {{ path = \"../hm-api\", default-features = false, features = [\"{MODULE}\"] }}\n\
-             hm-api-httpmock = {{ path = \"../hm-api-httpmock\", default-features = false, features = [\"{MODULE}\"] }}\n"
+             hm-api-httpmock = {{ path = \"../hm-api-httpmock\", default-features = false, features = [\"{MODULE}\"] }}\n\
+             hm-stream = {{ path = \"../hm-stream\" }}\n"
         )
         .as_bytes(),
     );
@@ -121,12 +134,16 @@ fn add_probe(copy: &Path) {
           pub use hm_api_httpmock::things::MockServerExt;\n\
           pub fn client(hm: &hm_api::HighMobility) -> &hm_api::things::Client { hm.things() }\n\
           pub fn colours() -> &'static [ThingColour] { ThingColour::KNOWN }\n\
-          pub fn labels(thing: &Thing) -> &std::collections::BTreeMap<String, String> { &thing.labels }\n",
+          pub fn labels(thing: &Thing) -> &std::collections::BTreeMap<String, String> { &thing.labels }\n\
+          use hm_stream::generated::gadgets::{Gadget, Gadgets, PropertyColourData};\n\
+          pub fn gadget_colours() -> &'static [PropertyColourData] { PropertyColourData::KNOWN }\n\
+          pub fn vehicle(g: &Gadgets) -> Option<&hm_stream::auto_api::Capabilities> { g.vehicle.as_ref() }\n\
+          pub fn colour(g: &Gadget) -> Option<&PropertyColourData> { g.colour.first()?.data.as_ref() }\n",
     );
 }
 
 #[test]
-fn one_manifest_entry_adds_an_api_that_compiles() {
+fn one_manifest_entry_adds_an_api_or_a_schema_that_compiles() {
     let root = xtask::root();
     let copy = target_dir(&root).join("add-an-api-workspace");
     copy_workspace(&root, &copy);
@@ -144,6 +161,7 @@ fn one_manifest_entry_adds_an_api_that_compiles() {
     assert!(read("crates/hm-api-httpmock/src/generated/mod.rs").contains("pub mod things;"));
     assert!(read("crates/hm-api/Cargo.toml").contains("\nthings = []\n"));
     assert!(read("crates/hm-api-httpmock/Cargo.toml").contains("\nthings = [\"hm-api/things\"]\n"));
+    assert!(read("crates/hm-stream/src/generated/mod.rs").contains("pub mod gadgets;"));
     // The existing APIs' code does not depend on where the workspace is (no absolute paths).
     for module in [
         "oauth",
@@ -169,7 +187,7 @@ fn one_manifest_entry_adds_an_api_that_compiles() {
         .unwrap();
     assert!(
         output.status.success(),
-        "the workspace with the added API does not compile:\n{}",
+        "the workspace with the added API and schema does not compile:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
 }

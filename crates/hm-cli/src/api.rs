@@ -17,11 +17,21 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use crate::error::{CliError, NetFailure, Op, network, problems_from_body};
+use crate::error::{ApiProblem, CliError, NetFailure, Op, network, problems_from_body};
+use crate::scrub::Secrets;
 
 /// Upper bound of the connect phase, so that an unreachable host is named as such well before a
 /// long `--timeout` runs out.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// hm-auth's default bound of obtaining one token, all attempts included.
+const TOKEN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The largest reply accepted: a vehicle data document is tens of KiB; a hostile or broken server
+/// must not be able to fill memory.
+pub const MAX_REPLY: usize = 8 << 20;
+/// The largest clearance list accepted (a fleet of 100 000 vehicles lists in about 40 MiB).
+pub const MAX_LIST_REPLY: usize = 128 << 20;
 
 /// The API's reply: status, request id and the body exactly as received.
 #[derive(Debug, Clone)]
@@ -34,6 +44,8 @@ pub struct Reply {
     pub retry_after: Option<Duration>,
     /// The body as received.
     pub body: bytes::Bytes,
+    /// The session's secrets, redacted from error text quoting the body.
+    pub secrets: Secrets,
 }
 
 impl Reply {
@@ -41,8 +53,8 @@ impl Reply {
     pub fn decode<T: DeserializeOwned>(&self, what: &str) -> Result<T, CliError> {
         serde_json::from_slice(&self.body).map_err(|e| CliError::MalformedReply {
             what: what.to_owned(),
-            detail: e.to_string(),
-            request_id: self.request_id.clone(),
+            detail: self.secrets.scrub(&e.to_string()),
+            request_id: self.request_id.as_deref().map(|id| self.secrets.scrub(id)),
         })
     }
 
@@ -56,8 +68,14 @@ impl Reply {
             op,
             what: what.to_owned(),
             status: self.status,
-            problems: problems_from_body(&self.body),
-            request_id: self.request_id,
+            problems: problems_from_body(&self.body)
+                .into_iter()
+                .map(|p| ApiProblem {
+                    title: self.secrets.scrub(&p.title),
+                    detail: p.detail.map(|d| self.secrets.scrub(&d)),
+                })
+                .collect(),
+            request_id: self.request_id.map(|id| self.secrets.scrub(&id)),
             retry_after: self.retry_after,
         }
     }
@@ -73,6 +91,8 @@ pub struct Session {
     pub limit: Duration,
     /// When the command's network work must be done; `None` bounds each request by `limit` instead.
     deadline: Option<Instant>,
+    /// Tokens and the client secret, redacted from every error quoting a reply.
+    pub secrets: Secrets,
 }
 
 impl Session {
@@ -91,12 +111,15 @@ impl Session {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CliError::Other(format!("cannot build the HTTP client: {e}")))?;
-        // Token requests keep hm-auth's own limits (connect 5 s, attempt 10 s, all attempts 30 s);
-        // the command's deadline bounds them like every other request (see `authenticate`).
+        // Token requests keep hm-auth's own limits (connect 5 s, attempt 10 s, all attempts 30 s),
+        // the last one no longer than --timeout: hm-auth then gives up before the command's
+        // deadline (see `authenticate`) and names the cause (e.g. connection refused) instead of
+        // a bare deadline.
         let auth = Authenticator::builder(credentials, environment)
             .token_client_builder(
                 reqwest::Client::builder().user_agent(concat!("hm/", env!("CARGO_PKG_VERSION"))),
             )
+            .token_deadline(limit.min(TOKEN_DEADLINE))
             .retry_policy(api_retry)
             .build()?;
         let http = reqwest_middleware::ClientBuilder::new(client)
@@ -115,6 +138,7 @@ impl Session {
             base,
             limit,
             deadline: Some(Instant::now() + limit),
+            secrets: Secrets::default(),
         })
     }
 
@@ -138,6 +162,7 @@ impl Session {
             Ok(result) => result?,
             Err(_) => return Err(self.deadline_error(target)),
         };
+        self.secrets.add(token.expose_secret());
         tracing::info!(
             target: "hm::http",
             "{target} -> token valid {} s ({} ms)",
@@ -167,6 +192,7 @@ impl Session {
         query: Option<(&str, &str)>,
         body: Option<serde_json::Value>,
         until: Instant,
+        max_body: usize,
     ) -> Result<Reply, CliError> {
         let mut url = reqwest::Url::parse(&format!("{}{path}", self.base))
             .map_err(|e| CliError::Usage(format!("cannot form a URL for {path}: {e}")))?;
@@ -194,10 +220,7 @@ impl Session {
             })?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| network(target.clone(), e))?;
+            let body = read_capped(response, max_body, &target).await?;
             Ok::<_, CliError>((status, headers, body))
         };
         let (status, headers, body) = match tokio::time::timeout_at(until, sent).await {
@@ -238,6 +261,7 @@ impl Session {
             request_id,
             retry_after,
             body,
+            secrets: self.secrets.clone(),
         })
     }
 
@@ -251,8 +275,13 @@ impl Session {
         query: Option<(&str, &str)>,
         body: Option<serde_json::Value>,
     ) -> Result<Reply, CliError> {
+        let max_body = if op == Op::ClearanceList {
+            MAX_LIST_REPLY
+        } else {
+            MAX_REPLY
+        };
         let reply = self
-            .exchange(method, path, query, body, self.until())
+            .exchange(method, path, query, body, self.until(), max_body)
             .await?;
         if (200..300).contains(&reply.status) {
             Ok(reply)
@@ -371,6 +400,7 @@ impl Session {
             None,
             None,
             until,
+            MAX_REPLY,
         )
         .await
     }
@@ -392,6 +422,36 @@ impl Session {
 /// Turns a failed bulk reply into the error the single-vehicle command would give.
 pub fn vehicle_data_error(vin: &str, reply: Reply) -> CliError {
     reply.error(Op::VehicleData, &format!("vehicle data of {vin}"))
+}
+
+/// Reads a reply body as it streams in, refusing it once it passes `max` bytes (announced or not).
+async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+    target: &str,
+) -> Result<bytes::Bytes, CliError> {
+    let too_large = || CliError::TooLarge {
+        target: target.to_owned(),
+        limit: max,
+    };
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| network(target.to_owned(), e))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 fn body_request_id(body: &[u8]) -> Option<String> {

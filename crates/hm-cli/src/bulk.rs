@@ -27,11 +27,22 @@ pub struct Gate {
 impl Gate {
     /// Waits until the gate is open.
     pub async fn pass(&self) {
+        self.pass_before(None).await;
+    }
+
+    /// Waits until the gate is open, unless it stays closed until `deadline` or later: then
+    /// returns `false` at once instead of waiting in vain.
+    pub async fn pass_before(&self, deadline: Option<Instant>) -> bool {
         loop {
             let until = *self.closed_until.lock().unwrap_or_else(|e| e.into_inner());
             match until {
-                Some(at) if at > Instant::now() => tokio::time::sleep_until(at).await,
-                _ => return,
+                Some(at) if at > Instant::now() => {
+                    if deadline.is_some_and(|d| at >= d) {
+                        return false;
+                    }
+                    tokio::time::sleep_until(at).await;
+                }
+                _ => return true,
             }
         }
     }
@@ -46,21 +57,43 @@ impl Gate {
     }
 }
 
+/// Rank of an exit code among bulk failures, most severe first.
+fn severity(code: u8) -> u8 {
+    use crate::error::{EXIT_API, EXIT_AUTH, EXIT_FAILURE, EXIT_UNREACHABLE};
+    match code {
+        EXIT_FAILURE => 0,
+        EXIT_AUTH => 1,
+        EXIT_UNREACHABLE => 2,
+        EXIT_API => 3,
+        _ => 4,
+    }
+}
+
 fn is_transient(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
 
 /// Sends `attempt` until the reply is not transient (429, 502, 503, 504) or the attempts run out;
 /// each transient reply closes `gate` for its `Retry-After`, or an exponential backoff.
-pub async fn with_retries<F, Fut>(gate: &Gate, mut attempt: F) -> Result<Reply, CliError>
+///
+/// One item's attempts and pauses together take at most `limit` (its `--timeout`), counted from
+/// its first attempt (waiting behind another item's pause is queueing, not its time): when the
+/// next pause would end past it, the last transient reply is the answer (an outage), at once.
+/// `attempt` gets the instant its request must be done by.
+pub async fn with_retries<F, Fut>(
+    gate: &Gate,
+    limit: Duration,
+    mut attempt: F,
+) -> Result<Reply, CliError>
 where
-    F: FnMut() -> Fut,
+    F: FnMut(Instant) -> Fut,
     Fut: Future<Output = Result<Reply, CliError>>,
 {
+    gate.pass().await;
+    let until = Instant::now() + limit;
     let mut backoff = FIRST_BACKOFF;
     for number in 1..=MAX_ATTEMPTS {
-        gate.pass().await;
-        let reply = attempt().await?;
+        let reply = attempt(until).await?;
         if !is_transient(reply.status) || number == MAX_ATTEMPTS {
             return Ok(reply);
         }
@@ -71,6 +104,9 @@ where
         );
         gate.close_for(reply.retry_after.unwrap_or(backoff));
         backoff = (backoff * 2).min(MAX_PAUSE);
+        if !gate.pass_before(Some(until)).await {
+            return Ok(reply);
+        }
     }
     unreachable!("the last attempt returns")
 }
@@ -81,17 +117,18 @@ pub fn run<'a, F, Fut>(
     items: Vec<String>,
     concurrency: usize,
     gate: &'a Gate,
+    limit: Duration,
     fetch: F,
 ) -> impl Stream<Item = (String, Result<Reply, CliError>)> + 'a
 where
-    F: Fn(String) -> Fut + Clone + 'a,
+    F: Fn(String, Instant) -> Fut + Clone + 'a,
     Fut: Future<Output = Result<Reply, CliError>> + 'a,
 {
     futures::stream::iter(items)
         .map(move |item| {
             let fetch = fetch.clone();
             async move {
-                let result = with_retries(gate, || fetch(item.clone())).await;
+                let result = with_retries(gate, limit, |until| fetch(item.clone(), until)).await;
                 (item, result)
             }
         })
@@ -130,13 +167,24 @@ impl Failures {
         } else {
             eprintln!("{} of {total} failed:", self.list.len());
             for (item, error) in &self.list {
-                eprintln!("  {item}: {error}");
+                eprintln!(
+                    "  {item}: {}",
+                    crate::scrub::escape_controls(&error.to_string())
+                );
             }
         }
+        // The most severe failure decides, whatever the VINs' order: a broken setup (auth) over
+        // an unreachable API over a refusal of one vehicle.
+        let code = self
+            .list
+            .iter()
+            .map(|(_, e)| e.exit_code())
+            .min_by_key(|code| severity(*code))
+            .unwrap_or(crate::error::EXIT_FAILURE);
         Err(CliError::Partial {
             failed: self.list.len(),
             total,
-            code: self.list[0].1.exit_code(),
+            code,
         })
     }
 }
@@ -153,6 +201,7 @@ mod tests {
             request_id: None,
             retry_after: retry_after.map(Duration::from_secs),
             body: bytes::Bytes::from_static(b"{}"),
+            secrets: crate::scrub::Secrets::default(),
         }
     }
 
@@ -168,7 +217,7 @@ mod tests {
             let calls = calls.clone();
             let in_flight = in_flight.clone();
             let peak = peak.clone();
-            move |item: String| {
+            move |item: String, _until: Instant| {
                 let calls = calls.clone();
                 let in_flight = in_flight.clone();
                 let peak = peak.clone();
@@ -192,7 +241,9 @@ mod tests {
                 }
             }
         };
-        let results: Vec<_> = run(items, 4, &gate, fetch).collect().await;
+        let results: Vec<_> = run(items, 4, &gate, Duration::from_secs(600), fetch)
+            .collect()
+            .await;
         assert_eq!(results.len(), 20);
         assert!(
             results
@@ -216,7 +267,7 @@ mod tests {
         let gate = Gate::default();
         let start = Instant::now();
         let count = AtomicUsize::new(0);
-        let result = with_retries(&gate, || {
+        let result = with_retries(&gate, Duration::from_secs(3600), |_| {
             count.fetch_add(1, Ordering::SeqCst);
             async { Ok(reply(503, None)) }
         })
@@ -226,5 +277,60 @@ mod tests {
         assert_eq!(count.load(Ordering::SeqCst), MAX_ATTEMPTS as usize);
         // 1 + 2 + 4 + ... seconds of backoff, capped at a minute each.
         assert!(start.elapsed() >= Duration::from_secs(1 + 2 + 4 + 8 + 16 + 32 + 60));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_past_the_items_limit_ends_it_at_once_with_the_last_reply() {
+        let gate = Gate::default();
+        let start = Instant::now();
+        let count = AtomicUsize::new(0);
+        let result = with_retries(&gate, Duration::from_secs(2), |until| {
+            count.fetch_add(1, Ordering::SeqCst);
+            assert!(until <= start + Duration::from_secs(2));
+            async { Ok(reply(429, Some(999_999))) }
+        })
+        .await
+        .expect("a reply");
+        assert_eq!(result.status, 429);
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        // Backoffs of 1 + 2 s fit in 4 s; the next one (4 s) would not.
+        let count = AtomicUsize::new(0);
+        let gate = Gate::default();
+        let start = Instant::now();
+        with_retries(&gate, Duration::from_secs(4), |_| {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { Ok(reply(503, None)) }
+        })
+        .await
+        .expect("a reply");
+        assert_eq!(count.load(Ordering::SeqCst), 3);
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_most_severe_failure_decides_the_exit_code_whatever_the_order() {
+        let api = || crate::api::vehicle_data_error("A", reply(404, None));
+        let down = || CliError::Network {
+            failure: crate::error::NetFailure::Refused,
+            target: "GET x".into(),
+            detail: "refused".into(),
+        };
+        for order in [true, false] {
+            let mut failures = Failures::default();
+            let (first, second) = if order { ("A", "B") } else { ("B", "A") };
+            failures.push(first.into(), api());
+            failures.push(second.into(), down());
+            let error = failures.finish(3, true).expect_err("failed");
+            assert_eq!(error.exit_code(), crate::error::EXIT_UNREACHABLE);
+            assert_eq!(
+                error.to_string(),
+                "2 of 3 vehicle(s) failed; the others succeeded"
+            );
+        }
+        let mut failures = Failures::default();
+        failures.push("A".into(), api());
+        let error = failures.finish(1, true).expect_err("failed");
+        assert_eq!(error.to_string(), "all 1 vehicle(s) failed");
     }
 }

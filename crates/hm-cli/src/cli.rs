@@ -9,7 +9,8 @@ use crate::input::{parse_positive_duration, parse_tag, parse_vin};
 use crate::vocab::Choice;
 
 const AFTER_HELP: &str = "\
-Configuration (flags win over environment variables, which win over the profile):
+Configuration (flags win over environment variables, which win over the profile; a profile named
+with --profile/HM_PROFILE takes no HM_* variables, and its credential goes only to its environment):
   HM_PROFILE, HM_CONFIG (config file; default $XDG_CONFIG_HOME/hm/config.toml),
   HM_CLIENT_ID, HM_CLIENT_SECRET, HM_CLIENT_SECRET_FILE, HM_PRIVATE_KEY_FILE, HM_PRIVATE_KEY_PEM_FILE,
   HM_PRIVATE_KEY_PEM, HM_KEY_ID, HM_ENVIRONMENT (sandbox | production | base URL, default sandbox),
@@ -22,8 +23,8 @@ Exit codes:
   1    unexpected failure (I/O, the embedded emulator could not start)
   2    usage error: bad or missing flag, malformed VIN, unknown brand, incomplete credentials
   3    authentication failure: unreadable or malformed key, credentials refused, HTTP 401
-  4    the API answered with an error (unknown VIN, no consent, rate limit, ...)
-  5    the API could not be reached or did not answer within --timeout
+  4    the API answered with an error (unknown VIN, no consent, malformed reply, ...)
+  5    the API could not be reached, did not answer within --timeout, or answered 5xx/429 after retries
   6    --wait reached --timeout before every clearance was decided
   7    --wait: a clearance ended rejected
   141  stdout was closed by the reader (e.g. `| head`)
@@ -47,8 +48,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Where the API is, who is calling it, and how long to wait.
-#[derive(Debug, Args, Clone)]
+/// Where the API is, who is calling it, and how long to wait. (`HM_PRIVATE_KEY_PEM` is read from
+/// the environment directly: a flag would put the key in `ps`.)
+#[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Connection (flags win over environment variables and the profile)")]
 pub struct ConnectionArgs {
     /// A profile of the config file ($XDG_CONFIG_HOME/hm/config.toml or HM_CONFIG).
@@ -79,16 +81,12 @@ pub struct ConnectionArgs {
     #[arg(long, env = "HM_PRIVATE_KEY_PEM_FILE", value_name = "FILE")]
     pub key_pem: Option<PathBuf>,
 
-    /// A PEM private key itself (JWT flow; needs --key-id). Environment only.
-    #[arg(long, env = "HM_PRIVATE_KEY_PEM", hide = true, hide_env_values = true)]
-    pub key_pem_text: Option<String>,
-
     /// The private key's id (the assertion's `iss`; not the client id).
     #[arg(long, env = "HM_KEY_ID")]
     pub key_id: Option<String>,
 
     /// Bound of the command's network work, e.g. 30s, 2m [default: 30s; 1h with --wait and for
-    /// `clearance wait`; with --all-approved it bounds each vehicle].
+    /// `clearance wait`; with --all-approved and --from it bounds each vehicle, or batch of 100].
     #[arg(long, env = "HM_TIMEOUT", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub timeout: Option<Duration>,
 }

@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
-use hm_auth::{Credentials, Environment, RetryPolicy};
+use hm_auth::{Credentials, Environment};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::api::Session;
 use crate::cli::ConnectionArgs;
 use crate::error::CliError;
 use crate::profile::{self, Profile};
@@ -105,6 +104,45 @@ pub struct Resolved {
     pub environment: Environment,
     /// The credentials.
     pub credentials: Credentials,
+    /// Things the user should fix (e.g. a secret file readable by others).
+    pub warnings: Vec<String>,
+    /// The client secret, if that is the credential (to redact it should a server reflect it).
+    pub secret: Option<SecretString>,
+}
+
+/// The connection settings that apply: with a profile named explicitly (`--profile` or
+/// `HM_PROFILE`), environment variables do not reach into it, so that a stale `HM_ENVIRONMENT`
+/// or `HM_CLIENT_SECRET` in the shell cannot send the profile's credential elsewhere or replace
+/// it; only flags typed on this command line still do.
+fn effective(args: &ConnectionArgs, matches: &ArgMatches) -> ConnectionArgs {
+    fn flag_only<T>(value: &mut Option<T>, matches: &ArgMatches, id: &str) {
+        if !from_command_line(matches, id) {
+            *value = None;
+        }
+    }
+    let mut args = args.clone();
+    if args.profile.is_some() {
+        flag_only(&mut args.environment, matches, "environment");
+        flag_only(&mut args.client_id, matches, "client_id");
+        flag_only(&mut args.client_secret, matches, "client_secret");
+        flag_only(&mut args.client_secret_file, matches, "client_secret_file");
+        flag_only(&mut args.key_file, matches, "key_file");
+        flag_only(&mut args.key_pem, matches, "key_pem");
+        flag_only(&mut args.key_id, matches, "key_id");
+    }
+    args
+}
+
+/// `HM_PRIVATE_KEY_PEM`: read from the environment only (a flag would show the key in `ps`), and
+/// not with an explicitly named profile.
+fn pem_from_environment(args: &ConnectionArgs) -> Option<SecretString> {
+    if args.profile.is_some() {
+        return None;
+    }
+    std::env::var("HM_PRIVATE_KEY_PEM")
+        .ok()
+        .filter(|pem| !pem.is_empty())
+        .map(SecretString::from)
 }
 
 fn environment_of(args: &ConnectionArgs, profile: &Profile) -> Result<Environment, CliError> {
@@ -119,16 +157,35 @@ fn environment_of(args: &ConnectionArgs, profile: &Profile) -> Result<Environmen
 }
 
 /// The environment a command will talk to (flag, environment variable, profile, else sandbox).
-pub fn environment(args: &ConnectionArgs) -> Result<Environment, CliError> {
+pub fn environment(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Environment, CliError> {
+    let args = effective(args, matches);
     let profile = profile::load(args.profile.as_deref())?;
     environment_of(
-        args,
+        &args,
         profile.as_ref().map_or(&Profile::default(), |(_, p)| p),
     )
 }
 
+/// A warning when a secret or key file can be read by other local users (as ssh warns).
+fn loose_mode_warning(path: &Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    if path == Path::new("-") {
+        return None;
+    }
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "the {what} {} is readable by other users (mode {:03o}): restrict it with `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )
+    })
+}
+
 /// Merges flags, environment variables and the profile into credentials and an environment.
 pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, CliError> {
+    let args = &effective(args, matches);
     let profile = profile::load(args.profile.as_deref())?;
     let empty = Profile::default();
     let (profile_name, p) = match &profile {
@@ -141,6 +198,7 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
         .clone()
         .or_else(|| p.client_id.clone())
         .ok_or_else(|| CliError::Usage(format!("no client id: {HOW}")))?;
+    let pem_text = pem_from_environment(args);
 
     let origin_of = |id: &str| {
         if from_command_line(matches, id) {
@@ -163,7 +221,9 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
     );
     from_args(args.key_file.is_some(), Kind::KeyFile, "key_file");
     from_args(args.key_pem.is_some(), Kind::PemFile, "key_pem");
-    from_args(args.key_pem_text.is_some(), Kind::PemText, "key_pem_text");
+    if pem_text.is_some() {
+        found.push((Kind::PemText, Origin::Env));
+    }
     for (present, kind) in [
         (p.client_secret_file.is_some(), Kind::SecretFile),
         (p.client_secret_env.is_some(), Kind::SecretEnv),
@@ -195,6 +255,19 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
         }
     };
     let from_profile = origin == Origin::Profile;
+    if from_profile && args.environment.is_some() {
+        // A profile's credential goes only where the profile says it belongs.
+        let own = environment_of(&ConnectionArgs::default(), p)?;
+        if own != environment {
+            return Err(CliError::Usage(format!(
+                "profile `{profile_name}` holds the credential for {}, but --env/HM_ENVIRONMENT \
+                 names {}: hm does not send a profile's credential elsewhere; unset \
+                 HM_ENVIRONMENT (or drop --env), or give a credential for that environment",
+                own.base_url(),
+                environment.base_url()
+            )));
+        }
+    }
     let key_id = || {
         args.key_id.clone().or_else(|| p.key_id.clone()).ok_or_else(|| {
             CliError::Usage(
@@ -203,9 +276,13 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
             )
         })
     };
+    let mut warnings = Vec::new();
+    let mut client_secret = None;
     let credentials = match kind {
         Kind::Secret => {
-            Credentials::client_secret(client_id, args.client_secret.clone().unwrap_or_default())?
+            let secret = args.client_secret.clone().unwrap_or_default();
+            client_secret = Some(SecretString::from(secret.clone()));
+            Credentials::client_secret(client_id, secret)?
         }
         Kind::SecretFile => {
             let path = if from_profile {
@@ -214,8 +291,11 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
                 args.client_secret_file.clone()
             }
             .unwrap_or_default();
+            warnings.extend(loose_mode_warning(&path, "client secret file"));
             let secret = read_secret_file(&path)?;
-            Credentials::client_secret(client_id, secret.expose_secret())?
+            let credentials = Credentials::client_secret(client_id, secret.expose_secret())?;
+            client_secret = Some(secret);
+            credentials
         }
         Kind::SecretEnv => {
             let name = p.client_secret_env.clone().unwrap_or_default();
@@ -225,6 +305,7 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
                      is not set; export it, or name another one"
                 ))
             })?;
+            client_secret = Some(SecretString::from(secret.clone()));
             Credentials::client_secret(client_id, secret)?
         }
         Kind::KeyFile => {
@@ -232,26 +313,35 @@ pub fn resolve(args: &ConnectionArgs, matches: &ArgMatches) -> Result<Resolved, 
                 p.key_file.clone()
             } else {
                 args.key_file.clone()
-            };
-            Credentials::private_key_file(client_id, path.unwrap_or_default())?
+            }
+            .unwrap_or_default();
+            warnings.extend(loose_mode_warning(&path, "key file"));
+            Credentials::private_key_file(client_id, path)?
         }
         Kind::PemFile => {
             let path = if from_profile {
                 p.key_pem_file.clone()
             } else {
                 args.key_pem.clone()
-            };
-            Credentials::private_key_pem_file(client_id, key_id()?, path.unwrap_or_default())?
+            }
+            .unwrap_or_default();
+            warnings.extend(loose_mode_warning(&path, "PEM key file"));
+            Credentials::private_key_pem_file(client_id, key_id()?, path)?
         }
         Kind::PemText => Credentials::private_key_pem(
             client_id,
             key_id()?,
-            args.key_pem_text.as_deref().unwrap_or_default(),
+            pem_text
+                .as_ref()
+                .map(ExposeSecret::expose_secret)
+                .unwrap_or_default(),
         )?,
     };
     Ok(Resolved {
         environment,
         credentials,
+        warnings,
+        secret: client_secret,
     })
 }
 
@@ -278,17 +368,6 @@ fn read_secret_file(path: &Path) -> Result<SecretString, CliError> {
         )));
     }
     Ok(secret)
-}
-
-/// Builds the session of a command: settings merged, network work bounded by `limit`.
-pub fn session(
-    args: &ConnectionArgs,
-    matches: &ArgMatches,
-    limit: Duration,
-    api_retry: RetryPolicy,
-) -> Result<Session, CliError> {
-    let resolved = resolve(args, matches)?;
-    Session::new(resolved.credentials, resolved.environment, limit, api_retry)
 }
 
 #[cfg(test)]

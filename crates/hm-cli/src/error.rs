@@ -201,16 +201,28 @@ pub enum CliError {
         request_id: Option<String>,
     },
 
+    /// The server sent a reply larger than any the API sends: refused, not buffered.
+    #[error("{target}: the reply is larger than {} MiB, which hm refuses to read", .limit >> 20)]
+    TooLarge {
+        /// The request, e.g. "GET https://.../v1/vehicle-data/...".
+        target: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+
     /// `--wait` reached `--timeout`.
     #[error(
-        "gave up waiting after {}: {} clearance(s) still pending ({})",
-        crate::output::duration_text(*.after), .pending.len(), .pending.join(", ")
+        "gave up waiting after {}: {} clearance(s) still pending ({}){}",
+        crate::output::duration_text(*.after), .pending.len(), .pending.join(", "),
+        .last_failure.as_deref().map(|f| format!("; the last poll failed: {f}")).unwrap_or_default()
     )]
     WaitTimeout {
         /// How long was waited.
         after: Duration,
         /// The VINs still undecided.
         pending: Vec<String>,
+        /// Why the last poll failed, if it did (the API was down or unreachable at the end).
+        last_failure: Option<String>,
     },
 
     /// Clearances waited for ended rejected.
@@ -221,7 +233,14 @@ pub enum CliError {
     },
 
     /// Some items of a bulk run failed; the others succeeded.
-    #[error("{failed} of {total} vehicle(s) failed; the others succeeded")]
+    #[error(
+        "{}",
+        if .failed >= .total {
+            format!("all {total} vehicle(s) failed")
+        } else {
+            format!("{failed} of {total} vehicle(s) failed; the others succeeded")
+        }
+    )]
     Partial {
         /// How many failed.
         failed: usize,
@@ -238,6 +257,11 @@ pub enum CliError {
     /// Anything else (I/O, the embedded emulator).
     #[error("{0}")]
     Other(String),
+}
+
+/// Whether a final HTTP status (after retries) means the service is down or overloaded.
+fn is_outage(status: u16) -> bool {
+    status == 429 || (500..=599).contains(&status)
 }
 
 fn join(problems: &[ApiProblem]) -> String {
@@ -258,9 +282,13 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Auth { .. } => EXIT_AUTH,
             CliError::Api { status: 401, .. } => EXIT_AUTH,
-            CliError::Api { .. } | CliError::Refused { .. } | CliError::MalformedReply { .. } => {
-                EXIT_API
-            }
+            // The API's retries are spent: it is down or overloaded, as an unreachable token
+            // endpoint is; a script should try again later, not treat the request as refused.
+            CliError::Api { status, .. } if is_outage(*status) => EXIT_UNREACHABLE,
+            CliError::Api { .. }
+            | CliError::Refused { .. }
+            | CliError::MalformedReply { .. }
+            | CliError::TooLarge { .. } => EXIT_API,
             CliError::Network { .. } => EXIT_UNREACHABLE,
             CliError::WaitTimeout { .. } => EXIT_WAIT_TIMEOUT,
             CliError::Rejected { .. } => EXIT_REJECTED,
@@ -275,10 +303,12 @@ impl CliError {
         match self {
             CliError::Usage(_) => "usage",
             CliError::Auth { kind, .. } => kind,
+            CliError::Api { status, .. } if is_outage(*status) => NetFailure::Outage.kind(),
             CliError::Api { .. } => "api",
             CliError::Refused { .. } => "refused",
             CliError::Network { failure, .. } => failure.kind(),
             CliError::MalformedReply { .. } => "malformed_reply",
+            CliError::TooLarge { .. } => "reply_too_large",
             CliError::WaitTimeout { .. } => "wait_timeout",
             CliError::Rejected { .. } => "rejected",
             CliError::Partial { .. } => "partial_failure",
@@ -302,7 +332,7 @@ impl CliError {
                     .into(),
             ),
             CliError::Network { failure, .. } => Some(failure.hint().into()),
-            CliError::MalformedReply { .. } => {
+            CliError::MalformedReply { .. } | CliError::TooLarge { .. } => {
                 Some("check that --env points at the High Mobility API".into())
             }
             CliError::WaitTimeout { .. } => Some(

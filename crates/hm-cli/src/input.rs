@@ -113,6 +113,9 @@ pub fn claim_stdin(what: &'static str) -> Result<(), CliError> {
     }
 }
 
+/// The origin name of a list read from stdin.
+const STDIN: &str = "stdin";
+
 /// One line of a vehicle list: a VIN and, if the list has a brand column, its brand as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedVehicle {
@@ -120,6 +123,8 @@ pub struct ListedVehicle {
     pub vin: String,
     /// The brand column, if present and not empty.
     pub brand: Option<String>,
+    /// The line of the list it is on (1-based; comments and blank lines count).
+    pub line: usize,
 }
 
 /// Reads vehicles from a CSV file, or from stdin for `-`.
@@ -134,7 +139,7 @@ pub fn read_vehicle_list(path: &Path) -> Result<Vec<ListedVehicle>, CliError> {
         std::io::stdin().read_to_string(&mut text).map_err(|e| {
             CliError::Usage(format!("cannot read the vehicle list from stdin: {e}"))
         })?;
-        (text, "stdin".to_owned())
+        (text, STDIN.to_owned())
     } else {
         let text = std::fs::read_to_string(path).map_err(|e| {
             CliError::Usage(format!(
@@ -162,6 +167,10 @@ pub fn parse_vehicle_list(text: &str, origin: &str) -> Result<Vec<ListedVehicle>
         let line = index + 1;
         let record = record
             .map_err(|e| CliError::Usage(format!("{origin}: line {line} is not valid CSV: {e}")))?;
+        let line = record
+            .position()
+            .and_then(|p| usize::try_from(p.line()).ok())
+            .unwrap_or(line);
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -180,7 +189,13 @@ pub fn parse_vehicle_list(text: &str, origin: &str) -> Result<Vec<ListedVehicle>
                     .and_then(|i| record.get(i))
                     .filter(|b| !b.is_empty())
                     .map(str::to_owned),
+                line,
             }),
+            // A line piped in may be a secret meant for another flag: never quote it.
+            Err(_) if origin == STDIN => problems.push(format!(
+                "line {line}: not a VIN ({} characters; a VIN has 17, digits and letters A-Z)",
+                vin_text.chars().count()
+            )),
             Err(e) => problems.push(format!("line {line}: {e}")),
         }
     }
@@ -256,6 +271,18 @@ mod tests {
         assert!(plain.iter().all(|v| v.brand.is_none()));
         let bad = parse_vehicle_list("1HMDEM0CAR0000001\nshort\n", "t").expect_err("bad line");
         assert!(bad.to_string().contains("line 2"), "{bad}");
+        let commented =
+            parse_vehicle_list("# a\n\n1HMDEM0CAR0000001\nshort\n", "t").expect_err("bad");
+        assert!(commented.to_string().contains("line 4"), "{commented}");
         assert!(parse_vehicle_list("\n# nothing\n", "t").is_err());
+    }
+
+    #[test]
+    fn a_bad_line_from_stdin_is_not_quoted() {
+        let piped = parse_vehicle_list("hm-client-secret-value\n", STDIN).expect_err("bad");
+        assert!(piped.to_string().contains("line 1"), "{piped}");
+        assert!(!piped.to_string().contains("hm-client-secret"), "{piped}");
+        let file = parse_vehicle_list("short\n", "fleet.csv").expect_err("bad");
+        assert!(file.to_string().contains("`short`"), "{file}");
     }
 }

@@ -10,6 +10,7 @@ mod error;
 mod input;
 mod output;
 mod profile;
+mod scrub;
 mod vocab;
 
 use std::io::IsTerminal;
@@ -36,6 +37,9 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e, json_requested),
     };
     let json = cli.json || matches!(&cli.command, Command::VehicleData(a) if a.ndjson);
+    if let Err(e) = stdin_used_once(&matches) {
+        return report(&e, json);
+    }
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -51,19 +55,50 @@ fn main() -> ExitCode {
         json,
         matches: &matches,
     };
-    match runtime.block_on(run(&ctx, &cli.command)) {
+    let result = runtime.block_on(run(&ctx, &cli.command));
+    // Dropping the runtime would join blocking threads, among them a DNS lookup that never
+    // answers (getaddrinfo cannot be cancelled): hm would outlive its --timeout by minutes.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::from(error::EXIT_OK),
         // The reader went away: nobody is left to read an error.
         Err(CliError::BrokenPipe) => ExitCode::from(error::EXIT_BROKEN_PIPE),
-        Err(error) => {
-            if json {
-                eprintln!("{}", error.to_json());
-            } else {
-                eprintln!("{}", error.to_text());
-            }
-            ExitCode::from(error.exit_code())
-        }
+        Err(error) => report(&error, json),
     }
+}
+
+/// Refuses `-` (stdin) for both the vehicle list and the client secret before anything is read:
+/// reading one would swallow the other, and a secret read as a list could be quoted as a bad VIN.
+fn stdin_used_once(matches: &clap::ArgMatches) -> Result<(), CliError> {
+    let dash = |m: &clap::ArgMatches, id: &str| {
+        m.try_get_one::<std::path::PathBuf>(id)
+            .ok()
+            .flatten()
+            .is_some_and(|p| p.as_os_str() == "-")
+    };
+    let mut m = matches;
+    while let Some((_, sub)) = m.subcommand() {
+        m = sub;
+    }
+    if dash(m, "from") && dash(m, "client_secret_file") {
+        return Err(CliError::Usage(
+            "stdin (`-`) cannot be both the vehicle list (--from) and the client secret \
+             (--client-secret-file/HM_CLIENT_SECRET_FILE): give one of them as a file"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Reports an error on stderr: one JSON object with `--json`, else text whose escape sequences
+/// (error text quotes the server) are shown, not obeyed.
+fn report(error: &CliError, json: bool) -> ExitCode {
+    if json {
+        eprintln!("{}", error.to_json());
+    } else {
+        eprintln!("{}", scrub::escape_controls(&error.to_text()));
+    }
+    ExitCode::from(error.exit_code())
 }
 
 /// Reports a command-line error: clap's own text, or one JSON object with `--json`.
@@ -73,16 +108,36 @@ fn usage_error(error: clap::Error, json: bool) -> ExitCode {
         error.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     ) || error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
-    if !json || informational {
-        error.exit()
+    if informational {
+        // Help goes to stdout; a reader that went away gets the shell's SIGPIPE status.
+        return match error.print() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                ExitCode::from(error::EXIT_BROKEN_PIPE)
+            }
+            _ => ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE)),
+        };
     }
-    let rendered = error.render().to_string();
-    let message = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid command line")
-        .trim_start_matches("error: ")
-        .to_owned();
+    let message = match hidden_unknown_argument(&error) {
+        Some(message) => message,
+        None => {
+            if !json {
+                error.exit()
+            }
+            let rendered = error.render().to_string();
+            rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid command line")
+                .trim_start_matches("error: ")
+                .to_owned()
+        }
+    };
+    if !json {
+        eprintln!(
+            "error: {message}\n  what to do: run `hm --help` (or `hm COMMAND --help`) for the accepted flags"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
     let doc = serde_json::json!({ "error": {
         "kind": "usage",
         "message": message,
@@ -93,6 +148,33 @@ fn usage_error(error: clap::Error, json: bool) -> ExitCode {
     }});
     eprintln!("{doc}");
     ExitCode::from(EXIT_USAGE)
+}
+
+/// clap quotes an unknown argument in full, value included: `--key-pem-text=<a private key>` or
+/// a mistyped `--client-secet=...` would land on the screen and in logs. Such an argument is named
+/// without its value.
+fn hidden_unknown_argument(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let (name, value) = arg.split_once('=').unwrap_or((arg, ""));
+    let long = !value.is_empty() || name.chars().count() > 40 || name.contains(char::is_control);
+    if !long {
+        return None;
+    }
+    let shown = if name.starts_with('-')
+        && name.chars().count() <= 40
+        && !name.contains(char::is_control)
+    {
+        format!("`{name}=...` (value not shown)")
+    } else {
+        format!("of {} characters (not shown)", arg.chars().count())
+    };
+    Some(format!("unexpected argument {shown}"))
 }
 
 async fn run(ctx: &Ctx<'_>, command: &Command) -> Result<(), CliError> {

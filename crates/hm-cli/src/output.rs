@@ -21,11 +21,17 @@ fn width() -> usize {
         .unwrap_or(100)
 }
 
-/// Writes `text` to stdout; a closed pipe becomes [`CliError::BrokenPipe`].
+/// Writes human `text` to stdout, control characters escaped (server text must not drive the
+/// terminal); a closed pipe becomes [`CliError::BrokenPipe`].
 pub fn out(text: &str) -> Result<(), CliError> {
+    write_stdout(crate::scrub::escape_controls(text).as_bytes())
+}
+
+/// Writes bytes to stdout unchanged.
+fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(text.as_bytes())
+        .write_all(bytes)
         .and_then(|()| stdout.flush())
         .map_err(io_error)
 }
@@ -51,13 +57,18 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     line(&text)
 }
 
-/// Prints a document exactly as the API sent it, ending in a newline.
+/// Prints a document exactly as the API sent it, ending in a newline. Valid JSON holds no raw
+/// control character but whitespace; anything else is printed with its controls escaped.
 pub fn print_raw(body: &[u8]) -> Result<(), CliError> {
-    let text = String::from_utf8_lossy(body);
-    if text.ends_with('\n') {
-        out(&text)
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        let text = String::from_utf8_lossy(body);
+        return line(text.trim_end_matches('\n'));
+    }
+    write_stdout(body)?;
+    if body.ends_with(b"\n") {
+        Ok(())
     } else {
-        line(&text)
+        write_stdout(b"\n")
     }
 }
 

@@ -111,6 +111,23 @@ pub fn load(explicit: Option<&str>) -> Result<Option<(String, Profile)>, CliErro
             e.to_string().trim_end()
         ))
     })?;
+    // A secret in clear text is refused wherever it is, not only in the profile in use: the file
+    // is read on every run, and a secret in it is one `cat` away from a log or a screen share.
+    let leaky: Vec<&str> = file
+        .profiles
+        .iter()
+        .filter(|(_, p)| p.client_secret.is_some() || p.private_key.is_some())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !leaky.is_empty() {
+        return Err(CliError::Usage(format!(
+            "profile(s) `{}` in {} hold a secret in clear text, which hm refuses to read: move it \
+             to a file readable only by you and name it with `client_secret_file` (or `key_file`), \
+             or name an environment variable with `client_secret_env`",
+            leaky.join("`, `"),
+            path.display()
+        )));
+    }
     let Some(name) = explicit.map(str::to_owned).or(file.default_profile.clone()) else {
         return Ok(None);
     };
@@ -129,14 +146,6 @@ pub fn load(explicit: Option<&str>) -> Result<Option<(String, Profile)>, CliErro
             }
         )));
     };
-    if profile.client_secret.is_some() || profile.private_key.is_some() {
-        return Err(CliError::Usage(format!(
-            "profile `{name}` in {} holds a secret in clear text, which hm refuses to read: move it \
-             to a file readable only by you and name it with `client_secret_file` (or `key_file`), \
-             or name an environment variable with `client_secret_env`",
-            path.display()
-        )));
-    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let resolve = |p: &Option<PathBuf>| p.as_ref().map(|p| resolve_path(p, dir));
     let mut resolved = profile.clone();

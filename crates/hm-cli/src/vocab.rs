@@ -1,92 +1,35 @@
-//! The API's vocabulary as the CLI uses it: brands, clearance statuses, environments.
-//!
-//! Every list the CLI needs lives here, so that taking them from the generated types (once hm-api
-//! offers `KNOWN` for its string enums) is a change to this file only. The lists are checked
-//! against the generated enums' `FromStr` in the tests below, so a spelling drift fails the build.
+//! The API's vocabulary as the CLI uses it. Brands and clearance statuses come from the generated
+//! enums (`KNOWN`, `as_str`), so the CLI accepts exactly what the spec lists and learns a new brand
+//! with the next `cargo xtask codegen`. Environments are hm-auth's, not the spec's.
 
 use clap::builder::{PossibleValue, TypedValueParser};
-
-/// Brands the clearance API knows, as it spells them (the spelling of all human output).
-pub const CLEARANCE_BRANDS: &[&str] = &[
-    "alfaromeo",
-    "audi",
-    "bmw",
-    "citroen",
-    "cupra",
-    "dacia",
-    "ds",
-    "fiat",
-    "ford",
-    "jeep",
-    "kia",
-    "lexus",
-    "maserati",
-    "mercedes-benz",
-    "mini",
-    "opel",
-    "peugeot",
-    "polestar",
-    "porsche",
-    "renault",
-    "sandbox",
-    "seat",
-    "skoda",
-    "tesla",
-    "toyota",
-    "vauxhall",
-    "volkswagen",
-    "volvo-cars",
-];
-
-/// Brands the eligibility API knows (fewer than clearance).
-pub const ELIGIBILITY_BRANDS: &[&str] = &[
-    "alfaromeo",
-    "bmw",
-    "citroen",
-    "ds",
-    "fiat",
-    "ford",
-    "jeep",
-    "lexus",
-    "mercedes-benz",
-    "mini",
-    "opel",
-    "peugeot",
-    "renault",
-    "sandbox",
-    "toyota",
-    "vauxhall",
-    "volvo-cars",
-];
-
-/// Statuses a clearance can be in, as the API spells them.
-pub const CLEARANCE_STATUSES: &[&str] = &[
-    "pending",
-    "approved",
-    "rejected",
-    "revoking",
-    "revoked",
-    "canceling",
-    "canceled",
-];
+use hm_api::eligibility::types::Brand as EligibilityBrand;
+use hm_api::fleet_clearance::types::{Brand, ClearanceStatus};
+use hm_api::vehicle_data::types::VehicleDataBrand;
 
 /// The named environments of `--env`.
 pub const ENVIRONMENTS: &[&str] = &["sandbox", "production"];
 
-/// The brand in the clearance API's spelling, whatever API sent it: `mercedes_benz` (vehicle data)
-/// and `Mercedes-Benz` (static data) both become `mercedes-benz`. Unknown brands are lower-cased.
+/// A spelling reduced to its letters and digits in lower case, so that the APIs' spellings of one
+/// brand meet: `Mercedes-Benz` (static data), `mercedes_benz` (vehicle data), `mercedes-benz`.
+fn brand_key(text: &str) -> String {
+    text.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The brand as people read it, whatever API sent it: the clearance API's spelling when it knows
+/// the brand (`mercedes_benz` and `Mercedes-Benz` both become `mercedes-benz`), else the vehicle
+/// data API's (`Land Rover` becomes `land_rover`), else the text lower-cased.
 pub fn brand_display(raw: &str) -> String {
-    let key = |s: &str| -> String {
-        s.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    let wanted = key(raw);
-    CLEARANCE_BRANDS
-        .iter()
-        .find(|b| key(b) == wanted)
-        .map(|b| (*b).to_owned())
+    let wanted = brand_key(raw);
+    let clearance = Brand::KNOWN.iter().map(Brand::as_str);
+    let vehicle_data = VehicleDataBrand::KNOWN.iter().map(VehicleDataBrand::as_str);
+    clearance
+        .chain(vehicle_data)
+        .find(|known| brand_key(known) == wanted)
+        .map(str::to_owned)
         .unwrap_or_else(|| raw.trim().to_lowercase())
 }
 
@@ -101,12 +44,19 @@ pub fn did_you_mean<'a>(text: &str, known: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, k)| k)
 }
 
-/// A clap value parser for one of `known` (case-insensitive, `_` for `-`), with the possible
-/// values in help and completions and a "did you mean" for a typo.
+/// A clap value parser for one of the values a generated enum lists (case-insensitive, `_` for
+/// `-`), with the values in help and completions and a "did you mean" for a typo. It yields the
+/// API's spelling.
 #[derive(Clone, Debug)]
 pub struct Choice {
     what: &'static str,
-    known: &'static [&'static str],
+    known: Vec<&'static str>,
+}
+
+/// `values` in alphabetical order, for lists of brands people scan for theirs.
+fn sorted(mut values: Vec<&'static str>) -> Vec<&'static str> {
+    values.sort_unstable();
+    values
 }
 
 impl Choice {
@@ -114,23 +64,31 @@ impl Choice {
     pub fn clearance_brand() -> Self {
         Choice {
             what: "brand",
-            known: CLEARANCE_BRANDS,
+            known: sorted(Brand::KNOWN.iter().map(Brand::as_str).collect()),
         }
     }
 
-    /// A brand of the eligibility API.
+    /// A brand of the eligibility API (it knows fewer than clearance).
     pub fn eligibility_brand() -> Self {
         Choice {
             what: "brand",
-            known: ELIGIBILITY_BRANDS,
+            known: sorted(
+                EligibilityBrand::KNOWN
+                    .iter()
+                    .map(EligibilityBrand::as_str)
+                    .collect(),
+            ),
         }
     }
 
-    /// A clearance status.
+    /// A clearance status, in the spec's (lifecycle) order.
     pub fn clearance_status() -> Self {
         Choice {
             what: "status",
-            known: CLEARANCE_STATUSES,
+            known: ClearanceStatus::KNOWN
+                .iter()
+                .map(ClearanceStatus::as_str)
+                .collect(),
         }
     }
 
@@ -145,8 +103,9 @@ impl Choice {
             None => String::new(),
         };
         Err(format!(
-            "unknown {} `{text}`; {hint}use one of: {}",
+            "unknown {} `{}`; {hint}use one of: {}",
             self.what,
+            text.escape_debug(),
             self.known.join(", ")
         ))
     }
@@ -180,39 +139,46 @@ impl TypedValueParser for Choice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hm_api::eligibility::types::Brand as EligibilityBrand;
-    use hm_api::fleet_clearance::types::{Brand, ClearanceStatus};
 
     #[test]
-    fn every_listed_value_is_a_known_value_of_the_generated_enum() {
-        for brand in CLEARANCE_BRANDS {
-            let parsed: Brand = brand.parse().expect("parses");
-            assert!(!matches!(parsed, Brand::UnknownValue(_)), "{brand}");
-            assert_eq!(parsed.to_string(), *brand);
-        }
-        for brand in ELIGIBILITY_BRANDS {
-            let parsed: EligibilityBrand = brand.parse().expect("parses");
-            assert!(
-                !matches!(parsed, EligibilityBrand::UnknownValue(_)),
-                "{brand}"
+    fn every_value_the_spec_lists_is_accepted_in_the_apis_spelling() {
+        for brand in Brand::KNOWN {
+            assert_eq!(
+                Choice::clearance_brand().check(brand.as_str()),
+                Ok(brand.as_str().to_owned())
             );
         }
-        for status in CLEARANCE_STATUSES {
-            let parsed: ClearanceStatus = status.parse().expect("parses");
-            assert!(
-                !matches!(parsed, ClearanceStatus::UnknownValue(_)),
-                "{status}"
+        for brand in EligibilityBrand::KNOWN {
+            assert_eq!(
+                Choice::eligibility_brand().check(brand.as_str()),
+                Ok(brand.as_str().to_owned())
+            );
+        }
+        for status in ClearanceStatus::KNOWN {
+            assert_eq!(
+                Choice::clearance_status().check(&status.as_str().to_uppercase()),
+                Ok(status.as_str().to_owned())
             );
         }
     }
 
     #[test]
     fn brands_read_the_same_in_every_apis_spelling() {
-        assert_eq!(brand_display("mercedes_benz"), "mercedes-benz");
-        assert_eq!(brand_display("Mercedes-Benz"), "mercedes-benz");
-        assert_eq!(brand_display("Volvo Cars"), "volvo-cars");
-        assert_eq!(brand_display("Alfa Romeo"), "alfaromeo");
-        assert_eq!(brand_display("Trabant"), "trabant");
+        let mercedes = Brand::MercedesBenz.as_str();
+        assert_eq!(
+            brand_display(VehicleDataBrand::MercedesBenz.as_str()),
+            mercedes
+        );
+        assert_eq!(brand_display("Mercedes-Benz"), mercedes);
+        assert_eq!(brand_display("Volvo Cars"), Brand::VolvoCars.as_str());
+        assert_eq!(brand_display("Alfa Romeo"), Brand::Alfaromeo.as_str());
+        // Known to vehicle data only: its spelling, whichever API sent it.
+        assert_eq!(
+            brand_display("Land Rover"),
+            VehicleDataBrand::LandRover.as_str()
+        );
+        assert_eq!(brand_display(" Trabant "), "trabant");
+        assert_eq!(brand_display(""), "");
     }
 
     #[test]
@@ -236,5 +202,14 @@ mod tests {
                 .expect_err("typo")
                 .contains("`approved`")
         );
+    }
+
+    #[test]
+    fn a_refused_value_is_echoed_without_control_characters() {
+        let error = Choice::clearance_brand()
+            .check("bmw\u{1b}[2J")
+            .expect_err("not a brand");
+        assert!(!error.contains('\u{1b}'), "{error}");
+        assert!(error.contains(r"bmw\u{1b}[2J"), "{error}");
     }
 }

@@ -37,7 +37,6 @@ exit $rc
 "#;
 
 #[test]
-#[ignore = "attack finding: --timeout is printed on time but the process lingers until a hung DNS lookup gives up"]
 fn a_hung_dns_lookup_does_not_outlive_the_timeout() {
     let usable = Command::new("unshare")
         .args(["-mn", "true"])

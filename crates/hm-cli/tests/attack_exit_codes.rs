@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::routing::get;
 
 #[test]
-#[ignore = "attack finding: an API that answers 503 until the retries run out exits 4/api, the token endpoint's 503 exits 5/endpoint_outage"]
 fn an_api_outage_is_reported_as_an_outage() {
     let server = serve(Router::new().route(
         "/v1/vehicle-data/autoapi-13/{vin}",
@@ -40,7 +39,6 @@ fn an_api_outage_is_reported_as_an_outage() {
 }
 
 #[test]
-#[ignore = "attack finding: --ndjson prints a vehicle 'document' that is not a JSON object (null, a string, an array) as a line"]
 fn ndjson_lines_are_objects() {
     let server = serve(
         Router::new()
@@ -71,5 +69,30 @@ fn ndjson_lines_are_objects() {
     assert!(
         !out.status.success(),
         "a malformed vehicle document counted as success: {out:?}"
+    );
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"kind\":\"malformed_reply\""),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_refused_connection_is_named_as_such_under_a_short_timeout() {
+    // Nothing listens on a port that was just freed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let out = hm(&format!("http://127.0.0.1:{port}"))
+        .args(["token", "--json", "--timeout", "2s"])
+        .output()
+        .expect("runs");
+    let error: serde_json::Value = serde_json::from_slice(&out.stderr).expect("one JSON error");
+    assert_eq!(
+        (out.status.code(), error["error"]["kind"].as_str()),
+        (Some(5), Some("connection_refused")),
+        "{error}"
     );
 }

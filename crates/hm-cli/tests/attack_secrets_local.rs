@@ -16,7 +16,6 @@ wF7ILeYO9InmeHGcK0yLNV2x3oFDjxApcXcWDXEfyhr5Xr9E8VFbchC9
 ";
 
 #[test]
-#[ignore = "attack finding: the 'environment only' PEM private key is accepted on the command line (--key-pem-text=..., visible in ps)"]
 fn a_private_key_is_not_accepted_in_argv() {
     let server = serve(Router::new());
     let out = hm(&server.url)
@@ -32,10 +31,48 @@ fn a_private_key_is_not_accepted_in_argv() {
         "a private key in argv (readable by every local user in ps and /proc) was used: {out:?}"
     );
     assert!(server.token_requests.lock().expect("lock").is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("MIGHAgEAMBMGByqGSM49"),
+        "the usage error quoted the private key: {stderr}"
+    );
 }
 
 #[test]
-#[ignore = "attack finding: a client secret file readable by every local user is used without a word"]
+fn a_private_key_in_the_environment_is_still_used() {
+    let server = serve(Router::new());
+    let out = hm(&server.url)
+        .env_remove("HM_CLIENT_SECRET")
+        .env("HM_PRIVATE_KEY_PEM", PEM)
+        .env("HM_KEY_ID", "attack-key")
+        .arg("token")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{out:?}");
+    let sent = server.token_requests.lock().expect("lock").clone();
+    assert!(
+        sent.len() == 1 && sent[0].contains("client_assertion"),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn an_unknown_flag_with_a_value_is_named_without_the_value() {
+    for json in [false, true] {
+        let mut cmd = hm("http://127.0.0.1:9");
+        cmd.args(["token", "--client-secet=typed-secret-value"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--client-secet"), "{stderr}");
+        assert!(!stderr.contains("typed-secret-value"), "{stderr}");
+    }
+}
+
+#[test]
 fn a_world_readable_secret_file_is_flagged() {
     let server = serve(Router::new());
     let dir = tempfile::tempdir().expect("dir");
@@ -53,10 +90,18 @@ fn a_world_readable_secret_file_is_flagged() {
         stderr.contains("readable") || stderr.contains("permission") || stderr.contains("chmod"),
         "a mode-0644 secret file got no warning (README: 'a file readable only by you'): {out:?}"
     );
+    assert!(out.status.success(), "a warning, not a refusal: {out:?}");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = hm(&server.url)
+        .env_remove("HM_CLIENT_SECRET")
+        .args(["token", "--client-secret-file"])
+        .arg(&secret)
+        .output()
+        .expect("runs");
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
 }
 
 #[test]
-#[ignore = "attack finding: a clear-text secret in a profile other than the one in use is accepted silently"]
 fn a_clear_text_secret_anywhere_in_the_config_file_is_refused() {
     let server = serve(Router::new());
     let dir = tempfile::tempdir().expect("dir");

@@ -647,3 +647,87 @@ fn an_unreachable_api_exits_5() {
         .stderr(predicate::str::contains("connection refused"))
         .stderr(predicate::str::contains(DEMO_CLIENT_SECRET).not());
 }
+
+#[test]
+fn the_spec_decides_which_brands_and_statuses_are_accepted() {
+    use hm_api::eligibility::types::Brand as EligibilityBrand;
+    use hm_api::fleet_clearance::types::{Brand, ClearanceStatus};
+
+    let fx = Fixture::new();
+    fx.cleared(DEMO_VIN_MERCEDES, "mercedes-benz");
+    // Every value the spec lists is accepted and reaches the API in its spelling.
+    for status in ClearanceStatus::KNOWN {
+        let out = fx
+            .hm()
+            .args(["clearance", "list", "--json", "--status", status.as_str()])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{status:?}: {}", text(&out.stderr));
+    }
+    for brand in Brand::KNOWN {
+        let out = fx
+            .hm()
+            .args(["clearance", "list", "--json", "--brand", brand.as_str()])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{brand:?}: {}", text(&out.stderr));
+        let vins: Vec<serde_json::Value> = stdout_json(&out)
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|c| c["vin"].clone())
+            .collect();
+        let expected: Vec<serde_json::Value> = if *brand == Brand::MercedesBenz {
+            vec![DEMO_VIN_MERCEDES.into()]
+        } else {
+            vec![]
+        };
+        assert_eq!(vins, expected, "{brand:?}");
+    }
+    // Another API's spelling is taken and sent as the clearance API spells it.
+    let out = fx
+        .hm()
+        .args(["clearance", "list", "--json", "--brand", "MERCEDES_BENZ"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(stdout_json(&out)[0]["vin"], DEMO_VIN_MERCEDES);
+
+    // A value the spec does not list is refused before anything is sent, with a suggestion.
+    fx.hm()
+        .args(["clearance", "list", "--status", "cancelled"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown status `cancelled`"))
+        .stderr(predicate::str::contains("did you mean `canceled`?"));
+    // A clearance brand the eligibility API does not list is refused by `hm eligibility`.
+    let clearance_only = Brand::KNOWN
+        .iter()
+        .find(|b| {
+            !EligibilityBrand::KNOWN
+                .iter()
+                .any(|e| e.as_str() == b.as_str())
+        })
+        .expect("the clearance API lists brands the eligibility API does not");
+    fx.hm()
+        .args([
+            "eligibility",
+            DEMO_VIN_APPROVED,
+            "--brand",
+            clearance_only.as_str(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "unknown brand `{}`",
+            clearance_only.as_str()
+        )))
+        .stderr(predicate::str::contains(
+            EligibilityBrand::MercedesBenz.as_str(),
+        ));
+    fx.hm()
+        .args(["eligibility", DEMO_VIN_APPROVED, "--brand", "volvo"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `volvo-cars`?"));
+}

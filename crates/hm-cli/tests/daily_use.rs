@@ -722,8 +722,7 @@ fn profiles_name_where_the_secret_is_never_the_secret_itself() {
     let config = format!(
         "default_profile = \"emu\"\n\
          [profiles.emu]\nenvironment = \"{base}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret_env = \"{SECRET_VAR}\"\n\
-         [profiles.file]\nenvironment = \"{base}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret_file = \"secret.txt\"\n\
-         [profiles.leaky]\nenvironment = \"{base}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret = \"plain-text-secret\"\n",
+         [profiles.file]\nenvironment = \"{base}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret_file = \"secret.txt\"\n",
         base = fx.base()
     );
     let path = dir.path().join("config.toml");
@@ -753,7 +752,17 @@ fn profiles_name_where_the_secret_is_never_the_secret_itself() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("did you mean `file`?"));
-    hm().args(["token", "--profile", "leaky"])
+    let leaky = dir.path().join("leaky.toml");
+    std::fs::write(
+        &leaky,
+        format!(
+            "[profiles.leaky]\nenvironment = \"{}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret = \"plain-text-secret\"\n",
+            fx.base()
+        ),
+    )
+    .expect("write config");
+    hm().env("HM_CONFIG", &leaky)
+        .args(["token", "--profile", "leaky"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("clear text"))

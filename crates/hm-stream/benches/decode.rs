@@ -1,9 +1,11 @@
-//! Decoding one message: the typed shape ([`VehicleData`]) against untyped `serde_json::Value`,
-//! in the same run, and the payload digest the consumer computes for deduplication. Measured in
-//! CPU time of the decoding thread (Linux), which a loaded, shared machine disturbs far less than
-//! wall-clock time; each variant runs three times, the best counts.
+//! Decoding one message: the typed shape ([`VehicleData`]) and the types generated from the
+//! Streaming Schema V2 ([`Capabilities`]) against untyped `serde_json::Value`, in the same run, and
+//! the payload digest the consumer computes for deduplication; then the schema's published fixture.
+//! Measured in CPU time of the decoding thread (Linux), which a loaded, shared machine disturbs far
+//! less than wall-clock time; each variant runs three times, the best counts.
 //!
-//! Run: `cargo bench -p hm-stream --bench decode` (`HM_BENCH_ITERATIONS`, default 100,000).
+//! Run: `cargo xtask fetch` (for the fixture), then `cargo bench -p hm-stream --bench decode`
+//! (`HM_BENCH_ITERATIONS`, default 100,000).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[path = "common/payload.rs"]
@@ -12,6 +14,7 @@ mod payload;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use hm_stream::auto_api::Capabilities;
 use hm_stream::{Message, VehicleData};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use sha2::{Digest, Sha256};
@@ -84,6 +87,10 @@ fn main() {
             measure::<Message<VehicleData>>(bytes, iterations),
         ),
         (
+            "Message<Capabilities> (generated)",
+            measure::<Message<Capabilities>>(bytes, iterations),
+        ),
+        (
             "Message<IgnoredAny> (envelope)",
             measure::<Message<IgnoredAny>>(bytes, iterations),
         ),
@@ -102,9 +109,28 @@ fn main() {
             wall.as_secs_f64() * 1e6
         );
     }
-    let typed = rows[2].1.0.as_secs_f64();
+    for (row, name) in [(2, "typed"), (3, "generated")] {
+        println!(
+            "{name} / serde_json::Value CPU time: {:.2}",
+            rows[row].1.0.as_secs_f64() / baseline.0.as_secs_f64()
+        );
+    }
+
+    // The published fixture of the Streaming Schema V2, where `cargo xtask fetch` puts it.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../openapi/fetched/json-schema/auto-api/0002/fixtures/example.json"
+    );
+    let fixture = std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}: run `cargo xtask fetch` first"));
+    let value = measure::<serde_json::Value>(&fixture, iterations);
+    let generated = measure::<Capabilities>(&fixture, iterations);
     println!(
-        "typed / serde_json::Value CPU time: {:.2}",
-        typed / baseline.0.as_secs_f64()
+        "published fixture ({} bytes): serde_json::Value {:.2} µs, Capabilities {:.2} µs CPU; \
+         generated / serde_json::Value: {:.2}",
+        fixture.len(),
+        value.0.as_secs_f64() * 1e6,
+        generated.0.as_secs_f64() * 1e6,
+        generated.0.as_secs_f64() / value.0.as_secs_f64()
     );
 }

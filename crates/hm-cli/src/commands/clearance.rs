@@ -69,11 +69,47 @@ pub async fn request(
     vehicles: &[(String, String)],
     tags: &BTreeMap<String, String>,
 ) -> Result<Vec<Reply>, CliError> {
-    let mut replies = Vec::new();
-    for batch in vehicles.chunks(REQUEST_BATCH) {
-        replies.push(session.clearance_request(batch, tags).await?);
+    let batches = request_batches(session, vehicles, tags).await;
+    match batches.failure {
+        Some(error) => Err(error),
+        None => Ok(batches.replies),
     }
-    Ok(replies)
+}
+
+/// What a run of batches achieved: the replies of the batches the API accepted and, if a batch
+/// failed, its error and the VINs of that batch and the ones after it (not requested).
+struct Batches {
+    replies: Vec<Reply>,
+    failure: Option<CliError>,
+    not_requested: Vec<String>,
+}
+
+async fn request_batches(
+    session: &Session,
+    vehicles: &[(String, String)],
+    tags: &BTreeMap<String, String>,
+) -> Batches {
+    let mut replies = Vec::new();
+    for (index, batch) in vehicles.chunks(REQUEST_BATCH).enumerate() {
+        match session.clearance_request(batch, tags).await {
+            Ok(reply) => replies.push(reply),
+            Err(error) => {
+                return Batches {
+                    replies,
+                    failure: Some(error),
+                    not_requested: vehicles[index * REQUEST_BATCH..]
+                        .iter()
+                        .map(|(vin, _)| vin.clone())
+                        .collect(),
+                };
+            }
+        }
+    }
+    Batches {
+        replies,
+        failure: None,
+        not_requested: Vec::new(),
+    }
 }
 
 /// Where waiting ended.
@@ -85,6 +121,10 @@ pub struct WaitOutcome {
     pub pending: Vec<String>,
     /// Whether `--timeout` ended the wait.
     pub timed_out: bool,
+    /// Why the last poll failed, if it did (transient failures only end a wait at `--timeout`).
+    pub last_failure: Option<String>,
+    /// The failure that ended the wait early (one that polling again cannot cure, e.g. HTTP 403).
+    pub failure: Option<CliError>,
 }
 
 impl WaitOutcome {
@@ -97,12 +137,17 @@ impl WaitOutcome {
             .collect()
     }
 
-    /// The command's result: exit 6 if the wait timed out, 7 if a clearance was rejected.
-    pub fn result(&self, waited: Duration) -> Result<(), CliError> {
+    /// The command's result: the failure that ended the wait, exit 6 if the wait timed out, 7 if
+    /// a clearance was rejected.
+    pub fn result(self, waited: Duration) -> Result<(), CliError> {
+        if let Some(failure) = self.failure {
+            return Err(failure);
+        }
         if self.timed_out {
             return Err(CliError::WaitTimeout {
                 after: waited,
-                pending: self.pending.clone(),
+                pending: self.pending,
+                last_failure: self.last_failure,
             });
         }
         let rejected = self.rejected();
@@ -146,20 +191,33 @@ async fn poll_until_decided(
     let deadline = session.until();
     let mut first = true;
     let mut latest: HashMap<String, Clearance> = HashMap::new();
+    let mut last_failure = None;
+    let mut failure = None;
     let timed_out = loop {
-        match poll(session, vins).await {
-            Ok(items) => {
+        match tokio::time::timeout_at(deadline, poll(session, vins)).await {
+            Ok(Ok(items)) => {
+                last_failure = None;
                 for clearance in items {
                     latest.insert(clearance.item.vin.clone(), clearance);
                 }
             }
-            Err(CliError::Network {
+            Err(_)
+            | Ok(Err(CliError::Network {
                 failure: NetFailure::Deadline,
                 ..
-            }) => break true,
-            Err(e) => return Err(e),
+            })) => break true,
+            // A wait may last hours: a network hiccup or an outage of the API is waited out
+            // (the clearances are still pending as far as anyone knows) until --timeout.
+            Ok(Err(e)) if is_transient(&e) => {
+                tracing::debug!("poll failed, polling on: {e}");
+                last_failure = Some(e.to_string());
+            }
+            Ok(Err(e)) => {
+                failure = Some(e);
+                break false;
+            }
         }
-        if std::mem::take(&mut first) && require_listed {
+        if last_failure.is_none() && std::mem::take(&mut first) && require_listed {
             let missing: Vec<&String> = vins.iter().filter(|v| !latest.contains_key(*v)).collect();
             if !missing.is_empty() {
                 return Err(CliError::Refused {
@@ -211,7 +269,18 @@ async fn poll_until_decided(
         clearances,
         pending,
         timed_out,
+        last_failure,
+        failure,
     })
+}
+
+/// Whether polling again may succeed: the network or the API's availability let one poll down.
+fn is_transient(error: &CliError) -> bool {
+    match error {
+        CliError::Network { failure, .. } => *failure != NetFailure::Redirect,
+        CliError::Api { .. } => error.exit_code() == crate::error::EXIT_UNREACHABLE,
+        _ => false,
+    }
 }
 
 async fn poll(session: &Session, vins: &[String]) -> Result<Vec<Clearance>, CliError> {
@@ -270,23 +339,45 @@ fn vehicles(args: &ClearanceRequestArgs) -> Result<Vec<(String, String)>, CliErr
     let choice = Choice::clearance_brand();
     let mut pairs = Vec::new();
     let mut problems = Vec::new();
-    let mut listed: Vec<(String, Option<String>)> =
-        args.vins.iter().map(|v| (v.clone(), None)).collect();
+    // (VIN, brand as listed, where: "argument" or "line N").
+    let mut listed: Vec<(String, Option<String>, String)> = args
+        .vins
+        .iter()
+        .map(|v| (v.clone(), None, "the arguments".to_owned()))
+        .collect();
     if let Some(path) = &args.from {
         listed.extend(
             read_vehicle_list(path)?
                 .into_iter()
-                .map(|r| (r.vin, r.brand)),
+                .map(|r| (r.vin, r.brand, format!("line {}", r.line))),
         );
     }
-    for (vin, brand) in listed {
-        match brand.as_deref().map(|b| choice.check(b)) {
-            Some(Ok(brand)) => pairs.push((vin, brand)),
-            Some(Err(e)) => problems.push(format!("{vin}: {e}")),
+    // Where each VIN was first seen, with which brand.
+    let mut first: HashMap<String, (String, String)> = HashMap::new();
+    for (vin, brand, place) in listed {
+        let brand = match brand.as_deref().map(|b| choice.check(b)) {
+            Some(Ok(brand)) => brand,
+            Some(Err(e)) => {
+                problems.push(format!("{vin} ({place}): {e}"));
+                continue;
+            }
             None => match &args.brand {
-                Some(brand) => pairs.push((vin, brand.clone())),
-                None => problems.push(format!("{vin}: no brand; give --brand (or a brand column)")),
+                Some(brand) => brand.clone(),
+                None => {
+                    problems.push(format!("{vin}: no brand; give --brand (or a brand column)"));
+                    continue;
+                }
             },
+        };
+        match first.get(&vin) {
+            Some((seen, at)) if *seen != brand => problems.push(format!(
+                "{vin} is listed with two brands: `{seen}` ({at}) and `{brand}` ({place}); keep one"
+            )),
+            Some(_) => {}
+            None => {
+                first.insert(vin.clone(), (brand.clone(), place));
+                pairs.push((vin, brand));
+            }
         }
     }
     if !problems.is_empty() {
@@ -295,9 +386,7 @@ fn vehicles(args: &ClearanceRequestArgs) -> Result<Vec<(String, String)>, CliErr
             problems.join("\n  ")
         )));
     }
-    // The same VIN twice would only draw an error from the API.
-    let mut seen = std::collections::HashSet::new();
-    pairs.retain(|(vin, _)| seen.insert(vin.clone()));
+    // The same VIN twice (with the same brand) was kept once: a second would only draw an error.
     Ok(pairs)
 }
 
@@ -324,9 +413,21 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
     } else {
         DEFAULT_TIMEOUT
     };
-    let session = ctx.connect(&args.connection, default_limit, &vins).await?;
+    let mut session = ctx.connect(&args.connection, default_limit, &vins).await?;
+    if args.from.is_some() {
+        // A list: --timeout bounds each batch (and the wait), not the whole run.
+        session = session.per_request();
+    }
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
-    let replies = request(&session, &pairs, &tags).await?;
+    let batches = request_batches(&session, &pairs, &tags).await;
+    let replies = batches.replies;
+    if let Some(error) = batches.failure {
+        if replies.is_empty() {
+            return Err(error);
+        }
+        // Clearances were requested before the failure: say which, or nobody can resume.
+        return report_accepted_batches(ctx, &replies, &batches.not_requested, error);
+    }
     let mut answers: Vec<FleetVin> = Vec::new();
     for reply in &replies {
         answers.extend(
@@ -361,15 +462,7 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
             }))?,
         }
     } else {
-        let mut t = Table::new(["VIN", "STATUS", "DESCRIPTION"]);
-        for r in &answers {
-            t.row([
-                r.vin.clone(),
-                r.status.to_string(),
-                r.description.clone().unwrap_or_default(),
-            ]);
-        }
-        t.print()?;
+        answer_table(&answers).print()?;
         match &outcome {
             Some(outcome) => {
                 line("")?;
@@ -381,7 +474,7 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
             None => {}
         }
     }
-    if let Some(outcome) = &outcome {
+    if let Some(outcome) = outcome {
         outcome.result(session.limit)?;
     }
     if refused.is_empty() {
@@ -402,6 +495,55 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
                 .collect(),
         })
     }
+}
+
+/// Prints what the accepted batches requested, names the VINs not requested, and returns the
+/// failed batch's error.
+fn report_accepted_batches(
+    ctx: &Ctx<'_>,
+    replies: &[Reply],
+    not_requested: &[String],
+    error: CliError,
+) -> Result<(), CliError> {
+    let mut doc = requested_doc(replies)?;
+    if ctx.json {
+        match doc.as_object_mut() {
+            Some(map) => {
+                map.insert("not_requested".into(), json!(not_requested));
+            }
+            None => doc = json!({ "requested": doc, "not_requested": not_requested }),
+        }
+        print_json(&doc)?;
+    } else {
+        let mut answers: Vec<FleetVin> = Vec::new();
+        for reply in replies {
+            answers.extend(
+                reply
+                    .decode::<FleetVehiclePostResponse>("clearance request")?
+                    .vehicles,
+            );
+        }
+        answer_table(&answers).print()?;
+    }
+    ctx.warn(&format!(
+        "a batch failed: the VINs above were requested; {} VIN(s) from {} on were not \
+         (`not_requested` in --json): request them again once the error below is solved",
+        not_requested.len(),
+        not_requested.first().map_or("-", String::as_str),
+    ));
+    Err(error)
+}
+
+fn answer_table(answers: &[FleetVin]) -> Table {
+    let mut t = Table::new(["VIN", "STATUS", "DESCRIPTION"]);
+    for r in answers {
+        t.row([
+            r.vin.clone(),
+            r.status.to_string(),
+            r.description.clone().unwrap_or_default(),
+        ]);
+    }
+    t
 }
 
 async fn wait_command(ctx: &Ctx<'_>, args: &ClearanceWaitArgs) -> Result<(), CliError> {

@@ -125,7 +125,7 @@ pub async fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
     let tags = BTreeMap::from([("source".to_owned(), "hm-demo".to_owned())]);
     clearance::request(&session, &eligible, &tags).await?;
     let outcome = clearance::wait(&session, &vins, Duration::from_millis(250), json, false).await?;
-    if outcome.timed_out {
+    if outcome.timed_out || outcome.failure.is_some() {
         return outcome.result(args.timeout);
     }
     if !json {

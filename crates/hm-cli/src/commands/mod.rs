@@ -12,6 +12,7 @@ pub mod vehicle_data;
 use std::time::Duration;
 
 use hm_auth::{Environment, RetryPolicy};
+use secrecy::ExposeSecret;
 
 use crate::api::Session;
 use crate::cli::ConnectionArgs;
@@ -35,7 +36,15 @@ impl Ctx<'_> {
         api_retry: RetryPolicy,
     ) -> Result<Session, CliError> {
         let limit = connection.timeout.unwrap_or(default_limit);
-        crate::config::session(connection, self.matches, limit, api_retry)
+        let resolved = crate::config::resolve(connection, self.matches)?;
+        for warning in &resolved.warnings {
+            self.warn(warning);
+        }
+        let session = Session::new(resolved.credentials, resolved.environment, limit, api_retry)?;
+        if let Some(secret) = &resolved.secret {
+            session.secrets.add(secret.expose_secret());
+        }
+        Ok(session)
     }
 
     /// Builds the session and obtains a first token, so that a credential problem is reported
@@ -54,7 +63,7 @@ impl Ctx<'_> {
 
     /// Warns about production VINs with I, O or Q (sandbox VINs may have them).
     pub fn check_vins(&self, connection: &ConnectionArgs, vins: &[&str]) -> Result<(), CliError> {
-        if crate::config::environment(connection)? == Environment::Production {
+        if crate::config::environment(connection, self.matches)? == Environment::Production {
             for vin in vins {
                 if let Some(warning) = crate::input::iso_3779_warning(vin) {
                     self.warn(&warning);
@@ -72,7 +81,7 @@ impl Ctx<'_> {
                 serde_json::json!({ "warning": { "message": message } })
             );
         } else {
-            eprintln!("warning: {message}");
+            eprintln!("warning: {}", crate::scrub::escape_controls(message));
         }
     }
 }

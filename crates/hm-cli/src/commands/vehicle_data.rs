@@ -123,6 +123,16 @@ pub fn summary_text(doc: &Value, now: DateTime<Utc>, indent: usize) -> String {
     text
 }
 
+/// Checks that `body` is one JSON object (a vehicle document), without building it: each
+/// `--ndjson` line must be one, or a script reading them breaks.
+fn json_object(body: &[u8]) -> Result<(), String> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| e.to_string())?;
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        _ => Err("the document is not a JSON object".into()),
+    }
+}
+
 /// Runs `hm vehicle-data`.
 pub async fn run(ctx: &Ctx<'_>, args: &VehicleDataArgs) -> Result<(), CliError> {
     if args.all_approved {
@@ -175,9 +185,14 @@ async fn all_approved(ctx: &Ctx<'_>, args: &VehicleDataArgs) -> Result<(), CliEr
     );
     let gate = Gate::default();
     let session = &session;
-    let fetch =
-        |vin: String| async move { session.vehicle_data_until(&vin, session.until()).await };
-    let mut results = bulk::run(vins, usize::from(args.concurrency), &gate, fetch);
+    let fetch = |vin: String, until| async move { session.vehicle_data_until(&vin, until).await };
+    let mut results = bulk::run(
+        vins,
+        usize::from(args.concurrency),
+        &gate,
+        session.limit,
+        fetch,
+    );
     let mut failures = Failures::default();
     let stdout = std::io::stdout();
     while let Some((vin, result)) = results.next().await {
@@ -195,12 +210,12 @@ async fn all_approved(ctx: &Ctx<'_>, args: &VehicleDataArgs) -> Result<(), CliEr
                 continue;
             }
         };
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body) {
+        if let Err(detail) = json_object(&reply.body) {
             failures.push(
                 vin.clone(),
                 CliError::MalformedReply {
                     what: format!("vehicle data of {vin}"),
-                    detail: e.to_string(),
+                    detail: reply.secrets.scrub(&detail),
                     request_id: reply.request_id,
                 },
             );
