@@ -38,6 +38,17 @@ async fn emulator_with_approved_vehicle() -> Checked {
     api
 }
 
+/// The Streaming Schema V2 of a message's `data`, where `cargo xtask fetch` puts it.
+fn auto_api_schema() -> jsonschema::Validator {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../openapi/fetched/json-schema/auto-api/0002/spec.json"
+    );
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path} is missing ({e}): run `cargo xtask fetch` first"));
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
 async fn wait_until(what: &str, condition: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !condition() {
@@ -127,6 +138,11 @@ async fn consumer_with_the_demo_certificate_receives_typed_data_and_acknowledges
     for _ in 0..3 {
         api.advance(1);
     }
+    let schema = auto_api_schema();
+    // The schema is strict enough to tell: the REST shape (one object per property) is refused.
+    let rest_shape = serde_json::json!({"diagnostics": {"odometer":
+        {"data": {"unit": "kilometers", "value": 1.0}, "timestamp": "2026-01-01T00:00:00Z"}}});
+    assert!(!schema.is_valid(&rest_shape));
     let mut message_ids = Vec::new();
     for _ in 0..3 {
         let delivery = tokio::time::timeout(PATIENCE, received.recv())
@@ -152,6 +168,18 @@ async fn consumer_with_the_demo_certificate_receives_typed_data_and_acknowledges
             4
         );
         assert!(delivery.data.values().count() > 10);
+        // What the emulator publishes is what the published schema allows.
+        let raw: serde_json::Value = serde_json::from_slice(&delivery.payload).unwrap();
+        let errors: Vec<String> = schema
+            .iter_errors(&raw["data"])
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        // And hm-stream's types generated from that schema decode it, every capability known.
+        let typed: hm_stream::Message<hm_stream::auto_api::Capabilities> =
+            serde_json::from_slice(&delivery.payload).unwrap();
+        let diagnostics = typed.data.diagnostics.as_ref().unwrap();
+        assert_eq!(diagnostics.tire_pressures.len(), 4);
         message_ids.push(delivery.message_id.clone());
     }
     message_ids.sort();
