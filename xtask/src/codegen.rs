@@ -1,12 +1,14 @@
 //! `cargo xtask codegen [--check]`: fetched spec -> overlay -> normalisation -> validation -> progenitor
-//! -> open enums -> prettyplease -> files under `crates/*/src/generated/`; fetched JSON Schema ->
-//! [`json_schema`] -> `crates/hm-stream/src/generated/`.
+//! -> open enums -> prettyplease -> files under `crates/*/src/generated/`; from the vehicle data spec
+//! also the emulator's document shape (`emulator_shape`); fetched JSON Schema -> [`json_schema`] ->
+//! `crates/hm-stream/src/generated/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::emulator_shape;
 use crate::error::{Error, Result};
 use crate::json_schema;
 use crate::manifest::{Manifest, SpecEntry};
@@ -41,6 +43,7 @@ pub fn corrected_spec(root: &Path, entry: &SpecEntry) -> Result<CorrectedSpec> {
 pub fn correct(text: &str, path: &Path, overlay: &Path, file: &str) -> Result<CorrectedSpec> {
     let mut json = crate::yaml::parse(text, path)?;
     crate::validate::check_version(&json, file)?;
+    crate::validate::full_version(&mut json);
     Overlay::load(overlay)?.apply(&mut json)?;
     crate::normalise::normalise(&mut json);
     let openapi = serde_path_to_error::deserialize(json.clone()).map_err(|e| Error::Spec {
@@ -59,14 +62,26 @@ pub fn correct(text: &str, path: &Path, overlay: &Path, file: &str) -> Result<Co
 /// Generates the client and httpmock sources of one spec: (client, httpmock).
 pub fn generate(spec: &CorrectedSpec, entry: &SpecEntry) -> Result<(String, String)> {
     let header = header(entry);
+    entry.check_renames().map_err(|message| Error::Manifest {
+        path: PathBuf::from("openapi/specs.toml"),
+        message,
+    })?;
     let client = crate::generate::client(&spec.openapi, &entry.file, &entry.rename)?;
     let mut client = syn::parse_file(&client).map_err(|e| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
         message: format!("progenitor produced code that does not parse: {e}"),
     })?;
+    crate::postprocess::check_renames(&mut client, &entry.rename).map_err(|message| {
+        Error::Manifest {
+            path: PathBuf::from("openapi/specs.toml"),
+            message: format!("module `{}`: {message}", entry.module),
+        }
+    })?;
     crate::postprocess::drop_unused_builders(&mut client);
     crate::postprocess::drop_panicking_constructor(&mut client);
+    crate::postprocess::lenient_decoding(&mut client);
+    crate::postprocess::guard_path_parameters(&mut client);
     crate::open_enums::open_enums(&mut client).map_err(|message| Error::Generate {
         file: entry.file.clone(),
         operation: String::new(),
@@ -108,6 +123,12 @@ pub fn render_all(root: &Path, manifest: &Manifest) -> Result<BTreeMap<PathBuf, 
         let name = format!("{}.rs", entry.module);
         files.insert(root.join(CLIENT_DIR).join(&name), client);
         files.insert(root.join(HTTPMOCK_DIR).join(&name), mock);
+        if entry.module == emulator_shape::MODULE && emulator_shape::wanted(root) {
+            files.insert(
+                root.join(emulator_shape::SHAPE_PATH),
+                emulator_shape::render(&spec.json, &entry.file)?,
+            );
+        }
     }
     let schemas = manifest
         .schemas
@@ -146,12 +167,26 @@ pub fn stale_files(root: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Stale>
             });
         }
     }
-    for dir in [CLIENT_DIR, HTTPMOCK_DIR, json_schema::STREAM_DIR] {
+    for dir in [
+        CLIENT_DIR,
+        HTTPMOCK_DIR,
+        json_schema::STREAM_DIR,
+        emulator_shape::SHAPE_DIR,
+    ] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
         for path in entries.flatten().map(|e| e.path()) {
-            if !files.contains_key(&path) {
+            if path.is_dir() {
+                stale.push(Stale {
+                    diff: format!(
+                        "unexpected folder {}: `cargo xtask codegen` writes only files here; move or \
+                         delete it\n",
+                        relative(&path, root)
+                    ),
+                    path,
+                });
+            } else if !files.contains_key(&path) {
                 let actual = std::fs::read_to_string(&path).unwrap_or_default();
                 stale.push(Stale {
                     diff: diff(&path, root, &actual, ""),
@@ -163,12 +198,15 @@ pub fn stale_files(root: &Path, files: &BTreeMap<PathBuf, String>) -> Vec<Stale>
     stale
 }
 
-fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
-    let name = path
-        .strip_prefix(root)
+fn relative(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
         .unwrap_or(path)
         .display()
-        .to_string();
+        .to_string()
+}
+
+fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
+    let name = relative(path, root);
     similar::TextDiff::from_lines(actual, expected)
         .unified_diff()
         .context_radius(3)
@@ -179,6 +217,12 @@ fn diff(path: &Path, root: &Path, actual: &str, expected: &str) -> String {
 /// Writes `files`, removing stray files from the generated folders; returns how many changed.
 pub fn write_all(root: &Path, files: &BTreeMap<PathBuf, String>) -> Result<usize> {
     let stale = stale_files(root, files);
+    // A folder may hold someone's work: refuse before writing anything rather than delete it.
+    if let Some(folder) = stale.iter().find(|file| file.path.is_dir()) {
+        return Err(Error::UnexpectedFolder {
+            path: folder.path.clone(),
+        });
+    }
     for file in &stale {
         match files.get(&file.path) {
             Some(contents) => {

@@ -118,6 +118,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A folder sits in a folder that codegen owns (`crates/*/src/generated/`).
+    #[error(
+        "unexpected folder {path}: `cargo xtask codegen` owns the generated folders and writes only files \
+         there; move or delete the folder, then run it again"
+    )]
+    UnexpectedFolder {
+        /// The folder.
+        path: PathBuf,
+    },
+
     /// `codegen --check` found generated files that differ from what the specs produce.
     #[error("{count} generated file(s) are stale: run `cargo xtask codegen` and commit the result")]
     Stale {

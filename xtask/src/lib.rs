@@ -6,6 +6,7 @@
 
 pub mod codegen;
 pub mod definitions;
+pub mod emulator_shape;
 pub mod error;
 pub mod fetch;
 pub mod generate;

@@ -22,7 +22,8 @@ enum Command {
         #[arg(long, env = fetch::SOURCE_DIR_ENV)]
         from: Option<PathBuf>,
     },
-    /// Generate crates/hm-api and crates/hm-api-httpmock sources from the fetched specs.
+    /// Generate crates/hm-api and crates/hm-api-httpmock sources (and the emulator's vehicle data
+    /// shape) from the fetched specs.
     Codegen {
         /// Write nothing; print a diff of stale files and fail if there are any.
         #[arg(long)]

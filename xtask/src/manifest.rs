@@ -89,6 +89,14 @@ impl Manifest {
         let mut seen = std::collections::BTreeSet::new();
         for spec in &self.specs {
             check_module(&spec.module, &spec.summary, &mut seen)?;
+            if RESERVED_MODULES.contains(&spec.module.as_str()) {
+                return Err(format!(
+                    "module `{}` is reserved: it would clash with an item of hm-api (a module, a \
+                     `HighMobility` method or a dependency) or of the generated code; choose another name",
+                    spec.module
+                ));
+            }
+            spec.check()?;
         }
         let mut seen = std::collections::BTreeSet::new();
         for schema in &self.schemas {
@@ -164,7 +172,91 @@ fn check_module(
     Ok(())
 }
 
+/// Module names a spec cannot take: each module becomes `hm_api::<module>` (glob re-exported next to
+/// hm-api's own items), a `HighMobility::<module>()` accessor and a module of `generated/mod.rs`.
+const RESERVED_MODULES: &[&str] = &[
+    // generated/mod.rs and the generated modules
+    "default",
+    "types",
+    "generated",
+    "builder",
+    // hm-api's modules and re-exports
+    "auth",
+    "error",
+    "context",
+    "high_mobility",
+    "clearance_filter",
+    "body_limit",
+    "wire",
+    // `HighMobility`'s own methods
+    "new",
+    "base_url",
+    "unauthenticated",
+    "with_http_client",
+    "with_max_response_bytes",
+    "build",
+    "clone",
+    // crates the generated code names
+    "reqwest",
+    "progenitor_client",
+    "hm_auth",
+    "hm_api",
+    "serde",
+    "serde_json",
+    "chrono",
+    "http",
+    "std",
+    "core",
+    "alloc",
+];
+
 impl SpecEntry {
+    /// Checks what `load` cannot: a plain file name, the digest's form, the rename targets.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let plain = !self.file.is_empty()
+            && !self.file.starts_with('.')
+            && !self.file.contains(['/', '\\', ':'])
+            && Path::new(&self.file).file_name() == Some(std::ffi::OsStr::new(&self.file));
+        if !plain {
+            return Err(format!(
+                "module `{}`: file `{}` is not a plain file name; `file` names the published file \
+                 relative to `upstream` and in openapi/fetched/ (e.g. `hm-fleet-clearance-v1.yml`): \
+                 no folder, `..` or absolute path",
+                self.module, self.file
+            ));
+        }
+        let hex = self.sha256.len() == 64
+            && self
+                .sha256
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+        if !hex {
+            return Err(format!(
+                "module `{}`: sha256 `{}` is not 64 lower-case hex digits; paste the digest as \
+                 `sha256sum` prints it",
+                self.module, self.sha256
+            ));
+        }
+        self.check_renames()
+    }
+
+    /// Every `rename` target must be a type name: UpperCamelCase, not a keyword.
+    pub fn check_renames(&self) -> std::result::Result<(), String> {
+        for (schema, name) in &self.rename {
+            let upper_camel = name.starts_with(|c: char| c.is_ascii_uppercase())
+                && name.chars().all(|c| c.is_ascii_alphanumeric());
+            if !upper_camel || syn::parse_str::<syn::Ident>(name).is_err() {
+                return Err(format!(
+                    "module `{}`: rename of `{schema}` to `{name}` in openapi/specs.toml: the new name \
+                     must be an UpperCamelCase Rust type name (letters and digits, starting with an \
+                     upper-case letter, not a keyword)",
+                    self.module
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The cargo feature that compiles this API in: the module name with `-` for `_`.
     pub fn feature(&self) -> String {
         self.module.replace('_', "-")

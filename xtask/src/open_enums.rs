@@ -16,6 +16,10 @@ use syn::{Fields, Item, ItemEnum, ItemImpl, parse_quote};
 
 /// Name of the catch-all variant.
 pub const VARIANT: &str = "UnknownValue";
+/// Name of the type the catch-all variant holds, one per generated `types` module. Its field is
+/// private: only decoding and `FromStr` build one, and only from a value the enum does not list, so a
+/// listed value has one representation (`Brand::Bmw`, never `Brand::UnknownValue("bmw")`).
+pub const UNLISTED: &str = "UnlistedValue";
 
 /// Opens every unit-only enum in the `types` module of `file`; returns how many were opened.
 pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
@@ -50,8 +54,51 @@ pub fn open_enums_in(types: &mut Vec<Item>) -> Result<usize, String> {
             _ => {}
         }
     }
+    if !opened.is_empty() {
+        if items.iter().any(|item| defines(item, UNLISTED)) {
+            return Err(format!(
+                "the spec defines a type {UNLISTED}, the name open enums use for unlisted values; \
+                 rename that schema with `rename` in openapi/specs.toml"
+            ));
+        }
+        items.extend(unlisted_value());
+    }
     *types = items;
     Ok(opened.len())
+}
+
+fn defines(item: &Item, name: &str) -> bool {
+    match item {
+        Item::Struct(s) => s.ident == name,
+        Item::Enum(e) => e.ident == name,
+        Item::Type(t) => t.ident == name,
+        _ => false,
+    }
+}
+
+/// The payload of every catch-all variant of the module.
+fn unlisted_value() -> Vec<Item> {
+    let name = format_ident!("{UNLISTED}");
+    let file: syn::File = parse_quote! {
+        /// A value an open enum's spec does not list (yet), kept verbatim. Only decoding and `FromStr`
+        /// build one, so it never holds a listed value.
+        #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+        pub struct #name(::std::string::String);
+
+        impl #name {
+            /// The value as it travels on the wire.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+    file.items
 }
 
 /// Adds the catch-all variant and `#[non_exhaustive]` to `e`; returns its inherent and serde impls.
@@ -67,9 +114,10 @@ fn open(e: &mut ItemEnum) -> Result<Vec<Item>, String> {
     // The wire form is the string itself: serde goes through `as_str` and `FromStr` (below) rather
     // than a derive, whose untagged fallback variant would cost far more code per enum.
     remove_serde(e);
+    let unlisted = format_ident!("{UNLISTED}");
     e.variants.push(parse_quote! {
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String)
+        UnknownValue(#unlisted)
     });
     e.attrs.push(parse_quote!(#[doc = ""]));
     e.attrs.push(parse_quote! {
@@ -214,7 +262,8 @@ impl VisitMut for FromStrFallback {
     fn visit_expr_match_mut(&mut self, m: &mut syn::ExprMatch) {
         for arm in m.arms.iter_mut() {
             if matches!(arm.pat, syn::Pat::Wild(_)) {
-                arm.body = parse_quote!(Ok(Self::UnknownValue(value.to_string())));
+                let unlisted = format_ident!("{UNLISTED}");
+                arm.body = parse_quote!(Ok(Self::UnknownValue(#unlisted(value.to_string()))));
             }
         }
     }
@@ -244,8 +293,9 @@ mod tests {
         assert_eq!(open_enums(&mut file), Ok(1));
         let text = prettyplease::unparse(&file);
         assert!(text.contains("#[non_exhaustive]"), "{text}");
+        assert!(text.contains("UnknownValue(UnlistedValue)"), "{text}");
         assert!(
-            text.contains("UnknownValue(::std::string::String)"),
+            text.contains("pub struct UnlistedValue(::std::string::String);"),
             "{text}"
         );
         assert!(

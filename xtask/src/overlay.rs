@@ -42,6 +42,16 @@ pub struct Action {
 impl Overlay {
     /// Reads an overlay file.
     pub fn load(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            return Err(Error::Overlay {
+                overlay: path.to_owned(),
+                message: format!(
+                    "does not exist; every [[spec]] of openapi/specs.toml has an overlay file (even one \
+                     without corrections): create it, e.g.\n\n{}",
+                    skeleton(path)
+                ),
+            });
+        }
         let value = crate::yaml::read(path)?;
         let mut overlay: Overlay =
             serde_path_to_error::deserialize(value).map_err(|e| Error::Overlay {
@@ -94,6 +104,12 @@ impl Overlay {
                      Check the target against the fetched spec and update or drop the action"
                 )));
             }
+            if action.remove && pointers.iter().any(String::is_empty) {
+                return Err(self.error(format!(
+                    "{name} removes the whole document, which an overlay cannot do; target the members \
+                     to remove instead"
+                )));
+            }
             if action.remove {
                 // Remove from the back so that earlier array indices stay valid.
                 for pointer in pointers.iter().rev() {
@@ -109,6 +125,17 @@ impl Overlay {
         }
         Ok(())
     }
+}
+
+/// The smallest valid overlay for the spec `path` is named after.
+fn skeleton(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().replace(".overlay.yaml", ""))
+        .unwrap_or_default();
+    format!(
+        "overlay: 1.0.0\ninfo:\n  title: Corrections to the {name} spec\n  version: 1.0.0\nactions: []\n"
+    )
 }
 
 /// Overlay merge semantics: objects merge key by key, arrays are appended to, anything else is replaced.

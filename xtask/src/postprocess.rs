@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use syn::visit_mut::VisitMut;
-use syn::{ImplItem, Item};
+use syn::{ImplItem, Item, parse_quote};
 
 /// The items of the generated `types` module.
 pub fn types_module(file: &mut syn::File) -> Option<&mut Vec<Item>> {
@@ -64,6 +64,143 @@ pub fn drop_panicking_constructor(file: &mut syn::File) {
     }
 }
 
+/// Checks that every `rename` (type progenitor would generate -> new name) took effect exactly once:
+/// a rename of a type that does not exist is a typo or an upstream change, and one onto a name the
+/// spec already uses would define two types.
+pub fn check_renames(
+    file: &mut syn::File,
+    renames: &std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
+    let defined: Vec<String> = types_module(file)
+        .map(|types| {
+            types
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Struct(s) => Some(s.ident.to_string()),
+                    Item::Enum(e) => Some(e.ident.to_string()),
+                    Item::Type(t) => Some(t.ident.to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for (from, to) in renames {
+        match defined.iter().filter(|name| *name == to).count() {
+            1 => {}
+            0 => {
+                return Err(format!(
+                    "rename of `{from}` matches no type of the spec (typo, or renamed upstream?); \
+                     the key is the name progenitor gives the type (the schema name in UpperCamelCase): \
+                     correct or drop it"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "rename of `{from}` to `{to}`: the spec already has a type `{to}`; choose another name"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes the generated types decode what servers send besides the strict spec: date-times without zone
+/// (the published examples) or with an offset, and `null` for an optional list or map. Each field gets
+/// a `deserialize_with` of hm-api's hand-written `crate::wire`; returns how many fields changed.
+pub fn lenient_decoding(file: &mut syn::File) -> usize {
+    let Some(types) = types_module(file) else {
+        return 0;
+    };
+    let mut changed = 0;
+    for item in types.iter_mut() {
+        let Item::Struct(s) = item else { continue };
+        for field in s.fields.iter_mut() {
+            let ty = compact(&field.ty);
+            let defaulted = field
+                .attrs
+                .iter()
+                .any(|a| a.path().is_ident("serde") && compact(&a.meta).contains("(default"));
+            let attr: Option<syn::Attribute> = if ty == DATE_TIME {
+                Some(parse_quote!(#[serde(deserialize_with = "crate::wire::date_time")]))
+            } else if ty == format!("::std::option::Option<{DATE_TIME}>") {
+                // `deserialize_with` makes serde require the field, unless it has a default.
+                Some(if defaulted {
+                    parse_quote!(#[serde(deserialize_with = "crate::wire::optional_date_time")])
+                } else {
+                    parse_quote!(#[serde(default, deserialize_with = "crate::wire::optional_date_time")])
+                })
+            } else if defaulted
+                && (ty.starts_with("::std::vec::Vec<")
+                    || ty.starts_with("::std::collections::BTreeMap<"))
+            {
+                Some(parse_quote!(#[serde(deserialize_with = "crate::wire::null_as_default")]))
+            } else {
+                None
+            };
+            if let Some(attr) = attr {
+                field.attrs.push(attr);
+                changed += 1;
+            }
+        }
+    }
+    changed
+}
+
+const DATE_TIME: &str = "::chrono::DateTime<::chrono::offset::Utc>";
+
+/// Tokens without spaces, for comparing types and attributes.
+fn compact(tokens: &impl quote::ToTokens) -> String {
+    tokens
+        .to_token_stream()
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// Path parameters go through hm-api's `crate::wire::path_segment`, which refuses the values that the
+/// URL parser would resolve (``, `.`, `..`) instead of sending the request (with its token) to another
+/// endpoint; progenitor's `encode_path` leaves dots as they are. Returns how many calls changed.
+pub fn guard_path_parameters(file: &mut syn::File) -> usize {
+    let mut guard = PathGuard(0);
+    guard.visit_file_mut(file);
+    guard.0
+}
+
+struct PathGuard(usize);
+
+impl VisitMut for PathGuard {
+    // progenitor builds the URL in `format!(..)`, whose arguments syn keeps as plain tokens.
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        if !mac.path.is_ident("format") {
+            return;
+        }
+        let Ok(mut args) = mac.parse_body_with(
+            syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
+        ) else {
+            return;
+        };
+        let before = self.0;
+        args.iter_mut().for_each(|arg| self.visit_expr_mut(arg));
+        if self.0 != before {
+            mac.tokens = quote::ToTokens::into_token_stream(args);
+        }
+    }
+
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        if let syn::Expr::Call(call) = expr
+            && matches!(call.func.as_ref(), syn::Expr::Path(p) if p.path.is_ident("encode_path"))
+        {
+            let args = &call.args;
+            *expr = parse_quote! {
+                crate::wire::path_segment(#args).map_err(progenitor_client::Error::InvalidRequest)?
+            };
+            self.0 += 1;
+        }
+    }
+}
+
 /// The last segment of an impl's self type, e.g. `X` for `impl From<..> for super::X`.
 fn self_type(item: &syn::ItemImpl) -> Option<String> {
     match item.self_ty.as_ref() {
@@ -104,7 +241,6 @@ impl VisitMut for TypeBuilderUses {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use syn::parse_quote;
 
     #[test]
     fn only_request_body_builders_survive() {

@@ -31,7 +31,9 @@ pub fn check_version(doc: &Value, file: &str) -> Result<()> {
              which describe HTTP APIs: it cannot generate a client from it"
         )
     } else if let Some(version) = field("openapi") {
-        if version.starts_with("3.0.") {
+        // `3.0` without patch number (or the YAML number 3.0) still names OpenAPI 3.0; `correct`
+        // writes it out in full for openapiv3.
+        if version.starts_with("3.0.") || version == "3.0" {
             return Ok(());
         }
         format!(
@@ -55,6 +57,16 @@ pub fn check_version(doc: &Value, file: &str) -> Result<()> {
         file: file.to_owned(),
         problem,
     })
+}
+
+/// Writes a version accepted by [`check_version`] as openapiv3 reads it: `3.0` (string or number)
+/// becomes `"3.0.0"`.
+pub fn full_version(doc: &mut Value) {
+    if let Some(version) = doc.get_mut("openapi")
+        && !matches!(version, Value::String(v) if v.starts_with("3.0."))
+    {
+        *version = Value::String("3.0.0".to_owned());
+    }
 }
 
 /// Validates every operation of `spec`; `file` and `overlay` only name things in errors.

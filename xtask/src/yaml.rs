@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use saphyr::{LoadableYamlNode, Scalar, Yaml};
+use saphyr::{Scalar, ScalarStyle, Tag, Yaml, YamlLoader};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, Result};
@@ -19,14 +19,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Value> {
         location,
         message,
     };
-    let documents = Yaml::load_from_str(text).map_err(|e| {
+    let scan_error = |e: saphyr::ScanError| {
         let marker = e.marker();
         fail(
             format!(" at line {} column {}", marker.line(), marker.col() + 1),
             e.info().to_owned(),
         )
-    })?;
-    let mut documents = documents.into_iter();
+    };
+    // Scalars stay as written (`Representation`): we resolve them ourselves, so that a value never
+    // changes on the way (a big integer rounded, `!!int "5"` kept a string, a key `1.10` read as 1.1).
+    let mut loader = YamlLoader::<Yaml>::default();
+    loader.early_parse(false);
+    saphyr_parser::Parser::new_from_str(text)
+        .load(&mut loader, true)
+        .map_err(scan_error)?;
+    if let Some(e) = loader.error() {
+        return Err(scan_error(e.clone()));
+    }
+    let mut documents = loader.into_documents().into_iter();
     let (Some(document), None) = (documents.next(), documents.next()) else {
         return Err(fail(
             String::new(),
@@ -45,7 +55,8 @@ pub fn read(path: &Path) -> Result<Value> {
 /// Converts one node; `at` is its JSONPath, for errors.
 fn to_json(node: &Yaml<'_>, at: &str) -> std::result::Result<Value, String> {
     Ok(match node {
-        Yaml::Value(scalar) => scalar_to_json(scalar, at)?,
+        Yaml::Representation(text, style, tag) => scalar_to_json(text, *style, tag.as_deref(), at)?,
+        Yaml::Value(scalar) => early_scalar_to_json(scalar, at)?,
         Yaml::Sequence(items) => Value::Array(
             items
                 .iter()
@@ -67,7 +78,7 @@ fn to_json(node: &Yaml<'_>, at: &str) -> std::result::Result<Value, String> {
                 "{at}: the tag `{tag}` is not supported; JSON-compatible YAML has no tags"
             ));
         }
-        Yaml::Representation(..) | Yaml::Alias(_) | Yaml::BadValue => {
+        Yaml::Alias(_) | Yaml::BadValue => {
             return Err(format!(
                 "{at}: a value that does not resolve (unknown alias?)"
             ));
@@ -75,7 +86,65 @@ fn to_json(node: &Yaml<'_>, at: &str) -> std::result::Result<Value, String> {
     })
 }
 
-fn scalar_to_json(scalar: &Scalar<'_>, at: &str) -> std::result::Result<Value, String> {
+/// Resolves a scalar as written, by the YAML 1.2 core schema; what JSON cannot hold exactly is refused.
+fn scalar_to_json(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    at: &str,
+) -> std::result::Result<Value, String> {
+    let resolved = match tag {
+        Some(tag) if tag.is_yaml_core_schema() => match tag.suffix.as_str() {
+            "str" => return Ok(Value::String(text.to_owned())),
+            "int" => {
+                return integer(text).ok_or_else(|| {
+                    format!("{at}: `{text}` is tagged !!int but is not an integer")
+                });
+            }
+            "float" | "bool" | "null" => Scalar::parse_from_cow_and_metadata(
+                text.into(),
+                ScalarStyle::Plain,
+                Some(&std::borrow::Cow::Borrowed(tag)),
+            )
+            .ok_or_else(|| format!("{at}: `{text}` does not match its tag `{tag}`"))?,
+            _ => {
+                return Err(format!(
+                    "{at}: the tag `{tag}` is not supported; JSON-compatible YAML has no tags"
+                ));
+            }
+        },
+        Some(tag) => {
+            return Err(format!(
+                "{at}: the tag `{tag}` is not supported; JSON-compatible YAML has no tags"
+            ));
+        }
+        None if style != ScalarStyle::Plain => return Ok(Value::String(text.to_owned())),
+        None => Scalar::parse_from_cow(text.into()),
+    };
+    match resolved {
+        // A decimal integer beyond i64 would otherwise come back as a rounded float.
+        Scalar::FloatingPoint(_) if is_decimal_integer(text) => integer(text).ok_or_else(|| {
+            format!("{at}: the integer {text} does not fit 64 bits; JSON tools would round it, so quote it if it is text")
+        }),
+        scalar => early_scalar_to_json(&scalar, at),
+    }
+}
+
+fn is_decimal_integer(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An integer JSON holds exactly (i64 or u64).
+fn integer(text: &str) -> Option<Value> {
+    let text = text.strip_prefix('+').unwrap_or(text);
+    if let Ok(i) = text.parse::<i64>() {
+        return Some(Value::Number(i.into()));
+    }
+    text.parse::<u64>().ok().map(|u| Value::Number(u.into()))
+}
+
+fn early_scalar_to_json(scalar: &Scalar<'_>, at: &str) -> std::result::Result<Value, String> {
     Ok(match scalar {
         Scalar::Null => Value::Null,
         Scalar::Boolean(b) => Value::Bool(*b),
@@ -89,14 +158,18 @@ fn scalar_to_json(scalar: &Scalar<'_>, at: &str) -> std::result::Result<Value, S
     })
 }
 
-/// JSON object keys are strings; a YAML key such as `200:` (an integer) becomes `"200"`.
+/// JSON object keys are strings: a scalar key is taken as written (`200:` is `"200"`, `1.10:` is
+/// `"1.10"`). A YAML 1.1 merge key `<<` is refused rather than kept as a literal property.
 fn key_text(key: &Yaml<'_>, at: &str) -> std::result::Result<String, String> {
     match key {
-        Yaml::Value(Scalar::String(s)) => Ok(s.to_string()),
-        Yaml::Value(Scalar::Integer(i)) => Ok(i.to_string()),
-        Yaml::Value(Scalar::Boolean(b)) => Ok(b.to_string()),
-        Yaml::Value(Scalar::Null) => Ok("null".to_owned()),
-        Yaml::Value(Scalar::FloatingPoint(f)) => Ok(f.to_string()),
+        Yaml::Representation(text, ScalarStyle::Plain, None) if text == "<<" => Err(format!(
+            "{at}: a YAML merge key (`<<`) is not supported (YAML 1.2 has none); write the keys out"
+        )),
+        Yaml::Representation(text, _, _) => Ok(text.to_string()),
+        Yaml::Value(scalar) => match early_scalar_to_json(scalar, at)? {
+            Value::String(s) => Ok(s),
+            other => Ok(other.to_string()),
+        },
         _ => Err(format!(
             "{at}: a mapping key that is not a scalar; JSON objects need string keys"
         )),
@@ -120,6 +193,21 @@ mod tests {
             json!({"a": 1, "b": 1.5, "c": ["x", "y", "z"], "d": null, "e": true, "200": "ok",
                    "f": {"g": 2}, "h": {"g": 2}, "i": "2024-05-02"})
         );
+    }
+
+    #[test]
+    fn scalars_keep_their_value() {
+        assert_eq!(
+            parse_str("a: 18446744073709551615\nb: -9223372036854775808\nc: !!int \"5\"\nd: !!str 5\n1.10: x\n'<<': y\ne: 0x1F\n").unwrap(),
+            json!({"a": 18446744073709551615u64, "b": -9223372036854775808i64, "c": 5, "d": "5",
+                   "1.10": "x", "<<": "y", "e": 31})
+        );
+        let err = parse_str("a: 18446744073709551616\n").unwrap_err();
+        assert!(err.contains("does not fit 64 bits"), "{err}");
+        let err = parse_str("a: !!int x\n").unwrap_err();
+        assert!(err.contains("is not an integer"), "{err}");
+        let err = parse_str("b: &b {x: 1}\nc:\n  <<: *b\n").unwrap_err();
+        assert!(err.contains("merge key"), "{err}");
     }
 
     #[test]

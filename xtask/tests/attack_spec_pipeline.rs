@@ -1,5 +1,5 @@
 //! Attack findings (issue 9): `cargo xtask fetch` / `codegen [--check]` meeting a careless user or a
-//! hostile input. Each test passes once its finding is fixed; until then it is ignored so CI stays green.
+//! hostile input. Each finding is fixed (brief B-fix); its test keeps it fixed.
 
 // Test helpers: a failing unwrap is a broken test setup, not a finding.
 #![allow(clippy::unwrap_used)]
@@ -35,7 +35,6 @@ fn entry(module: &str) -> String {
 /// shadowed by the hm-auth re-export so hm-api-httpmock's `hm_api::auth::types` does not resolve,
 /// private `error`/`context` modules shadowing the API, `reqwest`/`progenitor_client` made ambiguous).
 #[test]
-#[ignore = "attack finding: module names that clash with hm-api's items pass the manifest and break the build later"]
 fn attack_manifest_refuses_module_names_that_clash_with_hm_api() {
     let clashing = [
         "auth",
@@ -66,7 +65,6 @@ fn attack_manifest_refuses_module_names_that_clash_with_hm_api() {
 /// writes wherever it points (`../../crates/...`, an absolute path), and a sub-folder fails with a bare
 /// "No such file or directory" on write.
 #[test]
-#[ignore = "attack finding: `file` may hold `..`, `/` or an absolute path; fetch writes outside openapi/fetched"]
 fn attack_manifest_refuses_file_names_that_leave_the_fetched_folder() {
     for file in [
         "../../crates/hm-auth/src/lib.rs",
@@ -85,7 +83,6 @@ fn attack_manifest_refuses_file_names_that_leave_the_fetched_folder() {
 /// A digest pasted in upper case (as several tools print it) or truncated is accepted by the manifest
 /// and then reported at fetch time as a "mismatch" between two digests that look the same.
 #[test]
-#[ignore = "attack finding: a malformed sha256 (upper case, wrong length) is only reported as a confusing mismatch"]
 fn attack_manifest_checks_the_digest_form() {
     let digest = xtask::manifest::sha256_hex(b"x");
     for bad in [digest.to_uppercase(), digest[..63].to_owned()] {
@@ -107,7 +104,6 @@ fn attack_manifest_checks_the_digest_form() {
 /// `openapi: 3.0` (or the number 3.0, unquoted) is a 3.0 document, but the version check tells the
 /// user that "3.1 changed the schema dialect" and to "convert it to 3.0".
 #[test]
-#[ignore = "attack finding: `openapi: 3.0` / `openapi: \"3.0\"` is blamed on OpenAPI 3.1 and told to convert to 3.0"]
 fn attack_openapi_3_0_without_patch_version_gets_a_truthful_message() {
     for doc in [json!({"openapi": 3.0}), json!({"openapi": "3.0"})] {
         if let Err(e) = xtask::validate::check_version(&doc, "x.yml") {
@@ -123,7 +119,6 @@ fn attack_openapi_3_0_without_patch_version_gets_a_truthful_message() {
 /// `[features]` is rewritten wholesale: a feature someone added by hand to hm-api's Cargo.toml (a TLS
 /// backend switch, `unstable`, ...) is silently deleted by the next `cargo xtask codegen`.
 #[test]
-#[ignore = "attack finding: codegen silently deletes hand-written cargo features of hm-api / hm-api-httpmock"]
 fn attack_codegen_keeps_or_refuses_hand_written_features() {
     let text = "[package]\nname = \"hm-api\"\n\n[features]\ndefault = [\"oauth\"]\noauth = []\n\
                 rustls = [\"reqwest/rustls-tls\"]\n\n[dependencies]\nreqwest = \"0.12\"\n";
@@ -140,7 +135,6 @@ fn attack_codegen_keeps_or_refuses_hand_written_features() {
 /// `.gitattributes` pinning LF, so `cargo xtask codegen --check` reports every generated file stale on
 /// such a machine ("output identical on any machine").
 #[test]
-#[ignore = "attack finding: --check fails on a CRLF checkout (no .gitattributes pins LF for generated files)"]
 fn attack_check_passes_on_a_crlf_checkout() {
     let root = xtask::root();
     let pinned = std::fs::read_to_string(root.join(".gitattributes"))
@@ -166,7 +160,6 @@ fn attack_check_passes_on_a_crlf_checkout() {
 /// removes nothing: the stricter-than-spec promise "a target that matches nothing is an error" is
 /// silently bypassed.
 #[test]
-#[ignore = "attack finding: an overlay `remove` of `$` is accepted and silently does nothing"]
 fn attack_overlay_remove_of_the_root_is_not_silently_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.overlay.yaml");
@@ -186,7 +179,6 @@ fn attack_overlay_remove_of_the_root_is_not_silently_ignored() {
 /// A user adding an API gets, for the overlay file they have not written yet, a bare
 /// "cannot read ...: No such file or directory" instead of what to create.
 #[test]
-#[ignore = "attack finding: a missing overlay file gives a bare I/O error, not how to create one"]
 fn attack_missing_overlay_says_what_to_create() {
     let err = xtask::overlay::Overlay::load(Path::new("openapi/overlays/new_api.overlay.yaml"))
         .unwrap_err()
@@ -225,7 +217,6 @@ fn attack_held_hostile_yaml() {
 /// diff, and `cargo xtask codegen` then stops with "cannot remove ...: Is a directory (os error 21)",
 /// so the remedy `--check` prints does not work.
 #[test]
-#[ignore = "attack finding: a stray folder in generated/ gives an empty --check diff and an unfixable codegen error"]
 fn attack_stray_folder_in_generated_is_reported_usefully() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -247,7 +238,6 @@ fn attack_stray_folder_in_generated_is_reported_usefully() {
 /// applied nor refused: it becomes a literal property named `<<`, so the merged fields are silently
 /// missing from the result.
 #[test]
-#[ignore = "attack finding: a YAML merge key `<<` becomes a literal `<<` property instead of an error"]
 fn attack_yaml_merge_key_is_applied_or_refused() {
     let text = "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n";
     if let Ok(value) = xtask::yaml::parse(text, Path::new("t.yaml")) {
@@ -259,7 +249,6 @@ fn attack_yaml_merge_key_is_applied_or_refused() {
 /// (12345678901234567890 -> 1.2345678901234567e19, e.g. in an example or a `maximum`), an explicit
 /// `!!int "5"` stays the string "5", and a key `1.10` becomes "1.1".
 #[test]
-#[ignore = "attack finding: YAML scalars silently change value (big integers rounded, `!!int` ignored, float keys rewritten)"]
 fn attack_yaml_scalars_keep_their_value_or_are_refused() {
     for (text, expected) in [
         (
@@ -306,7 +295,6 @@ fn generate_things(renames: &[(&str, &str)]) -> Result<String, String> {
 /// caller, although the overlay's equivalent rule ("an action that matches nothing is an error")
 /// exists precisely to catch this.
 #[test]
-#[ignore = "attack finding: a manifest `rename` of a schema that does not exist is silently ignored"]
 fn attack_rename_of_a_missing_schema_is_an_error() {
     let Err(err) = generate_things(&[("Thnig", "Widget")]) else {
         panic!("a rename that matches nothing was accepted");
@@ -317,7 +305,6 @@ fn attack_rename_of_a_missing_schema_is_an_error() {
 /// A `rename` onto a name the spec already uses generates two `pub struct ThingErrors` in one module:
 /// codegen reports success and the crate no longer compiles.
 #[test]
-#[ignore = "attack finding: a manifest `rename` onto an existing type name generates a duplicate type"]
 fn attack_rename_onto_an_existing_type_is_an_error() {
     match generate_things(&[("Thing", "ThingErrors")]) {
         Ok(code) => {
@@ -344,7 +331,6 @@ fn attack_rename_onto_an_existing_type_is_an_error() {
 /// A `rename` to something that is not a type name is blamed on the spec ("correct that operation or
 /// schema in the overlay", "progenitor produced code that does not parse") instead of the manifest.
 #[test]
-#[ignore = "attack finding: an invalid `rename` target is reported as a progenitor/overlay problem, not a manifest one"]
 fn attack_invalid_rename_target_names_the_manifest() {
     for target in ["type", "not valid"] {
         let err = generate_things(&[("Thing", target)]).unwrap_err();

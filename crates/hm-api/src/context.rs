@@ -3,7 +3,7 @@
 //! needs from hm-auth goes through this module.
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use progenitor_client::OperationInfo;
 
@@ -14,25 +14,64 @@ use crate::{ApiError, Error};
 /// [`HighMobility`](crate::HighMobility) builds it together with the clients, so that the base URL
 /// always is the authenticator's API; [`ClientContext::unauthenticated`] is for building a generated
 /// client on its own against a mock server.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ClientContext {
     auth: Option<hm_auth::Authenticator>,
+    max_response_bytes: usize,
 }
 
+/// The largest response body read by default: far above any High Mobility response (a whole
+/// vehicle's data is well under 1 MiB), far below what hurts a service.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+impl Default for ClientContext {
+    fn default() -> Self {
+        Self::unauthenticated()
+    }
+}
+
+/// The latest token failure of the call that [`CallExt::typed`] is awaiting, if its last attempt failed
+/// to get a token.
+type AuthSlot = Arc<Mutex<Option<hm_auth::Error>>>;
+
 tokio::task_local! {
-    /// Where the `pre` hook leaves the typed failure of the call that [`CallExt::typed`] is awaiting.
-    static AUTH_FAILURE: Arc<OnceLock<hm_auth::Error>>;
+    /// Where the `pre` hook leaves (or clears) the typed token failure for [`CallExt::typed`].
+    static AUTH_FAILURE: AuthSlot;
+}
+
+fn set_auth_failure(failure: Option<hm_auth::Error>) {
+    let _ = AUTH_FAILURE.try_with(|slot| {
+        *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = failure;
+    });
 }
 
 impl ClientContext {
     /// Requests get a bearer token from `auth` and are retried as its policy says.
     pub(crate) fn authenticated(auth: hm_auth::Authenticator) -> Self {
-        Self { auth: Some(auth) }
+        Self {
+            auth: Some(auth),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
     }
 
     /// Requests are sent as they are, once.
     pub fn unauthenticated() -> Self {
-        Self { auth: None }
+        Self {
+            auth: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// Refuse response bodies longer than `bytes` (default [`DEFAULT_MAX_RESPONSE_BYTES`]): reading
+    /// stops there and the call fails, so a broken or hostile server cannot exhaust memory.
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// The largest response body this context reads.
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
     }
 
     /// The authenticator, if any.
@@ -50,13 +89,21 @@ impl ClientContext {
         let Some(auth) = &self.auth else {
             return Ok(());
         };
-        auth.authorize(request).await.map_err(|e| {
-            // progenitor's error offers only a string for hook failures: keep the typed error
-            // for `CallExt::typed`, and the message (which names cause and remedy) for everyone else.
-            let message = e.to_string();
-            let _ = AUTH_FAILURE.try_with(|slot| slot.set(e));
-            ApiError::Custom(message)
-        })
+        match auth.authorize(request).await {
+            Ok(()) => {
+                // A later attempt in the same `typed()` scope got its token: an earlier failure no
+                // longer explains the outcome.
+                set_auth_failure(None);
+                Ok(())
+            }
+            Err(e) => {
+                // progenitor's error offers only a string for hook failures: keep the typed error
+                // for `CallExt::typed`, and the message (which names cause and remedy) for everyone else.
+                let message = e.to_string();
+                set_auth_failure(Some(e));
+                Err(ApiError::Custom(message))
+            }
+        }
     }
 
     /// The `exec` hook: send, with retries and one fresh token after a 401.
@@ -67,10 +114,11 @@ impl ClientContext {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        match &self.auth {
+        let response = match &self.auth {
             Some(auth) => auth.send_authorized(client, request).await,
             None => client.execute(request).await,
-        }
+        }?;
+        Ok(crate::body_limit::limit(response, self.max_response_bytes))
     }
 }
 
@@ -129,11 +177,19 @@ pub trait CallExt<T, E>: Future<Output = Result<T, ApiError<E>>> + Sized {
         E: Send,
     {
         async move {
-            let failure = Arc::new(OnceLock::new());
-            let result = AUTH_FAILURE.scope(Arc::clone(&failure), self).await;
-            result.map_err(|e| match failure.get() {
-                Some(auth) => Error::Auth(auth.clone()),
-                None => Error::Api(e),
+            let slot = AuthSlot::default();
+            let result = AUTH_FAILURE.scope(Arc::clone(&slot), self).await;
+            result.map_err(|e| {
+                let failure = slot
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .take();
+                match (e, failure) {
+                    // Only when the error returned is the hook's failure: a caller may retry inside
+                    // one scope and return another attempt's error.
+                    (ApiError::Custom(_), Some(auth)) => Error::Auth(auth),
+                    (e, _) => Error::Api(e),
+                }
             })
         }
     }

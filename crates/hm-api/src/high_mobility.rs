@@ -29,6 +29,8 @@ use crate::{ClientContext, Error};
 #[derive(Clone, Debug)]
 pub struct HighMobility {
     base_url: String,
+    http: reqwest::Client,
+    context: ClientContext,
     #[allow(dead_code)]
     // read by the generated accessors, of which there are none without API features
     pub(crate) clients: Clients,
@@ -72,7 +74,17 @@ impl HighMobility {
         Self {
             clients: Clients::new(&base_url, http, &context),
             base_url,
+            http: http.clone(),
+            context,
         }
+    }
+
+    /// Refuse response bodies longer than `bytes` (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES), 16 MiB): reading stops there
+    /// and the call fails, so a broken or hostile server cannot exhaust the service's memory.
+    pub fn with_max_response_bytes(self, bytes: usize) -> Self {
+        let context = self.context.with_max_response_bytes(bytes);
+        Self::build(&self.base_url, &self.http, context)
     }
 
     /// The base URL every API is reached at (without a trailing slash).

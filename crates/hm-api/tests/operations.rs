@@ -44,12 +44,12 @@ async fn check_eligibility_sends_vin_and_brand_and_keeps_unknown_values() {
         reply.data_delivery,
         vec![
             DataDelivery::Pull,
-            DataDelivery::UnknownValue("stream".into())
+            "stream".parse::<DataDelivery>().unwrap()
         ]
     );
     assert_eq!(
         reply.connectivity_status,
-        Some(ConnectivityStatus::UnknownValue("sleeping".into()))
+        Some("sleeping".parse::<ConnectivityStatus>().unwrap())
     );
     // An unknown value re-encodes as it arrived.
     assert_eq!(
@@ -73,7 +73,7 @@ async fn check_eligibility_error_is_typed() {
         .check_eligibility()
         .body(EligibilityRequest {
             vin: "short".into(),
-            brand: Brand::UnknownValue("lancia".into()),
+            brand: "lancia".parse::<Brand>().unwrap(),
         })
         .send()
         .await
@@ -131,7 +131,7 @@ async fn create_clearance_posts_vehicles_with_tags() {
     assert_eq!(reply.vehicles[0].status, ClearanceStatus::Pending);
     assert_eq!(
         reply.vehicles[1].status,
-        ClearanceStatus::UnknownValue("queued".into())
+        "queued".parse::<ClearanceStatus>().unwrap()
     );
 }
 
@@ -140,7 +140,7 @@ async fn list_clearances_sends_the_filter_as_url_encoded_json() {
     let server = MockServer::start_async().await;
     let filter = ClearanceFilter::default()
         .status_eq(ClearanceStatus::Approved)
-        .brand_in([Brand::Bmw, Brand::UnknownValue("lancia".into())]);
+        .brand_in([Brand::Bmw, "lancia".parse::<Brand>().unwrap()]);
     let mock = server.mock(|when, then| {
         when.method("GET")
             .path("/v1/fleets/vehicles")
@@ -162,7 +162,7 @@ async fn list_clearances_sends_the_filter_as_url_encoded_json() {
         .into_inner();
     mock.assert();
     assert_eq!(reply.0.len(), 1);
-    assert_eq!(reply.0[0].brand, Some(Brand::UnknownValue("lancia".into())));
+    assert_eq!(reply.0[0].brand, Some("lancia".parse::<Brand>().unwrap()));
     assert_eq!(reply.0[0].changelog.len(), 2);
 }
 
@@ -327,7 +327,7 @@ async fn vehicle_data_decodes_units_and_tolerates_new_capabilities() {
     let unknown_unit = diagnostics.distance_since_reset.unwrap().data.unwrap();
     assert_eq!(
         unknown_unit.unit,
-        UnitLengthUnit::UnknownValue("furlongs".into())
+        "furlongs".parse::<UnitLengthUnit>().unwrap()
     );
 }
 

@@ -159,7 +159,18 @@ impl Session {
         let target = format!("POST {}/v1/access_tokens", self.base);
         let started = Instant::now();
         let token = match tokio::time::timeout_at(self.until(), self.auth.access_token()).await {
-            Ok(result) => result?,
+            // hm-auth's own deadline may pass first (it is no longer than --timeout): name the
+            // token endpoint in either case.
+            Ok(result) => result.map_err(|error| match CliError::from(error) {
+                CliError::Network {
+                    failure, detail, ..
+                } => CliError::Network {
+                    failure,
+                    target: target.clone(),
+                    detail,
+                },
+                other => other,
+            })?,
             Err(_) => return Err(self.deadline_error(target)),
         };
         self.secrets.add(token.expose_secret());

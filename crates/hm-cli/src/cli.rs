@@ -110,6 +110,9 @@ pub enum Command {
     /// Run the local emulator.
     #[command(subcommand)]
     Emulator(EmulatorCommand),
+    /// Receive High Mobility's webhooks: verify each delivery and print it.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Print a shell completion script: `hm completions bash > ~/.local/share/bash-completion/completions/hm`.
     Completions(CompletionsArgs),
     /// Print the man page (roff): `hm man > ~/.local/share/man/man1/hm.1`.
@@ -219,9 +222,25 @@ pub struct ClearanceRequestArgs {
     /// Wait until every VIN is approved or rejected (exit 6 at --timeout, 7 if one is rejected).
     #[arg(long)]
     pub wait: bool,
-    /// Time between polls with --wait, e.g. 5s.
+    /// Time between polls with --wait, e.g. 5s; with --webhook-port, the time without a delivery
+    /// after which it polls.
     #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_positive_duration)]
     pub interval: Duration,
+    /// With --wait: learn the decisions from webhook deliveries received on this local port
+    /// (e.g. from `hm emulator serve --webhook http://127.0.0.1:PORT/`), polling only when none arrives.
+    #[arg(long, requires = "wait", value_name = "PORT")]
+    pub webhook_port: Option<u16>,
+    /// The webhook's secret (visible in `ps`: prefer --webhook-secret-file or HM_WEBHOOK_SECRET).
+    #[arg(
+        long,
+        env = "HM_WEBHOOK_SECRET",
+        hide_env_values = true,
+        requires = "webhook_port"
+    )]
+    pub webhook_secret: Option<String>,
+    /// File holding the webhook's secret; `-` reads it from stdin.
+    #[arg(long, value_name = "FILE", requires = "webhook_port")]
+    pub webhook_secret_file: Option<PathBuf>,
     /// Connection.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -277,6 +296,54 @@ pub struct EmulatorServeArgs {
     /// TOML configuration (see hm-emulator's emulator.example.toml); the demo configuration without it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Deliver signed webhooks to this URL: https, or http to loopback (repeatable).
+    #[arg(long = "webhook", value_name = "URL")]
+    pub webhooks: Vec<String>,
+    /// The secret signing the deliveries of each --webhook, in the same order; one secret serves
+    /// all (visible in `ps`: prefer --webhook-secret-file or HM_WEBHOOK_SECRET).
+    #[arg(long = "webhook-secret", value_name = "SECRET", requires = "webhooks")]
+    pub webhook_secrets: Vec<String>,
+    /// File holding the one secret signing every --webhook's deliveries; `-` reads it from stdin.
+    /// Without it or --webhook-secret, HM_WEBHOOK_SECRET is used.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "webhooks",
+        conflicts_with = "webhook_secrets"
+    )]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Only these events to the --webhook URLs, comma separated (fleet_clearance_changed, ping).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "EVENTS",
+        requires = "webhooks"
+    )]
+    pub webhook_events: Vec<String>,
+}
+
+/// `hm webhooks ...`
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Receive webhooks on a local port; verify each and print it (one JSON line with --json).
+    Listen(WebhooksListenArgs),
+}
+
+/// Flags of `hm webhooks listen`.
+#[derive(Debug, Args)]
+pub struct WebhooksListenArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// The webhook's secret (visible in `ps`: prefer --secret-file or HM_WEBHOOK_SECRET).
+    #[arg(long, env = "HM_WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// File holding the webhook's secret; `-` reads it from stdin.
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
 }
 
 /// Flags of `hm completions`.

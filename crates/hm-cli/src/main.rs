@@ -188,6 +188,7 @@ async fn run(ctx: &Ctx<'_>, command: &Command) -> Result<(), CliError> {
         Command::Emulator(EmulatorCommand::Serve(args)) => {
             commands::emulator::serve(args, ctx.json).await
         }
+        Command::Webhooks(command) => commands::webhooks::run(command, ctx.json).await,
         Command::Completions(args) => commands::reference::completions(args),
         Command::Man => commands::reference::man(),
     }

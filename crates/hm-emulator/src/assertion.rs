@@ -13,9 +13,6 @@ use serde_json::{Map, Value};
 
 use crate::state::AppState;
 
-/// The assertion type the token endpoint accepts.
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
 /// Longest assertion accepted; a real one is about 400 characters.
 const MAX_ASSERTION_LEN: usize = 4096;
 /// Longest `jti` accepted (each is remembered for a while to refuse replays).

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::webhooks::{WebhookConfig, WebhookDelivery};
 
 /// Client id of the application in [`EmulatorConfig::demo`].
 pub const DEMO_CLIENT_ID: &str = "hm-emulator-demo-client";
@@ -69,9 +70,45 @@ pub struct EmulatorConfig {
     /// Test vehicles the emulator knows.
     #[serde(default)]
     pub vehicles: Vec<VehicleConfig>,
+    /// How vehicle data documents are generated (the `[vehicle_data]` table).
+    #[serde(default)]
+    pub vehicle_data: VehicleDataConfig,
+    /// Webhooks the emulator delivers clearance changes to (the `[[webhooks]]` tables).
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+    /// Retries and queue bounds of webhook deliveries (the `[webhook_delivery]` table).
+    #[serde(default)]
+    pub webhook_delivery: WebhookDelivery,
     /// The embedded MQTT broker and its publisher (the `[mqtt]` table); off by default.
     #[serde(default)]
     pub mqtt: crate::mqtt::MqttConfig,
+}
+
+/// How vehicle data documents are generated. Every document has every capability and property
+/// of the spec; its values depend only on the VIN and `seed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VehicleDataConfig {
+    /// Mixed into every value, so that one VIN gets another document under another seed. Default 0.
+    pub seed: u64,
+    /// Share of properties answered with a `failure` (`{reason, description}`) instead of `data`,
+    /// between 0.0 and 1.0. Default 0.05. The headline properties (odometer, fuel and battery
+    /// level, ranges, coordinates, heading) always carry data.
+    pub failure_share: f64,
+    /// Most documents generated at the same time (1 to 1,024); further requests wait their turn.
+    /// Generation runs off the request-serving threads, so a flood of vehicle data requests cannot
+    /// starve the other routes. Default: twice the CPU cores.
+    pub max_concurrent_documents: Option<u64>,
+}
+
+impl Default for VehicleDataConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            failure_share: 0.05,
+            max_concurrent_documents: None,
+        }
+    }
 }
 
 /// Caps on what clients can make the emulator hold. A request beyond one gets a 4xx in the API's
@@ -91,6 +128,15 @@ pub struct Limits {
     pub max_tag_length: u64,
     /// Most live access tokens per application; the oldest is forgotten beyond it. Default 10,000.
     pub max_tokens_per_application: u64,
+    /// Seconds (real time) a client has to send a complete request head; the connection is
+    /// closed after that, so a client that stops mid-head (slowloris) holds nothing. Default 30.
+    pub request_head_timeout_secs: u64,
+    /// Seconds (real time) a request body may go without a byte arriving; the request is then
+    /// answered 408 and the connection closed. Default 30.
+    pub request_body_timeout_secs: u64,
+    /// Seconds (real time) shutdown waits for open requests to finish before it closes their
+    /// connections. Default 5.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Limits {
@@ -102,6 +148,9 @@ impl Default for Limits {
             max_tags_per_vehicle: 16,
             max_tag_length: 64,
             max_tokens_per_application: 10_000,
+            request_head_timeout_secs: 30,
+            request_body_timeout_secs: 30,
+            shutdown_grace_secs: 5,
         }
     }
 }
@@ -181,6 +230,11 @@ pub struct VehicleConfig {
     /// Reason recorded in the changelog when the clearance is rejected.
     #[serde(default)]
     pub rejection_reason: Option<String>,
+    /// Whether a pending clearance can be canceled (after one day). High Mobility supports it
+    /// for some brands only (the spec names Mercedes-Benz, the Volkswagen group and the
+    /// Stellantis brands); the others answer 422. Default false.
+    #[serde(default)]
+    pub cancelable: bool,
 }
 
 impl VehicleConfig {
@@ -196,7 +250,36 @@ impl VehicleConfig {
             clearance_delay_secs: default_clearance_delay_secs(),
             clearance: ClearanceOutcome::Approve,
             rejection_reason: None,
+            cancelable: false,
         }
+    }
+
+    /// Refuses `data_delivery` and `connectivity_status` values the eligibility spec does not list.
+    fn check_eligibility_values(&self, i: usize) -> Result<(), Error> {
+        use hm_api::eligibility::types::{ConnectivityStatus, DataDelivery};
+        let unknown = |key: &str, value: &str, known: Vec<&str>| {
+            Err(Error::InvalidConfig(format!(
+                "vehicles[{i}].{key} {value:?} is not a value of the eligibility API; use one of {}",
+                known.join(", ")
+            )))
+        };
+        for value in &self.data_delivery {
+            if !value.parse::<DataDelivery>().is_ok_and(|v| v.is_known()) {
+                let known = DataDelivery::KNOWN.iter().map(DataDelivery::as_str);
+                return unknown("data_delivery", value, known.collect());
+            }
+        }
+        if let Some(value) = &self.connectivity_status
+            && !value
+                .parse::<ConnectivityStatus>()
+                .is_ok_and(|v| v.is_known())
+        {
+            let known = ConnectivityStatus::KNOWN
+                .iter()
+                .map(ConnectivityStatus::as_str);
+            return unknown("connectivity_status", value, known.collect());
+        }
+        Ok(())
     }
 
     /// How long its clearance stays pending.
@@ -249,6 +332,9 @@ impl EmulatorConfig {
             limits: Limits::default(),
             applications: Vec::new(),
             vehicles: Vec::new(),
+            vehicle_data: VehicleDataConfig::default(),
+            webhooks: Vec::new(),
+            webhook_delivery: WebhookDelivery::default(),
             mqtt: crate::mqtt::MqttConfig::default(),
         }
     }
@@ -258,13 +344,19 @@ impl EmulatorConfig {
     pub fn demo() -> Self {
         let mut public_keys = BTreeMap::new();
         public_keys.insert(DEMO_KEY_ID.to_string(), DEMO_PUBLIC_KEY_PEM.to_string());
+        // The sandbox vehicles can be canceled, as the sandbox brand could before cancelation
+        // became a per-vehicle setting.
+        let mut approved = VehicleConfig::new(DEMO_VIN_APPROVED, "sandbox");
+        approved.cancelable = true;
         let mut mercedes = VehicleConfig::new(DEMO_VIN_MERCEDES, "mercedes-benz");
         mercedes.data_delivery = vec!["pull".into(), "push".into()];
+        mercedes.cancelable = true;
         let mut rejected = VehicleConfig::new(DEMO_VIN_REJECTED, "bmw");
         rejected.clearance = ClearanceOutcome::Reject;
         rejected.rejection_reason = Some("The vehicle owner did not give consent".into());
         let mut slow = VehicleConfig::new(DEMO_VIN_SLOW, "sandbox");
         slow.clearance_delay_secs = 3 * 24 * 3600;
+        slow.cancelable = true;
         let mut not_eligible = VehicleConfig::new(DEMO_VIN_NOT_ELIGIBLE, "ford");
         not_eligible.eligible = false;
         not_eligible.data_delivery = Vec::new();
@@ -279,13 +371,7 @@ impl EmulatorConfig {
                 public_keys,
                 scopes: default_scopes(),
             }],
-            vehicles: vec![
-                VehicleConfig::new(DEMO_VIN_APPROVED, "sandbox"),
-                mercedes,
-                rejected,
-                slow,
-                not_eligible,
-            ],
+            vehicles: vec![approved, mercedes, rejected, slow, not_eligible],
             ..Self::empty()
         }
     }
@@ -321,7 +407,11 @@ impl EmulatorConfig {
                 origin: origin.to_string(),
                 line,
                 column,
-                message: format!("{} (in `{source_line}`)", e.message().trim()),
+                message: format!(
+                    "{} (in `{}`)",
+                    without_secrets(e.message().trim(), text),
+                    redacted(source_line)
+                ),
             }
         })?;
         config.validate()?;
@@ -442,6 +532,22 @@ impl EmulatorConfig {
             if vehicle.brand.is_empty() {
                 return invalid(format!("vehicle {:?} has an empty brand", vehicle.vin));
             }
+            // A brand the spec does not list would be accepted by the emulator and refused by
+            // High Mobility: a typo must fail here, not in production.
+            crate::brands::check_configured_brand(&vehicle.brand).map_err(|e| {
+                Error::InvalidConfig(format!("vehicles[{i}] ({:?}): {e}", vehicle.vin))
+            })?;
+            vehicle.check_eligibility_values(i)?;
+        }
+        self.vehicle_data.validate()?;
+        self.webhook_delivery.validate()?;
+        let client_ids: Vec<&str> = self
+            .applications
+            .iter()
+            .map(|a| a.client_id.as_str())
+            .collect();
+        for (i, webhook) in self.webhooks.iter().enumerate() {
+            webhook.check(&format!("webhooks[{i}]"), &client_ids)?;
         }
         Ok(())
     }
@@ -449,6 +555,31 @@ impl EmulatorConfig {
     /// The configured vehicle with this VIN.
     pub fn vehicle(&self, vin: &str) -> Option<&VehicleConfig> {
         self.vehicles.iter().find(|v| v.vin == vin)
+    }
+}
+
+impl VehicleDataConfig {
+    /// Checks that `failure_share` is a share and the concurrency cap is in range.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(0.0..=1.0).contains(&self.failure_share) {
+            return Err(Error::InvalidConfig(format!(
+                "vehicle_data.failure_share = {} is out of range; set it between 0.0 and 1.0",
+                self.failure_share
+            )));
+        }
+        match self.max_concurrent_documents {
+            Some(cap) => in_range("vehicle_data.max_concurrent_documents", cap, 1, 1_024),
+            None => Ok(()),
+        }
+    }
+
+    /// How many documents may be generated at the same time: the configured cap, else twice the
+    /// CPU cores.
+    pub fn concurrent_documents(&self) -> usize {
+        self.max_concurrent_documents.map_or_else(
+            || 2 * std::thread::available_parallelism().map_or(1, usize::from),
+            |cap| usize::try_from(cap).unwrap_or(usize::MAX),
+        )
     }
 }
 
@@ -485,11 +616,44 @@ impl Limits {
             self.max_tokens_per_application,
             1,
             1_000_000,
+        )?;
+        in_range(
+            "limits.request_head_timeout_secs",
+            self.request_head_timeout_secs,
+            1,
+            3_600,
+        )?;
+        in_range(
+            "limits.request_body_timeout_secs",
+            self.request_body_timeout_secs,
+            1,
+            3_600,
+        )?;
+        in_range(
+            "limits.shutdown_grace_secs",
+            self.shutdown_grace_secs,
+            0,
+            3_600,
         )
+    }
+
+    /// How long a client has to send a complete request head.
+    pub fn request_head_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_head_timeout_secs)
+    }
+
+    /// How long a request body may go without a byte arriving.
+    pub fn request_body_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_body_timeout_secs)
+    }
+
+    /// How long shutdown waits for open requests.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 }
 
-fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), Error> {
+pub(crate) fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), Error> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
@@ -520,6 +684,37 @@ pub(crate) fn parse_public_key(
         ));
     }
     p256::ecdsa::VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| fail(e.to_string()))
+}
+
+/// A configuration line fit for an error message: the value of a `*secret*` key is replaced.
+fn redacted(line: &str) -> String {
+    match line.split_once('=') {
+        Some((key, _)) if is_secret_key(key) => format!("{} = <redacted>", key.trim()),
+        _ => line.to_string(),
+    }
+}
+
+/// `message` with every value of a `*secret*` key in `text` replaced, in case the parser quoted it.
+fn without_secrets(message: &str, text: &str) -> String {
+    let mut message = message.to_string();
+    for (key, value) in text.lines().filter_map(|l| l.split_once('=')) {
+        if !is_secret_key(key) {
+            continue;
+        }
+        let value = value.split(" #").next().unwrap_or(value);
+        let value = value
+            .trim()
+            .trim_matches(|c| matches!(c, '"' | '\'' | '[' | ']' | ' '));
+        // Shorter values would garble the message (every "x" replaced) and protect nothing.
+        if value.chars().count() >= 4 {
+            message = message.replace(value, "<redacted>");
+        }
+    }
+    message
+}
+
+fn is_secret_key(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("secret")
 }
 
 fn line_and_column(text: &str, offset: usize) -> (usize, usize) {

@@ -68,6 +68,27 @@ pub enum Error {
     /// A key was registered for an application the emulator does not know.
     #[error("unknown application {0:?}; add it to the emulator config's [[applications]] first")]
     UnknownApplication(String),
+    /// A key id given at run time already belongs to another application.
+    #[error(
+        "key id {key_id:?} belongs to application {owner:?} and cannot be registered for {client_id:?}; \
+         key ids are unique across applications, so choose another key id"
+    )]
+    KeyIdTaken {
+        /// The key id (the `iss` of the client's assertions).
+        key_id: String,
+        /// The application the key id belongs to.
+        owner: String,
+        /// The application it was offered for.
+        client_id: String,
+    },
+    /// A webhook in the configuration or given at run time cannot be used.
+    #[error("invalid webhook {which}: {reason}")]
+    InvalidWebhook {
+        /// Which webhook, e.g. `webhooks[0]` or its URL.
+        which: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// The listening socket could not be opened.
     #[error("cannot listen on {addr}: {source}; choose another port or stop the process using it")]
     Bind {
@@ -95,6 +116,9 @@ pub enum Error {
     /// The embedded MQTT broker could not start or failed.
     #[error("{0}")]
     Broker(String),
+    /// The vehicle data shape compiled into the emulator is broken (a bug of hm-emulator).
+    #[error("{0}")]
+    BuiltInShape(String),
     /// The server stopped with an I/O error.
     #[error("emulator server failed: {0}")]
     Serve(#[source] std::io::Error),

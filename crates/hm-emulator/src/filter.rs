@@ -45,7 +45,8 @@ pub struct Filter {
 impl Filter {
     /// Parses the (already URL-decoded) JSON text; `Err` says what is wrong, for a 400 answer.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let value: Value = serde_json::from_str(text)
+        // Strict like every JSON body: with a key given twice, which condition would count?
+        let value = crate::strict_json::parse(text.as_bytes())
             .map_err(|e| format!("filter must be URL-encoded JSON: {e}"))?;
         let Value::Object(fields) = value else {
             return Err("filter must be a JSON object of {field: {operator, value}}".into());

@@ -17,9 +17,11 @@ pub fn parse(input: &[u8]) -> Result<Vec<(String, String)>, String> {
             return Err("the form body has an empty parameter (\"&&\" or a trailing \"&\")".into());
         }
         let Some(eq) = raw.iter().position(|b| *b == b'=') else {
+            // Not echoed: a mangled pair (`client_secret:...`, a JSON body) may hold a secret.
             return Err(format!(
-                "form parameter {:?} has no \"=\"",
-                String::from_utf8_lossy(raw)
+                "form parameter {} has no \"=\"; send name=value pairs joined by \"&\" \
+                 (or, for a JSON body, Content-Type: application/json)",
+                pairs.len() + 1
             ));
         };
         let name = decode(&raw[..eq])?;

@@ -4,16 +4,22 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use chrono::{DateTime, Utc};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::{oneshot, watch};
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
-use crate::config::EmulatorConfig;
+use crate::config::{EmulatorConfig, Limits};
 use crate::faults::Faults;
+use crate::hyper_errors::ShapedErrors;
 use crate::mqtt::{Mqtt, MqttEndpoint};
 use crate::state::AppState;
-use crate::{Error, routes};
+use crate::webhooks::Webhooks;
+use crate::{Error, routes, webhooks};
 
 /// Entry point: `Emulator::start(config).await` runs the emulator in the current tokio runtime.
 #[derive(Debug, Clone, Copy)]
@@ -46,21 +52,19 @@ impl Emulator {
             None
         };
         let app = routes::router(state.clone());
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                // Either an explicit stop or the handle being dropped ends the server.
-                let _ = stopped.await;
-            };
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        });
+        let limits = state.config.limits.clone();
+        let task = tokio::spawn(serve_until(listener, app, limits, async move {
+            // Either an explicit stop or the handle being dropped ends the server.
+            let _ = stopped.await;
+        }));
         tracing::info!(%base_url, "High Mobility emulator listening");
+        let deliveries = tokio::spawn(webhooks::run(state.clone())).abort_handle();
         Ok(EmulatorHandle {
             base_url,
             state,
             stop: Some(stop),
             task: Some(task),
+            deliveries,
             mqtt,
         })
     }
@@ -71,7 +75,10 @@ pub struct EmulatorHandle {
     base_url: String,
     state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
+    /// The webhook delivery task, stopped with the server.
+    deliveries: AbortHandle,
+    /// The embedded MQTT broker and its publisher, when enabled.
     mqtt: Option<Mqtt>,
 }
 
@@ -112,7 +119,13 @@ impl EmulatorHandle {
         &self.state.faults
     }
 
+    /// Webhook deliveries: register webhooks, inject faults, read statistics; see [`Webhooks`].
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.state.webhooks
+    }
+
     /// Registers (or replaces) a public key for the JWT assertion flow of application `client_id`.
+    /// A key id that belongs to another application is refused ([`Error::KeyIdTaken`]).
     pub fn register_key(
         &self,
         client_id: &str,
@@ -134,8 +147,10 @@ impl EmulatorHandle {
         self.mqtt.as_ref().map(Mqtt::endpoint)
     }
 
-    /// Stops the server (and the MQTT broker) and waits until it has finished serving open requests.
+    /// Stops the server (and the MQTT broker): it stops accepting, lets open requests finish for at most
+    /// `limits.shutdown_grace_secs`, then closes every connection that is still open.
     pub async fn shutdown(mut self) -> Result<(), Error> {
+        self.deliveries.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -143,10 +158,9 @@ impl EmulatorHandle {
             mqtt.stop().await?;
         }
         match self.task.take() {
-            Some(task) => match task.await {
-                Ok(result) => result.map_err(Error::Serve),
-                Err(join) => Err(Error::Serve(std::io::Error::other(join))),
-            },
+            Some(task) => task
+                .await
+                .map_err(|join| Error::Serve(std::io::Error::other(join))),
             None => Ok(()),
         }
     }
@@ -154,10 +168,9 @@ impl EmulatorHandle {
     /// Waits until the server stops (it only stops on [`EmulatorHandle::shutdown`] or an I/O error).
     async fn wait(&mut self) -> Result<(), Error> {
         match self.task.as_mut() {
-            Some(task) => match task.await {
-                Ok(result) => result.map_err(Error::Serve),
-                Err(join) => Err(Error::Serve(std::io::Error::other(join))),
-            },
+            Some(task) => task
+                .await
+                .map_err(|join| Error::Serve(std::io::Error::other(join))),
             None => Ok(()),
         }
     }
@@ -165,9 +178,72 @@ impl EmulatorHandle {
 
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
+        self.deliveries.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// Accepts and serves HTTP/1.1 connections until `stop`, then shuts down within the grace period.
+///
+/// Hand-rolled rather than `axum::serve`, which has neither a request head timeout nor a deadline
+/// for its graceful shutdown: a client that stops sending would hold its connection, and a
+/// shutdown, forever.
+async fn serve_until(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    stop: impl Future<Output = ()>,
+) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.request_head_timeout());
+    let (draining, drain) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Per-connection failures (reset before accept, too many open files)
+                        // must not end the server; pause briefly so a full fd table can drain.
+                        tracing::warn!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let io = TokioIo::new(ShapedErrors::new(stream));
+                let connection = http.serve_connection(io, TowerToHyperService::new(app.clone()));
+                let mut drain = drain.clone();
+                connections.spawn(async move {
+                    tokio::pin!(connection);
+                    tokio::select! {
+                        _ = connection.as_mut() => return,
+                        _ = drain.wait_for(|draining| *draining) => {}
+                    }
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = draining.send(true);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(limits.shutdown_grace(), drained)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "closing connections still open after the shutdown grace period"
+        );
+        connections.shutdown().await;
     }
 }
 

@@ -5,7 +5,6 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 #[test]
-#[ignore = "attack finding: hm-emulator logs to stdout, so the first stdout line of `--port 0` is a coloured log line, not the base URL"]
 fn attack_stdout_carries_only_the_base_url() {
     // The README: "Logs go to stderr"; main.rs: "Prints the base URL on stdout once it listens
     // (useful with --port 0)". A script does `URL=$(hm-emulator --port 0 | head -1)`.

@@ -160,13 +160,12 @@ async fn consumer_with_the_demo_certificate_receives_typed_data_and_acknowledges
         assert_eq!(length["unit"], "kilometers");
         assert!(length["value"].as_f64().unwrap() > 0.0);
         assert!(odometer[0].timestamp.is_some());
-        assert_eq!(
-            delivery
-                .data
-                .property("diagnostics", "tire_pressures")
-                .len(),
-            4
-        );
+        // A multi-valued property: every value is its own array element.
+        let tire_pressures = delivery
+            .data
+            .property("diagnostics", "tire_pressures")
+            .len();
+        assert!(tire_pressures > 1, "{tire_pressures}");
         assert!(delivery.data.values().count() > 10);
         // What the emulator publishes is what the published schema allows.
         let raw: serde_json::Value = serde_json::from_slice(&delivery.payload).unwrap();
@@ -179,7 +178,7 @@ async fn consumer_with_the_demo_certificate_receives_typed_data_and_acknowledges
         let typed: hm_stream::Message<hm_stream::auto_api::Capabilities> =
             serde_json::from_slice(&delivery.payload).unwrap();
         let diagnostics = typed.data.diagnostics.as_ref().unwrap();
-        assert_eq!(diagnostics.tire_pressures.len(), 4);
+        assert_eq!(diagnostics.tire_pressures.len(), tire_pressures);
         message_ids.push(delivery.message_id.clone());
     }
     message_ids.sort();
@@ -265,6 +264,8 @@ async fn clients_may_only_subscribe_to_application_topics_and_never_publish() {
     let tls = mqtt.tls();
     let port = mqtt.url().rsplit(':').next().unwrap().parse().unwrap();
     let mut options = MqttOptions::new("snooper", "127.0.0.1", port);
+    // A message carries the whole vehicle-data document (about 50 KB); rumqttc refuses 10 KB and up by default.
+    options.set_max_packet_size(1 << 20, 1 << 20);
     options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
         ca: std::fs::read(tls.ca_cert()).unwrap(),
         alpn: None,

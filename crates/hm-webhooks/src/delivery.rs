@@ -115,6 +115,16 @@ impl Delivery {
         }
     }
 
+    /// A `ping` delivery, as sent when a webhook is configured or changed. High Mobility does not
+    /// document a ping's body; this one is an empty JSON object.
+    pub fn ping(id: impl Into<String>) -> Delivery {
+        Delivery {
+            id: id.into(),
+            event: Event::Ping,
+            body: RawValue::from_string("{}".to_owned()).expect("`{}` is JSON"),
+        }
+    }
+
     /// Decodes the body into `T`: `serde_json::Value` to look at fields the typed event does not
     /// carry, or a type of your own.
     ///
@@ -206,9 +216,10 @@ fn clearance_change(body: &RawValue) -> Result<Event, String> {
         Some(detail) if Kind::of(detail) == Kind::Null => None,
         Some(detail) => Some(text(detail).unwrap_or_else(|| detail.get().to_owned())),
     };
+    // Open enum: any text parses, an unlisted one into `UnknownValue` (the error cannot happen).
     let status = action
         .parse::<ClearanceStatus>()
-        .unwrap_or(ClearanceStatus::UnknownValue(action));
+        .map_err(|e| format!("`event.action` `{action}`: {e}"))?;
     Ok(Event::FleetClearanceChanged {
         vin,
         status,

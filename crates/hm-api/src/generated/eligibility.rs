@@ -33,7 +33,7 @@ pub mod types {
         VolvoCars,
         Sandbox,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl Brand {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -130,7 +130,7 @@ pub mod types {
                 "lexus" => Ok(Self::Lexus),
                 "volvo-cars" => Ok(Self::VolvoCars),
                 "sandbox" => Ok(Self::Sandbox),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -160,7 +160,7 @@ pub mod types {
         Deactivated,
         Unknown,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ConnectivityStatus {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -215,7 +215,7 @@ pub mod types {
                 "activated" => Ok(Self::Activated),
                 "deactivated" => Ok(Self::Deactivated),
                 "unknown" => Ok(Self::Unknown),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -244,7 +244,7 @@ pub mod types {
         Pull,
         Push,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl DataDelivery {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -293,7 +293,7 @@ pub mod types {
             match value {
                 "pull" => Ok(Self::Pull),
                 "push" => Ok(Self::Push),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -329,6 +329,7 @@ pub mod types {
     pub struct EligibilityErrors {
         ///List of errors
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub errors: ::std::vec::Vec<Error>,
     }
     ///`EligibilityRequest`
@@ -446,6 +447,21 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// A value an open enum's spec does not list (yet), kept verbatim. Only decoding and `FromStr`
+    /// build one, so it never holds a listed value.
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    pub struct UnlistedValue(::std::string::String);
+    impl UnlistedValue {
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            &self.0
+        }
+    }
+    impl ::std::fmt::Display for UnlistedValue {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(&self.0)
         }
     }
 }

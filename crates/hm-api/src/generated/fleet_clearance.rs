@@ -44,7 +44,7 @@ pub mod types {
         Polestar,
         Sandbox,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl Brand {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -174,7 +174,7 @@ pub mod types {
                 "cupra" => Ok(Self::Cupra),
                 "polestar" => Ok(Self::Polestar),
                 "sandbox" => Ok(Self::Sandbox),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -209,7 +209,7 @@ pub mod types {
         Canceled,
         Error,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ClearanceStatus {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -279,7 +279,7 @@ pub mod types {
                 "canceling" => Ok(Self::Canceling),
                 "canceled" => Ok(Self::Canceled),
                 "error" => Ok(Self::Error),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -316,6 +316,7 @@ pub mod types {
     pub struct FleetErrors {
         ///List of errors
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub errors: ::std::vec::Vec<Error>,
     }
     ///`FleetVehicle`
@@ -328,6 +329,7 @@ pub mod types {
             default,
             skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub tags: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
@@ -356,7 +358,7 @@ pub mod types {
         Kilometers,
         Miles,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl FleetVehicleControlMeasuresOdometerUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -405,7 +407,7 @@ pub mod types {
             match value {
                 "kilometers" => Ok(Self::Kilometers),
                 "miles" => Ok(Self::Miles),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -434,6 +436,7 @@ pub mod types {
             default,
             skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub tags: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
@@ -447,12 +450,14 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub brand: ::std::option::Option<Brand>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub changelog: ::std::vec::Vec<FleetVinChangelog>,
         pub status: ClearanceStatus,
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub tags: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
@@ -510,6 +515,7 @@ pub mod types {
             default,
             skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub tags: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
@@ -525,6 +531,7 @@ pub mod types {
         pub reason: ::std::option::Option<::std::string::String>,
         pub status: ClearanceStatus,
         ///Date and Time in ISO8601 format example: '2018-11-06T10:20:37.094533Z'
+        #[serde(deserialize_with = "crate::wire::date_time")]
         pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
     }
     /// Types for composing complex structures.
@@ -604,6 +611,21 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// A value an open enum's spec does not list (yet), kept verbatim. Only decoding and `FromStr`
+    /// build one, so it never holds a listed value.
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    pub struct UnlistedValue(::std::string::String);
+    impl UnlistedValue {
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            &self.0
+        }
+    }
+    impl ::std::fmt::Display for UnlistedValue {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(&self.0)
         }
     }
 }
@@ -996,8 +1018,8 @@ pub mod builder {
             let Self { client, vin } = self;
             let vin = vin.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v1/fleets/vehicles/{}", client.baseurl, encode_path(& vin
-                .to_string()),
+                "{}/v1/fleets/vehicles/{}", client.baseurl, crate ::wire::path_segment(&
+                vin.to_string()).map_err(progenitor_client::Error::InvalidRequest) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -1095,8 +1117,8 @@ pub mod builder {
             let Self { client, vin } = self;
             let vin = vin.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v1/fleets/vehicles/{}", client.baseurl, encode_path(& vin
-                .to_string()),
+                "{}/v1/fleets/vehicles/{}", client.baseurl, crate ::wire::path_segment(&
+                vin.to_string()).map_err(progenitor_client::Error::InvalidRequest) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -1203,8 +1225,9 @@ pub mod builder {
             let Self { client, vin } = self;
             let vin = vin.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v1/fleets/{}/cancel_activation", client.baseurl, encode_path(& vin
-                .to_string()),
+                "{}/v1/fleets/{}/cancel_activation", client.baseurl, crate
+                ::wire::path_segment(& vin.to_string())
+                .map_err(progenitor_client::Error::InvalidRequest) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map

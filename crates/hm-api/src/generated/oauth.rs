@@ -32,11 +32,13 @@ pub mod types {
         pub token_type: ::std::string::String,
         ///Date and Time in ISO8601 format example: '2018-11-06T10:20:37.094533Z'
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub validity_end_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
         ///Date and Time in ISO8601 format example: '2018-11-06T10:20:37.094533Z'
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub validity_start_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -50,7 +52,7 @@ pub mod types {
         Pending,
         Approved,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl AccessTokenStatus {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -99,7 +101,7 @@ pub mod types {
             match value {
                 "pending" => Ok(Self::Pending),
                 "approved" => Ok(Self::Approved),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -172,7 +174,7 @@ pub mod types {
     pub enum AccessTokensRequestClientAssertionType {
         UrnIetfParamsOauthClientAssertionTypeJwtBearer,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl AccessTokensRequestClientAssertionType {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -225,7 +227,7 @@ pub mod types {
                 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" => {
                     Ok(Self::UrnIetfParamsOauthClientAssertionTypeJwtBearer)
                 }
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -256,7 +258,7 @@ pub mod types {
         RefreshToken,
         ClientCredentials,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl AccessTokensRequestGrantType {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -311,7 +313,7 @@ pub mod types {
                 "authorization_code" => Ok(Self::AuthorizationCode),
                 "refresh_token" => Ok(Self::RefreshToken),
                 "client_credentials" => Ok(Self::ClientCredentials),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -359,7 +361,7 @@ pub mod types {
         RefreshToken,
         AccessToken,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl AccessTokensRevokeTokenTypeHint {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -408,7 +410,7 @@ pub mod types {
             match value {
                 "refresh_token" => Ok(Self::RefreshToken),
                 "access_token" => Ok(Self::AccessToken),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -788,6 +790,21 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// A value an open enum's spec does not list (yet), kept verbatim. Only decoding and `FromStr`
+    /// build one, so it never holds a listed value.
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    pub struct UnlistedValue(::std::string::String);
+    impl UnlistedValue {
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            &self.0
+        }
+    }
+    impl ::std::fmt::Display for UnlistedValue {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(&self.0)
         }
     }
 }

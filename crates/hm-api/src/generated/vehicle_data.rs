@@ -32,11 +32,13 @@ pub mod types {
         pub lane_keep_assist_system: ::std::option::Option<AdasPropertyOnOffState>,
         ///Lane keeping assist state indicating the vehicle is actively controlling the wheels.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub lane_keep_assists_states: ::std::vec::Vec<AdasPropertyLaneKeepAssistState>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub launch_control: ::std::option::Option<AdasPropertyActiveState>,
         ///If the alarm is active and the driver has muted or not park assists.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub park_assists: ::std::vec::Vec<AdasPropertyParkAssist>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rear_cross_warning_system: ::std::option::Option<AdasPropertyActiveState>,
@@ -51,6 +53,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`AdasPropertyBlindSpotWarningSystemCoverage`
@@ -61,6 +64,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`AdasPropertyBlindSpotWarningSystemCoverageData`
@@ -72,7 +76,7 @@ pub mod types {
         Regular,
         Trailer,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl AdasPropertyBlindSpotWarningSystemCoverageData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -122,7 +126,7 @@ pub mod types {
             match value {
                 "regular" => Ok(Self::Regular),
                 "trailer" => Ok(Self::Trailer),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -152,6 +156,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`AdasPropertyNonce`
@@ -162,6 +167,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`AdasPropertyOnOffState`
@@ -172,6 +178,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`AdasPropertyParkAssist`
@@ -182,6 +189,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`AdasPropertyVin`
@@ -192,6 +200,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`AdasPropertyVinData`
@@ -380,6 +389,7 @@ pub mod types {
         >,
         ///Departure times
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub departure_times: ::std::vec::Vec<ChargingPropertyDepartureTime>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub distance_to_complete_charge: ::std::option::Option<ChargingPropertyLength>,
@@ -435,6 +445,7 @@ pub mod types {
         pub preconditioning_scheduled_time: ::std::option::Option<ChargingPropertyTime>,
         ///Reduction of charging times
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub reduction_times: ::std::vec::Vec<ChargingPropertyReductionTime>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub restriction: ::std::option::Option<ChargingPropertyChargingRestriction>,
@@ -466,6 +477,7 @@ pub mod types {
         pub time_to_complete_charge: ::std::option::Option<ChargingPropertyDuration>,
         ///Timers
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub timers: ::std::vec::Vec<ChargingPropertyTimer>,
     }
     ///`ChargingPropertyAcousticLimit`
@@ -476,6 +488,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyAcousticLimitData`
@@ -489,7 +502,7 @@ pub mod types {
         Unlimited,
         Limited,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyAcousticLimitData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -547,7 +560,7 @@ pub mod types {
                 "automatic" => Ok(Self::Automatic),
                 "unlimited" => Ok(Self::Unlimited),
                 "limited" => Ok(Self::Limited),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -576,6 +589,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryChargeTransferEvent`
@@ -586,6 +600,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryChargeTransferEventData`
@@ -598,7 +613,7 @@ pub mod types {
         LowVoltageBatteryHighUsage,
         VehicleServiceRequired,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyBatteryChargeTransferEventData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -658,7 +673,7 @@ pub mod types {
                 }
                 "low_voltage_battery_high_usage" => Ok(Self::LowVoltageBatteryHighUsage),
                 "vehicle_service_required" => Ok(Self::VehicleServiceRequired),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -688,6 +703,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryChargeTypeData`
@@ -706,7 +722,7 @@ pub mod types {
         VehicleToHome,
         VehicleToGrid,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyBatteryChargeTypeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -779,7 +795,7 @@ pub mod types {
                 "not_used" => Ok(Self::NotUsed),
                 "vehicle_to_home" => Ok(Self::VehicleToHome),
                 "vehicle_to_grid" => Ok(Self::VehicleToGrid),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -808,6 +824,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryLedData`
@@ -830,7 +847,7 @@ pub mod types {
         Error,
         Blue,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyBatteryLedData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -915,7 +932,7 @@ pub mod types {
                 "initialising" => Ok(Self::Initialising),
                 "error" => Ok(Self::Error),
                 "blue" => Ok(Self::Blue),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -944,6 +961,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryPerformanceStatusData`
@@ -957,7 +975,7 @@ pub mod types {
         Reduced,
         SeverlyReduced,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyBatteryPerformanceStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1016,7 +1034,7 @@ pub mod types {
                 "caution" => Ok(Self::Caution),
                 "reduced" => Ok(Self::Reduced),
                 "severly_reduced" => Ok(Self::SeverlyReduced),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -1045,6 +1063,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryStatusData`
@@ -1062,7 +1081,7 @@ pub mod types {
         Initialising,
         Conditioning,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyBatteryStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1132,7 +1151,7 @@ pub mod types {
                 "error" => Ok(Self::Error),
                 "initialising" => Ok(Self::Initialising),
                 "conditioning" => Ok(Self::Conditioning),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -1163,6 +1182,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyBatteryTemperatureControlDemandData`
@@ -1180,7 +1200,7 @@ pub mod types {
         HighHeating,
         CirculationRequirement,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyBatteryTemperatureControlDemandData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1251,7 +1271,7 @@ pub mod types {
                 "medium_heating" => Ok(Self::MediumHeating),
                 "high_heating" => Ok(Self::HighHeating),
                 "circulation_requirement" => Ok(Self::CirculationRequirement),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -1281,6 +1301,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargeModeData`
@@ -1295,7 +1316,7 @@ pub mod types {
         Conductive,
         PushButton,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyChargeModeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1356,7 +1377,7 @@ pub mod types {
                 "inductive" => Ok(Self::Inductive),
                 "conductive" => Ok(Self::Conductive),
                 "push_button" => Ok(Self::PushButton),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -1385,6 +1406,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingEndReasonData`
@@ -1404,7 +1426,7 @@ pub mod types {
         NoParkingLock,
         SignalInvalid,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyChargingEndReasonData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1480,7 +1502,7 @@ pub mod types {
                 "parking_lock_failed" => Ok(Self::ParkingLockFailed),
                 "no_parking_lock" => Ok(Self::NoParkingLock),
                 "signal_invalid" => Ok(Self::SignalInvalid),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -1509,6 +1531,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingPhasesData`
@@ -1522,7 +1545,7 @@ pub mod types {
         Two,
         Three,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyChargingPhasesData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1580,7 +1603,7 @@ pub mod types {
                 "one" => Ok(Self::One),
                 "two" => Ok(Self::Two),
                 "three" => Ok(Self::Three),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -1609,6 +1632,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingScenario`
@@ -1619,6 +1643,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingScenarioData`
@@ -1646,7 +1671,7 @@ pub mod types {
         ChargingInterruptByUser,
         PlugReleasable,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyChargingScenarioData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1770,7 +1795,7 @@ pub mod types {
                 "emergency_charging" => Ok(Self::EmergencyCharging),
                 "charging_interrupt_by_user" => Ok(Self::ChargingInterruptByUser),
                 "plug_releasable" => Ok(Self::PlugReleasable),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -1799,6 +1824,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingTimeDisplayData`
@@ -1811,7 +1837,7 @@ pub mod types {
         DisplayDuration,
         NoDisplayDuration,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyChargingTimeDisplayData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1866,7 +1892,7 @@ pub mod types {
                 "no_display" => Ok(Self::NoDisplay),
                 "display_duration" => Ok(Self::DisplayDuration),
                 "no_display_duration" => Ok(Self::NoDisplayDuration),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -1895,6 +1921,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyChargingWindowChosenData`
@@ -1906,7 +1933,7 @@ pub mod types {
         NotChosen,
         Chosen,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyChargingWindowChosenData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1955,7 +1982,7 @@ pub mod types {
             match value {
                 "not_chosen" => Ok(Self::NotChosen),
                 "chosen" => Ok(Self::Chosen),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -1984,6 +2011,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyCurrentTypeData`
@@ -1995,7 +2023,7 @@ pub mod types {
         AlternatingCurrent,
         DirectCurrent,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyCurrentTypeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2047,7 +2075,7 @@ pub mod types {
             match value {
                 "alternating_current" => Ok(Self::AlternatingCurrent),
                 "direct_current" => Ok(Self::DirectCurrent),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -2076,6 +2104,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyDepartureTimeDisplay`
@@ -2086,6 +2115,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyDepartureTimeDisplayData`
@@ -2098,7 +2128,7 @@ pub mod types {
         Reachable,
         NotReachable,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyDepartureTimeDisplayData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2153,7 +2183,7 @@ pub mod types {
                 "no_display" => Ok(Self::NoDisplay),
                 "reachable" => Ok(Self::Reachable),
                 "not_reachable" => Ok(Self::NotReachable),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -2182,6 +2212,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyDrivingModePhev`
@@ -2192,6 +2223,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyDuration`
@@ -2202,6 +2234,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyElectricCurrent`
@@ -2212,6 +2245,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyElectricPotentialDifference`
@@ -2222,6 +2256,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyEnabledState`
@@ -2232,6 +2267,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyEnergy`
@@ -2242,6 +2278,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyHybridOperatingMode`
@@ -2252,6 +2289,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyHybridOperatingModeData`
@@ -2268,7 +2306,7 @@ pub mod types {
         TemporaryChargeSustain,
         PrioritizeChargeGeneration,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyHybridOperatingModeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2335,7 +2373,7 @@ pub mod types {
                 "forced_non_electric" => Ok(Self::ForcedNonElectric),
                 "temporary_charge_sustain" => Ok(Self::TemporaryChargeSustain),
                 "prioritize_charge_generation" => Ok(Self::PrioritizeChargeGeneration),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -2364,6 +2402,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyLockState`
@@ -2374,6 +2413,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyNonce`
@@ -2384,6 +2424,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPercentage`
@@ -2394,6 +2435,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPlugType`
@@ -2404,6 +2446,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPlugTypeData`
@@ -2417,7 +2460,7 @@ pub mod types {
         Ccs,
         Chademo,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyPlugTypeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2475,7 +2518,7 @@ pub mod types {
                 "type_2" => Ok(Self::Type2),
                 "ccs" => Ok(Self::Ccs),
                 "chademo" => Ok(Self::Chademo),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -2504,6 +2547,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPluggedInData`
@@ -2516,7 +2560,7 @@ pub mod types {
         PluggedIn,
         PluggedInBothSides,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyPluggedInData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2571,7 +2615,7 @@ pub mod types {
                 "disconnected" => Ok(Self::Disconnected),
                 "plugged_in" => Ok(Self::PluggedIn),
                 "plugged_in_both_sides" => Ok(Self::PluggedInBothSides),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -2600,6 +2644,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPower`
@@ -2610,6 +2655,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPreconditioningError`
@@ -2620,6 +2666,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyPreconditioningErrorData`
@@ -2634,7 +2681,7 @@ pub mod types {
         AvailableAfterEngineRestart,
         GeneralError,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyPreconditioningErrorData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2695,7 +2742,7 @@ pub mod types {
                 "not_possible_finished" => Ok(Self::NotPossibleFinished),
                 "available_after_engine_restart" => Ok(Self::AvailableAfterEngineRestart),
                 "general_error" => Ok(Self::GeneralError),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -2724,6 +2771,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertySmartChargingOption`
@@ -2734,6 +2782,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertySmartChargingOptionData`
@@ -2746,7 +2795,7 @@ pub mod types {
         RenewableEnergy,
         Co2Optimized,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertySmartChargingOptionData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2801,7 +2850,7 @@ pub mod types {
                 "price_optimized" => Ok(Self::PriceOptimized),
                 "renewable_energy" => Ok(Self::RenewableEnergy),
                 "co2_optimized" => Ok(Self::Co2Optimized),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -2830,6 +2879,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertySmartChargingStatusData`
@@ -2842,7 +2892,7 @@ pub mod types {
         SccIsActive,
         PeakSettingActive,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertySmartChargingStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2897,7 +2947,7 @@ pub mod types {
                 "wallbox_is_active" => Ok(Self::WallboxIsActive),
                 "scc_is_active" => Ok(Self::SccIsActive),
                 "peak_setting_active" => Ok(Self::PeakSettingActive),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -2926,6 +2976,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStarterBatteryStateData`
@@ -2940,7 +2991,7 @@ pub mod types {
         Orange,
         GreenYellow,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyStarterBatteryStateData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3001,7 +3052,7 @@ pub mod types {
                 "green" => Ok(Self::Green),
                 "orange" => Ok(Self::Orange),
                 "green_yellow" => Ok(Self::GreenYellow),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -3030,6 +3081,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStationDisplayedStatusData`
@@ -3050,7 +3102,7 @@ pub mod types {
         Discharging,
         NotReady,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyStationDisplayedStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3129,7 +3181,7 @@ pub mod types {
                 "completed" => Ok(Self::Completed),
                 "discharging" => Ok(Self::Discharging),
                 "not_ready" => Ok(Self::NotReady),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -3158,6 +3210,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStationPowerTypeData`
@@ -3171,7 +3224,7 @@ pub mod types {
         DcFast,
         Wireless,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyStationPowerTypeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3229,7 +3282,7 @@ pub mod types {
                 "ac_smart" => Ok(Self::AcSmart),
                 "dc_fast" => Ok(Self::DcFast),
                 "wireless" => Ok(Self::Wireless),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -3258,6 +3311,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStationStatusData`
@@ -3273,7 +3327,7 @@ pub mod types {
         StationReady,
         Active,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyStationStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3341,7 +3395,7 @@ pub mod types {
                 "digital_communication_ended" => Ok(Self::DigitalCommunicationEnded),
                 "station_ready" => Ok(Self::StationReady),
                 "active" => Ok(Self::Active),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -3370,6 +3424,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyStatusData`
@@ -3393,7 +3448,7 @@ pub mod types {
         FlapOpen,
         ReadyForCharging,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChargingPropertyStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3481,7 +3536,7 @@ pub mod types {
                 "conditioning" => Ok(Self::Conditioning),
                 "flap_open" => Ok(Self::FlapOpen),
                 "ready_for_charging" => Ok(Self::ReadyForCharging),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -3509,6 +3564,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyTemperatureExtreme`
@@ -3519,6 +3575,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyTime`
@@ -3529,6 +3586,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyTimer`
@@ -3539,6 +3597,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyVin`
@@ -3549,6 +3608,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingPropertyVinData`
@@ -3616,6 +3676,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSession`
@@ -3623,6 +3684,7 @@ pub mod types {
     pub struct ChargingSession {
         ///Business errors
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub business_errors: ::std::vec::Vec<ChargingSessionPropertyString>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub calculated_energy_charged: ::std::option::Option<
@@ -3652,6 +3714,7 @@ pub mod types {
         >,
         ///Matching public charging points.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub public_charging_points: ::std::vec::Vec<
             ChargingSessionPropertyChargingPoint,
         >,
@@ -3672,6 +3735,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyChargingCost`
@@ -3682,6 +3746,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyChargingLocation`
@@ -3692,6 +3757,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyChargingPoint`
@@ -3702,6 +3768,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyDuration`
@@ -3712,6 +3779,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyEnergy`
@@ -3722,6 +3790,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyLength`
@@ -3732,6 +3801,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyNonce`
@@ -3742,6 +3812,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyPercentage`
@@ -3752,6 +3823,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyString`
@@ -3762,16 +3834,19 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyTimestamp`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ChargingSessionPropertyTimestamp {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub data: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyVin`
@@ -3782,6 +3857,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChargingSessionPropertyVinData`
@@ -3851,6 +3927,7 @@ pub mod types {
         >,
         ///The current values for the spring rates
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub current_spring_rates: ::std::vec::Vec<ChassisSettingsPropertySpringRate>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub driving_mode: ::std::option::Option<ChassisSettingsPropertyDrivingMode>,
@@ -3860,6 +3937,7 @@ pub mod types {
         >,
         ///The maximum possible values for the spring rates
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub maximum_spring_rates: ::std::vec::Vec<ChassisSettingsPropertySpringRate>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub minimum_chassis_position: ::std::option::Option<
@@ -3867,6 +3945,7 @@ pub mod types {
         >,
         ///The minimum possible values for the spring rates
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub minimum_spring_rates: ::std::vec::Vec<ChassisSettingsPropertySpringRate>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sport_chrono: ::std::option::Option<ChassisSettingsPropertySportChrono>,
@@ -3879,6 +3958,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChassisSettingsPropertyLength`
@@ -3889,6 +3969,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChassisSettingsPropertyNonce`
@@ -3899,6 +3980,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChassisSettingsPropertySportChrono`
@@ -3909,6 +3991,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChassisSettingsPropertySportChronoData`
@@ -3921,7 +4004,7 @@ pub mod types {
         Active,
         Reset,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl ChassisSettingsPropertySportChronoData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3972,7 +4055,7 @@ pub mod types {
                 "inactive" => Ok(Self::Inactive),
                 "active" => Ok(Self::Active),
                 "reset" => Ok(Self::Reset),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -4001,6 +4084,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChassisSettingsPropertyVin`
@@ -4011,6 +4095,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ChassisSettingsPropertyVinData`
@@ -4096,6 +4181,7 @@ pub mod types {
         pub hvac_state: ::std::option::Option<ClimatePropertyActiveState>,
         ///HVAC weekday starting times
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub hvac_weekday_starting_times: ::std::vec::Vec<ClimatePropertyWeekdayTime>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub inside_temperature: ::std::option::Option<ClimatePropertyTemperature>,
@@ -4118,6 +4204,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ClimatePropertyNonce`
@@ -4128,6 +4215,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ClimatePropertyPercentage`
@@ -4138,6 +4226,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ClimatePropertyPower`
@@ -4148,6 +4237,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ClimatePropertyTemperature`
@@ -4158,6 +4248,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ClimatePropertyVin`
@@ -4168,6 +4259,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ClimatePropertyVinData`
@@ -4235,6 +4327,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`Crash`
@@ -4244,9 +4337,11 @@ pub mod types {
         pub automatic_ecall: ::std::option::Option<CrashPropertyEnabledState>,
         ///Impact zone of the crash
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub impact_zone: ::std::vec::Vec<CrashPropertyImpactZone>,
         ///Incidents
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub incidents: ::std::vec::Vec<CrashPropertyCrashIncident>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub severity: ::std::option::Option<CrashPropertyUinteger>,
@@ -4265,6 +4360,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyEnabledState`
@@ -4275,6 +4371,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyImpactZone`
@@ -4285,6 +4382,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyImpactZoneData`
@@ -4302,7 +4400,7 @@ pub mod types {
         FrontPassengerSide,
         FrontDriverSide,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CrashPropertyImpactZoneData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4372,7 +4470,7 @@ pub mod types {
                 "side_driver_side" => Ok(Self::SideDriverSide),
                 "front_passenger_side" => Ok(Self::FrontPassengerSide),
                 "front_driver_side" => Ok(Self::FrontDriverSide),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -4400,6 +4498,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyStatus`
@@ -4410,6 +4509,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyStatusData`
@@ -4422,7 +4522,7 @@ pub mod types {
         RestraintsEngaged,
         AirbagTriggered,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CrashPropertyStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4477,7 +4577,7 @@ pub mod types {
                 "normal" => Ok(Self::Normal),
                 "restraints_engaged" => Ok(Self::RestraintsEngaged),
                 "airbag_triggered" => Ok(Self::AirbagTriggered),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -4505,6 +4605,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyTippedStateData`
@@ -4516,7 +4617,7 @@ pub mod types {
         TippedOver,
         NotTipped,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CrashPropertyTippedStateData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4565,7 +4666,7 @@ pub mod types {
             match value {
                 "tipped_over" => Ok(Self::TippedOver),
                 "not_tipped" => Ok(Self::NotTipped),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -4594,6 +4695,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyTypeData`
@@ -4605,7 +4707,7 @@ pub mod types {
         Pedestrian,
         NonPedestrian,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CrashPropertyTypeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4654,7 +4756,7 @@ pub mod types {
             match value {
                 "pedestrian" => Ok(Self::Pedestrian),
                 "non_pedestrian" => Ok(Self::NonPedestrian),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -4682,6 +4784,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyVin`
@@ -4692,6 +4795,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CrashPropertyVinData`
@@ -4775,6 +4879,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CruiseControlPropertyLimiter`
@@ -4785,6 +4890,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CruiseControlPropertyLimiterData`
@@ -4798,7 +4904,7 @@ pub mod types {
         LowerSpeedRequested,
         SpeedFixed,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CruiseControlPropertyLimiterData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4856,7 +4962,7 @@ pub mod types {
                 "higher_speed_requested" => Ok(Self::HigherSpeedRequested),
                 "lower_speed_requested" => Ok(Self::LowerSpeedRequested),
                 "speed_fixed" => Ok(Self::SpeedFixed),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -4885,6 +4991,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CruiseControlPropertySpeed`
@@ -4895,6 +5002,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CruiseControlPropertyVin`
@@ -4905,6 +5013,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`CruiseControlPropertyVinData`
@@ -4983,7 +5092,7 @@ pub mod types {
         FrontLateral,
         RearLateral,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeAccelerationDirection {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5041,7 +5150,7 @@ pub mod types {
                 "lateral" => Ok(Self::Lateral),
                 "front_lateral" => Ok(Self::FrontLateral),
                 "rear_lateral" => Ok(Self::RearLateral),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5081,7 +5190,7 @@ pub mod types {
         Longitudinal,
         Lateral,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeAccelerationDurationDirection {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5130,7 +5239,7 @@ pub mod types {
             match value {
                 "longitudinal" => Ok(Self::Longitudinal),
                 "lateral" => Ok(Self::Lateral),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5161,7 +5270,7 @@ pub mod types {
         PositiveOutlier,
         NegativeOutlier,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeAccelerationDurationType {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5216,7 +5325,7 @@ pub mod types {
                 "regular" => Ok(Self::Regular),
                 "positive_outlier" => Ok(Self::PositiveOutlier),
                 "negative_outlier" => Ok(Self::NegativeOutlier),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5262,7 +5371,7 @@ pub mod types {
         InactiveNotSelected,
         Active,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeActiveSelectedState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5317,7 +5426,7 @@ pub mod types {
                 "inactive_selected" => Ok(Self::InactiveSelected),
                 "inactive_not_selected" => Ok(Self::InactiveNotSelected),
                 "active" => Ok(Self::Active),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5347,7 +5456,7 @@ pub mod types {
         Inactive,
         Active,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeActiveState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5396,7 +5505,7 @@ pub mod types {
             match value {
                 "inactive" => Ok(Self::Inactive),
                 "active" => Ok(Self::Active),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5440,7 +5549,7 @@ pub mod types {
         StateProvince,
         Other,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeAddressComponentType {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5510,7 +5619,7 @@ pub mod types {
                 "street" => Ok(Self::Street),
                 "state_province" => Ok(Self::StateProvince),
                 "other" => Ok(Self::Other),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5549,7 +5658,7 @@ pub mod types {
         App,
         Vehicle,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeAvailabilityAppliesPer {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5598,7 +5707,7 @@ pub mod types {
             match value {
                 "app" => Ok(Self::App),
                 "vehicle" => Ok(Self::Vehicle),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5633,7 +5742,7 @@ pub mod types {
         NotAvailable,
         OnChange,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeAvailabilityUpdateRate {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5700,7 +5809,7 @@ pub mod types {
                 "unknown" => Ok(Self::Unknown),
                 "not_available" => Ok(Self::NotAvailable),
                 "on_change" => Ok(Self::OnChange),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5730,7 +5839,7 @@ pub mod types {
         Front,
         Rear,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeAxle {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5779,7 +5888,7 @@ pub mod types {
             match value {
                 "front" => Ok(Self::Front),
                 "rear" => Ok(Self::Rear),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5804,6 +5913,7 @@ pub mod types {
     pub struct CustomTypeBrakeServiceDueDate {
         pub axle: CustomTypeAxle,
         ///Due date
+        #[serde(deserialize_with = "crate::wire::date_time")]
         pub due_date: ::chrono::DateTime<::chrono::offset::Utc>,
     }
     ///Brake service remaining distance
@@ -5875,7 +5985,7 @@ pub mod types {
         Reduced,
         Min,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeChargingRestrictionLimit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5926,7 +6036,7 @@ pub mod types {
                 "max" => Ok(Self::Max),
                 "reduced" => Ok(Self::Reduced),
                 "min" => Ok(Self::Min),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -5984,7 +6094,7 @@ pub mod types {
         Pending,
         Overdue,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeConditionBasedServiceDueStatus {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6035,7 +6145,7 @@ pub mod types {
                 "ok" => Ok(Self::Ok),
                 "pending" => Ok(Self::Pending),
                 "overdue" => Ok(Self::Overdue),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -6077,7 +6187,7 @@ pub mod types {
         Disconnected,
         Connected,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeConnectionState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6126,7 +6236,7 @@ pub mod types {
             match value {
                 "disconnected" => Ok(Self::Disconnected),
                 "connected" => Ok(Self::Connected),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -6174,7 +6284,7 @@ pub mod types {
         Lateral,
         Rear,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeCrashIncidentLocation {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6225,7 +6335,7 @@ pub mod types {
                 "front" => Ok(Self::Front),
                 "lateral" => Ok(Self::Lateral),
                 "rear" => Ok(Self::Rear),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -6256,7 +6366,7 @@ pub mod types {
         Needed,
         NotNeeded,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeCrashIncidentRepairs {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6311,7 +6421,7 @@ pub mod types {
                 "unknown" => Ok(Self::Unknown),
                 "needed" => Ok(Self::Needed),
                 "not_needed" => Ok(Self::NotNeeded),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -6344,7 +6454,7 @@ pub mod types {
         Low,
         Unknown,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeCrashIncidentSeverity {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6405,7 +6515,7 @@ pub mod types {
                 "medium" => Ok(Self::Medium),
                 "low" => Ok(Self::Low),
                 "unknown" => Ok(Self::Unknown),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -6638,7 +6748,7 @@ pub mod types {
         DieselOilFilterWaterPresence,
         EngineDragTorqueControlFailure,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDashboardLightName {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7420,7 +7530,7 @@ pub mod types {
                 "engine_drag_torque_control_failure" => {
                     Ok(Self::EngineDragTorqueControlFailure)
                 }
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -7456,7 +7566,7 @@ pub mod types {
         NotDetected,
         Detected,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDetected {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7505,7 +7615,7 @@ pub mod types {
             match value {
                 "not_detected" => Ok(Self::NotDetected),
                 "detected" => Ok(Self::Detected),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -7546,7 +7656,7 @@ pub mod types {
         Complete,
         Interrupted,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDieselExhaustFilterStatusCleaning {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7604,7 +7714,7 @@ pub mod types {
                 "in_progress" => Ok(Self::InProgress),
                 "complete" => Ok(Self::Complete),
                 "interrupted" => Ok(Self::Interrupted),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -7637,7 +7747,7 @@ pub mod types {
         OverboostCodeRegulator,
         OffBoardRegeneration,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDieselExhaustFilterStatusComponent {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7699,7 +7809,7 @@ pub mod types {
                 "diesel_particulate_filter" => Ok(Self::DieselParticulateFilter),
                 "overboost_code_regulator" => Ok(Self::OverboostCodeRegulator),
                 "off_board_regeneration" => Ok(Self::OffBoardRegeneration),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -7732,7 +7842,7 @@ pub mod types {
         AtLimit,
         OverLimit,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDieselExhaustFilterStatusStatus {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7793,7 +7903,7 @@ pub mod types {
                 "overloaded" => Ok(Self::Overloaded),
                 "at_limit" => Ok(Self::AtLimit),
                 "over_limit" => Ok(Self::OverLimit),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -7839,7 +7949,7 @@ pub mod types {
         RearLeft,
         All,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDoorPositionLocation {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7900,7 +8010,7 @@ pub mod types {
                 "rear_right" => Ok(Self::RearRight),
                 "rear_left" => Ok(Self::RearLeft),
                 "all" => Ok(Self::All),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -7938,7 +8048,7 @@ pub mod types {
         NotPresent,
         Present,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDriverCardPresentCardPresent {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7987,7 +8097,7 @@ pub mod types {
             match value {
                 "not_present" => Ok(Self::NotPresent),
                 "present" => Ok(Self::Present),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8030,7 +8140,7 @@ pub mod types {
         FifteenMinBeforeSixteen,
         SixteenReached,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDriverTimeStateTimeState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8097,7 +8207,7 @@ pub mod types {
                 "nine_reached" => Ok(Self::NineReached),
                 "fifteen_min_before_sixteen" => Ok(Self::FifteenMinBeforeSixteen),
                 "sixteen_reached" => Ok(Self::SixteenReached),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8137,7 +8247,7 @@ pub mod types {
         Working,
         Driving,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDriverWorkingStateWorkingState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8195,7 +8305,7 @@ pub mod types {
                 "driver_available" => Ok(Self::DriverAvailable),
                 "working" => Ok(Self::Working),
                 "driving" => Ok(Self::Driving),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8229,7 +8339,7 @@ pub mod types {
         EcoPlus,
         Comfort,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDrivingMode {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8293,7 +8403,7 @@ pub mod types {
                 "sport_plus" => Ok(Self::SportPlus),
                 "eco_plus" => Ok(Self::EcoPlus),
                 "comfort" => Ok(Self::Comfort),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8339,7 +8449,7 @@ pub mod types {
         Thermic,
         HybridParallel,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeDrivingModePhev {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8403,7 +8513,7 @@ pub mod types {
                 "hybrid_serial" => Ok(Self::HybridSerial),
                 "thermic" => Ok(Self::Thermic),
                 "hybrid_parallel" => Ok(Self::HybridParallel),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8451,7 +8561,7 @@ pub mod types {
         Zero,
         One,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeEcoDrivingThresholdType {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8500,7 +8610,7 @@ pub mod types {
             match value {
                 "zero" => Ok(Self::Zero),
                 "one" => Ok(Self::One),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8530,7 +8640,7 @@ pub mod types {
         Disabled,
         Enabled,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeEnabledState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8579,7 +8689,7 @@ pub mod types {
             match value {
                 "disabled" => Ok(Self::Disabled),
                 "enabled" => Ok(Self::Enabled),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8620,7 +8730,7 @@ pub mod types {
         Lpg,
         Hybrid,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeEngineType {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8708,7 +8818,7 @@ pub mod types {
                 "cng" => Ok(Self::Cng),
                 "lpg" => Ok(Self::Lpg),
                 "hybrid" => Ok(Self::Hybrid),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8751,7 +8861,7 @@ pub mod types {
         EngineChanged,
         FleetClearanceChanged,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeEvent {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8845,7 +8955,7 @@ pub mod types {
                 "battery_guard_warning" => Ok(Self::BatteryGuardWarning),
                 "engine_changed" => Ok(Self::EngineChanged),
                 "fleet_clearance_changed" => Ok(Self::FleetClearanceChanged),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8888,7 +8998,7 @@ pub mod types {
         OemError,
         PrivacyModeActive,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeFailureReason {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8958,7 +9068,7 @@ pub mod types {
                 "pending" => Ok(Self::Pending),
                 "oem_error" => Ok(Self::OemError),
                 "privacy_mode_active" => Ok(Self::PrivacyModeActive),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -8991,7 +9101,7 @@ pub mod types {
         High,
         VeryHigh,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeFluidLevel {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9055,7 +9165,7 @@ pub mod types {
                 "normal" => Ok(Self::Normal),
                 "high" => Ok(Self::High),
                 "very_high" => Ok(Self::VeryHigh),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9085,7 +9195,7 @@ pub mod types {
         Normal,
         Warning,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeGrade {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9140,7 +9250,7 @@ pub mod types {
                 "excellent" => Ok(Self::Excellent),
                 "normal" => Ok(Self::Normal),
                 "warning" => Ok(Self::Warning),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9182,7 +9292,7 @@ pub mod types {
         On,
         Start,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeIgnitionState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9243,7 +9353,7 @@ pub mod types {
                 "accessory" => Ok(Self::Accessory),
                 "on" => Ok(Self::On),
                 "start" => Ok(Self::Start),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9287,7 +9397,7 @@ pub mod types {
         Left,
         Right,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeLaneKeepAssistStateLocation {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9336,7 +9446,7 @@ pub mod types {
             match value {
                 "left" => Ok(Self::Left),
                 "right" => Ok(Self::Right),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9374,7 +9484,7 @@ pub mod types {
         RearRight,
         RearLeft,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeLocation {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9432,7 +9542,7 @@ pub mod types {
                 "front_right" => Ok(Self::FrontRight),
                 "rear_right" => Ok(Self::RearRight),
                 "rear_left" => Ok(Self::RearLeft),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9461,7 +9571,7 @@ pub mod types {
         Front,
         Rear,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeLocationLongitudinal {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9510,7 +9620,7 @@ pub mod types {
             match value {
                 "front" => Ok(Self::Front),
                 "rear" => Ok(Self::Rear),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9545,7 +9655,7 @@ pub mod types {
         RearLeftOuter,
         Spare,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeLocationWheel {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9612,7 +9722,7 @@ pub mod types {
                 "rear_right_outer" => Ok(Self::RearRightOuter),
                 "rear_left_outer" => Ok(Self::RearLeftOuter),
                 "spare" => Ok(Self::Spare),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9647,7 +9757,7 @@ pub mod types {
         Safe,
         Unsafe,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeLockSafety {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9696,7 +9806,7 @@ pub mod types {
             match value {
                 "safe" => Ok(Self::Safe),
                 "unsafe" => Ok(Self::Unsafe),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9725,7 +9835,7 @@ pub mod types {
         Unlocked,
         Locked,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeLockState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9774,7 +9884,7 @@ pub mod types {
             match value {
                 "unlocked" => Ok(Self::Unlocked),
                 "locked" => Ok(Self::Locked),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9803,7 +9913,7 @@ pub mod types {
         NotMuted,
         Muted,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeMuted {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9852,7 +9962,7 @@ pub mod types {
             match value {
                 "not_muted" => Ok(Self::NotMuted),
                 "muted" => Ok(Self::Muted),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9883,7 +9993,7 @@ pub mod types {
         Wpa,
         Wpa2Personal,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeNetworkSecurity {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9941,7 +10051,7 @@ pub mod types {
                 "wep" => Ok(Self::Wep),
                 "wpa" => Ok(Self::Wpa),
                 "wpa2_personal" => Ok(Self::Wpa2Personal),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -9977,7 +10087,7 @@ pub mod types {
         Off,
         On,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeOnOffState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10026,7 +10136,7 @@ pub mod types {
             match value {
                 "off" => Ok(Self::Off),
                 "on" => Ok(Self::On),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10111,7 +10221,7 @@ pub mod types {
         Closed,
         Open,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypePosition {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10160,7 +10270,7 @@ pub mod types {
             match value {
                 "closed" => Ok(Self::Closed),
                 "open" => Ok(Self::Open),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10200,7 +10310,7 @@ pub mod types {
         PerMinute,
         PerKwh,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypePriceTariffPricingType {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10255,7 +10365,7 @@ pub mod types {
                 "starting_fee" => Ok(Self::StartingFee),
                 "per_minute" => Ok(Self::PerMinute),
                 "per_kwh" => Ok(Self::PerKwh),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10312,7 +10422,7 @@ pub mod types {
         Driver,
         Passenger,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeSeatLocation {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10379,7 +10489,7 @@ pub mod types {
                 "rear_center" => Ok(Self::RearCenter),
                 "driver" => Ok(Self::Driver),
                 "passenger" => Ok(Self::Passenger),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10415,7 +10525,7 @@ pub mod types {
         NotFastened,
         Fastened,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeSeatbeltStateFastenedState {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10464,7 +10574,7 @@ pub mod types {
             match value {
                 "not_fastened" => Ok(Self::NotFastened),
                 "fastened" => Ok(Self::Fastened),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10495,7 +10605,7 @@ pub mod types {
         Warning,
         Critical,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeServiceStatus {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10546,7 +10656,7 @@ pub mod types {
                 "ok" => Ok(Self::Ok),
                 "warning" => Ok(Self::Warning),
                 "critical" => Ok(Self::Critical),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10581,7 +10691,7 @@ pub mod types {
         Start,
         Stop,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeStartStop {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10630,7 +10740,7 @@ pub mod types {
             match value {
                 "start" => Ok(Self::Start),
                 "stop" => Ok(Self::Stop),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10674,7 +10784,7 @@ pub mod types {
         Highest,
         Lowest,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeTemperatureExtremeExtreme {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10723,7 +10833,7 @@ pub mod types {
             match value {
                 "highest" => Ok(Self::Highest),
                 "lowest" => Ok(Self::Lowest),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10756,6 +10866,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CustomTypeTimer {
         ///Timer date
+        #[serde(deserialize_with = "crate::wire::date_time")]
         pub date: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Timer type
         pub timer_type: CustomTypeTimerTimerType,
@@ -10770,7 +10881,7 @@ pub mod types {
         PreferredEndTime,
         DepartureDate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeTimerTimerType {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10825,7 +10936,7 @@ pub mod types {
                 "preferred_start_time" => Ok(Self::PreferredStartTime),
                 "preferred_end_time" => Ok(Self::PreferredEndTime),
                 "departure_date" => Ok(Self::DepartureDate),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10870,7 +10981,7 @@ pub mod types {
         Soft,
         Deflation,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeTirePressureStatusStatus {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10931,7 +11042,7 @@ pub mod types {
                 "alert" => Ok(Self::Alert),
                 "soft" => Ok(Self::Soft),
                 "deflation" => Ok(Self::Deflation),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -10967,7 +11078,7 @@ pub mod types {
         NotTriggered,
         Triggered,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeTriggered {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11016,7 +11127,7 @@ pub mod types {
             match value {
                 "not_triggered" => Ok(Self::NotTriggered),
                 "triggered" => Ok(Self::Triggered),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -11069,7 +11180,7 @@ pub mod types {
         Powertrain,
         Network,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeTroubleCodeSystem {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11130,7 +11241,7 @@ pub mod types {
                 "chassis" => Ok(Self::Chassis),
                 "powertrain" => Ok(Self::Powertrain),
                 "network" => Ok(Self::Network),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -11166,7 +11277,7 @@ pub mod types {
         Unavailable,
         Available,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeWebhookAvailable {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11215,7 +11326,7 @@ pub mod types {
             match value {
                 "unavailable" => Ok(Self::Unavailable),
                 "available" => Ok(Self::Available),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -11250,7 +11361,7 @@ pub mod types {
         Sunday,
         Automatic,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeWeekday {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11320,7 +11431,7 @@ pub mod types {
                 "saturday" => Ok(Self::Saturday),
                 "sunday" => Ok(Self::Sunday),
                 "automatic" => Ok(Self::Automatic),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -11364,7 +11475,7 @@ pub mod types {
         RearLeft,
         Hatch,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeWindowLocation {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11425,7 +11536,7 @@ pub mod types {
                 "rear_right" => Ok(Self::RearRight),
                 "rear_left" => Ok(Self::RearLeft),
                 "hatch" => Ok(Self::Hatch),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -11469,7 +11580,7 @@ pub mod types {
         Open,
         Intermediate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl CustomTypeWindowPositionPosition {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11524,7 +11635,7 @@ pub mod types {
                 "closed" => Ok(Self::Closed),
                 "open" => Ok(Self::Open),
                 "intermediate" => Ok(Self::Intermediate),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -11558,12 +11669,15 @@ pub mod types {
     pub struct DashboardLights {
         ///Vehicle light bulb failure
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub bulb_failures: ::std::vec::Vec<DashboardLightsPropertyBulbFailures>,
         ///Dashboard lights
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub dashboard_lights: ::std::vec::Vec<DashboardLightsPropertyDashboardLight>,
         ///Dynamic warnings
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub dynamic_warnings: ::std::vec::Vec<DashboardLightsPropertyDynamicWarning>,
     }
     ///`DashboardLightsPropertyBulbFailures`
@@ -11574,6 +11688,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DashboardLightsPropertyBulbFailuresData`
@@ -11602,7 +11717,7 @@ pub mod types {
         TrailerElectricalFailure,
         Multiple,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl DashboardLightsPropertyBulbFailuresData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11705,7 +11820,7 @@ pub mod types {
                 "trailer_stop" => Ok(Self::TrailerStop),
                 "trailer_electrical_failure" => Ok(Self::TrailerElectricalFailure),
                 "multiple" => Ok(Self::Multiple),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -11734,6 +11849,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DashboardLightsPropertyDynamicWarning`
@@ -11744,6 +11860,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DashboardLightsPropertyNonce`
@@ -11754,6 +11871,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DashboardLightsPropertyVin`
@@ -11764,6 +11882,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DashboardLightsPropertyVinData`
@@ -11849,16 +11968,19 @@ pub mod types {
         >,
         ///Check control messages
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub check_control_messages: ::std::vec::Vec<
             DiagnosticsPropertyCheckControlMessage,
         >,
         ///Confirmed trouble codes
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub confirmed_trouble_codes: ::std::vec::Vec<
             DiagnosticsPropertyConfirmedTroubleCode,
         >,
         ///Diesel exhaust filter status
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub diesel_exhaust_filter_status: ::std::vec::Vec<
             DiagnosticsPropertyDieselExhaustFilterStatus,
         >,
@@ -11962,6 +12084,7 @@ pub mod types {
         pub odometer: ::std::option::Option<DiagnosticsPropertyLength>,
         ///Additional OEM trouble codes
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub oem_trouble_code_values: ::std::vec::Vec<
             DiagnosticsPropertyOemTroubleCodeValue,
         >,
@@ -11977,23 +12100,29 @@ pub mod types {
         pub speed: ::std::option::Option<DiagnosticsPropertySpeed>,
         ///Tire pressure statuses
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub tire_pressure_statuses: ::std::vec::Vec<
             DiagnosticsPropertyTirePressureStatus,
         >,
         ///Tire pressures
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub tire_pressures: ::std::vec::Vec<DiagnosticsPropertyTirePressure>,
         ///Tire pressures difference from the target pressure.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub tire_pressures_differences: ::std::vec::Vec<DiagnosticsPropertyTirePressure>,
         ///Target tire pressures for the vehicle.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub tire_pressures_targets: ::std::vec::Vec<DiagnosticsPropertyTirePressure>,
         ///Tire temperatures
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub tire_temperatures: ::std::vec::Vec<DiagnosticsPropertyTireTemperature>,
         ///Trouble codes
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub trouble_codes: ::std::vec::Vec<DiagnosticsPropertyTroubleCode>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub washer_fluid_level: ::std::option::Option<DiagnosticsPropertyFluidLevel>,
@@ -12001,6 +12130,7 @@ pub mod types {
         pub wheel_based_speed: ::std::option::Option<DiagnosticsPropertySpeed>,
         ///Wheel RPMs
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub wheel_rpms: ::std::vec::Vec<DiagnosticsPropertyWheelRpm>,
     }
     ///`DiagnosticsPropertyActiveState`
@@ -12011,6 +12141,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyAngularVelocity`
@@ -12021,6 +12152,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyCheckControlMessage`
@@ -12031,6 +12163,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyConfirmedTroubleCode`
@@ -12041,6 +12174,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyDieselExhaustFilterStatus`
@@ -12051,6 +12185,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyDuration`
@@ -12061,6 +12196,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyElectricPotentialDifference`
@@ -12071,6 +12207,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyEngineOilPressureLevel`
@@ -12081,6 +12218,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyEngineOilPressureLevelData`
@@ -12097,7 +12235,7 @@ pub mod types {
         NoSensor,
         SystemFault,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl DiagnosticsPropertyEngineOilPressureLevelData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12165,7 +12303,7 @@ pub mod types {
                 "low_hard" => Ok(Self::LowHard),
                 "no_sensor" => Ok(Self::NoSensor),
                 "system_fault" => Ok(Self::SystemFault),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -12195,6 +12333,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyFuelLevelAccuracy`
@@ -12205,6 +12344,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyFuelLevelAccuracyData`
@@ -12216,7 +12356,7 @@ pub mod types {
         Measured,
         Calculated,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl DiagnosticsPropertyFuelLevelAccuracyData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12265,7 +12405,7 @@ pub mod types {
             match value {
                 "measured" => Ok(Self::Measured),
                 "calculated" => Ok(Self::Calculated),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -12294,6 +12434,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyLowVoltageBatteryChargeLevel`
@@ -12306,6 +12447,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyLowVoltageBatteryChargeLevelData`
@@ -12319,7 +12461,7 @@ pub mod types {
         DeactivationLevel2,
         DeactivationLevel3,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl DiagnosticsPropertyLowVoltageBatteryChargeLevelData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12378,7 +12520,7 @@ pub mod types {
                 "deactivation_level_1" => Ok(Self::DeactivationLevel1),
                 "deactivation_level_2" => Ok(Self::DeactivationLevel2),
                 "deactivation_level_3" => Ok(Self::DeactivationLevel3),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -12408,6 +12550,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyOemTroubleCodeValue`
@@ -12418,6 +12561,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyPercentage`
@@ -12428,6 +12572,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyServiceStatus`
@@ -12438,6 +12583,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertySpeed`
@@ -12448,6 +12594,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyTemperature`
@@ -12458,6 +12605,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyTirePressure`
@@ -12468,6 +12616,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyTirePressureStatus`
@@ -12478,6 +12627,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyTireTemperature`
@@ -12488,6 +12638,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyTroubleCode`
@@ -12498,6 +12649,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyVin`
@@ -12508,6 +12660,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyVinData`
@@ -12575,6 +12728,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DiagnosticsPropertyWheelRpm`
@@ -12585,6 +12739,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`Doors`
@@ -12592,16 +12747,19 @@ pub mod types {
     pub struct Doors {
         ///Inside lock states for the given doors
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub inside_locks: ::std::vec::Vec<DoorsPropertyLock>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub inside_locks_state: ::std::option::Option<DoorsPropertyLockState>,
         ///Lock states for the given doors
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub locks: ::std::vec::Vec<DoorsPropertyLock>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub locks_state: ::std::option::Option<DoorsPropertyLockState>,
         ///Door positions for the given doors
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub positions: ::std::vec::Vec<DoorsPropertyDoorPosition>,
     }
     ///`DoorsPropertyDoorPosition`
@@ -12612,6 +12770,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DoorsPropertyLock`
@@ -12622,6 +12781,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DoorsPropertyLockState`
@@ -12632,6 +12792,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DoorsPropertyNonce`
@@ -12642,6 +12803,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DoorsPropertyVin`
@@ -12652,6 +12814,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`DoorsPropertyVinData`
@@ -12747,6 +12910,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyDuration`
@@ -12757,6 +12921,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyEnabledState`
@@ -12767,6 +12932,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyNonce`
@@ -12777,6 +12943,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyOnOffState`
@@ -12787,6 +12954,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyPreconditioningError`
@@ -12797,6 +12965,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyPreconditioningErrorData`
@@ -12813,7 +12982,7 @@ pub mod types {
         OpenOrUnlocked,
         Ok,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl EnginePropertyPreconditioningErrorData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12880,7 +13049,7 @@ pub mod types {
                 "component_failure" => Ok(Self::ComponentFailure),
                 "open_or_unlocked" => Ok(Self::OpenOrUnlocked),
                 "ok" => Ok(Self::Ok),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -12909,6 +13078,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyPreconditioningStatusData`
@@ -12923,7 +13093,7 @@ pub mod types {
         Ventilation,
         Inactive,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl EnginePropertyPreconditioningStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12984,7 +13154,7 @@ pub mod types {
                 "cooling" => Ok(Self::Cooling),
                 "ventilation" => Ok(Self::Ventilation),
                 "inactive" => Ok(Self::Inactive),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -13013,6 +13183,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`EnginePropertyVinData`
@@ -13088,6 +13259,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`FuelingPropertyNonce`
@@ -13098,6 +13270,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`FuelingPropertyPosition`
@@ -13108,6 +13281,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`FuelingPropertyVin`
@@ -13118,6 +13292,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`FuelingPropertyVinData`
@@ -13191,6 +13366,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HonkHornFlashLightsPropertyFlashersData`
@@ -13204,7 +13380,7 @@ pub mod types {
         LeftFlasherActive,
         RightFlasherActive,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl HonkHornFlashLightsPropertyFlashersData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13262,7 +13438,7 @@ pub mod types {
                 "emergency_flasher_active" => Ok(Self::EmergencyFlasherActive),
                 "left_flasher_active" => Ok(Self::LeftFlasherActive),
                 "right_flasher_active" => Ok(Self::RightFlasherActive),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -13291,6 +13467,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HonkHornFlashLightsPropertyVin`
@@ -13301,6 +13478,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HonkHornFlashLightsPropertyVinData`
@@ -13380,6 +13558,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HoodPropertyLockState`
@@ -13390,6 +13569,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HoodPropertyNonce`
@@ -13400,6 +13580,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HoodPropertyPosition`
@@ -13410,6 +13591,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HoodPropertyPositionData`
@@ -13422,7 +13604,7 @@ pub mod types {
         Open,
         Intermediate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl HoodPropertyPositionData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13477,7 +13659,7 @@ pub mod types {
                 "closed" => Ok(Self::Closed),
                 "open" => Ok(Self::Open),
                 "intermediate" => Ok(Self::Intermediate),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -13505,6 +13687,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`HoodPropertyVinData`
@@ -13582,6 +13765,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`IgnitionPropertyNonce`
@@ -13592,6 +13776,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`IgnitionPropertyVin`
@@ -13602,6 +13787,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`IgnitionPropertyVinData`
@@ -13677,6 +13863,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightConditionsPropertyNonce`
@@ -13687,6 +13874,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightConditionsPropertyVin`
@@ -13697,6 +13885,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightConditionsPropertyVinData`
@@ -13766,6 +13955,7 @@ pub mod types {
         pub emergency_brake_light: ::std::option::Option<LightsPropertyActiveState>,
         ///Fog lights
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub fog_lights: ::std::vec::Vec<LightsPropertyLight>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub front_exterior_light: ::std::option::Option<
@@ -13773,6 +13963,7 @@ pub mod types {
         >,
         ///Interior lights
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub interior_lights: ::std::vec::Vec<LightsPropertyLight>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub parking_light_status: ::std::option::Option<
@@ -13780,6 +13971,7 @@ pub mod types {
         >,
         ///Reading lamps
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub reading_lamps: ::std::vec::Vec<LightsPropertyReadingLamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rear_exterior_light: ::std::option::Option<LightsPropertyActiveState>,
@@ -13796,6 +13988,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertyFrontExteriorLight`
@@ -13806,6 +13999,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertyFrontExteriorLightData`
@@ -13820,7 +14014,7 @@ pub mod types {
         Drl,
         Automatic,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl LightsPropertyFrontExteriorLightData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13881,7 +14075,7 @@ pub mod types {
                 "active_with_full_beam" => Ok(Self::ActiveWithFullBeam),
                 "drl" => Ok(Self::Drl),
                 "automatic" => Ok(Self::Automatic),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -13910,6 +14104,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertyNonce`
@@ -13920,6 +14115,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertyParkingLightStatus`
@@ -13930,6 +14126,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertyParkingLightStatusData`
@@ -13943,7 +14140,7 @@ pub mod types {
         Right,
         Both,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl LightsPropertyParkingLightStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14001,7 +14198,7 @@ pub mod types {
                 "left" => Ok(Self::Left),
                 "right" => Ok(Self::Right),
                 "both" => Ok(Self::Both),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -14030,6 +14227,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertyRgbColour`
@@ -14040,6 +14238,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertySwitchPosition`
@@ -14050,6 +14249,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertySwitchPositionData`
@@ -14064,7 +14264,7 @@ pub mod types {
         ParkingLightLeft,
         Sidelights,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl LightsPropertySwitchPositionData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14125,7 +14325,7 @@ pub mod types {
                 "parking_light_right" => Ok(Self::ParkingLightRight),
                 "parking_light_left" => Ok(Self::ParkingLightLeft),
                 "sidelights" => Ok(Self::Sidelights),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -14154,6 +14354,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`LightsPropertyVinData`
@@ -14230,16 +14431,19 @@ pub mod types {
         pub brake_fluid_status: ::std::option::Option<MaintenancePropertyServiceStatus>,
         ///Brakes servicing due dates.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub brakes_service_due_dates: ::std::vec::Vec<
             MaintenancePropertyBrakeServiceDueDate,
         >,
         ///Brakes servicing remaining distances.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub brakes_service_remaining_distances: ::std::vec::Vec<
             MaintenancePropertyBrakeServiceRemainingDistance,
         >,
         ///Brakes servicing statuses.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub brakes_service_statuses: ::std::vec::Vec<
             MaintenancePropertyBrakeServiceStatus,
         >,
@@ -14247,6 +14451,7 @@ pub mod types {
         pub cbs_reports_count: ::std::option::Option<MaintenancePropertyUinteger>,
         ///Condition based services
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub condition_based_services: ::std::vec::Vec<
             MaintenancePropertyConditionBasedService,
         >,
@@ -14331,6 +14536,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyBrakeServiceRemainingDistance`
@@ -14341,6 +14547,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyBrakeServiceStatus`
@@ -14351,6 +14558,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyConditionBasedService`
@@ -14361,6 +14569,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyDuration`
@@ -14371,6 +14580,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyLength`
@@ -14381,6 +14591,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyNonce`
@@ -14391,6 +14602,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyServiceStatus`
@@ -14401,6 +14613,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyTeleserviceAvailability`
@@ -14411,6 +14624,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyTeleserviceAvailabilityData`
@@ -14424,7 +14638,7 @@ pub mod types {
         Successful,
         Error,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl MaintenancePropertyTeleserviceAvailabilityData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14483,7 +14697,7 @@ pub mod types {
                 "idle" => Ok(Self::Idle),
                 "successful" => Ok(Self::Successful),
                 "error" => Ok(Self::Error),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -14509,10 +14723,12 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MaintenancePropertyTimestamp {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub data: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyUinteger`
@@ -14523,6 +14739,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyVin`
@@ -14533,6 +14750,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MaintenancePropertyVinData`
@@ -14608,6 +14826,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MessagingPropertyString`
@@ -14618,6 +14837,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MessagingPropertyVin`
@@ -14628,6 +14848,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`MessagingPropertyVinData`
@@ -14692,6 +14913,7 @@ pub mod types {
     pub struct Notifications {
         ///Action items
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub action_items: ::std::vec::Vec<NotificationsPropertyActionItem>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub activated_action: ::std::option::Option<NotificationsPropertyUinteger>,
@@ -14708,6 +14930,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`NotificationsPropertyClear`
@@ -14718,6 +14941,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`NotificationsPropertyClearData`
@@ -14728,7 +14952,7 @@ pub mod types {
     pub enum NotificationsPropertyClearData {
         Clear,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl NotificationsPropertyClearData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14775,7 +14999,7 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "clear" => Ok(Self::Clear),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -14804,6 +15028,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`NotificationsPropertyString`
@@ -14814,6 +15039,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`NotificationsPropertyUinteger`
@@ -14824,6 +15050,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`NotificationsPropertyVin`
@@ -14834,6 +15061,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`NotificationsPropertyVinData`
@@ -14910,6 +15138,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`OffroadPropertyNonce`
@@ -14920,6 +15149,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`OffroadPropertyPercentage`
@@ -14930,6 +15160,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`OffroadPropertyVin`
@@ -14940,6 +15171,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`OffroadPropertyVinData`
@@ -15013,6 +15245,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ParkingBrakePropertyNonce`
@@ -15023,6 +15256,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ParkingBrakePropertyVin`
@@ -15033,6 +15267,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`ParkingBrakePropertyVinData`
@@ -15108,6 +15343,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`PowerTakeoffPropertyEngaged`
@@ -15118,6 +15354,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`PowerTakeoffPropertyEngagedData`
@@ -15129,7 +15366,7 @@ pub mod types {
         NotEngaged,
         Engaged,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl PowerTakeoffPropertyEngagedData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15178,7 +15415,7 @@ pub mod types {
             match value {
                 "not_engaged" => Ok(Self::NotEngaged),
                 "engaged" => Ok(Self::Engaged),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -15207,6 +15444,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`PowerTakeoffPropertyVin`
@@ -15217,6 +15455,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`PowerTakeoffPropertyVinData`
@@ -15281,9 +15520,11 @@ pub mod types {
     pub struct Race {
         ///Accelerations
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub accelerations: ::std::vec::Vec<RacePropertyAcceleration>,
         ///Duration during which the accelerator pedal has been pressed more than the given percentage.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub accelerator_durations: ::std::vec::Vec<RacePropertyAcceleratorDuration>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub accelerator_pedal_idle_switch: ::std::option::Option<
@@ -15301,6 +15542,7 @@ pub mod types {
         pub brake_pressure: ::std::option::Option<RacePropertyPressure>,
         ///Brake torque vectorings
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub brake_torque_vectorings: ::std::vec::Vec<RacePropertyBrakeTorqueVectoring>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub clutch_pedal_switch: ::std::option::Option<RacePropertyActiveState>,
@@ -15335,6 +15577,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyAcceleratorDuration`
@@ -15345,6 +15588,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyActiveState`
@@ -15355,6 +15599,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyAngle`
@@ -15365,6 +15610,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyAngularVelocity`
@@ -15375,6 +15621,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyBrakeTorqueVectoring`
@@ -15385,6 +15632,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyDrivetrainState`
@@ -15395,6 +15643,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyDrivetrainStateData`
@@ -15413,7 +15662,7 @@ pub mod types {
         LowSpeedMode,
         ELaunch,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl RacePropertyDrivetrainStateData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15486,7 +15735,7 @@ pub mod types {
                 "ready_for_overpressing" => Ok(Self::ReadyForOverpressing),
                 "low_speed_mode" => Ok(Self::LowSpeedMode),
                 "e_launch" => Ok(Self::ELaunch),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -15515,6 +15764,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyGearModeData`
@@ -15531,7 +15781,7 @@ pub mod types {
         LowGear,
         Sport,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl RacePropertyGearModeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15598,7 +15848,7 @@ pub mod types {
                 "drive" => Ok(Self::Drive),
                 "low_gear" => Ok(Self::LowGear),
                 "sport" => Ok(Self::Sport),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -15626,6 +15876,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyNonce`
@@ -15636,6 +15887,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyPercentage`
@@ -15646,6 +15898,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyPressure`
@@ -15656,6 +15909,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyVehicleMoving`
@@ -15666,6 +15920,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyVehicleMovingData`
@@ -15677,7 +15932,7 @@ pub mod types {
         NotMoving,
         Moving,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl RacePropertyVehicleMovingData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15726,7 +15981,7 @@ pub mod types {
             match value {
                 "not_moving" => Ok(Self::NotMoving),
                 "moving" => Ok(Self::Moving),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -15755,6 +16010,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RacePropertyVinData`
@@ -15830,6 +16086,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RemoteControlPropertyControlMode`
@@ -15840,6 +16097,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RemoteControlPropertyControlModeData`
@@ -15855,7 +16113,7 @@ pub mod types {
         Aborted,
         Ended,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl RemoteControlPropertyControlModeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15919,7 +16177,7 @@ pub mod types {
                 "failed_to_start" => Ok(Self::FailedToStart),
                 "aborted" => Ok(Self::Aborted),
                 "ended" => Ok(Self::Ended),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -15948,6 +16206,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RemoteControlPropertyVin`
@@ -15958,6 +16217,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RemoteControlPropertyVinData`
@@ -16050,6 +16310,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertyConvertibleRoofStateData`
@@ -16068,7 +16329,7 @@ pub mod types {
         LoadingPosition,
         LoadingPositionImmediate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl RooftopControlPropertyConvertibleRoofStateData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16142,7 +16403,7 @@ pub mod types {
                 "intermediate_position" => Ok(Self::IntermediatePosition),
                 "loading_position" => Ok(Self::LoadingPosition),
                 "loading_position_immediate" => Ok(Self::LoadingPositionImmediate),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -16172,6 +16433,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertyPercentage`
@@ -16182,6 +16444,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertySunroofRainEvent`
@@ -16192,6 +16455,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertySunroofRainEventData`
@@ -16205,7 +16469,7 @@ pub mod types {
         AutomaticallyInStrokePosition,
         Timer,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl RooftopControlPropertySunroofRainEventData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16269,7 +16533,7 @@ pub mod types {
                     Ok(Self::AutomaticallyInStrokePosition)
                 }
                 "timer" => Ok(Self::Timer),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -16298,6 +16562,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertySunroofStateData`
@@ -16310,7 +16575,7 @@ pub mod types {
         Open,
         Intermediate,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl RooftopControlPropertySunroofStateData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16365,7 +16630,7 @@ pub mod types {
                 "closed" => Ok(Self::Closed),
                 "open" => Ok(Self::Open),
                 "intermediate" => Ok(Self::Intermediate),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -16394,6 +16659,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertySunroofTiltStateData`
@@ -16406,7 +16672,7 @@ pub mod types {
         Tilted,
         HalfTilted,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl RooftopControlPropertySunroofTiltStateData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16461,7 +16727,7 @@ pub mod types {
                 "closed" => Ok(Self::Closed),
                 "tilted" => Ok(Self::Tilted),
                 "half_tilted" => Ok(Self::HalfTilted),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -16490,6 +16756,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`RooftopControlPropertyVinData`
@@ -16555,9 +16822,11 @@ pub mod types {
     pub struct Seats {
         ///Persons detected
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub persons_detected: ::std::vec::Vec<SeatsPropertyPersonDetected>,
         ///Seatbelts state
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub seatbelts_state: ::std::vec::Vec<SeatsPropertySeatbeltState>,
     }
     ///`SeatsPropertyNonce`
@@ -16568,6 +16837,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`SeatsPropertyPersonDetected`
@@ -16578,6 +16848,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`SeatsPropertySeatbeltState`
@@ -16588,6 +16859,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`SeatsPropertyVin`
@@ -16598,6 +16870,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`SeatsPropertyVinData`
@@ -16695,6 +16968,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyEventType`
@@ -16705,6 +16979,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyEventTypeData`
@@ -16724,7 +16999,7 @@ pub mod types {
         Left,
         Unknown,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl TheftAlarmPropertyEventTypeData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16800,7 +17075,7 @@ pub mod types {
                 "rear_left" => Ok(Self::RearLeft),
                 "left" => Ok(Self::Left),
                 "unknown" => Ok(Self::Unknown),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -16829,6 +17104,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyLastEventLevelData`
@@ -16841,7 +17117,7 @@ pub mod types {
         Medium,
         High,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl TheftAlarmPropertyLastEventLevelData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16892,7 +17168,7 @@ pub mod types {
                 "low" => Ok(Self::Low),
                 "medium" => Ok(Self::Medium),
                 "high" => Ok(Self::High),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -16921,6 +17197,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyLastWarningReasonData`
@@ -16952,7 +17229,7 @@ pub mod types {
         Unknown,
         Siren,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl TheftAlarmPropertyLastWarningReasonData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17064,7 +17341,7 @@ pub mod types {
                 "remote" => Ok(Self::Remote),
                 "unknown" => Ok(Self::Unknown),
                 "siren" => Ok(Self::Siren),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -17093,6 +17370,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyStatus`
@@ -17103,6 +17381,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyStatusData`
@@ -17115,7 +17394,7 @@ pub mod types {
         Armed,
         Triggered,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl TheftAlarmPropertyStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17170,7 +17449,7 @@ pub mod types {
                 "unarmed" => Ok(Self::Unarmed),
                 "armed" => Ok(Self::Armed),
                 "triggered" => Ok(Self::Triggered),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -17195,10 +17474,12 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TheftAlarmPropertyTimestamp {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub data: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyTriggered`
@@ -17209,6 +17490,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyVin`
@@ -17219,6 +17501,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TheftAlarmPropertyVinData`
@@ -17296,6 +17579,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TrunkPropertyLockState`
@@ -17306,6 +17590,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TrunkPropertyNonce`
@@ -17316,6 +17601,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TrunkPropertyPosition`
@@ -17326,6 +17612,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TrunkPropertyVin`
@@ -17336,6 +17623,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`TrunkPropertyVinData`
@@ -17410,7 +17698,7 @@ pub mod types {
         MetersPerSecondSquared,
         Gravity,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitAccelerationUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17462,7 +17750,7 @@ pub mod types {
             match value {
                 "meters_per_second_squared" => Ok(Self::MetersPerSecondSquared),
                 "gravity" => Ok(Self::Gravity),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -17498,7 +17786,7 @@ pub mod types {
         Radians,
         Revolutions,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitAngleUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17553,7 +17841,7 @@ pub mod types {
                 "degrees" => Ok(Self::Degrees),
                 "radians" => Ok(Self::Radians),
                 "revolutions" => Ok(Self::Revolutions),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -17589,7 +17877,7 @@ pub mod types {
         DegreesPerSecond,
         RadiansPerSecond,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitAngularVelocityUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17644,7 +17932,7 @@ pub mod types {
                 "revolutions_per_minute" => Ok(Self::RevolutionsPerMinute),
                 "degrees_per_second" => Ok(Self::DegreesPerSecond),
                 "radians_per_second" => Ok(Self::RadiansPerSecond),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -17684,7 +17972,7 @@ pub mod types {
         Months,
         Milliseconds,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitDurationUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17751,7 +18039,7 @@ pub mod types {
                 "weeks" => Ok(Self::Weeks),
                 "months" => Ok(Self::Months),
                 "milliseconds" => Ok(Self::Milliseconds),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -17787,7 +18075,7 @@ pub mod types {
         Milliamperes,
         Kiloamperes,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitElectricCurrentUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17842,7 +18130,7 @@ pub mod types {
                 "amperes" => Ok(Self::Amperes),
                 "milliamperes" => Ok(Self::Milliamperes),
                 "kiloamperes" => Ok(Self::Kiloamperes),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -17878,7 +18166,7 @@ pub mod types {
         Millivolts,
         Kilovolts,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitElectricPotentialDifferenceUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17933,7 +18221,7 @@ pub mod types {
                 "volts" => Ok(Self::Volts),
                 "millivolts" => Ok(Self::Millivolts),
                 "kilovolts" => Ok(Self::Kilovolts),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -17975,7 +18263,7 @@ pub mod types {
         KwhPer100Kilometers,
         MilesPerKwh,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitEnergyEfficiencyUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18027,7 +18315,7 @@ pub mod types {
             match value {
                 "kwh_per_100_kilometers" => Ok(Self::KwhPer100Kilometers),
                 "miles_per_kwh" => Ok(Self::MilesPerKwh),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -18059,7 +18347,7 @@ pub mod types {
         KilowattHours,
         AmpereHours,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitEnergyUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18120,7 +18408,7 @@ pub mod types {
                 "watt_hours" => Ok(Self::WattHours),
                 "kilowatt_hours" => Ok(Self::KilowattHours),
                 "ampere_hours" => Ok(Self::AmpereHours),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -18161,7 +18449,7 @@ pub mod types {
         TimesPerHour,
         TimesPerDay,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitFrequencyUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18231,7 +18519,7 @@ pub mod types {
                 "times_per_minute" => Ok(Self::TimesPerMinute),
                 "times_per_hour" => Ok(Self::TimesPerHour),
                 "times_per_day" => Ok(Self::TimesPerDay),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -18267,7 +18555,7 @@ pub mod types {
         MilesPerImperialGallon,
         MilesPerGallon,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitFuelEfficiencyUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18322,7 +18610,7 @@ pub mod types {
                 "liters_per_100_kilometers" => Ok(Self::LitersPer100Kilometers),
                 "miles_per_imperial_gallon" => Ok(Self::MilesPerImperialGallon),
                 "miles_per_gallon" => Ok(Self::MilesPerGallon),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -18356,7 +18644,7 @@ pub mod types {
     pub enum UnitIlluminanceUnit {
         Lux,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitIlluminanceUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18403,7 +18691,7 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "lux" => Ok(Self::Lux),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -18448,7 +18736,7 @@ pub mod types {
         ScandinavianMiles,
         NauticalMiles,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitLengthUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18530,7 +18818,7 @@ pub mod types {
                 "miles" => Ok(Self::Miles),
                 "scandinavian_miles" => Ok(Self::ScandinavianMiles),
                 "nautical_miles" => Ok(Self::NauticalMiles),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -18579,7 +18867,7 @@ pub mod types {
         OuncesTroy,
         Slugs,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitMassUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18673,7 +18961,7 @@ pub mod types {
                 "carats" => Ok(Self::Carats),
                 "ounces_troy" => Ok(Self::OuncesTroy),
                 "slugs" => Ok(Self::Slugs),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -18711,7 +18999,7 @@ pub mod types {
         Megawatts,
         Horsepower,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitPowerUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18772,7 +19060,7 @@ pub mod types {
                 "kilowatts" => Ok(Self::Kilowatts),
                 "megawatts" => Ok(Self::Megawatts),
                 "horsepower" => Ok(Self::Horsepower),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -18812,7 +19100,7 @@ pub mod types {
         MillimetersOfMercury,
         PoundsForcePerSquareInch,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitPressureUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18879,7 +19167,7 @@ pub mod types {
                 "millibars" => Ok(Self::Millibars),
                 "millimeters_of_mercury" => Ok(Self::MillimetersOfMercury),
                 "pounds_force_per_square_inch" => Ok(Self::PoundsForcePerSquareInch),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -18916,7 +19204,7 @@ pub mod types {
         MilesPerHour,
         Knots,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitSpeedUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18974,7 +19262,7 @@ pub mod types {
                 "kilometers_per_hour" => Ok(Self::KilometersPerHour),
                 "miles_per_hour" => Ok(Self::MilesPerHour),
                 "knots" => Ok(Self::Knots),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -19010,7 +19298,7 @@ pub mod types {
         Celsius,
         Fahrenheit,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitTemperatureUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -19065,7 +19353,7 @@ pub mod types {
                 "kelvin" => Ok(Self::Kelvin),
                 "celsius" => Ok(Self::Celsius),
                 "fahrenheit" => Ok(Self::Fahrenheit),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -19101,7 +19389,7 @@ pub mod types {
         NewtonMillimeters,
         PoundFeet,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitTorqueUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -19156,7 +19444,7 @@ pub mod types {
                 "newton_meters" => Ok(Self::NewtonMeters),
                 "newton_millimeters" => Ok(Self::NewtonMillimeters),
                 "pound_feet" => Ok(Self::PoundFeet),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -19203,7 +19491,7 @@ pub mod types {
         ImperialFluidOunces,
         ImperialGallons,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl UnitVolumeUnit {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -19291,7 +19579,7 @@ pub mod types {
                 "gallons" => Ok(Self::Gallons),
                 "imperial_fluid_ounces" => Ok(Self::ImperialFluidOunces),
                 "imperial_gallons" => Ok(Self::ImperialGallons),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -19316,6 +19604,7 @@ pub mod types {
     pub struct Usage {
         ///Durations of normal or other accelerations.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub acceleration_durations: ::std::vec::Vec<UsagePropertyAccelerationDuration>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub acceleration_evaluation: ::std::option::Option<UsagePropertyPercentage>,
@@ -19343,11 +19632,13 @@ pub mod types {
         pub driving_duration_since_reset: ::std::option::Option<UsagePropertyDuration>,
         ///Driving modes activation periods
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub driving_modes_activation_periods: ::std::vec::Vec<
             UsagePropertyDrivingModeActivationPeriod,
         >,
         ///Driving modes energy consumptions
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub driving_modes_energy_consumptions: ::std::vec::Vec<
             UsagePropertyDrivingModeEnergyConsumption,
         >,
@@ -19427,6 +19718,7 @@ pub mod types {
         pub safety_driving_score: ::std::option::Option<UsagePropertyPercentage>,
         ///Independent meter that can be reset at any time by the driver
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub trip_meters: ::std::vec::Vec<UsagePropertyTripMeter>,
     }
     ///`UsagePropertyAccelerationDuration`
@@ -19437,6 +19729,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyDistanceOverTime`
@@ -19447,6 +19740,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyDrivingModeActivationPeriod`
@@ -19457,6 +19751,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyDrivingModeEnergyConsumption`
@@ -19467,6 +19762,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyDuration`
@@ -19477,6 +19773,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyEnergy`
@@ -19487,6 +19784,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyEnergyEfficiency`
@@ -19497,6 +19795,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyFuelEfficiency`
@@ -19507,6 +19806,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyGrade`
@@ -19517,6 +19817,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyLength`
@@ -19527,6 +19828,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyNonce`
@@ -19537,6 +19839,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyPercentage`
@@ -19547,6 +19850,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyPower`
@@ -19557,6 +19861,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertySpeed`
@@ -19567,16 +19872,19 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyTimestamp`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UsagePropertyTimestamp {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub data: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyTripMeter`
@@ -19587,6 +19895,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyVin`
@@ -19597,6 +19906,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`UsagePropertyVinData`
@@ -19664,6 +19974,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`VehicleData`
@@ -19797,7 +20108,7 @@ pub mod types {
         Volkswagen,
         VolvoCars,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl VehicleDataBrand {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -19972,7 +20283,7 @@ pub mod types {
                 "unknown" => Ok(Self::Unknown),
                 "volkswagen" => Ok(Self::Volkswagen),
                 "volvo_cars" => Ok(Self::VolvoCars),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -19996,6 +20307,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct VehicleDataErrors {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub errors: ::std::vec::Vec<VehicleDataErrorsErrorsItem>,
         ///The request tracking id; quote it when reporting a problem.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -20037,6 +20349,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`VehicleLocationPropertyCoordinates`
@@ -20047,6 +20360,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`VehicleLocationPropertyGpsSource`
@@ -20057,6 +20371,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`VehicleLocationPropertyGpsSourceData`
@@ -20069,7 +20384,7 @@ pub mod types {
         Real,
         None,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl VehicleLocationPropertyGpsSourceData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -20124,7 +20439,7 @@ pub mod types {
                 "dead_reckoning" => Ok(Self::DeadReckoning),
                 "real" => Ok(Self::Real),
                 "none" => Ok(Self::None),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -20153,6 +20468,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`VehicleLocationPropertyNonce`
@@ -20163,6 +20479,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`VehicleLocationPropertyPercentage`
@@ -20173,6 +20490,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`VehicleLocationPropertyVin`
@@ -20183,6 +20501,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`VehicleLocationPropertyVinData`
@@ -20257,6 +20576,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WeatherConditionsPropertyPercentage`
@@ -20267,6 +20587,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WeatherConditionsPropertyVin`
@@ -20277,6 +20598,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WeatherConditionsPropertyVinData`
@@ -20343,9 +20665,11 @@ pub mod types {
     pub struct Windows {
         ///Open percentages
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub open_percentages: ::std::vec::Vec<WindowsPropertyWindowOpenPercentage>,
         ///Positions
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub positions: ::std::vec::Vec<WindowsPropertyWindowPosition>,
     }
     ///`WindowsPropertyNonce`
@@ -20356,6 +20680,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindowsPropertyVin`
@@ -20366,6 +20691,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindowsPropertyVinData`
@@ -20433,6 +20759,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindowsPropertyWindowPosition`
@@ -20443,6 +20770,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`Windscreen`
@@ -20479,6 +20807,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyPercentage`
@@ -20489,16 +20818,19 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyTimestamp`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct WindscreenPropertyTimestamp {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub data: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyVin`
@@ -20509,6 +20841,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyVinData`
@@ -20576,6 +20909,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyWindscreenDamageData`
@@ -20589,7 +20923,7 @@ pub mod types {
         DamageSmallerThan1Inch,
         DamageLargerThan1Inch,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl WindscreenPropertyWindscreenDamageData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -20647,7 +20981,7 @@ pub mod types {
                 "impact_but_no_damage_detected" => Ok(Self::ImpactButNoDamageDetected),
                 "damage_smaller_than_1_inch" => Ok(Self::DamageSmallerThan1Inch),
                 "damage_larger_than_1_inch" => Ok(Self::DamageLargerThan1Inch),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -20678,6 +21012,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyWindscreenNeedsReplacementData`
@@ -20690,7 +21025,7 @@ pub mod types {
         NoReplacementNeeded,
         ReplacementNeeded,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl WindscreenPropertyWindscreenNeedsReplacementData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -20746,7 +21081,7 @@ pub mod types {
                 "unknown" => Ok(Self::Unknown),
                 "no_replacement_needed" => Ok(Self::NoReplacementNeeded),
                 "replacement_needed" => Ok(Self::ReplacementNeeded),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -20776,6 +21111,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyWipersIntensityData`
@@ -20789,7 +21125,7 @@ pub mod types {
         Level2,
         Level3,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl WindscreenPropertyWipersIntensityData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -20847,7 +21183,7 @@ pub mod types {
                 "level_1" => Ok(Self::Level1),
                 "level_2" => Ok(Self::Level2),
                 "level_3" => Ok(Self::Level3),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -20876,6 +21212,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     ///`WindscreenPropertyWipersStatusData`
@@ -20888,7 +21225,7 @@ pub mod types {
         Active,
         Automatic,
         /// A value this version of the spec does not list yet, kept verbatim.
-        UnknownValue(::std::string::String),
+        UnknownValue(UnlistedValue),
     }
     impl WindscreenPropertyWipersStatusData {
         /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -20943,7 +21280,7 @@ pub mod types {
                 "inactive" => Ok(Self::Inactive),
                 "active" => Ok(Self::Active),
                 "automatic" => Ok(Self::Automatic),
-                _ => Ok(Self::UnknownValue(value.to_string())),
+                _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
             }
         }
     }
@@ -20972,6 +21309,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failure: ::std::option::Option<CustomTypeFailure>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
     /// Error types.
@@ -21004,6 +21342,21 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// A value an open enum's spec does not list (yet), kept verbatim. Only decoding and `FromStr`
+    /// build one, so it never holds a listed value.
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    pub struct UnlistedValue(::std::string::String);
+    impl UnlistedValue {
+        /// The value as it travels on the wire.
+        pub fn as_str(&self) -> &str {
+            &self.0
+        }
+    }
+    impl ::std::fmt::Display for UnlistedValue {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(&self.0)
         }
     }
 }
@@ -21129,8 +21482,9 @@ pub mod builder {
             let Self { client, vin } = self;
             let vin = vin.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v1/vehicle-data/autoapi-13/{}", client.baseurl, encode_path(& vin
-                .to_string()),
+                "{}/v1/vehicle-data/autoapi-13/{}", client.baseurl, crate
+                ::wire::path_segment(& vin.to_string())
+                .map_err(progenitor_client::Error::InvalidRequest) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map

@@ -41,6 +41,7 @@ pub mod types {
             VehicleStaticDataDataResponseVehicleManufacturerContainer,
         >,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub kba_numbers: ::std::vec::Vec<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub model: ::std::option::Option<
@@ -584,9 +585,11 @@ pub mod types {
     pub struct VehicleStaticDataEquipment {
         ///Dat key: Equipment/SeriesEquipment
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub series_equipment: ::std::vec::Vec<VehicleStaticDataEquipmentList>,
         ///Dat key: Equipment/SpecialEquipment
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub special_equipment: ::std::vec::Vec<VehicleStaticDataEquipmentList>,
     }
     ///`VehicleStaticDataEquipmentList`
@@ -600,6 +603,7 @@ pub mod types {
         pub manufacturer_id: ::std::option::Option<::std::string::String>,
         ///Dat key: EquipmentPosition/ContainedEquipmentPositions values
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub positions: ::std::vec::Vec<VehicleStaticDataEquipmentListPositionsItem>,
     }
     ///`VehicleStaticDataEquipmentListPositionsItem`
@@ -648,6 +652,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct VehicleStaticDataResponseError {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::wire::null_as_default")]
         pub errors: ::std::vec::Vec<VehicleStaticDataResponseErrorErrorsItem>,
         ///The request tracking id. Provide request_id when facing issue
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -748,6 +753,7 @@ pub mod types {
     pub struct VehicleStaticDataValuationMeta {
         ///Dat key: LastValuationDate | Date of this valuation
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(default, deserialize_with = "crate::wire::optional_date_time")]
         pub last_valuation_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
@@ -1222,8 +1228,9 @@ pub mod builder {
             let Self { client, vin } = self;
             let vin = vin.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v1/vehicle-static-data/{}", client.baseurl, encode_path(& vin
-                .to_string()),
+                "{}/v1/vehicle-static-data/{}", client.baseurl, crate
+                ::wire::path_segment(& vin.to_string())
+                .map_err(progenitor_client::Error::InvalidRequest) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -1307,8 +1314,9 @@ pub mod builder {
             let Self { client, vin } = self;
             let vin = vin.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v1/vehicle-static-data/{}/data", client.baseurl, encode_path(& vin
-                .to_string()),
+                "{}/v1/vehicle-static-data/{}/data", client.baseurl, crate
+                ::wire::path_segment(& vin.to_string())
+                .map_err(progenitor_client::Error::InvalidRequest) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -1427,8 +1435,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v1/vehicle-static-data/{}/valuation", client.baseurl, encode_path(&
-                vin.to_string()),
+                "{}/v1/vehicle-static-data/{}/valuation", client.baseurl, crate
+                ::wire::path_segment(& vin.to_string())
+                .map_err(progenitor_client::Error::InvalidRequest) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map

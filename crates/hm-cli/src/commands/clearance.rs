@@ -15,7 +15,7 @@ use crate::api::{Reply, Session};
 use crate::cli::{
     ClearanceCommand, ClearanceListArgs, ClearanceRequestArgs, ClearanceWaitArgs, VinArgs,
 };
-use crate::commands::Ctx;
+use crate::commands::{Ctx, webhooks};
 use crate::config::{DEFAULT_TIMEOUT, DEFAULT_WAIT_TIMEOUT};
 use crate::error::{ApiProblem, CliError, NetFailure};
 use crate::input::read_vehicle_list;
@@ -275,7 +275,7 @@ async fn poll_until_decided(
 }
 
 /// Whether polling again may succeed: the network or the API's availability let one poll down.
-fn is_transient(error: &CliError) -> bool {
+pub fn is_transient(error: &CliError) -> bool {
     match error {
         CliError::Network { failure, .. } => *failure != NetFailure::Redirect,
         CliError::Api { .. } => error.exit_code() == crate::error::EXIT_UNREACHABLE,
@@ -283,7 +283,8 @@ fn is_transient(error: &CliError) -> bool {
     }
 }
 
-async fn poll(session: &Session, vins: &[String]) -> Result<Vec<Clearance>, CliError> {
+/// The clearances of `vins`, listed in batches with a `vin in` filter.
+pub async fn poll(session: &Session, vins: &[String]) -> Result<Vec<Clearance>, CliError> {
     let mut all = Vec::new();
     for batch in vins.chunks(LIST_BATCH) {
         let filter = ClearanceFilter::default().vin_in(batch.iter().cloned());
@@ -418,6 +419,11 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
         // A list: --timeout bounds each batch (and the wait), not the whole run.
         session = session.per_request();
     }
+    // Listening before the request, so that no decision is missed.
+    let mut receiver = match args.webhook_port {
+        Some(port) => Some(webhooks::receiver_for_wait(args, port, ctx.json).await?),
+        None => None,
+    };
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
     let batches = request_batches(&session, &pairs, &tags).await;
     let replies = batches.replies;
@@ -445,10 +451,14 @@ async fn request_command(ctx: &Ctx<'_>, args: &ClearanceRequestArgs) -> Result<(
         .filter(|r| r.status != ClearanceStatus::Error)
         .map(|r| r.vin.clone())
         .collect();
-    let outcome = if args.wait && !waiting.is_empty() {
-        Some(wait(&session, &waiting, args.interval, ctx.json, false).await?)
-    } else {
-        None
+    let outcome = match &mut receiver {
+        _ if !args.wait || waiting.is_empty() => None,
+        Some(receiver) => Some(
+            webhooks::wait(&session, &waiting, args.interval, ctx.json, receiver)
+                .await?
+                .0,
+        ),
+        None => Some(wait(&session, &waiting, args.interval, ctx.json, false).await?),
     };
     if ctx.json {
         match &outcome {

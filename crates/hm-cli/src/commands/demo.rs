@@ -5,16 +5,19 @@ use std::time::{Duration, Instant};
 
 use hm_api::fleet_clearance::types::ClearanceStatus;
 use hm_auth::{Credentials, Environment, RetryPolicy};
+use hm_emulator::webhooks::WebhookConfig;
 use hm_emulator::{
     DEMO_CLIENT_ID, DEMO_VIN_APPROVED, DEMO_VIN_MERCEDES, DEMO_VIN_NOT_ELIGIBLE, DEMO_VIN_REJECTED,
     Emulator, EmulatorConfig,
 };
+use hm_webhooks::WebhookSecret;
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use serde_json::{Value, json};
+use std::net::IpAddr;
 
 use crate::api::Session;
 use crate::cli::DemoArgs;
-use crate::commands::{clearance, eligibility, vehicle_data};
+use crate::commands::{clearance, eligibility, vehicle_data, webhooks};
 use crate::error::CliError;
 use crate::output::{out, print_json};
 
@@ -28,6 +31,9 @@ const VEHICLES: [(&str, &str); 4] = [
 
 /// Seconds the emulator takes to decide a clearance in the demo.
 const CLEARANCE_DELAY_SECS: u64 = 2;
+
+/// How long the demo waits for a webhook before it polls instead.
+const WEBHOOK_FALLBACK: Duration = Duration::from_secs(10);
 
 /// A fresh P-256 key pair as PEM: (PKCS#8 private key, SPKI public key).
 pub fn generate_key_pair() -> Result<(String, String), CliError> {
@@ -115,21 +121,41 @@ pub async fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
         .map(|(vin, brand)| ((*vin).to_owned(), (*brand).to_owned()))
         .collect();
     let vins: Vec<String> = eligible.iter().map(|(vin, _)| vin.clone()).collect();
+    // The decisions come as signed webhooks, as in production; polling only if none arrives.
+    let webhook_secret = format!("hm-demo-{:032x}", rand::random::<u128>());
+    let mut receiver = webhooks::Receiver::start(
+        IpAddr::from([127, 0, 0, 1]),
+        0,
+        WebhookSecret::new(webhook_secret.as_str())
+            .map_err(|e| CliError::Other(format!("demo webhook secret: {e}")))?,
+        None,
+    )
+    .await?;
+    emulator
+        .webhooks()
+        .subscribe(WebhookConfig::new(receiver.url(), webhook_secret))
+        .map_err(|e| CliError::Other(format!("cannot register the demo webhook: {e}")))?;
     step(
         json,
         &format!(
-            "5. Requested clearance for the eligible ones ({}) and waiting for the decision:",
-            vins.join(", ")
+            "5. Requested clearance for the eligible ones ({}); the decisions arrive as signed webhooks at {}:",
+            vins.join(", "),
+            receiver.url()
         ),
     )?;
     let tags = BTreeMap::from([("source".to_owned(), "hm-demo".to_owned())]);
     clearance::request(&session, &eligible, &tags).await?;
-    let outcome = clearance::wait(&session, &vins, Duration::from_millis(250), json, false).await?;
+    let (outcome, learned) =
+        webhooks::wait(&session, &vins, WEBHOOK_FALLBACK, json, &mut receiver).await?;
     if outcome.timed_out || outcome.failure.is_some() {
         return outcome.result(args.timeout);
     }
     if !json {
         out(&indent(&clearance::table(&outcome.clearances).render()))?;
+        out(&format!(
+            "   {} decision(s) learned from webhooks, {} poll(s) of the clearance list.\n",
+            learned.from_webhooks, learned.polls
+        ))?;
     }
 
     step(json, "6. Vehicle data of the approved vehicles:")?;
@@ -157,6 +183,7 @@ pub async fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
             "token": { "expires_in_secs": token.expires_in().as_secs(), "scopes": token.scopes() },
             "eligibility": checks,
             "clearances": outcome.clearances.iter().map(|c| &c.doc).collect::<Vec<_>>(),
+            "learned": { "from_webhooks": learned.from_webhooks, "polls": learned.polls },
             "vehicle_data": documents,
             "elapsed_secs": elapsed.as_secs_f64(),
         }));

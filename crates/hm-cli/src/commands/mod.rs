@@ -8,6 +8,7 @@ pub mod reference;
 pub mod static_data;
 pub mod token;
 pub mod vehicle_data;
+pub mod webhooks;
 
 use std::time::Duration;
 

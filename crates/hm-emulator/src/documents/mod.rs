@@ -1,5 +1,6 @@
 //! Deterministic response documents: the same VIN always yields the same values.
 
+pub mod shape;
 pub mod static_data;
 pub mod vehicle_data;
 

@@ -1,71 +1,101 @@
-//! Static data documents (`GET /v1/vehicle-static-data/{vin}` and `.../data`).
+//! Static data documents (`GET /v1/vehicle-static-data/{vin}` and `.../data`), built from hm-api's
+//! generated types.
 
-use serde_json::{Value, json};
+use hm_api::vehicle_static_data::types::{
+    VehicleStaticDataDataResponse as Details, VehicleStaticDataDataResponseVehicle as Vehicle,
+    VehicleStaticDataDataResponseVehicleManufacturer as Manufacturer,
+    VehicleStaticDataDataResponseVehicleManufacturerBrand as Brand,
+    VehicleStaticDataDataResponseVehicleManufacturerModel as Model,
+    VehicleStaticDataDataResponseVehicleSpecs as Specs,
+    VehicleStaticDataDataResponseVehicleSpecsBody as Body,
+    VehicleStaticDataDataResponseVehicleSpecsEngine as Engine,
+    VehicleStaticDataDataResponseVehicleSpecsEngineOutput as Output,
+    VehicleStaticDataDataResponseVehicleSpecsEngineOutputPower as Power,
+    VehicleStaticDataDataResponseVehicleSpecsFuel as Fuel, VehicleStaticDataEquipment,
+    VehicleStaticDataEquipmentList, VehicleStaticDataManufacturer, VehicleStaticDataResponse,
+};
 
 use super::{pick, seed};
+use crate::brands::display_name;
 
-fn display_brand(fleet_brand: &str) -> String {
-    match fleet_brand {
-        "mercedes-benz" => "Mercedes-Benz".into(),
-        "bmw" => "BMW".into(),
-        "ds" => "DS".into(),
-        "volvo-cars" => "Volvo".into(),
-        other => {
-            let mut chars = other.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default()
-        }
+fn equipment(id: &str, description: &str) -> VehicleStaticDataEquipmentList {
+    VehicleStaticDataEquipmentList {
+        manufacturer_id: Some(id.to_owned()),
+        description: Some(description.to_owned()),
+        positions: Vec::new(),
     }
 }
 
-/// Manufacturer and equipment (the `VehicleStaticDataResponse` schema).
-pub fn summary(vin: &str, fleet_brand: &str) -> Value {
+/// Manufacturer and equipment (`VehicleStaticDataResponse`).
+pub fn summary(vin: &str, fleet_brand: &str) -> VehicleStaticDataResponse {
     let s = seed(vin);
-    let brand = display_brand(fleet_brand);
-    let equipment = |id: &str, description: &str| json!({ "manufacturer_id": id, "description": description, "positions": [] });
-    json!({
-        "manufacturer": {
-            "brand": brand,
-            "model": format!("{brand} Model {}", 1 + s % 5),
-            "type_group_name": format!("Model {}", 1 + s % 5),
-            "sub_model": "Emulated",
-            "sales_description": format!("{brand} Model {} Emulated Edition", 1 + s % 5),
-            "vehicle_main_type_key": format!("{}", 100 + s % 50),
-            "vehicle_sub_type_key": format!("{}", s % 40),
-            "vehicle_type_key": "1",
-        },
-        "equipment": {
-            "series_equipment": [
+    let brand = display_name(fleet_brand);
+    let model = 1 + s % 5;
+    VehicleStaticDataResponse {
+        manufacturer: Some(VehicleStaticDataManufacturer {
+            model: Some(format!("{brand} Model {model}")),
+            type_group_name: Some(format!("Model {model}")),
+            sub_model: Some("Emulated".into()),
+            sales_description: Some(format!("{brand} Model {model} Emulated Edition")),
+            vehicle_main_type_key: Some(format!("{}", 100 + s % 50)),
+            vehicle_sub_type_key: Some(format!("{}", s % 40)),
+            vehicle_type_key: Some("1".into()),
+            brand: Some(brand),
+        }),
+        equipment: Some(VehicleStaticDataEquipment {
+            series_equipment: vec![
                 equipment("E01", "airbag driver side/passenger side"),
                 equipment("E02", "anti-lock braking system (ABS)"),
             ],
-            "special_equipment": [equipment("S01", "navigation system")],
-        },
-    })
+            special_equipment: vec![equipment("S01", "navigation system")],
+        }),
+    }
 }
 
-/// Detailed vehicle data (a subset of the `VehicleStaticDataDataResponse` schema).
-pub fn details(vin: &str, fleet_brand: &str) -> Value {
+/// Detailed vehicle data (a subset of `VehicleStaticDataDataResponse`).
+pub fn details(vin: &str, fleet_brand: &str) -> Details {
     let s = seed(vin);
-    let brand = display_brand(fleet_brand);
+    let brand = display_name(fleet_brand);
+    let model = 1 + s % 5;
     let power_kw = pick(s, 20, 70.0, 220.0, 0);
-    json!({
-        "vehicle": {
-            "manufacturer": {
-                "brand": { "id": format!("{}", 100 + s % 200), "name": brand },
-                "model": { "id": format!("{}", s % 300), "name": format!("{brand} Model {}", 1 + s % 5) },
-                "sales_description": format!("{brand} Model {} Emulated Edition", 1 + s % 5),
-            },
-            "specs": {
-                "body": { "doors": "5", "seats": "5" },
-                "engine": { "output": { "power": {
-                    "kw": format!("{power_kw}"),
-                    "hp": format!("{}", (power_kw * 1.36).round()),
-                } } },
-                "fuel": { "capacity": format!("{}", pick(s, 21, 40.0, 70.0, 0)) },
-            },
-        }
-    })
+    Details {
+        vehicle: Some(Vehicle {
+            manufacturer: Some(Manufacturer {
+                model: Some(Model {
+                    id: Some(format!("{}", s % 300)),
+                    name: Some(format!("{brand} Model {model}")),
+                }),
+                sales_description: Some(format!("{brand} Model {model} Emulated Edition")),
+                brand: Some(Brand {
+                    id: Some(format!("{}", 100 + s % 200)),
+                    name: Some(brand),
+                }),
+                ..Default::default()
+            }),
+            specs: Some(Specs {
+                body: Some(Body {
+                    doors: Some("5".into()),
+                    seats: Some("5".into()),
+                    ..Default::default()
+                }),
+                engine: Some(Engine {
+                    output: Some(Output {
+                        power: Some(Power {
+                            kw: Some(format!("{power_kw}")),
+                            hp: Some(format!("{}", (power_kw * 1.36).round())),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                fuel: Some(Fuel {
+                    capacity: Some(format!("{}", pick(s, 21, 40.0, 70.0, 0))),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    }
 }

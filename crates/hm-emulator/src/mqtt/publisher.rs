@@ -7,33 +7,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use hm_stream::auto_api::Capabilities;
+use hm_stream::generated::janus::Envelope;
 use mqtt5::QoS;
 use mqtt5::broker::router::MessageRouter;
 use mqtt5::packet::publish::PublishPacket;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::{MqttConfig, MqttEnvironment, application_id, topic};
-use crate::documents::vehicle_data;
 use crate::state::AppState;
 use crate::state::clearance::Status;
 
 /// Rounds published at once when the clock jumped far ahead; older rounds are skipped, so a jump of
 /// a year does not flood the broker.
 const MAX_CATCH_UP_ROUNDS: u32 = 100;
-
-/// The MQTT V2 envelope.
-#[derive(Serialize)]
-struct Envelope<'a> {
-    version: u8,
-    application_id: Uuid,
-    message_id: Uuid,
-    vin: &'a str,
-    data: Map<String, Value>,
-}
 
 /// The running publisher.
 pub struct Publisher {
@@ -133,34 +123,50 @@ async fn publish_round(
         let application_id = application_id(&app.client_id);
         let topic = topic(environment, &app.client_id);
         for (vin, brand) in approved {
-            match message(application_id, &vin, &brand, at) {
+            match message(state, application_id, vin, brand, at).await {
                 Ok(payload) => {
                     let packet = PublishPacket::new(topic.clone(), payload, QoS::AtLeastOnce);
                     router.route_message(&packet, None).await;
                 }
-                Err(e) => tracing::error!(%vin, "cannot encode an MQTT message: {e}"),
+                Err(e) => {
+                    tracing::error!("cannot build an MQTT message (a bug of hm-emulator): {e}")
+                }
             }
         }
     }
 }
 
-/// The JSON payload of one message for `vin`, its data read at `at`.
-pub fn message(
+/// The JSON payload of one message for `vin`, its data read at `at`: hm-stream's types generated
+/// from the published schemas (the Streaming Schema V2 capabilities in the janus envelope), so that
+/// what the emulator publishes has exactly the shape a consumer decodes.
+pub async fn message(
+    state: &AppState,
     application_id: Uuid,
-    vin: &str,
-    brand: &str,
+    vin: String,
+    brand: String,
     at: DateTime<Utc>,
-) -> Result<Vec<u8>, serde_json::Error> {
-    let message_id = Uuid::new_v4();
-    let document = vehicle_data::document(vin, brand, &message_id.to_string(), at);
+) -> Result<Vec<u8>, String> {
+    let message_id = Uuid::new_v4().to_string();
+    let document = state
+        .vehicle_data
+        .document(vin.clone(), brand, message_id.clone(), at)
+        .await?;
+    let document = serde_json::to_value(document).map_err(|e| e.to_string())?;
+    let data: Capabilities = serde_json::from_value(Value::Object(streaming_data(document)))
+        .map_err(|e| format!("the streaming data does not fit the Streaming Schema V2: {e}"))?;
     let envelope = Envelope {
-        version: 2,
         application_id,
+        data,
         message_id,
+        version: 2.0,
         vin,
-        data: streaming_data(serde_json::to_value(document)?),
+        extra: Map::new(),
     };
-    serde_json::to_vec(&envelope)
+    let mut envelope = serde_json::to_value(envelope).map_err(|e| e.to_string())?;
+    // The schema types `version` as a number, so the generated field is an f64 (`2.0`); High
+    // Mobility's broker writes the integer `2`, and so does the emulator.
+    envelope["version"] = Value::from(2);
+    serde_json::to_vec(&envelope).map_err(|e| e.to_string())
 }
 
 /// The REST document's capabilities in the streaming shape: every property an array of values.

@@ -1,62 +1,50 @@
 //! Fleet clearance: request, list (with filter), read, and delete (revoke or cancel).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, SubsecRound, Utc};
+use hm_api::fleet_clearance::types::{
+    FleetVehicle, FleetVehicleControlMeasuresOdometerUnit, FleetVehicleDeleteItemResponse,
+    FleetVehicleGetItemResponse, FleetVehiclePostResponse, FleetVin, FleetVinChangelog,
+};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::errors;
 use super::extract::{Authorized, FleetClearance, JsonBody, PathVin};
-use crate::brands::{CANCELABLE_BRANDS, is_fleet_brand};
+use crate::brands::is_clearance_brand;
 use crate::config::{ClearanceOutcome, Limits};
 use crate::filter::Filter;
 use crate::state::AppState;
-use crate::state::clearance::{Change, Clearance, Status};
-use crate::state::clock::{later, wire_time};
+use crate::state::clearance::{Change, Clearance, Status, is_final};
+use crate::state::clock::later;
 
 /// How long an unknown vehicle's clearance stays pending before it is rejected.
 const UNKNOWN_VEHICLE_DELAY_SECS: u64 = 2;
 
-/// A clearance as the API shows it, borrowed from the store so that listing thousands of them
-/// costs the serialised bytes only.
-#[derive(Serialize)]
-struct Item<'a> {
-    vin: &'a str,
-    status: Status,
-    brand: &'a str,
-    changelog: Vec<ChangeItem<'a>>,
-    tags: &'a BTreeMap<String, String>,
-}
-
-#[derive(Serialize)]
-struct ChangeItem<'a> {
-    timestamp: String,
-    status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-}
-
-fn item(c: &Clearance) -> Item<'_> {
-    Item {
-        vin: &c.vin,
+/// A clearance as the API shows it (times to the second, as the filter compares them).
+fn item(c: &Clearance) -> FleetVehicleGetItemResponse {
+    FleetVehicleGetItemResponse {
+        vin: c.vin.clone(),
         status: c.status(),
-        brand: &c.brand,
+        brand: c.brand.parse().ok(),
         changelog: c
             .changelog
             .iter()
-            .map(|change| ChangeItem {
-                timestamp: wire_time(change.timestamp),
-                status: change.status,
-                reason: change.reason.as_deref(),
+            .map(|change| FleetVinChangelog {
+                timestamp: change.timestamp.trunc_subsecs(0),
+                status: change.status.clone(),
+                reason: change.reason.clone(),
             })
             .collect(),
-        tags: &c.tags,
+        tags: c.tags.clone(),
     }
 }
 
@@ -112,49 +100,64 @@ pub async fn create(
             "vehicles",
         );
     }
-    let results: Vec<Value> = vehicles
+    let vehicles = vehicles
         .iter()
         .map(|v| request_one(&state, map, v, now))
         .collect();
-    Json(json!({ "vehicles": results })).into_response()
+    Json(FleetVehiclePostResponse { vehicles }).into_response()
 }
 
+/// Requests one vehicle's clearance; the answer is its status or `error` with a description.
 fn request_one(
     state: &AppState,
     clearances: &mut BTreeMap<String, Clearance>,
     v: &Value,
     now: DateTime<Utc>,
-) -> Value {
-    let vin = v.get("vin").and_then(Value::as_str).unwrap_or_default();
-    let error =
-        |description: &str| json!({ "vin": vin, "status": "error", "description": description });
-    if !v.is_object() {
-        return error("each vehicle must be an object {vin, brand, tags?}");
+) -> FleetVin {
+    let error = |vin: &str, description: String| FleetVin {
+        vin: vin.to_owned(),
+        status: Status::Error,
+        description: Some(description),
+        tags: BTreeMap::new(),
+    };
+    let vehicle = match FleetVehicle::deserialize(v) {
+        Ok(vehicle) => vehicle,
+        Err(e) => {
+            let vin = v.get("vin").and_then(Value::as_str).unwrap_or_default();
+            return error(
+                vin,
+                format!("each vehicle must be an object {{vin, brand, tags?}} of strings: {e}"),
+            );
+        }
+    };
+    if let Some(description) = unlisted_unit(&vehicle) {
+        return error(&vehicle.vin, description);
     }
-    if !crate::vin::is_valid(vin) {
-        return error(&format!("vin should be {}", crate::vin::RULE));
+    let FleetVehicle {
+        vin, brand, tags, ..
+    } = vehicle;
+    if !crate::vin::is_valid(&vin) {
+        return error(&vin, format!("vin should be {}", crate::vin::RULE));
     }
-    let brand = v.get("brand").and_then(Value::as_str).unwrap_or_default();
-    let configured = state.config.vehicle(vin);
-    if !is_fleet_brand(brand, &state.config) {
-        return error("The brand is invalid");
+    let brand = brand.as_str();
+    let configured = state.config.vehicle(&vin);
+    if !is_clearance_brand(brand) {
+        return error(&vin, "The brand is invalid".into());
     }
     if configured.is_some_and(|c| c.brand != brand) {
-        return error("The brand does not match the vehicle");
+        return error(&vin, "The brand does not match the vehicle".into());
     }
-    let tags: BTreeMap<String, String> = match v.get("tags") {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(tags) => match serde_json::from_value(tags.clone()) {
-            Ok(tags) => tags,
-            Err(_) => return error("tags must be an object of string values"),
-        },
-    };
     if let Err(description) = check_tags(&tags, &state.config.limits) {
-        return error(&description);
+        return error(&vin, description);
     }
-    if let Some(existing) = clearances.get(vin).filter(|c| !c.status().is_final()) {
+    if let Some(existing) = clearances.get(&vin).filter(|c| !is_final(&c.status())) {
         // Asking again for an active clearance changes nothing; the current state is reported.
-        return json!({ "vin": vin, "status": existing.status().as_str(), "tags": existing.tags });
+        return FleetVin {
+            status: existing.status(),
+            tags: existing.tags.clone(),
+            description: None,
+            vin,
+        };
     }
     let outcome = match configured {
         Some(c) => Change {
@@ -176,14 +179,8 @@ fn request_one(
             ),
         },
     };
-    let clearance = Clearance::pending(
-        vin.to_string(),
-        brand.to_string(),
-        tags.clone(),
-        now,
-        outcome,
-    );
-    match clearances.get_mut(vin) {
+    let clearance = Clearance::pending(vin.clone(), brand.to_string(), tags.clone(), now, outcome);
+    match clearances.get_mut(&vin) {
         // A new request after a final state continues the same changelog.
         Some(previous) => {
             previous.brand = clearance.brand;
@@ -192,10 +189,37 @@ fn request_one(
             previous.transition(Status::Pending, now, clearance.scheduled);
         }
         None => {
-            clearances.insert(vin.to_string(), clearance);
+            clearances.insert(vin.clone(), clearance);
         }
     }
-    json!({ "vin": vin, "status": "pending", "tags": tags })
+    FleetVin {
+        vin,
+        status: Status::Pending,
+        description: None,
+        tags,
+    }
+}
+
+/// An odometer unit the spec does not list. hm-api's enums are open (a response may carry a
+/// value the spec adds later), but a request is checked against the spec; the request's other
+/// enum, the brand, is checked by [`is_clearance_brand`].
+fn unlisted_unit(vehicle: &FleetVehicle) -> Option<String> {
+    let unit = vehicle
+        .control_measures
+        .as_ref()
+        .and_then(|c| c.odometer.as_ref())
+        .map(|o| &o.unit)?;
+    (!unit.is_known()).then(|| {
+        format!(
+            "control_measures.odometer.unit {:?} is not one of: {}",
+            unit.as_str(),
+            FleetVehicleControlMeasuresOdometerUnit::KNOWN
+                .iter()
+                .map(FleetVehicleControlMeasuresOdometerUnit::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 fn check_tags(tags: &BTreeMap<String, String>, limits: &Limits) -> Result<(), String> {
@@ -229,14 +253,79 @@ pub async fn list(
             );
         }
     };
-    let mut clearances = state.clearances.of_app(&auth.client_id, state.clock.now());
-    let items: Vec<Item<'_>> = clearances
-        .map()
-        .values()
-        .filter(|c| filter.matches(c))
-        .map(item)
-        .collect();
-    Json(items).into_response()
+    let pages = ListPages {
+        now: state.clock.now(),
+        state,
+        client_id: auth.client_id,
+        filter,
+        after: None,
+        finished: false,
+    };
+    let chunks = futures::stream::unfold(pages, |mut pages| async move {
+        let chunk = pages.next_chunk()?;
+        Some((Ok::<_, std::convert::Infallible>(chunk), pages))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// About how many bytes of the list are made at a time (a chunk ends after the item that
+/// reaches it). The list is produced as the client reads it, so a client that does not read
+/// holds one chunk plus hyper's bounded write buffer, however long the list is.
+const LIST_CHUNK_BYTES: usize = 64 * 1024;
+
+/// The clearance list, serialised chunk by chunk in VIN order.
+///
+/// Each chunk locks the store briefly and continues after the last VIN sent, so every VIN
+/// appears at most once; a clearance changed while the list is being read shows its new state
+/// if it comes later in VIN order, as with any paged listing.
+struct ListPages {
+    state: Arc<AppState>,
+    client_id: Arc<str>,
+    filter: Filter,
+    now: DateTime<Utc>,
+    /// The last VIN written; `None` before the first chunk.
+    after: Option<String>,
+    finished: bool,
+}
+
+impl ListPages {
+    /// The next chunk of the JSON array, `None` once it is complete.
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        if self.finished {
+            return None;
+        }
+        let mut out = Vec::with_capacity(LIST_CHUNK_BYTES + 4096);
+        let range = match &self.after {
+            None => {
+                out.push(b'[');
+                (Bound::Unbounded, Bound::Unbounded)
+            }
+            Some(vin) => (Bound::Excluded(vin.clone()), Bound::Unbounded),
+        };
+        let mut clearances = self.state.clearances.of_app_unsettled(&self.client_id);
+        for (vin, clearance) in clearances.map().range_mut(range) {
+            clearance.settle(self.now);
+            if !self.filter.matches(clearance) {
+                continue;
+            }
+            if self.after.is_some() || out.len() > 1 {
+                out.push(b',');
+            }
+            // Serialising plain strings and maps into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, &item(clearance));
+            self.after = Some(vin.clone());
+            if out.len() >= LIST_CHUNK_BYTES {
+                return Some(Bytes::from(out));
+            }
+        }
+        out.push(b']');
+        self.finished = true;
+        Some(Bytes::from(out))
+    }
 }
 
 /// The query of the list: nothing, or exactly one `filter` parameter.
@@ -293,7 +382,7 @@ pub async fn delete(
     let (entered, then) = match clearance.status() {
         Status::Approved => (Status::Revoking, Status::Revoked),
         Status::Pending => {
-            if !CANCELABLE_BRANDS.contains(&clearance.brand.as_str()) {
+            if !state.config.vehicle(&vin).is_some_and(|v| v.cancelable) {
                 return errors::fleet(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "not supported",
@@ -319,7 +408,8 @@ pub async fn delete(
                 Some("vin"),
             );
         }
-        Status::Rejected | Status::Revoked | Status::Canceled => {
+        // Rejected, revoked, canceled (`error` and unknown statuses are never stored).
+        _ => {
             return errors::fleet(
                 StatusCode::CONFLICT,
                 "Conflict",
@@ -329,7 +419,7 @@ pub async fn delete(
         }
     };
     clearance.transition(
-        entered,
+        entered.clone(),
         now,
         Some(Change {
             timestamp: later(now, state.config.removal_delay_secs),
@@ -337,5 +427,105 @@ pub async fn delete(
             reason: None,
         }),
     );
-    Json(json!({ "vin": vin, "status": entered, "tags": clearance.tags })).into_response()
+    Json(FleetVehicleDeleteItemResponse {
+        status: entered,
+        tags: clearance.tags.clone(),
+        vin,
+    })
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EmulatorConfig;
+
+    /// An application holding `count` clearances with the most and longest tags the default
+    /// limits allow, so that one item is as large as it gets.
+    fn state_with(count: usize) -> (Arc<AppState>, DateTime<Utc>) {
+        let state = Arc::new(AppState::new(EmulatorConfig::demo()).unwrap());
+        let limits = Limits::default();
+        let long = "\u{1D11E}".repeat(limits.max_tag_length as usize - 2);
+        let tags: BTreeMap<String, String> = (0..limits.max_tags_per_vehicle)
+            .map(|t| (format!("{t:02x}{long}"), format!("{t:02x}{long}")))
+            .collect();
+        let now = state.clock.now();
+        let mut clearances = state.clearances.of_app_unsettled("app");
+        for i in 0..count {
+            let then = Change {
+                timestamp: now,
+                status: Status::Approved,
+                reason: None,
+            };
+            let vin = format!("ATK{i:014}");
+            let clearance = Clearance::pending(vin.clone(), "bmw".into(), tags.clone(), now, then);
+            clearances.map().insert(vin, clearance);
+        }
+        drop(clearances);
+        (state, now)
+    }
+
+    fn pages(state: &Arc<AppState>, now: DateTime<Utc>) -> ListPages {
+        ListPages {
+            state: state.clone(),
+            client_id: "app".into(),
+            filter: Filter::default(),
+            now,
+            after: None,
+            finished: false,
+        }
+    }
+
+    #[test]
+    fn the_list_is_made_in_bounded_chunks_as_it_is_read() {
+        let (state, now) = state_with(2_000);
+        let mut list = pages(&state, now);
+        let first = list.next_chunk().unwrap();
+
+        // Made lazily: a change after the first chunk shows in a later one.
+        let last = "ATK00000000001999";
+        let mut clearances = state.clearances.of_app_unsettled("app");
+        clearances.map().get_mut(last).unwrap().tags.clear();
+        drop(clearances);
+
+        let mut chunks = vec![first];
+        while let Some(chunk) = list.next_chunk() {
+            chunks.push(chunk);
+        }
+        // The bound: a chunk stops at the item that reaches LIST_CHUNK_BYTES, and one item with
+        // the largest tags and a full changelog is far below 16 KiB.
+        let largest = chunks.iter().map(Bytes::len).max().unwrap();
+        assert!(chunks.len() > 10, "{} chunks", chunks.len());
+        assert!(
+            largest <= LIST_CHUNK_BYTES + 16 * 1024,
+            "a chunk of {largest} bytes"
+        );
+
+        let whole: Vec<u8> = chunks.concat();
+        let items: Vec<Value> = serde_json::from_slice(&whole).unwrap();
+        assert_eq!(items.len(), 2_000);
+        assert_eq!(items[1_999]["vin"], last);
+        // Cleared tags are left out (the generated type skips an empty map) or empty.
+        assert!(
+            items[1_999]
+                .get("tags")
+                .is_none_or(|tags| tags == &serde_json::json!({})),
+            "{}",
+            items[1_999]
+        );
+        assert_eq!(items[0]["status"], "approved");
+    }
+
+    #[test]
+    fn an_empty_or_filtered_out_list_is_an_empty_array() {
+        let (state, now) = state_with(0);
+        let mut list = pages(&state, now);
+        assert_eq!(list.next_chunk().unwrap(), Bytes::from_static(b"[]"));
+        assert_eq!(list.next_chunk(), None);
+
+        let (state, now) = state_with(3);
+        let mut list = pages(&state, now);
+        list.filter = Filter::parse(r#"{"status":{"operator":"eq","value":"revoked"}}"#).unwrap();
+        assert_eq!(list.next_chunk().unwrap(), Bytes::from_static(b"[]"));
+    }
 }

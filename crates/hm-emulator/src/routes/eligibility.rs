@@ -1,11 +1,12 @@
 //! `POST /v1/eligibility`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
-use std::sync::Arc;
+use hm_api::eligibility::types::{Eligibility as Answer, EligibilityRequest};
 
 use super::errors;
 use super::extract::{Authorized, Eligibility, JsonBody};
@@ -24,53 +25,69 @@ fn unprocessable(title: &str, detail: &str, source: &str) -> Response {
 pub async fn check(
     State(state): State<Arc<AppState>>,
     _: Authorized<Eligibility>,
-    JsonBody(request, ..): JsonBody<Eligibility>,
+    JsonBody(body, ..): JsonBody<Eligibility>,
 ) -> Response {
-    if !request.is_object() {
+    if !body.is_object() {
         return unprocessable(
             "Invalid input",
             "the request body must be a JSON object",
             "body",
         );
     }
-    let Some(vin) = request.get("vin").and_then(Value::as_str) else {
-        return unprocessable("Invalid input", "vin can't be blank", "vin");
+    for field in ["vin", "brand"] {
+        if body.get(field).is_none_or(|v| v.as_str() == Some("")) {
+            return unprocessable("Invalid input", &format!("{field} can't be blank"), field);
+        }
+    }
+    let request: EligibilityRequest = match serde_json::from_value(body) {
+        Ok(request) => request,
+        Err(e) => {
+            return unprocessable(
+                "Invalid input",
+                &format!("the body must be {{vin, brand}} with string values: {e}"),
+                "body",
+            );
+        }
     };
-    let Some(brand) = request
-        .get("brand")
-        .and_then(Value::as_str)
-        .filter(|b| !b.is_empty())
-    else {
-        return unprocessable("Invalid input", "brand can't be blank", "brand");
-    };
-    if !crate::vin::is_valid(vin) {
+    if !crate::vin::is_valid(&request.vin) {
         return unprocessable(
             "Invalid VIN",
             &format!("vin should be {}", crate::vin::RULE),
             "vin",
         );
     }
-    if !crate::brands::is_fleet_brand(brand, &state.config) {
+    let brand = request.brand.as_str();
+    if !crate::brands::is_eligibility_brand(brand) {
         return unprocessable("Invalid brand", "The brand is invalid", "brand");
     }
 
-    let mut response = Map::new();
-    response.insert("vin".into(), json!(vin));
-    match state.config.vehicle(vin).filter(|v| v.brand == brand) {
-        Some(vehicle) => {
-            response.insert("eligible".into(), json!(vehicle.eligible));
-            response.insert("data_delivery".into(), json!(vehicle.data_delivery));
-            if let Some(status) = &vehicle.connectivity_status {
-                response.insert("connectivity_status".into(), json!(status));
-            }
-            if let Some(assigned) = vehicle.primary_user_assigned {
-                response.insert("primary_user_assigned".into(), json!(assigned));
-            }
-        }
-        None => {
-            response.insert("eligible".into(), json!(false));
-            response.insert("data_delivery".into(), json!([]));
-        }
-    }
-    Json(Value::Object(response)).into_response()
+    let answer = match state
+        .config
+        .vehicle(&request.vin)
+        .filter(|v| v.brand == brand)
+    {
+        // The configuration's values were checked against the spec's enums when it was loaded.
+        Some(vehicle) => Answer {
+            eligible: vehicle.eligible,
+            data_delivery: vehicle
+                .data_delivery
+                .iter()
+                .filter_map(|d| d.parse().ok())
+                .collect(),
+            connectivity_status: vehicle
+                .connectivity_status
+                .as_deref()
+                .and_then(|s| s.parse().ok()),
+            primary_user_assigned: vehicle.primary_user_assigned,
+            vin: request.vin,
+        },
+        None => Answer {
+            eligible: false,
+            data_delivery: Vec::new(),
+            connectivity_status: None,
+            primary_user_assigned: None,
+            vin: request.vin,
+        },
+    };
+    Json(answer).into_response()
 }

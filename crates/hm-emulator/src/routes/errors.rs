@@ -1,8 +1,11 @@
 //! Error bodies in each emulated API's own shape.
 
+use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use hm_api::fleet_clearance::types::{Error as FleetError, FleetErrors};
+use hm_api::oauth::types::AccessTokensError;
+use hm_api::vehicle_data::types::{VehicleDataErrors, VehicleDataErrorsErrorsItem};
 
 use super::extract::AuthFailure;
 use crate::faults::Route;
@@ -53,31 +56,26 @@ impl Route {
 
 /// `{error, error_description}` with `status`.
 pub fn oauth(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
-    let body = json!({ "error": error, "error_description": description.into() });
-    (status, axum::Json(body)).into_response()
+    let body = AccessTokensError {
+        error: error.to_owned(),
+        error_description: Some(description.into()),
+    };
+    (status, Json(body)).into_response()
 }
 
-/// `{errors: [{title, detail, source?}]}` with `status`.
+/// `{errors: [{title, detail, source?}]}` with `status` (eligibility has the same shape).
 pub fn fleet(
     status: StatusCode,
     title: &str,
     detail: impl Into<String>,
     source: Option<&str>,
 ) -> Response {
-    let mut error = json!({ "title": title, "detail": detail.into() });
-    if let (Some(source), Value::Object(map)) = (source, &mut error) {
-        map.insert("source".into(), Value::String(source.into()));
-    }
-    (status, axum::Json(json!({ "errors": [error] }))).into_response()
+    with_source(Api::Fleet, status, title, detail, source)
 }
 
-/// `{errors: [{title, detail}], request_id}` with `status`.
+/// `{errors: [{title, detail}], request_id}` with `status` (static data has the same shape).
 pub fn data(status: StatusCode, title: &str, detail: impl Into<String>) -> Response {
-    let body = json!({
-        "errors": [{ "title": title, "detail": detail.into() }],
-        "request_id": uuid::Uuid::new_v4().to_string(),
-    });
-    (status, axum::Json(body)).into_response()
+    with_source(Api::Data, status, title, detail, None)
 }
 
 /// A generic error of `status` in `api`'s shape.
@@ -94,7 +92,18 @@ pub fn with_source(
     detail: impl Into<String>,
     source: Option<&str>,
 ) -> Response {
-    match api {
+    (status, axum::Json(body(api, status, title, detail, source))).into_response()
+}
+
+/// The error body of `status` in `api`'s shape (also used for answers made below the router).
+pub fn body(
+    api: Api,
+    status: StatusCode,
+    title: &str,
+    detail: impl Into<String>,
+    source: Option<&str>,
+) -> serde_json::Value {
+    let body = match api {
         Api::OAuth => {
             let code = match status {
                 StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
@@ -103,11 +112,28 @@ pub fn with_source(
                 s if s.is_client_error() => "invalid_request",
                 _ => "server_error",
             };
-            oauth(status, code, detail)
+            serde_json::to_value(AccessTokensError {
+                error: code.to_owned(),
+                error_description: Some(detail.into()),
+            })
         }
-        Api::Fleet => fleet(status, title, detail, source),
-        Api::Data => data(status, title, detail),
-    }
+        Api::Fleet => serde_json::to_value(FleetErrors {
+            errors: vec![FleetError {
+                title: title.to_owned(),
+                detail: Some(detail.into()),
+                source: source.map(str::to_owned),
+            }],
+        }),
+        Api::Data => serde_json::to_value(VehicleDataErrors {
+            errors: vec![VehicleDataErrorsErrorsItem {
+                title: Some(title.to_owned()),
+                detail: Some(detail.into()),
+            }],
+            request_id: Some(uuid::Uuid::new_v4().to_string()),
+        }),
+    };
+    // Plain structs of strings always serialise.
+    body.unwrap_or_default()
 }
 
 /// 413 in `api`'s shape for a body over `limit` bytes.

@@ -13,6 +13,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::errors::{self, Api};
+use crate::config::Limits;
 use crate::state::AppState;
 use crate::state::tokens::TokenProblem;
 
@@ -148,8 +149,8 @@ impl<S: Protected> FromRequestParts<Arc<AppState>> for PathVin<S> {
     }
 }
 
-/// A request body that is one JSON document (duplicate keys refused), sent as `application/json`
-/// and no larger than `limits.max_body_bytes`.
+/// A request body that is one JSON document (duplicate keys and `null` refused), sent as
+/// `application/json` and no larger than `limits.max_body_bytes`.
 pub struct JsonBody<S>(pub Value, pub(crate) PhantomData<S>);
 
 impl<S: Protected> FromRequest<Arc<AppState>> for JsonBody<S> {
@@ -169,19 +170,29 @@ impl<S: Protected> FromRequest<Arc<AppState>> for JsonBody<S> {
                 ));
             }
         }
-        let limit = state.config.limits.max_body_bytes;
-        let bytes = read_body(request.into_body(), limit)
+        let limits = &state.config.limits;
+        let (parts, body) = request.into_parts();
+        let bytes = read_body(&parts.headers, body, limits)
             .await
-            .map_err(|e| e.response(S::API, limit))?;
-        crate::strict_json::parse(&bytes)
-            .map(|value| JsonBody(value, PhantomData))
-            .map_err(|e| {
-                refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Invalid input",
-                    format!("the request body is not valid JSON: {e}"),
-                )
-            })
+            .map_err(|e| e.response(S::API, limits))?;
+        let value = crate::strict_json::parse(&bytes).map_err(|e| {
+            refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid input",
+                format!("the request body is not valid JSON: {e}"),
+            )
+        })?;
+        if let Some(path) = crate::strict_json::first_null(&value) {
+            let at = if path.is_empty() { "the body" } else { &path };
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid input",
+                format!(
+                    "{at} is null; the API's request schema allows no null: leave the field out"
+                ),
+            ));
+        }
+        Ok(JsonBody(value, PhantomData))
     }
 }
 
@@ -196,8 +207,9 @@ pub enum ContentType {
 
 /// The request's media type if it is JSON or a form; `Err` says what is wrong with it.
 ///
-/// Parameters are allowed, but a `charset` other than UTF-8 is not: both encodings are defined
-/// on UTF-8 here, and guessing another would read a different request than the client sent.
+/// Parameters are allowed (each at most once), but a `charset` other than UTF-8 is not: both
+/// encodings are defined on UTF-8 here, and guessing another would read a different request
+/// than the client sent.
 pub fn content_type(headers: &HeaderMap) -> Result<ContentType, String> {
     let mut values = headers.get_all(header::CONTENT_TYPE).iter();
     let value = match (values.next(), values.next()) {
@@ -220,6 +232,20 @@ pub fn content_type(headers: &HeaderMap) -> Result<ContentType, String> {
             ));
         }
     };
+    // RFC 6838 §4.3: a parameter is given at most once; with two charsets, which one would count?
+    let names: Vec<String> = mime
+        .params()
+        .map(|(name, _)| name.as_str().to_ascii_lowercase())
+        .collect();
+    if let Some(twice) = names
+        .iter()
+        .enumerate()
+        .find_map(|(i, name)| names[..i].contains(name).then_some(name))
+    {
+        return Err(format!(
+            "the Content-Type gives the parameter {twice} more than once; give it once"
+        ));
+    }
     if let Some(charset) = mime.get_param(mime::CHARSET)
         && !charset.as_str().eq_ignore_ascii_case("utf-8")
     {
@@ -235,13 +261,25 @@ pub enum BodyError {
     TooLarge,
     /// The client stopped sending mid-body.
     Broken,
+    /// No body byte arrived for `limits.request_body_timeout_secs`.
+    Stalled,
 }
 
 impl BodyError {
     /// The answer in `api`'s shape.
-    pub fn response(self, api: Api, limit: u64) -> Response {
+    pub fn response(self, api: Api, limits: &Limits) -> Response {
         match self {
-            BodyError::TooLarge => errors::too_large(api, limit),
+            BodyError::TooLarge => errors::too_large(api, limits.max_body_bytes),
+            BodyError::Stalled => errors::for_api(
+                api,
+                StatusCode::REQUEST_TIMEOUT,
+                "Request timeout",
+                format!(
+                    "no byte of the request body arrived for {} s (limits.request_body_timeout_secs); \
+                     send the whole body without pausing",
+                    limits.request_body_timeout_secs
+                ),
+            ),
             BodyError::Broken => errors::for_api(
                 api,
                 StatusCode::BAD_REQUEST,
@@ -256,12 +294,36 @@ impl BodyError {
 /// receives the 413 instead of a reset connection. Beyond this the connection is simply closed.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
-/// Reads at most `limit` bytes of `body`. Memory use is bounded by `limit` whatever is sent.
-pub async fn read_body(body: Body, limit: u64) -> Result<Bytes, BodyError> {
+/// Reads at most `limits.max_body_bytes` of `body`; memory use is bounded by that whatever is
+/// sent, and a body that stops arriving for `limits.request_body_timeout_secs` is given up.
+///
+/// A body whose declared `Content-Length` is over the limit is refused before the first byte is
+/// read when the client waits for `Expect: 100-continue` (hyper sends the `100 Continue` only once
+/// the body is read, so the client never uploads), or when it is beyond what is worth draining.
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limits: &Limits,
+) -> Result<Bytes, BodyError> {
+    let limit = limits.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let waits_for_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if declared.is_some_and(|n| n > limit && (waits_for_continue || n > DRAIN_LIMIT)) {
+        return Err(BodyError::TooLarge);
+    }
     let mut stream = body.into_data_stream();
     let mut kept = Vec::new();
     let mut seen: u64 = 0;
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let next = tokio::time::timeout(limits.request_body_timeout(), stream.next());
+        let Some(chunk) = next.await.map_err(|_| BodyError::Stalled)? else {
+            break;
+        };
         let chunk = chunk.map_err(|_| BodyError::Broken)?;
         seen = seen.saturating_add(chunk.len() as u64);
         if seen <= limit {

@@ -16,14 +16,20 @@ use axum::http::request::Parts;
 use axum::http::uri::Authority;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use hm_api::oauth::types::{
+    AccessTokenResponse, AccessTokensRequest,
+    AccessTokensRequestClientAssertionType as AssertionType,
+    AccessTokensRequestGrantType as GrantType, AccessTokensRevoke,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::errors::{self, Api};
 use super::extract::{ContentType, content_type, read_body};
-use crate::assertion::{self, JWT_BEARER};
+use crate::assertion;
 use crate::state::AppState;
 use crate::state::clock::later;
-use crate::state::tokens::Token;
+use crate::state::tokens::{NotYours, Token};
 
 /// Parameters of a client-credentials token request.
 const TOKEN_PARAMS: [&str; 5] = [
@@ -68,10 +74,10 @@ impl FromRequest<Arc<AppState>> for Params {
                 "{why}; send the body as application/json or application/x-www-form-urlencoded"
             ))
         })?;
-        let limit = state.config.limits.max_body_bytes;
-        let bytes = read_body(body, limit)
+        let limits = &state.config.limits;
+        let bytes = read_body(&parts.headers, body, limits)
             .await
-            .map_err(|e| e.response(Api::OAuth, limit))?;
+            .map_err(|e| e.response(Api::OAuth, limits))?;
         match kind {
             ContentType::Json => json_params(&bytes),
             ContentType::Form => {
@@ -102,12 +108,23 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
+    /// The parameters as the spec's request type (after [`Params::check`]).
+    fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
+        let object = self
+            .0
+            .iter()
+            .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+            .collect();
+        serde_json::from_value(Value::Object(object)).map_err(|e| e.to_string())
+    }
+
     /// Refuses names outside `allowed`, then blank values and missing `required` ones; `Err` is
     /// the description of an `invalid_request`.
     fn check(&self, allowed: &[&str], required: &[&str], what: &str) -> Result<(), String> {
         if let Some(unknown) = self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(format!(
-                "unknown parameter {unknown:?}; {what} takes only {}",
+                "unknown parameter {}; {what} takes only {}",
+                shown_name(unknown),
                 allowed.join(", ")
             ));
         }
@@ -134,8 +151,22 @@ impl Params {
     }
 }
 
+/// A parameter name fit to quote in an error: one that looks like a name. Anything else may be a
+/// mangled `name:value` pair or a pasted credential, and error bodies never echo those.
+fn shown_name(name: &str) -> String {
+    let looks_like_a_name = (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-');
+    if looks_like_a_name {
+        format!("{name:?}")
+    } else {
+        "(name not shown: it is not a plain parameter name and may hold a credential)".into()
+    }
+}
+
 /// The `aud` an assertion sent in this request must carry: `http://{authority}/v1`, where the
-/// authority is the one the client used to reach the emulator (`Host`, or the URI's in HTTP/2),
+/// authority is the one the client used to reach the emulator (`Host`, or an absolute-form URI's),
 /// provided it names this emulator. No alias is accepted.
 pub struct Audience(Result<String, String>);
 
@@ -169,6 +200,18 @@ fn audience(parts: &Parts, local: Option<SocketAddr>) -> Result<String, String> 
     }
     let host = authority.host().to_ascii_lowercase();
     let port = authority.port_u16().unwrap_or(80);
+    // `127.0.0.1:04000` or `127.0.0.1:` reach the same socket but would make another audience
+    // text: only the canonical port spelling (or none) is accepted, so there is one audience.
+    let port_text = &authority.as_str()[authority.host().len()..];
+    if !(port_text.is_empty()
+        || authority
+            .port_u16()
+            .is_some_and(|p| port_text == format!(":{p}")))
+    {
+        return Err(format!(
+            "the Host {authority} spells its port unusually; write it without leading zeros"
+        ));
+    }
     // Bound to one address, the Host must name it (or `localhost` for loopback) and its port.
     // Bound to all interfaces (a container, say), names and ports may be mapped: any Host goes.
     if let Some(local) = local.filter(|l| !l.ip().is_unspecified()) {
@@ -195,17 +238,23 @@ enum Credential<'a> {
     Assertion(&'a str),
 }
 
+/// The one assertion type the token endpoint accepts.
+const JWT_BEARER: AssertionType = AssertionType::UrnIetfParamsOauthClientAssertionTypeJwtBearer;
+
 /// The one credential of the request; `Err` is the description of an `invalid_request`.
-fn credential(params: &Params) -> Result<Credential<'_>, String> {
+fn credential(request: &AccessTokensRequest) -> Result<Credential<'_>, String> {
     match (
-        params.get("client_secret"),
-        params.get("client_assertion_type"),
-        params.get("client_assertion"),
+        request.client_secret.as_deref(),
+        request.client_assertion_type.as_ref(),
+        request.client_assertion.as_deref(),
     ) {
         (Some(secret), None, None) => Ok(Credential::Secret(secret)),
-        (None, Some(JWT_BEARER), Some(assertion)) => Ok(Credential::Assertion(assertion)),
+        (None, Some(kind), Some(assertion)) if *kind == JWT_BEARER => {
+            Ok(Credential::Assertion(assertion))
+        }
         (None, Some(other), Some(_)) => Err(format!(
-            "client_assertion_type {other:?} is not supported; use {JWT_BEARER}"
+            "client_assertion_type {:?} is not supported; use {JWT_BEARER}",
+            other.as_str()
         )),
         (None, None, None) => Err(
             "client_secret can't be blank (or send client_assertion_type and client_assertion)"
@@ -239,7 +288,7 @@ pub async fn create(
 ) -> Response {
     if let Some(grant_type) = params.get("grant_type")
         && !grant_type.trim().is_empty()
-        && grant_type != "client_credentials"
+        && grant_type != GrantType::ClientCredentials.as_str()
     {
         return errors::oauth(
             StatusCode::BAD_REQUEST,
@@ -249,18 +298,22 @@ pub async fn create(
             ),
         );
     }
-    let checked = params
+    let request: AccessTokensRequest = match params
         .check(
             &TOKEN_PARAMS,
             &["client_id", "grant_type"],
             "a client_credentials token request",
         )
-        .and_then(|()| credential(&params));
-    let credential = match checked {
+        .and_then(|()| params.decode())
+    {
+        Ok(request) => request,
+        Err(description) => return bad_request(description),
+    };
+    let credential = match credential(&request) {
         Ok(c) => c,
         Err(description) => return bad_request(description),
     };
-    let client_id = params.get("client_id").unwrap_or_default();
+    let client_id = request.client_id.as_str();
     let (client_secret, scopes) = {
         let registry = state.registry();
         let Some(app) = registry.apps.get(client_id) else {
@@ -289,45 +342,57 @@ pub async fn create(
         scopes,
         expires_at: later(now, lifetime),
     });
-    Json(json!({
-        "access_token": access_token,
-        "expires_in": lifetime,
-        "scope": scope,
-        "token_type": "bearer",
-    }))
+    Json(AccessTokenResponse {
+        access_token,
+        // At most a year (checked when the configuration is loaded).
+        expires_in: i64::try_from(lifetime).unwrap_or(i64::MAX),
+        scope: Some(scope),
+        token_type: "bearer".into(),
+        authorization_id: None,
+        refresh_token: None,
+        status: None,
+        validity_end_date: None,
+        validity_start_date: None,
+    })
     .into_response()
 }
 
-/// Revokes an access token (RFC 7009: unknown tokens are not an error).
+/// Revokes an access token (RFC 7009: unknown tokens are not an error, another application's are).
 pub async fn revoke(State(state): State<Arc<AppState>>, params: Params) -> Response {
-    if let Err(description) = params.check(
-        &REVOKE_PARAMS,
-        &["client_id", "client_secret", "token"],
-        "a revocation request",
-    ) {
-        return bad_request(description);
-    }
-    if let Some(hint) = params.get("token_type_hint")
-        && hint != "access_token"
-        && hint != "refresh_token"
+    let request: AccessTokensRevoke = match params
+        .check(
+            &REVOKE_PARAMS,
+            &["client_id", "client_secret", "token"],
+            "a revocation request",
+        )
+        .and_then(|()| params.decode())
     {
+        Ok(request) => request,
+        Err(description) => return bad_request(description),
+    };
+    if let Some(hint) = request.token_type_hint.as_ref().filter(|h| !h.is_known()) {
         return bad_request(format!(
-            "token_type_hint {hint:?} is not supported; use access_token or refresh_token"
+            "token_type_hint {:?} is not supported; use access_token or refresh_token",
+            hint.as_str()
         ));
     }
-    let client_id = params.get("client_id").unwrap_or_default();
-    let secret = params.get("client_secret").unwrap_or_default();
     let authenticated = state
         .registry()
         .apps
-        .get(client_id)
+        .get(&request.client_id)
         .and_then(|app| app.client_secret.as_deref())
-        .is_some_and(|expected| same_secret(expected, secret));
+        .is_some_and(|expected| same_secret(expected, &request.client_secret));
     if !authenticated {
         return invalid_client("client_id or client_secret is invalid");
     }
-    state
-        .tokens
-        .revoke(params.get("token").unwrap_or_default(), client_id);
-    StatusCode::OK.into_response()
+    // RFC 7009 §2.1: the server verifies that the token was issued to the client asking, and
+    // refuses the request otherwise (the token stays valid).
+    match state.tokens.revoke(&request.token, &request.client_id) {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(NotYours) => errors::oauth(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "the token was issued to another application; an application can only revoke its own tokens",
+        ),
+    }
 }

@@ -6,14 +6,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde::Serialize;
 
 use super::errors;
 use super::extract::{Authorized, PathVin, StaticData};
 use crate::config::VehicleConfig;
 use crate::state::AppState;
 
-fn serve(state: &AppState, vin: &str, build: fn(&str, &str) -> Value) -> Response {
+fn serve<T: Serialize>(state: &AppState, vin: &str, build: fn(&str, &str) -> T) -> Response {
     match state.config.vehicle(vin) {
         Some(VehicleConfig { brand, .. }) => Json(build(vin, brand)).into_response(),
         None => errors::data(

@@ -36,17 +36,27 @@ pub async fn get(
             );
         }
     }
+    // Unknown vehicles are never approved; the brand of a configured one is its clearance brand.
     let brand = state
         .config
         .vehicle(&vin)
-        .map(|v| v.brand.as_str())
-        .unwrap_or("unknown");
+        .map(|v| v.brand.clone())
+        .unwrap_or_default();
     let request_id = uuid::Uuid::new_v4().simple().to_string();
-    Json(crate::documents::vehicle_data::document(
-        &vin,
-        brand,
-        &request_id,
-        now,
-    ))
-    .into_response()
+    match state
+        .vehicle_data
+        .document(vin, brand, request_id, now)
+        .await
+    {
+        Ok(document) => Json(document).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "generating a vehicle data document failed");
+            errors::data(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                "the emulator could not generate this document (it did not fit the spec's \
+                 types, or generation failed); please report this as a bug of hm-emulator",
+            )
+        }
+    }
 }

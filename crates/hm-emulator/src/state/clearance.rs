@@ -2,56 +2,28 @@
 //!
 //! Transitions that happen "later" (pending -> approved, revoking -> revoked, ...) are stored as a
 //! scheduled step and applied lazily whenever the record is read, with the timestamp at which they
-//! were due. So moving the virtual clock is enough to make them happen; no background task runs.
+//! were due. So moving the virtual clock is enough to make them happen; no background task runs
+//! here. A [`ClearanceObserver`] (the webhook front door) is told of every change once the request
+//! that made it is done, and settles due transitions itself to report them on time.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// Changelog entries kept per clearance; older ones are dropped, so a client that requests and
 /// removes the same clearance in a loop cannot grow memory.
 pub const MAX_CHANGELOG: usize = 64;
 
-/// A clearance status as the fleet clearance API spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Waiting for the manufacturer.
-    Pending,
-    /// Data access granted.
-    Approved,
-    /// Data access refused.
-    Rejected,
-    /// Being revoked after approval.
-    Revoking,
-    /// Revoked.
-    Revoked,
-    /// Being canceled while pending.
-    Canceling,
-    /// Canceled.
-    Canceled,
-}
+/// A clearance status: the fleet clearance API's own (generated) enum.
+pub use hm_api::fleet_clearance::types::ClearanceStatus as Status;
 
-impl Status {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Revoking => "revoking",
-            Status::Revoked => "revoked",
-            Status::Canceling => "canceling",
-            Status::Canceled => "canceled",
-        }
-    }
-
-    /// Whether the clearance is over and a new one may be requested.
-    pub fn is_final(self) -> bool {
-        matches!(self, Status::Rejected | Status::Revoked | Status::Canceled)
-    }
+/// Whether the clearance is over and a new one may be requested.
+pub fn is_final(status: &Status) -> bool {
+    matches!(
+        status,
+        Status::Rejected | Status::Revoked | Status::Canceled
+    )
 }
 
 /// One changelog entry.
@@ -80,6 +52,8 @@ pub struct Clearance {
     pub changelog: Vec<Change>,
     /// A transition due later.
     pub scheduled: Option<Change>,
+    /// Changelog entries recorded since the observer was last told (1 for a new clearance).
+    pub unannounced: usize,
 }
 
 impl Clearance {
@@ -102,6 +76,7 @@ impl Clearance {
                 reason: None,
             }],
             scheduled: Some(then),
+            unannounced: 1,
         }
     }
 
@@ -109,7 +84,7 @@ impl Clearance {
     pub fn status(&self) -> Status {
         self.changelog
             .last()
-            .map(|c| c.status)
+            .map(|c| c.status.clone())
             .unwrap_or(Status::Pending)
     }
 
@@ -134,6 +109,7 @@ impl Clearance {
             self.changelog.remove(0);
         }
         self.changelog.push(change);
+        self.unannounced += 1;
     }
 
     /// Enters `status` now and schedules `then`.
@@ -147,22 +123,44 @@ impl Clearance {
     }
 }
 
+/// Told of every new clearance and every status change, while the clearances are still locked:
+/// it must neither block nor touch the clearances.
+pub trait ClearanceObserver: Send + Sync {
+    /// `clearance` of application `client_id` recorded its last `changes` changelog entries since
+    /// the observer was last told (a new clearance: its first entry).
+    fn changed(&self, client_id: &str, clearance: &Clearance, changes: usize);
+}
+
 /// All clearances, by application and VIN.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Clearances {
     by_app: Mutex<HashMap<String, BTreeMap<String, Clearance>>>,
+    observer: Option<Arc<dyn ClearanceObserver>>,
 }
 
 impl Clearances {
-    /// Locks the clearances of `client_id`, settled at `now`.
-    pub fn of_app(&self, client_id: &str, now: DateTime<Utc>) -> AppClearances<'_> {
-        let mut guard = self.by_app.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(all) = guard.get_mut(client_id) {
-            all.values_mut().for_each(|c| c.settle(now));
+    /// No clearances yet; `observer` is told of every change.
+    pub fn observed_by(observer: Arc<dyn ClearanceObserver>) -> Self {
+        Self {
+            by_app: Mutex::default(),
+            observer: Some(observer),
         }
+    }
+
+    /// Locks the clearances of `client_id`, settled at `now`. The observer is told of the changes
+    /// when the lock is dropped.
+    pub fn of_app(&self, client_id: &str, now: DateTime<Utc>) -> AppClearances<'_> {
+        let mut clearances = self.of_app_unsettled(client_id);
+        clearances.map().values_mut().for_each(|c| c.settle(now));
+        clearances
+    }
+
+    /// Locks the clearances of `client_id` as they are; the caller settles what it reads.
+    pub fn of_app_unsettled(&self, client_id: &str) -> AppClearances<'_> {
         AppClearances {
-            guard,
+            guard: self.by_app.lock().unwrap_or_else(|p| p.into_inner()),
             client_id: client_id.to_string(),
+            observer: self.observer.as_deref(),
         }
     }
 
@@ -171,7 +169,18 @@ impl Clearances {
         let mut guard = self.by_app.lock().unwrap_or_else(|p| p.into_inner());
         let clearance = guard.get_mut(client_id)?.get_mut(vin)?;
         clearance.settle(now);
+        announce(self.observer.as_deref(), client_id, clearance);
         Some(clearance.status())
+    }
+}
+
+/// Tells the observer of the clearance's unannounced changes, if there are any.
+fn announce(observer: Option<&dyn ClearanceObserver>, client_id: &str, clearance: &mut Clearance) {
+    if clearance.unannounced > 0 {
+        if let Some(observer) = observer {
+            observer.changed(client_id, clearance, clearance.unannounced);
+        }
+        clearance.unannounced = 0;
     }
 }
 
@@ -179,6 +188,17 @@ impl Clearances {
 pub struct AppClearances<'a> {
     guard: MutexGuard<'a, HashMap<String, BTreeMap<String, Clearance>>>,
     client_id: String,
+    observer: Option<&'a dyn ClearanceObserver>,
+}
+
+impl Drop for AppClearances<'_> {
+    fn drop(&mut self) {
+        if let Some(all) = self.guard.get_mut(&self.client_id) {
+            for clearance in all.values_mut() {
+                announce(self.observer, &self.client_id, clearance);
+            }
+        }
+    }
 }
 
 impl AppClearances<'_> {

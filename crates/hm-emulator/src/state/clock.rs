@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -19,9 +20,8 @@ pub struct VirtualClock {
     started_wall: DateTime<Utc>,
     follow_real_time: bool,
     advanced_nanos: AtomicU64,
-    /// Told about every manual advance, so that work scheduled on the clock (the MQTT publisher)
-    /// wakes up without polling.
-    advanced: tokio::sync::watch::Sender<()>,
+    /// Told of every `advance`, so that tasks waiting for a virtual time (webhook retries) wake.
+    advanced: watch::Sender<()>,
 }
 
 impl VirtualClock {
@@ -32,7 +32,7 @@ impl VirtualClock {
             started_wall: Utc::now(),
             follow_real_time,
             advanced_nanos: AtomicU64::new(0),
-            advanced: tokio::sync::watch::Sender::new(()),
+            advanced: watch::Sender::new(()),
         }
     }
 
@@ -62,14 +62,14 @@ impl VirtualClock {
         self.advanced.send_replace(());
     }
 
-    /// A receiver that changes whenever the clock is moved by [`VirtualClock::advance`].
-    pub fn advances(&self) -> tokio::sync::watch::Receiver<()> {
-        self.advanced.subscribe()
-    }
-
-    /// Whether the clock also moves with (tokio's) real time.
+    /// Whether the clock also moves with tokio's clock (otherwise only [`VirtualClock::advance`] moves it).
     pub fn follows_real_time(&self) -> bool {
         self.follow_real_time
+    }
+
+    /// A receiver that sees a change after every [`VirtualClock::advance`].
+    pub fn advances(&self) -> watch::Receiver<()> {
+        self.advanced.subscribe()
     }
 }
 

@@ -15,7 +15,10 @@ use p256::ecdsa::VerifyingKey;
 
 use crate::Error;
 use crate::config::{ApplicationConfig, EmulatorConfig, parse_public_key};
+use crate::documents::shape::Shape;
+use crate::documents::vehicle_data::Generator;
 use crate::faults::Faults;
+use crate::webhooks::Webhooks;
 
 /// An application as the token endpoint needs it.
 pub struct App {
@@ -65,10 +68,20 @@ impl Registry {
         Ok(())
     }
 
-    /// Registers (or replaces) a public key of a known application.
+    /// Registers (or replaces) a public key of a known application. A key id belongs to one
+    /// application: registering it for another is refused, as the config loader refuses it.
     pub fn add_key(&mut self, client_id: &str, key_id: &str, pem: &str) -> Result<(), Error> {
         if !self.apps.contains_key(client_id) {
             return Err(Error::UnknownApplication(client_id.to_string()));
+        }
+        if let Some(owner) = self.keys.get(key_id)
+            && owner.client_id != client_id
+        {
+            return Err(Error::KeyIdTaken {
+                key_id: key_id.to_string(),
+                owner: owner.client_id.clone(),
+                client_id: client_id.to_string(),
+            });
         }
         let verifying_key = parse_public_key(client_id, key_id, pem)?;
         self.keys.insert(
@@ -102,6 +115,10 @@ pub struct AppState {
     pub faults: Faults,
     /// The address the server listens on; set once the socket is bound.
     pub local_addr: OnceLock<SocketAddr>,
+    /// Generates vehicle data documents, a bounded number at a time.
+    pub vehicle_data: Generator,
+    /// Webhook deliveries; told of every clearance change.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl AppState {
@@ -109,11 +126,12 @@ impl AppState {
     pub fn new(config: EmulatorConfig) -> Result<Self, Error> {
         config.validate()?;
         let clock = Arc::new(clock::VirtualClock::new(config.follow_real_time));
+        let webhooks = Arc::new(Webhooks::new(&config, clock.clone())?);
         Ok(Self {
             registry: RwLock::new(Registry::from_config(&config)?),
             tokens: tokens::TokenStore::new(config.limits.max_tokens_per_application),
             replay: replay::ReplayGuard::default(),
-            clearances: clearance::Clearances::default(),
+            clearances: clearance::Clearances::observed_by(webhooks.clone()),
             clearance_get_limit: rate_limit::SlidingWindow::new(
                 config.clearance_get_limit_per_minute,
                 Duration::from_secs(60),
@@ -121,6 +139,11 @@ impl AppState {
             faults: Faults::new(clock.clone()),
             clock,
             local_addr: OnceLock::new(),
+            vehicle_data: Generator::new(
+                Shape::builtin().map_err(Error::BuiltInShape)?,
+                config.vehicle_data.clone(),
+            ),
+            webhooks,
             config,
         })
     }

@@ -81,18 +81,24 @@ impl TokenStore {
         Ok(token.clone())
     }
 
-    /// Revokes the token if it belongs to `client_id`. Unknown tokens are ignored (RFC 7009).
-    pub fn revoke(&self, value: &str, client_id: &str) {
+    /// Revokes the token if it belongs to `client_id`. Unknown tokens are no error (RFC 7009
+    /// §2.2); a token issued to another application is left alone and reported (§2.1).
+    pub fn revoke(&self, value: &str, client_id: &str) -> Result<(), NotYours> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner
-            .tokens
-            .get(value)
-            .is_some_and(|t| &*t.client_id == client_id)
-        {
-            inner.tokens.remove(value);
+        match inner.tokens.get(value) {
+            Some(token) if &*token.client_id != client_id => Err(NotYours),
+            Some(_) => {
+                inner.tokens.remove(value);
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 }
+
+/// A revocation named a token that was issued to another application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotYours;
 
 #[cfg(test)]
 mod tests {

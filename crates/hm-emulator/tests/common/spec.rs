@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::{Value, json};
 
 /// Where `cargo xtask fetch` put a spec file.
-fn spec_path(file: &str) -> PathBuf {
+pub fn spec_path(file: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../openapi/fetched")
         .join(file);

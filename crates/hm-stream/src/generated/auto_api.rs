@@ -11,7 +11,7 @@ pub enum ActiveState {
     Inactive,
     Active,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl ActiveState {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -60,7 +60,7 @@ impl ::std::str::FromStr for ActiveState {
         match value {
             "inactive" => Ok(Self::Inactive),
             "active" => Ok(Self::Active),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -144,7 +144,7 @@ pub enum AvailabilityAppliesPer {
     App,
     Vehicle,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl AvailabilityAppliesPer {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -193,7 +193,7 @@ impl ::std::str::FromStr for AvailabilityAppliesPer {
         match value {
             "app" => Ok(Self::App),
             "vehicle" => Ok(Self::Vehicle),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -234,7 +234,7 @@ pub enum AvailabilityRateLimitUnit {
     TimesPerHour,
     TimesPerDay,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl AvailabilityRateLimitUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -304,7 +304,7 @@ impl ::std::str::FromStr for AvailabilityRateLimitUnit {
             "times_per_minute" => Ok(Self::TimesPerMinute),
             "times_per_hour" => Ok(Self::TimesPerHour),
             "times_per_day" => Ok(Self::TimesPerDay),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -338,7 +338,7 @@ pub enum AvailabilityUpdateRate {
     NotAvailable,
     OnChange,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl AvailabilityUpdateRate {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -405,7 +405,7 @@ impl ::std::str::FromStr for AvailabilityUpdateRate {
             "unknown" => Ok(Self::Unknown),
             "not_available" => Ok(Self::NotAvailable),
             "on_change" => Ok(Self::OnChange),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -434,7 +434,7 @@ pub enum Axle {
     Front,
     Rear,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl Axle {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -483,7 +483,7 @@ impl ::std::str::FromStr for Axle {
         match value {
             "front" => Ok(Self::Front),
             "rear" => Ok(Self::Rear),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -610,7 +610,7 @@ pub enum Category {
     Climate,
     Battery,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl Category {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -668,7 +668,7 @@ impl ::std::str::FromStr for Category {
             "driving" => Ok(Self::Driving),
             "climate" => Ok(Self::Climate),
             "battery" => Ok(Self::Battery),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -960,7 +960,7 @@ pub enum ChargingPropertyPreconditioningErrorData {
     AvailableAfterEngineRestart,
     GeneralError,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl ChargingPropertyPreconditioningErrorData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1021,7 +1021,7 @@ impl ::std::str::FromStr for ChargingPropertyPreconditioningErrorData {
             "not_possible_finished" => Ok(Self::NotPossibleFinished),
             "available_after_engine_restart" => Ok(Self::AvailableAfterEngineRestart),
             "general_error" => Ok(Self::GeneralError),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -1075,7 +1075,7 @@ pub enum ChargingPropertyStatusData {
     FlapOpen,
     ReadyForCharging,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl ChargingPropertyStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1163,7 +1163,7 @@ impl ::std::str::FromStr for ChargingPropertyStatusData {
             "conditioning" => Ok(Self::Conditioning),
             "flap_open" => Ok(Self::FlapOpen),
             "ready_for_charging" => Ok(Self::ReadyForCharging),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -1371,7 +1371,7 @@ pub enum CrashPropertyStatusData {
     RestraintsEngaged,
     AirbagTriggered,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl CrashPropertyStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1426,7 +1426,7 @@ impl ::std::str::FromStr for CrashPropertyStatusData {
             "normal" => Ok(Self::Normal),
             "restraints_engaged" => Ok(Self::RestraintsEngaged),
             "airbag_triggered" => Ok(Self::AirbagTriggered),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -1467,7 +1467,7 @@ pub enum CrashPropertyTypeData {
     Pedestrian,
     NonPedestrian,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl CrashPropertyTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1516,7 +1516,7 @@ impl ::std::str::FromStr for CrashPropertyTypeData {
         match value {
             "pedestrian" => Ok(Self::Pedestrian),
             "non_pedestrian" => Ok(Self::NonPedestrian),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -1589,7 +1589,7 @@ pub enum Detected {
     NotDetected,
     Detected,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl Detected {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1638,7 +1638,7 @@ impl ::std::str::FromStr for Detected {
         match value {
             "not_detected" => Ok(Self::NotDetected),
             "detected" => Ok(Self::Detected),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -1895,7 +1895,7 @@ pub enum DrivingMode {
     EcoPlus,
     Comfort,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl DrivingMode {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -1959,7 +1959,7 @@ impl ::std::str::FromStr for DrivingMode {
             "sport_plus" => Ok(Self::SportPlus),
             "eco_plus" => Ok(Self::EcoPlus),
             "comfort" => Ok(Self::Comfort),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -2042,7 +2042,7 @@ pub enum EnginePropertyPreconditioningErrorData {
     OpenOrUnlocked,
     Ok,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl EnginePropertyPreconditioningErrorData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2109,7 +2109,7 @@ impl ::std::str::FromStr for EnginePropertyPreconditioningErrorData {
             "component_failure" => Ok(Self::ComponentFailure),
             "open_or_unlocked" => Ok(Self::OpenOrUnlocked),
             "ok" => Ok(Self::Ok),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -2152,7 +2152,7 @@ pub enum FailureReason {
     OemError,
     PrivacyModeActive,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl FailureReason {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2222,7 +2222,7 @@ impl ::std::str::FromStr for FailureReason {
             "pending" => Ok(Self::Pending),
             "oem_error" => Ok(Self::OemError),
             "privacy_mode_active" => Ok(Self::PrivacyModeActive),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -2370,7 +2370,7 @@ pub enum HoodPropertyPositionData {
     Open,
     Intermediate,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl HoodPropertyPositionData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2421,7 +2421,7 @@ impl ::std::str::FromStr for HoodPropertyPositionData {
             "closed" => Ok(Self::Closed),
             "open" => Ok(Self::Open),
             "intermediate" => Ok(Self::Intermediate),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -2538,7 +2538,7 @@ pub enum LocationLongitudinal {
     Front,
     Rear,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl LocationLongitudinal {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2587,7 +2587,7 @@ impl ::std::str::FromStr for LocationLongitudinal {
         match value {
             "front" => Ok(Self::Front),
             "rear" => Ok(Self::Rear),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -2621,7 +2621,7 @@ pub enum LocationWheel {
     RearLeftOuter,
     Spare,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl LocationWheel {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2688,7 +2688,7 @@ impl ::std::str::FromStr for LocationWheel {
             "rear_right_outer" => Ok(Self::RearRightOuter),
             "rear_left_outer" => Ok(Self::RearLeftOuter),
             "spare" => Ok(Self::Spare),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -2717,7 +2717,7 @@ pub enum LockState {
     Unlocked,
     Locked,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl LockState {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -2766,7 +2766,7 @@ impl ::std::str::FromStr for LockState {
         match value {
             "unlocked" => Ok(Self::Unlocked),
             "locked" => Ok(Self::Locked),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3025,7 +3025,7 @@ pub enum OnOffState {
     Off,
     On,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl OnOffState {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3074,7 +3074,7 @@ impl ::std::str::FromStr for OnOffState {
         match value {
             "off" => Ok(Self::Off),
             "on" => Ok(Self::On),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3153,7 +3153,7 @@ pub enum ParkingTicketPropertyStatusData {
     Ended,
     Started,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl ParkingTicketPropertyStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3202,7 +3202,7 @@ impl ::std::str::FromStr for ParkingTicketPropertyStatusData {
         match value {
             "ended" => Ok(Self::Ended),
             "started" => Ok(Self::Started),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3231,7 +3231,7 @@ pub enum Position {
     Closed,
     Open,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl Position {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3280,7 +3280,7 @@ impl ::std::str::FromStr for Position {
         match value {
             "closed" => Ok(Self::Closed),
             "open" => Ok(Self::Open),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3349,7 +3349,7 @@ pub enum PropertyAccelerationDataAccelerationUnit {
     MetersPerSecondSquared,
     Gravity,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyAccelerationDataAccelerationUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3398,7 +3398,7 @@ impl ::std::str::FromStr for PropertyAccelerationDataAccelerationUnit {
         match value {
             "meters_per_second_squared" => Ok(Self::MetersPerSecondSquared),
             "gravity" => Ok(Self::Gravity),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3430,7 +3430,7 @@ pub enum PropertyAccelerationDataDirection {
     FrontLateral,
     RearLateral,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyAccelerationDataDirection {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3488,7 +3488,7 @@ impl ::std::str::FromStr for PropertyAccelerationDataDirection {
             "lateral" => Ok(Self::Lateral),
             "front_lateral" => Ok(Self::FrontLateral),
             "rear_lateral" => Ok(Self::RearLateral),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3538,7 +3538,7 @@ pub enum PropertyAccelerationDurationDataDirection {
     Longitudinal,
     Lateral,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyAccelerationDurationDataDirection {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3587,7 +3587,7 @@ impl ::std::str::FromStr for PropertyAccelerationDurationDataDirection {
         match value {
             "longitudinal" => Ok(Self::Longitudinal),
             "lateral" => Ok(Self::Lateral),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3624,7 +3624,7 @@ pub enum PropertyAccelerationDurationDataType {
     PositiveOutlier,
     NegativeOutlier,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyAccelerationDurationDataType {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3679,7 +3679,7 @@ impl ::std::str::FromStr for PropertyAccelerationDurationDataType {
             "regular" => Ok(Self::Regular),
             "positive_outlier" => Ok(Self::PositiveOutlier),
             "negative_outlier" => Ok(Self::NegativeOutlier),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3748,7 +3748,7 @@ pub enum PropertyAcousticLimitData {
     Unlimited,
     Limited,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyAcousticLimitData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3806,7 +3806,7 @@ impl ::std::str::FromStr for PropertyAcousticLimitData {
             "automatic" => Ok(Self::Automatic),
             "unlimited" => Ok(Self::Unlimited),
             "limited" => Ok(Self::Limited),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3868,7 +3868,7 @@ pub enum PropertyActiveSelectedStateData {
     InactiveNotSelected,
     Active,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyActiveSelectedStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -3923,7 +3923,7 @@ impl ::std::str::FromStr for PropertyActiveSelectedStateData {
             "inactive_selected" => Ok(Self::InactiveSelected),
             "inactive_not_selected" => Ok(Self::InactiveNotSelected),
             "active" => Ok(Self::Active),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -3990,7 +3990,7 @@ pub enum PropertyAddressComponentDataType {
     StateProvince,
     Other,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyAddressComponentDataType {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4060,7 +4060,7 @@ impl ::std::str::FromStr for PropertyAddressComponentDataType {
             "street" => Ok(Self::Street),
             "state_province" => Ok(Self::StateProvince),
             "other" => Ok(Self::Other),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -4109,7 +4109,7 @@ pub enum PropertyAngleDataUnit {
     Radians,
     Revolutions,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyAngleDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4164,7 +4164,7 @@ impl ::std::str::FromStr for PropertyAngleDataUnit {
             "degrees" => Ok(Self::Degrees),
             "radians" => Ok(Self::Radians),
             "revolutions" => Ok(Self::Revolutions),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -4223,7 +4223,7 @@ pub enum PropertyAuthenticationMechanismData {
     Pin,
     App,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyAuthenticationMechanismData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4272,7 +4272,7 @@ impl ::std::str::FromStr for PropertyAuthenticationMechanismData {
         match value {
             "pin" => Ok(Self::Pin),
             "app" => Ok(Self::App),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -4314,7 +4314,7 @@ pub enum PropertyAuthenticationStateData {
     Unauthenticated,
     Authenticated,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyAuthenticationStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4363,7 +4363,7 @@ impl ::std::str::FromStr for PropertyAuthenticationStateData {
         match value {
             "unauthenticated" => Ok(Self::Unauthenticated),
             "authenticated" => Ok(Self::Authenticated),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -4405,7 +4405,7 @@ pub enum PropertyBatteryChargeTransferEventData {
     LowVoltageBatteryHighUsage,
     VehicleServiceRequired,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyBatteryChargeTransferEventData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4464,7 +4464,7 @@ impl ::std::str::FromStr for PropertyBatteryChargeTransferEventData {
             }
             "low_voltage_battery_high_usage" => Ok(Self::LowVoltageBatteryHighUsage),
             "vehicle_service_required" => Ok(Self::VehicleServiceRequired),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -4513,7 +4513,7 @@ pub enum PropertyBatteryChargeTypeData {
     VehicleToHome,
     VehicleToGrid,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyBatteryChargeTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4586,7 +4586,7 @@ impl ::std::str::FromStr for PropertyBatteryChargeTypeData {
             "not_used" => Ok(Self::NotUsed),
             "vehicle_to_home" => Ok(Self::VehicleToHome),
             "vehicle_to_grid" => Ok(Self::VehicleToGrid),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -4638,7 +4638,7 @@ pub enum PropertyBatteryLedData {
     Error,
     Blue,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyBatteryLedData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4723,7 +4723,7 @@ impl ::std::str::FromStr for PropertyBatteryLedData {
             "initialising" => Ok(Self::Initialising),
             "error" => Ok(Self::Error),
             "blue" => Ok(Self::Blue),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -4766,7 +4766,7 @@ pub enum PropertyBatteryPerformanceStatusData {
     Reduced,
     SeverlyReduced,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyBatteryPerformanceStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4824,7 +4824,7 @@ impl ::std::str::FromStr for PropertyBatteryPerformanceStatusData {
             "caution" => Ok(Self::Caution),
             "reduced" => Ok(Self::Reduced),
             "severly_reduced" => Ok(Self::SeverlyReduced),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -4872,7 +4872,7 @@ pub enum PropertyBatteryStatusData {
     Initialising,
     Conditioning,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyBatteryStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -4942,7 +4942,7 @@ impl ::std::str::FromStr for PropertyBatteryStatusData {
             "error" => Ok(Self::Error),
             "initialising" => Ok(Self::Initialising),
             "conditioning" => Ok(Self::Conditioning),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -4989,7 +4989,7 @@ pub enum PropertyBatteryTemperatureControlDemandData {
     HighHeating,
     CirculationRequirement,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyBatteryTemperatureControlDemandData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5059,7 +5059,7 @@ impl ::std::str::FromStr for PropertyBatteryTemperatureControlDemandData {
             "medium_heating" => Ok(Self::MediumHeating),
             "high_heating" => Ok(Self::HighHeating),
             "circulation_requirement" => Ok(Self::CirculationRequirement),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -5101,7 +5101,7 @@ pub enum PropertyBlindSpotWarningSystemCoverageData {
     Regular,
     Trailer,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyBlindSpotWarningSystemCoverageData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5150,7 +5150,7 @@ impl ::std::str::FromStr for PropertyBlindSpotWarningSystemCoverageData {
         match value {
             "regular" => Ok(Self::Regular),
             "trailer" => Ok(Self::Trailer),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -5282,7 +5282,7 @@ pub enum PropertyBulbFailuresData {
     TrailerElectricalFailure,
     Multiple,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyBulbFailuresData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5385,7 +5385,7 @@ impl ::std::str::FromStr for PropertyBulbFailuresData {
             "trailer_stop" => Ok(Self::TrailerStop),
             "trailer_electrical_failure" => Ok(Self::TrailerElectricalFailure),
             "multiple" => Ok(Self::Multiple),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -5429,7 +5429,7 @@ pub enum PropertyChargeModeData {
     Conductive,
     PushButton,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyChargeModeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5490,7 +5490,7 @@ impl ::std::str::FromStr for PropertyChargeModeData {
             "inductive" => Ok(Self::Inductive),
             "conductive" => Ok(Self::Conductive),
             "push_button" => Ok(Self::PushButton),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -5563,7 +5563,7 @@ pub enum PropertyChargingEndReasonData {
     NoParkingLock,
     SignalInvalid,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyChargingEndReasonData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5639,7 +5639,7 @@ impl ::std::str::FromStr for PropertyChargingEndReasonData {
             "parking_lock_failed" => Ok(Self::ParkingLockFailed),
             "no_parking_lock" => Ok(Self::NoParkingLock),
             "signal_invalid" => Ok(Self::SignalInvalid),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -5704,7 +5704,7 @@ pub enum PropertyChargingPhasesData {
     Two,
     Three,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyChargingPhasesData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5762,7 +5762,7 @@ impl ::std::str::FromStr for PropertyChargingPhasesData {
             "one" => Ok(Self::One),
             "two" => Ok(Self::Two),
             "three" => Ok(Self::Three),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -5834,7 +5834,7 @@ pub enum PropertyChargingRestrictionDataLimit {
     Reduced,
     Min,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyChargingRestrictionDataLimit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -5885,7 +5885,7 @@ impl ::std::str::FromStr for PropertyChargingRestrictionDataLimit {
             "max" => Ok(Self::Max),
             "reduced" => Ok(Self::Reduced),
             "min" => Ok(Self::Min),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -5943,7 +5943,7 @@ pub enum PropertyChargingScenarioData {
     ChargingInterruptByUser,
     PlugReleasable,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyChargingScenarioData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6063,7 +6063,7 @@ impl ::std::str::FromStr for PropertyChargingScenarioData {
             "emergency_charging" => Ok(Self::EmergencyCharging),
             "charging_interrupt_by_user" => Ok(Self::ChargingInterruptByUser),
             "plug_releasable" => Ok(Self::PlugReleasable),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -6105,7 +6105,7 @@ pub enum PropertyChargingStatusData {
     PluggedIn,
     Charging,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyChargingStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6160,7 +6160,7 @@ impl ::std::str::FromStr for PropertyChargingStatusData {
             "disconnected" => Ok(Self::Disconnected),
             "plugged_in" => Ok(Self::PluggedIn),
             "charging" => Ok(Self::Charging),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -6202,7 +6202,7 @@ pub enum PropertyChargingTimeDisplayData {
     DisplayDuration,
     NoDisplayDuration,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyChargingTimeDisplayData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6257,7 +6257,7 @@ impl ::std::str::FromStr for PropertyChargingTimeDisplayData {
             "no_display" => Ok(Self::NoDisplay),
             "display_duration" => Ok(Self::DisplayDuration),
             "no_display_duration" => Ok(Self::NoDisplayDuration),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -6298,7 +6298,7 @@ pub enum PropertyChargingWindowChosenData {
     NotChosen,
     Chosen,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyChargingWindowChosenData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6347,7 +6347,7 @@ impl ::std::str::FromStr for PropertyChargingWindowChosenData {
         match value {
             "not_chosen" => Ok(Self::NotChosen),
             "chosen" => Ok(Self::Chosen),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -6417,7 +6417,7 @@ pub struct PropertyClear {
 pub enum PropertyClearData {
     Clear,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyClearData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6464,7 +6464,7 @@ impl ::std::str::FromStr for PropertyClearData {
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "clear" => Ok(Self::Clear),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -6521,7 +6521,7 @@ pub enum PropertyConditionBasedServiceDataDueStatus {
     Pending,
     Overdue,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyConditionBasedServiceDataDueStatus {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6572,7 +6572,7 @@ impl ::std::str::FromStr for PropertyConditionBasedServiceDataDueStatus {
             "ok" => Ok(Self::Ok),
             "pending" => Ok(Self::Pending),
             "overdue" => Ok(Self::Overdue),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -6638,7 +6638,7 @@ pub enum PropertyConnectionStateData {
     Disconnected,
     Connected,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyConnectionStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6687,7 +6687,7 @@ impl ::std::str::FromStr for PropertyConnectionStateData {
         match value {
             "disconnected" => Ok(Self::Disconnected),
             "connected" => Ok(Self::Connected),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -6732,7 +6732,7 @@ pub enum PropertyControlModeData {
     Aborted,
     Ended,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyControlModeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6796,7 +6796,7 @@ impl ::std::str::FromStr for PropertyControlModeData {
             "failed_to_start" => Ok(Self::FailedToStart),
             "aborted" => Ok(Self::Aborted),
             "ended" => Ok(Self::Ended),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -6844,7 +6844,7 @@ pub enum PropertyConvertibleRoofStateData {
     LoadingPosition,
     LoadingPositionImmediate,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyConvertibleRoofStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -6917,7 +6917,7 @@ impl ::std::str::FromStr for PropertyConvertibleRoofStateData {
             "intermediate_position" => Ok(Self::IntermediatePosition),
             "loading_position" => Ok(Self::LoadingPosition),
             "loading_position_immediate" => Ok(Self::LoadingPositionImmediate),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -6987,7 +6987,7 @@ pub enum PropertyCrashIncidentDataLocation {
     Lateral,
     Rear,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyCrashIncidentDataLocation {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7038,7 +7038,7 @@ impl ::std::str::FromStr for PropertyCrashIncidentDataLocation {
             "front" => Ok(Self::Front),
             "lateral" => Ok(Self::Lateral),
             "rear" => Ok(Self::Rear),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -7069,7 +7069,7 @@ pub enum PropertyCrashIncidentDataRepairs {
     Needed,
     NotNeeded,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyCrashIncidentDataRepairs {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7120,7 +7120,7 @@ impl ::std::str::FromStr for PropertyCrashIncidentDataRepairs {
             "unknown" => Ok(Self::Unknown),
             "needed" => Ok(Self::Needed),
             "not_needed" => Ok(Self::NotNeeded),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -7153,7 +7153,7 @@ pub enum PropertyCrashIncidentDataSeverity {
     Low,
     Unknown,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyCrashIncidentDataSeverity {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7214,7 +7214,7 @@ impl ::std::str::FromStr for PropertyCrashIncidentDataSeverity {
             "medium" => Ok(Self::Medium),
             "low" => Ok(Self::Low),
             "unknown" => Ok(Self::Unknown),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -7257,7 +7257,7 @@ pub enum PropertyCurrentTypeData {
     DirectCurrent,
     Wireless,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyCurrentTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -7312,7 +7312,7 @@ impl ::std::str::FromStr for PropertyCurrentTypeData {
             "alternating_current" => Ok(Self::AlternatingCurrent),
             "direct_current" => Ok(Self::DirectCurrent),
             "wireless" => Ok(Self::Wireless),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -7561,7 +7561,7 @@ pub enum PropertyDashboardLightDataName {
     SideMarkLightsFailure,
     LicencePlateLightFailure,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDashboardLightDataName {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8333,7 +8333,7 @@ impl ::std::str::FromStr for PropertyDashboardLightDataName {
             }
             "side_mark_lights_failure" => Ok(Self::SideMarkLightsFailure),
             "licence_plate_light_failure" => Ok(Self::LicencePlateLightFailure),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -8393,7 +8393,7 @@ pub enum PropertyDepartureTimeDisplayData {
     Reachable,
     NotReachable,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDepartureTimeDisplayData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8448,7 +8448,7 @@ impl ::std::str::FromStr for PropertyDepartureTimeDisplayData {
             "no_display" => Ok(Self::NoDisplay),
             "reachable" => Ok(Self::Reachable),
             "not_reachable" => Ok(Self::NotReachable),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -8504,7 +8504,7 @@ pub enum PropertyDetectedFatigueLevelData {
     ActionNeeded,
     CarReadyToTakeOver,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDetectedFatigueLevelData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8562,7 +8562,7 @@ impl ::std::str::FromStr for PropertyDetectedFatigueLevelData {
             "pause_recommended" => Ok(Self::PauseRecommended),
             "action_needed" => Ok(Self::ActionNeeded),
             "car_ready_to_take_over" => Ok(Self::CarReadyToTakeOver),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -8613,7 +8613,7 @@ pub enum PropertyDieselExhaustFilterStatusDataCleaning {
     Complete,
     Interrupted,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDieselExhaustFilterStatusDataCleaning {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8671,7 +8671,7 @@ impl ::std::str::FromStr for PropertyDieselExhaustFilterStatusDataCleaning {
             "in_progress" => Ok(Self::InProgress),
             "complete" => Ok(Self::Complete),
             "interrupted" => Ok(Self::Interrupted),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -8704,7 +8704,7 @@ pub enum PropertyDieselExhaustFilterStatusDataComponent {
     OverboostCodeRegulator,
     OffBoardRegeneration,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDieselExhaustFilterStatusDataComponent {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8765,7 +8765,7 @@ impl ::std::str::FromStr for PropertyDieselExhaustFilterStatusDataComponent {
             "diesel_particulate_filter" => Ok(Self::DieselParticulateFilter),
             "overboost_code_regulator" => Ok(Self::OverboostCodeRegulator),
             "off_board_regeneration" => Ok(Self::OffBoardRegeneration),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -8798,7 +8798,7 @@ pub enum PropertyDieselExhaustFilterStatusDataStatus {
     AtLimit,
     OverLimit,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDieselExhaustFilterStatusDataStatus {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -8859,7 +8859,7 @@ impl ::std::str::FromStr for PropertyDieselExhaustFilterStatusDataStatus {
             "overloaded" => Ok(Self::Overloaded),
             "at_limit" => Ok(Self::AtLimit),
             "over_limit" => Ok(Self::OverLimit),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -8940,7 +8940,7 @@ pub enum PropertyDoorPositionDataLocation {
     RearLeft,
     All,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDoorPositionDataLocation {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9001,7 +9001,7 @@ impl ::std::str::FromStr for PropertyDoorPositionDataLocation {
             "rear_right" => Ok(Self::RearRight),
             "rear_left" => Ok(Self::RearLeft),
             "all" => Ok(Self::All),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -9050,7 +9050,7 @@ pub enum PropertyDriverCardPresentDataCardPresent {
     NotPresent,
     Present,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDriverCardPresentDataCardPresent {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9099,7 +9099,7 @@ impl ::std::str::FromStr for PropertyDriverCardPresentDataCardPresent {
         match value {
             "not_present" => Ok(Self::NotPresent),
             "present" => Ok(Self::Present),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -9153,7 +9153,7 @@ pub enum PropertyDriverTimeStateDataTimeState {
     FifteenMinBeforeSixteen,
     SixteenReached,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDriverTimeStateDataTimeState {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9220,7 +9220,7 @@ impl ::std::str::FromStr for PropertyDriverTimeStateDataTimeState {
             "nine_reached" => Ok(Self::NineReached),
             "fifteen_min_before_sixteen" => Ok(Self::FifteenMinBeforeSixteen),
             "sixteen_reached" => Ok(Self::SixteenReached),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -9271,7 +9271,7 @@ pub enum PropertyDriverWorkingStateDataWorkingState {
     Working,
     Driving,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDriverWorkingStateDataWorkingState {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9329,7 +9329,7 @@ impl ::std::str::FromStr for PropertyDriverWorkingStateDataWorkingState {
             "driver_available" => Ok(Self::DriverAvailable),
             "working" => Ok(Self::Working),
             "driving" => Ok(Self::Driving),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -9378,7 +9378,7 @@ pub enum PropertyDrivetrainStateData {
     LowSpeedMode,
     ELaunch,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDrivetrainStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9451,7 +9451,7 @@ impl ::std::str::FromStr for PropertyDrivetrainStateData {
             "ready_for_overpressing" => Ok(Self::ReadyForOverpressing),
             "low_speed_mode" => Ok(Self::LowSpeedMode),
             "e_launch" => Ok(Self::ELaunch),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -9551,7 +9551,7 @@ pub enum PropertyDrivingModePhevData {
     Thermic,
     HybridParallel,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDrivingModePhevData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9615,7 +9615,7 @@ impl ::std::str::FromStr for PropertyDrivingModePhevData {
             "hybrid_serial" => Ok(Self::HybridSerial),
             "thermic" => Ok(Self::Thermic),
             "hybrid_parallel" => Ok(Self::HybridParallel),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -9667,7 +9667,7 @@ pub enum PropertyDurationDataUnit {
     Months,
     Milliseconds,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyDurationDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9734,7 +9734,7 @@ impl ::std::str::FromStr for PropertyDurationDataUnit {
             "weeks" => Ok(Self::Weeks),
             "months" => Ok(Self::Months),
             "milliseconds" => Ok(Self::Milliseconds),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -9805,7 +9805,7 @@ pub enum PropertyEcoDrivingThresholdDataType {
     Zero,
     One,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyEcoDrivingThresholdDataType {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9854,7 +9854,7 @@ impl ::std::str::FromStr for PropertyEcoDrivingThresholdDataType {
         match value {
             "zero" => Ok(Self::Zero),
             "one" => Ok(Self::One),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -9896,7 +9896,7 @@ pub enum PropertyEcoLevelData {
     High,
     Medium,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyEcoLevelData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -9945,7 +9945,7 @@ impl ::std::str::FromStr for PropertyEcoLevelData {
         match value {
             "high" => Ok(Self::High),
             "medium" => Ok(Self::Medium),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -9993,7 +9993,7 @@ pub enum PropertyElectricCurrentDataUnit {
     Milliamperes,
     Kiloamperes,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyElectricCurrentDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10048,7 +10048,7 @@ impl ::std::str::FromStr for PropertyElectricCurrentDataUnit {
             "amperes" => Ok(Self::Amperes),
             "milliamperes" => Ok(Self::Milliamperes),
             "kiloamperes" => Ok(Self::Kiloamperes),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -10096,7 +10096,7 @@ pub enum PropertyElectricPotentialDifferenceDataUnit {
     Millivolts,
     Kilovolts,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyElectricPotentialDifferenceDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10147,7 +10147,7 @@ impl ::std::str::FromStr for PropertyElectricPotentialDifferenceDataUnit {
             "volts" => Ok(Self::Volts),
             "millivolts" => Ok(Self::Millivolts),
             "kilovolts" => Ok(Self::Kilovolts),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -10189,7 +10189,7 @@ pub enum PropertyEnabledStateData {
     Disabled,
     Enabled,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyEnabledStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10238,7 +10238,7 @@ impl ::std::str::FromStr for PropertyEnabledStateData {
         match value {
             "disabled" => Ok(Self::Disabled),
             "enabled" => Ok(Self::Enabled),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -10331,7 +10331,7 @@ pub enum PropertyEnergyDataUnit {
     KilowattHours,
     AmpereHours,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyEnergyDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10392,7 +10392,7 @@ impl ::std::str::FromStr for PropertyEnergyDataUnit {
             "watt_hours" => Ok(Self::WattHours),
             "kilowatt_hours" => Ok(Self::KilowattHours),
             "ampere_hours" => Ok(Self::AmpereHours),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -10442,7 +10442,7 @@ pub enum PropertyEnergyEfficiencyDataUnit {
     MilesPerGallonEquivalent,
     MilesPerImperialGallonEquivalent,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyEnergyEfficiencyDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10507,7 +10507,7 @@ impl ::std::str::FromStr for PropertyEnergyEfficiencyDataUnit {
             "miles_per_imperial_gallon_equivalent" => {
                 Ok(Self::MilesPerImperialGallonEquivalent)
             }
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -10549,7 +10549,7 @@ pub enum PropertyEngagedData {
     NotEngaged,
     Engaged,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyEngagedData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10598,7 +10598,7 @@ impl ::std::str::FromStr for PropertyEngagedData {
         match value {
             "not_engaged" => Ok(Self::NotEngaged),
             "engaged" => Ok(Self::Engaged),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -10644,7 +10644,7 @@ pub enum PropertyEngineOilPressureLevelData {
     NoSensor,
     SystemFault,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyEngineOilPressureLevelData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10711,7 +10711,7 @@ impl ::std::str::FromStr for PropertyEngineOilPressureLevelData {
             "low_hard" => Ok(Self::LowHard),
             "no_sensor" => Ok(Self::NoSensor),
             "system_fault" => Ok(Self::SystemFault),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -10758,7 +10758,7 @@ pub enum PropertyEventData {
     IdlingEngineOn,
     EmergencyBraking,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyEventData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10825,7 +10825,7 @@ impl ::std::str::FromStr for PropertyEventData {
             "overspeed" => Ok(Self::Overspeed),
             "idling_engine_on" => Ok(Self::IdlingEngineOn),
             "emergency_braking" => Ok(Self::EmergencyBraking),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -10874,7 +10874,7 @@ pub enum PropertyEventTypeData {
     Left,
     Unknown,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyEventTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -10950,7 +10950,7 @@ impl ::std::str::FromStr for PropertyEventTypeData {
             "rear_left" => Ok(Self::RearLeft),
             "left" => Ok(Self::Left),
             "unknown" => Ok(Self::Unknown),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -10993,7 +10993,7 @@ pub enum PropertyFlashersData {
     LeftFlasherActive,
     RightFlasherActive,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyFlashersData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11051,7 +11051,7 @@ impl ::std::str::FromStr for PropertyFlashersData {
             "emergency_flasher_active" => Ok(Self::EmergencyFlasherActive),
             "left_flasher_active" => Ok(Self::LeftFlasherActive),
             "right_flasher_active" => Ok(Self::RightFlasherActive),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -11096,7 +11096,7 @@ pub enum PropertyFluidLevelData {
     High,
     VeryHigh,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyFluidLevelData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11160,7 +11160,7 @@ impl ::std::str::FromStr for PropertyFluidLevelData {
             "normal" => Ok(Self::Normal),
             "high" => Ok(Self::High),
             "very_high" => Ok(Self::VeryHigh),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -11204,7 +11204,7 @@ pub enum PropertyFrontExteriorLightData {
     Drl,
     Automatic,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyFrontExteriorLightData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11265,7 +11265,7 @@ impl ::std::str::FromStr for PropertyFrontExteriorLightData {
             "active_with_full_beam" => Ok(Self::ActiveWithFullBeam),
             "drl" => Ok(Self::Drl),
             "automatic" => Ok(Self::Automatic),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -11314,7 +11314,7 @@ pub enum PropertyFuelEfficiencyDataUnit {
     MilesPerGallon,
     KilometersPerLiter,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyFuelEfficiencyDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11372,7 +11372,7 @@ impl ::std::str::FromStr for PropertyFuelEfficiencyDataUnit {
             "miles_per_imperial_gallon" => Ok(Self::MilesPerImperialGallon),
             "miles_per_gallon" => Ok(Self::MilesPerGallon),
             "kilometers_per_liter" => Ok(Self::KilometersPerLiter),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -11413,7 +11413,7 @@ pub enum PropertyFuelLevelAccuracyData {
     Measured,
     Calculated,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyFuelLevelAccuracyData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11462,7 +11462,7 @@ impl ::std::str::FromStr for PropertyFuelLevelAccuracyData {
         match value {
             "measured" => Ok(Self::Measured),
             "calculated" => Ok(Self::Calculated),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -11508,7 +11508,7 @@ pub enum PropertyGearModeData {
     LowGear,
     Sport,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyGearModeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11575,7 +11575,7 @@ impl ::std::str::FromStr for PropertyGearModeData {
             "drive" => Ok(Self::Drive),
             "low_gear" => Ok(Self::LowGear),
             "sport" => Ok(Self::Sport),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -11617,7 +11617,7 @@ pub enum PropertyGpsSourceData {
     Real,
     None,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyGpsSourceData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11668,7 +11668,7 @@ impl ::std::str::FromStr for PropertyGpsSourceData {
             "dead_reckoning" => Ok(Self::DeadReckoning),
             "real" => Ok(Self::Real),
             "none" => Ok(Self::None),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -11710,7 +11710,7 @@ pub enum PropertyGradeData {
     Normal,
     Warning,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyGradeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11761,7 +11761,7 @@ impl ::std::str::FromStr for PropertyGradeData {
             "excellent" => Ok(Self::Excellent),
             "normal" => Ok(Self::Normal),
             "warning" => Ok(Self::Warning),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -11807,7 +11807,7 @@ pub enum PropertyHybridOperatingModeData {
     TemporaryChargeSustain,
     PrioritizeChargeGeneration,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyHybridOperatingModeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11874,7 +11874,7 @@ impl ::std::str::FromStr for PropertyHybridOperatingModeData {
             "forced_non_electric" => Ok(Self::ForcedNonElectric),
             "temporary_charge_sustain" => Ok(Self::TemporaryChargeSustain),
             "prioritize_charge_generation" => Ok(Self::PrioritizeChargeGeneration),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -11918,7 +11918,7 @@ pub enum PropertyIgnitionStateData {
     On,
     Start,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyIgnitionStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -11979,7 +11979,7 @@ impl ::std::str::FromStr for PropertyIgnitionStateData {
             "accessory" => Ok(Self::Accessory),
             "on" => Ok(Self::On),
             "start" => Ok(Self::Start),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -12025,7 +12025,7 @@ pub struct PropertyIlluminanceData {
 pub enum PropertyIlluminanceDataUnit {
     Lux,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyIlluminanceDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12072,7 +12072,7 @@ impl ::std::str::FromStr for PropertyIlluminanceDataUnit {
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         match value {
             "lux" => Ok(Self::Lux),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -12119,7 +12119,7 @@ pub enum PropertyImpactZoneData {
     FrontPassengerSide,
     FrontDriverSide,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyImpactZoneData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12189,7 +12189,7 @@ impl ::std::str::FromStr for PropertyImpactZoneData {
             "side_driver_side" => Ok(Self::SideDriverSide),
             "front_passenger_side" => Ok(Self::FrontPassengerSide),
             "front_driver_side" => Ok(Self::FrontDriverSide),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -12248,7 +12248,7 @@ pub enum PropertyLaneKeepAssistStateDataLocation {
     Left,
     Right,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyLaneKeepAssistStateDataLocation {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12297,7 +12297,7 @@ impl ::std::str::FromStr for PropertyLaneKeepAssistStateDataLocation {
         match value {
             "left" => Ok(Self::Left),
             "right" => Ok(Self::Right),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -12340,7 +12340,7 @@ pub enum PropertyLastEventLevelData {
     Medium,
     High,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyLastEventLevelData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12391,7 +12391,7 @@ impl ::std::str::FromStr for PropertyLastEventLevelData {
             "low" => Ok(Self::Low),
             "medium" => Ok(Self::Medium),
             "high" => Ok(Self::High),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -12452,7 +12452,7 @@ pub enum PropertyLastWarningReasonData {
     Unknown,
     Siren,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyLastWarningReasonData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12564,7 +12564,7 @@ impl ::std::str::FromStr for PropertyLastWarningReasonData {
             "remote" => Ok(Self::Remote),
             "unknown" => Ok(Self::Unknown),
             "siren" => Ok(Self::Siren),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -12621,7 +12621,7 @@ pub enum PropertyLengthDataUnit {
     ScandinavianMiles,
     NauticalMiles,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyLengthDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12703,7 +12703,7 @@ impl ::std::str::FromStr for PropertyLengthDataUnit {
             "miles" => Ok(Self::Miles),
             "scandinavian_miles" => Ok(Self::ScandinavianMiles),
             "nautical_miles" => Ok(Self::NauticalMiles),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -12764,7 +12764,7 @@ pub enum PropertyLimiterData {
     LowerSpeedRequested,
     SpeedFixed,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyLimiterData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12822,7 +12822,7 @@ impl ::std::str::FromStr for PropertyLimiterData {
             "higher_speed_requested" => Ok(Self::HigherSpeedRequested),
             "lower_speed_requested" => Ok(Self::LowerSpeedRequested),
             "speed_fixed" => Ok(Self::SpeedFixed),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -12868,7 +12868,7 @@ pub enum PropertyLocationData {
     InsideCar,
     NotInside,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyLocationData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -12935,7 +12935,7 @@ impl ::std::str::FromStr for PropertyLocationData {
             "outside_behind_car" => Ok(Self::OutsideBehindCar),
             "inside_car" => Ok(Self::InsideCar),
             "not_inside" => Ok(Self::NotInside),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -12984,7 +12984,7 @@ pub enum PropertyLockDataLocation {
     RearRight,
     RearLeft,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyLockDataLocation {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13042,7 +13042,7 @@ impl ::std::str::FromStr for PropertyLockDataLocation {
             "front_right" => Ok(Self::FrontRight),
             "rear_right" => Ok(Self::RearRight),
             "rear_left" => Ok(Self::RearLeft),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -13083,7 +13083,7 @@ pub enum PropertyLockSafetyData {
     Safe,
     Unsafe,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyLockSafetyData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13132,7 +13132,7 @@ impl ::std::str::FromStr for PropertyLockSafetyData {
         match value {
             "safe" => Ok(Self::Safe),
             "unsafe" => Ok(Self::Unsafe),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -13187,7 +13187,7 @@ pub enum PropertyLowVoltageBatteryChargeLevelData {
     DeactivationLevel2,
     DeactivationLevel3,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyLowVoltageBatteryChargeLevelData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13245,7 +13245,7 @@ impl ::std::str::FromStr for PropertyLowVoltageBatteryChargeLevelData {
             "deactivation_level_1" => Ok(Self::DeactivationLevel1),
             "deactivation_level_2" => Ok(Self::DeactivationLevel2),
             "deactivation_level_3" => Ok(Self::DeactivationLevel3),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -13289,7 +13289,7 @@ pub enum PropertyNetworkSecurityData {
     Wpa,
     Wpa2Personal,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyNetworkSecurityData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13347,7 +13347,7 @@ impl ::std::str::FromStr for PropertyNetworkSecurityData {
             "wep" => Ok(Self::Wep),
             "wpa" => Ok(Self::Wpa),
             "wpa2_personal" => Ok(Self::Wpa2Personal),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -13446,7 +13446,7 @@ pub enum PropertyParkAssistDataMuted {
     NotMuted,
     Muted,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyParkAssistDataMuted {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13495,7 +13495,7 @@ impl ::std::str::FromStr for PropertyParkAssistDataMuted {
         match value {
             "not_muted" => Ok(Self::NotMuted),
             "muted" => Ok(Self::Muted),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -13538,7 +13538,7 @@ pub enum PropertyParkingLightStatusData {
     Right,
     Both,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyParkingLightStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13591,7 +13591,7 @@ impl ::std::str::FromStr for PropertyParkingLightStatusData {
             "left" => Ok(Self::Left),
             "right" => Ok(Self::Right),
             "both" => Ok(Self::Both),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -13665,7 +13665,7 @@ pub enum PropertyPlugTypeData {
     Ccs,
     Chademo,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyPlugTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13723,7 +13723,7 @@ impl ::std::str::FromStr for PropertyPlugTypeData {
             "type_2" => Ok(Self::Type2),
             "ccs" => Ok(Self::Ccs),
             "chademo" => Ok(Self::Chademo),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -13765,7 +13765,7 @@ pub enum PropertyPluggedInData {
     PluggedIn,
     PluggedInBothSides,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyPluggedInData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13820,7 +13820,7 @@ impl ::std::str::FromStr for PropertyPluggedInData {
             "disconnected" => Ok(Self::Disconnected),
             "plugged_in" => Ok(Self::PluggedIn),
             "plugged_in_both_sides" => Ok(Self::PluggedInBothSides),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -13882,7 +13882,7 @@ pub enum PropertyPowerDataUnit {
     Megawatts,
     Horsepower,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyPowerDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -13943,7 +13943,7 @@ impl ::std::str::FromStr for PropertyPowerDataUnit {
             "kilowatts" => Ok(Self::Kilowatts),
             "megawatts" => Ok(Self::Megawatts),
             "horsepower" => Ok(Self::Horsepower),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -13987,7 +13987,7 @@ pub enum PropertyPreconditioningStatusData {
     Ventilation,
     Inactive,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyPreconditioningStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14048,7 +14048,7 @@ impl ::std::str::FromStr for PropertyPreconditioningStatusData {
             "cooling" => Ok(Self::Cooling),
             "ventilation" => Ok(Self::Ventilation),
             "inactive" => Ok(Self::Inactive),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -14101,7 +14101,7 @@ pub enum PropertyPressureDataUnit {
     MillimetersOfMercury,
     PoundsForcePerSquareInch,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyPressureDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14168,7 +14168,7 @@ impl ::std::str::FromStr for PropertyPressureDataUnit {
             "millibars" => Ok(Self::Millibars),
             "millimeters_of_mercury" => Ok(Self::MillimetersOfMercury),
             "pounds_force_per_square_inch" => Ok(Self::PoundsForcePerSquareInch),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -14219,7 +14219,7 @@ pub enum PropertyPriceTariffDataPricingType {
     PerMinute,
     PerKwh,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyPriceTariffDataPricingType {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14274,7 +14274,7 @@ impl ::std::str::FromStr for PropertyPriceTariffDataPricingType {
             "starting_fee" => Ok(Self::StartingFee),
             "per_minute" => Ok(Self::PerMinute),
             "per_kwh" => Ok(Self::PerKwh),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -14324,7 +14324,7 @@ pub enum PropertyReadingLampDataLocation {
     RearRight,
     RearLeft,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyReadingLampDataLocation {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14382,7 +14382,7 @@ impl ::std::str::FromStr for PropertyReadingLampDataLocation {
             "front_right" => Ok(Self::FrontRight),
             "rear_right" => Ok(Self::RearRight),
             "rear_left" => Ok(Self::RearLeft),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -14429,7 +14429,7 @@ pub enum PropertyReductionTimeDataStartStop {
     Start,
     Stop,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyReductionTimeDataStartStop {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14478,7 +14478,7 @@ impl ::std::str::FromStr for PropertyReductionTimeDataStartStop {
         match value {
             "start" => Ok(Self::Start),
             "stop" => Ok(Self::Stop),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -14548,7 +14548,7 @@ pub enum PropertyRoadTypeData {
     Country,
     National,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyRoadTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14618,7 +14618,7 @@ impl ::std::str::FromStr for PropertyRoadTypeData {
             "highway" => Ok(Self::Highway),
             "country" => Ok(Self::Country),
             "national" => Ok(Self::National),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -14665,7 +14665,7 @@ pub enum PropertySeatbeltStateDataFastenedState {
     NotFastened,
     Fastened,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertySeatbeltStateDataFastenedState {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14714,7 +14714,7 @@ impl ::std::str::FromStr for PropertySeatbeltStateDataFastenedState {
         match value {
             "not_fastened" => Ok(Self::NotFastened),
             "fastened" => Ok(Self::Fastened),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -14776,7 +14776,7 @@ pub enum PropertyServiceWarningDataDue {
     Due,
     Overdue,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyServiceWarningDataDue {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14834,7 +14834,7 @@ impl ::std::str::FromStr for PropertyServiceWarningDataDue {
             "almost" => Ok(Self::Almost),
             "due" => Ok(Self::Due),
             "overdue" => Ok(Self::Overdue),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -14865,7 +14865,7 @@ pub enum PropertyServiceWarningDataReason {
     EngineHours,
     DistanceDriven,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyServiceWarningDataReason {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -14923,7 +14923,7 @@ impl ::std::str::FromStr for PropertyServiceWarningDataReason {
             "regular_maintenance" => Ok(Self::RegularMaintenance),
             "engine_hours" => Ok(Self::EngineHours),
             "distance_driven" => Ok(Self::DistanceDriven),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -14966,7 +14966,7 @@ pub enum PropertySmartChargingOptionData {
     RenewableEnergy,
     Co2Optimized,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertySmartChargingOptionData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15021,7 +15021,7 @@ impl ::std::str::FromStr for PropertySmartChargingOptionData {
             "price_optimized" => Ok(Self::PriceOptimized),
             "renewable_energy" => Ok(Self::RenewableEnergy),
             "co2_optimized" => Ok(Self::Co2Optimized),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -15063,7 +15063,7 @@ pub enum PropertySmartChargingStatusData {
     SccIsActive,
     PeakSettingActive,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertySmartChargingStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15118,7 +15118,7 @@ impl ::std::str::FromStr for PropertySmartChargingStatusData {
             "wallbox_is_active" => Ok(Self::WallboxIsActive),
             "scc_is_active" => Ok(Self::SccIsActive),
             "peak_setting_active" => Ok(Self::PeakSettingActive),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -15167,7 +15167,7 @@ pub enum PropertySpeedDataUnit {
     MilesPerHour,
     Knots,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertySpeedDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15225,7 +15225,7 @@ impl ::std::str::FromStr for PropertySpeedDataUnit {
             "kilometers_per_hour" => Ok(Self::KilometersPerHour),
             "miles_per_hour" => Ok(Self::MilesPerHour),
             "knots" => Ok(Self::Knots),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -15267,7 +15267,7 @@ pub enum PropertySportChronoData {
     Active,
     Reset,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertySportChronoData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15318,7 +15318,7 @@ impl ::std::str::FromStr for PropertySportChronoData {
             "inactive" => Ok(Self::Inactive),
             "active" => Ok(Self::Active),
             "reset" => Ok(Self::Reset),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -15372,7 +15372,7 @@ pub enum PropertySpringRateDataSpringRateUnit {
     NewtonMillimeters,
     PoundFeet,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertySpringRateDataSpringRateUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15427,7 +15427,7 @@ impl ::std::str::FromStr for PropertySpringRateDataSpringRateUnit {
             "newton_meters" => Ok(Self::NewtonMeters),
             "newton_millimeters" => Ok(Self::NewtonMillimeters),
             "pound_feet" => Ok(Self::PoundFeet),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -15472,7 +15472,7 @@ pub enum PropertyStarterBatteryStateData {
     Orange,
     GreenYellow,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyStarterBatteryStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15533,7 +15533,7 @@ impl ::std::str::FromStr for PropertyStarterBatteryStateData {
             "green" => Ok(Self::Green),
             "orange" => Ok(Self::Orange),
             "green_yellow" => Ok(Self::GreenYellow),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -15583,7 +15583,7 @@ pub enum PropertyStationDisplayedStatusData {
     Discharging,
     NotReady,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyStationDisplayedStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15662,7 +15662,7 @@ impl ::std::str::FromStr for PropertyStationDisplayedStatusData {
             "completed" => Ok(Self::Completed),
             "discharging" => Ok(Self::Discharging),
             "not_ready" => Ok(Self::NotReady),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -15706,7 +15706,7 @@ pub enum PropertyStationPowerTypeData {
     DcFast,
     Wireless,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyStationPowerTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15764,7 +15764,7 @@ impl ::std::str::FromStr for PropertyStationPowerTypeData {
             "ac_smart" => Ok(Self::AcSmart),
             "dc_fast" => Ok(Self::DcFast),
             "wireless" => Ok(Self::Wireless),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -15812,7 +15812,7 @@ pub enum PropertyStationStatusData {
     Fault,
     Inactive,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyStationStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -15887,7 +15887,7 @@ impl ::std::str::FromStr for PropertyStationStatusData {
             "initialising" => Ok(Self::Initialising),
             "fault" => Ok(Self::Fault),
             "inactive" => Ok(Self::Inactive),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -15942,7 +15942,7 @@ pub enum PropertySunroofRainEventData {
     AutomaticallyInStrokePosition,
     Timer,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertySunroofRainEventData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16002,7 +16002,7 @@ impl ::std::str::FromStr for PropertySunroofRainEventData {
             }
             "automatically_in_stroke_position" => Ok(Self::AutomaticallyInStrokePosition),
             "timer" => Ok(Self::Timer),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -16056,7 +16056,7 @@ pub enum PropertySunroofTiltStateData {
     Tilted,
     HalfTilted,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertySunroofTiltStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16107,7 +16107,7 @@ impl ::std::str::FromStr for PropertySunroofTiltStateData {
             "closed" => Ok(Self::Closed),
             "tilted" => Ok(Self::Tilted),
             "half_tilted" => Ok(Self::HalfTilted),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -16151,7 +16151,7 @@ pub enum PropertySwitchPositionData {
     ParkingLightLeft,
     Sidelights,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertySwitchPositionData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16212,7 +16212,7 @@ impl ::std::str::FromStr for PropertySwitchPositionData {
             "parking_light_right" => Ok(Self::ParkingLightRight),
             "parking_light_left" => Ok(Self::ParkingLightLeft),
             "sidelights" => Ok(Self::Sidelights),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -16255,7 +16255,7 @@ pub enum PropertyTeleserviceAvailabilityData {
     Successful,
     Error,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyTeleserviceAvailabilityData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16313,7 +16313,7 @@ impl ::std::str::FromStr for PropertyTeleserviceAvailabilityData {
             "idle" => Ok(Self::Idle),
             "successful" => Ok(Self::Successful),
             "error" => Ok(Self::Error),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -16362,7 +16362,7 @@ pub enum PropertyTemperatureDataUnit {
     Celsius,
     Fahrenheit,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyTemperatureDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16413,7 +16413,7 @@ impl ::std::str::FromStr for PropertyTemperatureDataUnit {
             "kelvin" => Ok(Self::Kelvin),
             "celsius" => Ok(Self::Celsius),
             "fahrenheit" => Ok(Self::Fahrenheit),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -16460,7 +16460,7 @@ pub enum PropertyTemperatureExtremeDataExtreme {
     Highest,
     Lowest,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyTemperatureExtremeDataExtreme {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16509,7 +16509,7 @@ impl ::std::str::FromStr for PropertyTemperatureExtremeDataExtreme {
         match value {
             "highest" => Ok(Self::Highest),
             "lowest" => Ok(Self::Lowest),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -16577,7 +16577,7 @@ pub enum PropertyTimerDataTimerType {
     PreferredEndTime,
     DepartureDate,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyTimerDataTimerType {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16632,7 +16632,7 @@ impl ::std::str::FromStr for PropertyTimerDataTimerType {
             "preferred_start_time" => Ok(Self::PreferredStartTime),
             "preferred_end_time" => Ok(Self::PreferredEndTime),
             "departure_date" => Ok(Self::DepartureDate),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -16685,7 +16685,7 @@ pub enum PropertyTippedStateData {
     TippedOver,
     NotTipped,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyTippedStateData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16734,7 +16734,7 @@ impl ::std::str::FromStr for PropertyTippedStateData {
         match value {
             "tipped_over" => Ok(Self::TippedOver),
             "not_tipped" => Ok(Self::NotTipped),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -16808,7 +16808,7 @@ pub enum PropertyTirePressureStatusDataStatus {
     Soft,
     Deflation,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyTirePressureStatusDataStatus {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16869,7 +16869,7 @@ impl ::std::str::FromStr for PropertyTirePressureStatusDataStatus {
             "alert" => Ok(Self::Alert),
             "soft" => Ok(Self::Soft),
             "deflation" => Ok(Self::Deflation),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -16935,7 +16935,7 @@ pub enum PropertyTriggeredData {
     NotTriggered,
     Triggered,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyTriggeredData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -16984,7 +16984,7 @@ impl ::std::str::FromStr for PropertyTriggeredData {
         match value {
             "not_triggered" => Ok(Self::NotTriggered),
             "triggered" => Ok(Self::Triggered),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -17060,7 +17060,7 @@ pub enum PropertyTroubleCodeDataSystem {
     Powertrain,
     Network,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyTroubleCodeDataSystem {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17121,7 +17121,7 @@ impl ::std::str::FromStr for PropertyTroubleCodeDataSystem {
             "chassis" => Ok(Self::Chassis),
             "powertrain" => Ok(Self::Powertrain),
             "network" => Ok(Self::Network),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -17174,7 +17174,7 @@ pub enum PropertyVehicleDirectionData {
     Forward,
     Reverse,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyVehicleDirectionData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17223,7 +17223,7 @@ impl ::std::str::FromStr for PropertyVehicleDirectionData {
         match value {
             "forward" => Ok(Self::Forward),
             "reverse" => Ok(Self::Reverse),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -17264,7 +17264,7 @@ pub enum PropertyVehicleMovingData {
     NotMoving,
     Moving,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyVehicleMovingData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17313,7 +17313,7 @@ impl ::std::str::FromStr for PropertyVehicleMovingData {
         match value {
             "not_moving" => Ok(Self::NotMoving),
             "moving" => Ok(Self::Moving),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -17354,7 +17354,7 @@ pub enum PropertyVehicleOverspeedData {
     NoOverspeed,
     Overspeed,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyVehicleOverspeedData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17403,7 +17403,7 @@ impl ::std::str::FromStr for PropertyVehicleOverspeedData {
         match value {
             "no_overspeed" => Ok(Self::NoOverspeed),
             "overspeed" => Ok(Self::Overspeed),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -17531,7 +17531,7 @@ pub enum PropertyVolumeDataUnit {
     ImperialFluidOunces,
     ImperialGallons,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyVolumeDataUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17619,7 +17619,7 @@ impl ::std::str::FromStr for PropertyVolumeDataUnit {
             "gallons" => Ok(Self::Gallons),
             "imperial_fluid_ounces" => Ok(Self::ImperialFluidOunces),
             "imperial_gallons" => Ok(Self::ImperialGallons),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -17672,7 +17672,7 @@ pub enum PropertyWeekdayTimeDataWeekday {
     Sunday,
     Automatic,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyWeekdayTimeDataWeekday {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17742,7 +17742,7 @@ impl ::std::str::FromStr for PropertyWeekdayTimeDataWeekday {
             "saturday" => Ok(Self::Saturday),
             "sunday" => Ok(Self::Sunday),
             "automatic" => Ok(Self::Automatic),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -17794,7 +17794,7 @@ pub enum PropertyWheelRpmDataLocation {
     RearLeftOuter,
     Spare,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyWheelRpmDataLocation {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17861,7 +17861,7 @@ impl ::std::str::FromStr for PropertyWheelRpmDataLocation {
             "rear_right_outer" => Ok(Self::RearRightOuter),
             "rear_left_outer" => Ok(Self::RearLeftOuter),
             "spare" => Ok(Self::Spare),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -17897,7 +17897,7 @@ pub enum PropertyWheelRpmDataRpmUnit {
     DegreesPerSecond,
     RadiansPerSecond,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyWheelRpmDataRpmUnit {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -17952,7 +17952,7 @@ impl ::std::str::FromStr for PropertyWheelRpmDataRpmUnit {
             "revolutions_per_minute" => Ok(Self::RevolutionsPerMinute),
             "degrees_per_second" => Ok(Self::DegreesPerSecond),
             "radians_per_second" => Ok(Self::RadiansPerSecond),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -18019,7 +18019,7 @@ pub enum PropertyWindowPositionDataPosition {
     Open,
     Intermediate,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyWindowPositionDataPosition {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18070,7 +18070,7 @@ impl ::std::str::FromStr for PropertyWindowPositionDataPosition {
             "closed" => Ok(Self::Closed),
             "open" => Ok(Self::Open),
             "intermediate" => Ok(Self::Intermediate),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -18114,7 +18114,7 @@ pub enum PropertyWindscreenDamageData {
     DamageSmallerThan1Inch,
     DamageLargerThan1Inch,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyWindscreenDamageData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18172,7 +18172,7 @@ impl ::std::str::FromStr for PropertyWindscreenDamageData {
             "impact_but_no_damage_detected" => Ok(Self::ImpactButNoDamageDetected),
             "damage_smaller_than_1_inch" => Ok(Self::DamageSmallerThan1Inch),
             "damage_larger_than_1_inch" => Ok(Self::DamageLargerThan1Inch),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -18214,7 +18214,7 @@ pub enum PropertyWindscreenNeedsReplacementData {
     NoReplacementNeeded,
     ReplacementNeeded,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyWindscreenNeedsReplacementData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18269,7 +18269,7 @@ impl ::std::str::FromStr for PropertyWindscreenNeedsReplacementData {
             "unknown" => Ok(Self::Unknown),
             "no_replacement_needed" => Ok(Self::NoReplacementNeeded),
             "replacement_needed" => Ok(Self::ReplacementNeeded),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -18313,7 +18313,7 @@ pub enum PropertyWipersIntensityData {
     Level2,
     Level3,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyWipersIntensityData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18371,7 +18371,7 @@ impl ::std::str::FromStr for PropertyWipersIntensityData {
             "level_1" => Ok(Self::Level1),
             "level_2" => Ok(Self::Level2),
             "level_3" => Ok(Self::Level3),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -18413,7 +18413,7 @@ pub enum PropertyWipersStatusData {
     Active,
     Automatic,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl PropertyWipersStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18464,7 +18464,7 @@ impl ::std::str::FromStr for PropertyWipersStatusData {
             "inactive" => Ok(Self::Inactive),
             "active" => Ok(Self::Active),
             "automatic" => Ok(Self::Automatic),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -18635,7 +18635,7 @@ pub enum SeatLocation {
     Driver,
     Passenger,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl SeatLocation {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18702,7 +18702,7 @@ impl ::std::str::FromStr for SeatLocation {
             "rear_center" => Ok(Self::RearCenter),
             "driver" => Ok(Self::Driver),
             "passenger" => Ok(Self::Passenger),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -18748,7 +18748,7 @@ pub enum ServiceStatus {
     Warning,
     Critical,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl ServiceStatus {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18799,7 +18799,7 @@ impl ::std::str::FromStr for ServiceStatus {
             "ok" => Ok(Self::Ok),
             "warning" => Ok(Self::Warning),
             "critical" => Ok(Self::Critical),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -18909,7 +18909,7 @@ pub enum TheftAlarmPropertyStatusData {
     Armed,
     Triggered,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl TheftAlarmPropertyStatusData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -18960,7 +18960,7 @@ impl ::std::str::FromStr for TheftAlarmPropertyStatusData {
             "unarmed" => Ok(Self::Unarmed),
             "armed" => Ok(Self::Armed),
             "triggered" => Ok(Self::Triggered),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -19098,7 +19098,7 @@ pub enum TripsPropertyTypeData {
     Multi,
     Eco,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl TripsPropertyTypeData {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -19149,7 +19149,7 @@ impl ::std::str::FromStr for TripsPropertyTypeData {
             "single" => Ok(Self::Single),
             "multi" => Ok(Self::Multi),
             "eco" => Ok(Self::Eco),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -19486,7 +19486,7 @@ pub enum WindowLocation {
     RearLeft,
     Hatch,
     /// A value this version of the spec does not list yet, kept verbatim.
-    UnknownValue(::std::string::String),
+    UnknownValue(UnlistedValue),
 }
 impl WindowLocation {
     /// Every value the spec lists, in the spec's order (without [`Self::UnknownValue`]).
@@ -19547,7 +19547,7 @@ impl ::std::str::FromStr for WindowLocation {
             "rear_right" => Ok(Self::RearRight),
             "rear_left" => Ok(Self::RearLeft),
             "hatch" => Ok(Self::Hatch),
-            _ => Ok(Self::UnknownValue(value.to_string())),
+            _ => Ok(Self::UnknownValue(UnlistedValue(value.to_string()))),
         }
     }
 }
@@ -19649,5 +19649,20 @@ pub mod error {
         fn from(value: String) -> Self {
             Self(value.into())
         }
+    }
+}
+/// A value an open enum's spec does not list (yet), kept verbatim. Only decoding and `FromStr`
+/// build one, so it never holds a listed value.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct UnlistedValue(::std::string::String);
+impl UnlistedValue {
+    /// The value as it travels on the wire.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl ::std::fmt::Display for UnlistedValue {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(&self.0)
     }
 }

@@ -66,7 +66,7 @@ fn an_unknown_clearance_status_is_kept_verbatim() {
         delivery.event,
         Event::FleetClearanceChanged {
             vin: "EXVETESTVIN000001".into(),
-            status: ClearanceStatus::UnknownValue("suspended_by_oem".into()),
+            status: "suspended_by_oem".parse::<ClearanceStatus>().unwrap(),
             detail: Some("Brand paused data delivery".into()),
         }
     );
@@ -288,7 +288,7 @@ fn deliveries_serialise_and_deserialise() {
         Event::Other { name: "x".into() },
         Event::FleetClearanceChanged {
             vin: "EXVETESTVIN000001".into(),
-            status: ClearanceStatus::UnknownValue("paused".into()),
+            status: "paused".parse::<ClearanceStatus>().unwrap(),
             detail: None,
         },
     ] {
