@@ -79,6 +79,9 @@ pub struct EmulatorConfig {
     /// Retries and queue bounds of webhook deliveries (the `[webhook_delivery]` table).
     #[serde(default)]
     pub webhook_delivery: WebhookDelivery,
+    /// The embedded MQTT broker and its publisher (the `[mqtt]` table); off by default.
+    #[serde(default)]
+    pub mqtt: crate::mqtt::MqttConfig,
 }
 
 /// How vehicle data documents are generated. Every document has every capability and property
@@ -332,6 +335,7 @@ impl EmulatorConfig {
             vehicle_data: VehicleDataConfig::default(),
             webhooks: Vec::new(),
             webhook_delivery: WebhookDelivery::default(),
+            mqtt: crate::mqtt::MqttConfig::default(),
         }
     }
 
@@ -460,6 +464,7 @@ impl EmulatorConfig {
             1_000_000,
         )?;
         self.limits.validate()?;
+        self.mqtt.validate()?;
         let mut client_ids = std::collections::HashSet::new();
         let mut key_ids = std::collections::HashSet::new();
         for app in &self.applications {

@@ -98,6 +98,24 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The MQTT broker's certificates could not be created.
+    #[error("cannot create the MQTT broker's certificates: {0}")]
+    Pki(String),
+    /// A certificate or key file of the MQTT broker could not be written.
+    #[error(
+        "cannot write the MQTT broker's TLS file {path}: {source}; choose a writable `tls_dir` \
+         in the [mqtt] table"
+    )]
+    TlsFiles {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The embedded MQTT broker could not start or failed.
+    #[error("{0}")]
+    Broker(String),
     /// The vehicle data shape compiled into the emulator is broken (a bug of hm-emulator).
     #[error("{0}")]
     BuiltInShape(String),

@@ -9,6 +9,7 @@ pub mod faults;
 mod filter;
 mod form;
 mod hyper_errors;
+pub mod mqtt;
 mod routes;
 mod server;
 mod state;
@@ -24,4 +25,5 @@ pub use config::{
 };
 pub use error::Error;
 pub use faults::{Fault, Faults, Route};
+pub use mqtt::{MqttConfig, MqttEndpoint, MqttEnvironment, TlsFiles};
 pub use server::{Emulator, EmulatorHandle, serve};

@@ -16,6 +16,7 @@ use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 use crate::config::{EmulatorConfig, Limits};
 use crate::faults::Faults;
 use crate::hyper_errors::ShapedErrors;
+use crate::mqtt::{Mqtt, MqttEndpoint};
 use crate::state::AppState;
 use crate::webhooks::Webhooks;
 use crate::{Error, routes, webhooks};
@@ -45,6 +46,11 @@ impl Emulator {
         let base_url = format!("http://{local}");
         let _ = state.local_addr.set(local);
         let (stop, stopped) = oneshot::channel::<()>();
+        let mqtt = if state.config.mqtt.enabled {
+            Some(Mqtt::start(state.clone()).await?)
+        } else {
+            None
+        };
         let app = routes::router(state.clone());
         let limits = state.config.limits.clone();
         let task = tokio::spawn(serve_until(listener, app, limits, async move {
@@ -59,6 +65,7 @@ impl Emulator {
             stop: Some(stop),
             task: Some(task),
             deliveries,
+            mqtt,
         })
     }
 }
@@ -71,12 +78,15 @@ pub struct EmulatorHandle {
     task: Option<JoinHandle<()>>,
     /// The webhook delivery task, stopped with the server.
     deliveries: AbortHandle,
+    /// The embedded MQTT broker and its publisher, when enabled.
+    mqtt: Option<Mqtt>,
 }
 
 impl std::fmt::Debug for EmulatorHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmulatorHandle")
             .field("base_url", &self.base_url)
+            .field("mqtt", &self.mqtt())
             .finish()
     }
 }
@@ -132,12 +142,20 @@ impl EmulatorHandle {
         &self.state.config
     }
 
-    /// Stops the server: it stops accepting, lets open requests finish for at most
+    /// The embedded MQTT broker, when the configuration enables it (`[mqtt] enabled = true`).
+    pub fn mqtt(&self) -> Option<&MqttEndpoint> {
+        self.mqtt.as_ref().map(Mqtt::endpoint)
+    }
+
+    /// Stops the server (and the MQTT broker): it stops accepting, lets open requests finish for at most
     /// `limits.shutdown_grace_secs`, then closes every connection that is still open.
     pub async fn shutdown(mut self) -> Result<(), Error> {
         self.deliveries.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(mqtt) = self.mqtt.take() {
+            mqtt.stop().await?;
         }
         match self.task.take() {
             Some(task) => task
