@@ -260,7 +260,7 @@ fn remove_derived_deserialize(s: &mut ItemStruct) {
         };
         let kept = paths
             .into_iter()
-            .filter(|p| !p.segments.last().is_some_and(|s| s.ident == "Deserialize"));
+            .filter(|p| p.segments.last().is_none_or(|s| s.ident != "Deserialize"));
         *attr = parse_quote!(#[derive(#(#kept),*)]);
     }
 }
