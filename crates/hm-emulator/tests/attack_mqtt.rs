@@ -754,3 +754,105 @@ async fn a_stalled_subscriber_costs_bounded_memory() {
          stopped reading"
     );
 }
+
+/// `shutdown` waits for the publisher, and the publisher only looks at its stop signal between
+/// catch-up batches: after a clock jump with many approved vehicles, stopping the emulator waits
+/// until 100 rounds of every vehicle are generated and published (here 50 vehicles: 5,000
+/// documents, minutes of CPU on a loaded machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "attack finding: shutdown waits for a clock jump's whole catch-up (100 rounds x every vehicle)"]
+async fn shutdown_does_not_wait_for_a_catch_up() {
+    let vins: Vec<String> = (0..50).map(|i| format!("VIN000000000000{i:02}")).collect();
+    let vehicles: Vec<(&str, &str)> = vins.iter().map(|v| (v.as_str(), "sandbox")).collect();
+    let emulator = start(&vehicles).await;
+    approve(&emulator, &vehicles).await;
+    emulator.advance(Duration::from_secs(24 * 3600));
+    // Let the publisher pick up the jump.
+    tokio::task::yield_now().await;
+    let stopped = tokio::time::timeout(Duration::from_secs(20), emulator.shutdown()).await;
+    assert!(
+        stopped.is_ok(),
+        "shutdown took more than 20 s: it waits for 100 publish rounds of 50 vehicles"
+    );
+}
+
+/// A `Write` into a shared buffer, for capturing log lines.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every refused PUBLISH writes a WARN line with the client's topic verbatim, and the client stays
+/// connected: one certificate holder writes the emulator's log at packet rate (disk, CI logs), and
+/// a topic with a newline forges whole log lines. High Mobility's broker would not keep a client
+/// that publishes where it may not.
+#[tokio::test]
+#[ignore = "attack finding: refused publishes log one WARN each, verbatim, and the client stays connected"]
+async fn refused_publishes_do_not_flood_or_forge_the_log() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let emulator = start(&[]).await;
+    let mqtt = emulator.mqtt().unwrap();
+    let (attacker, mut eventloop) = client(options(mqtt, "noisy"));
+    tokio::time::timeout(HANG, connack(&mut eventloop))
+        .await
+        .unwrap()
+        .unwrap();
+    let forged = "x\n2026-01-01T00:00:00Z  INFO hm_emulator: FORGED LINE";
+    let sent = 500;
+    for _ in 0..sent {
+        attacker
+            .publish(forged, QoS::AtMostOnce, false, "payload")
+            .await
+            .unwrap();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while eventloop.poll().await.is_ok() {}
+    })
+    .await;
+    drop(emulator);
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let warnings = text.matches("tried to publish").count();
+    let forged_lines = text
+        .lines()
+        .filter(|l| l.contains("FORGED LINE") && !l.contains("tried to publish"))
+        .count();
+    assert!(
+        warnings <= 10 && forged_lines == 0,
+        "{sent} refused publishes wrote {warnings} warnings and {forged_lines} forged log lines"
+    );
+}
+
+/// A client that offers ALPN `mqtt` (as clients behind ALPN-routing load balancers do) connects.
+#[tokio::test]
+async fn a_client_offering_alpn_mqtt_connects() {
+    let emulator = start(&[]).await;
+    let mqtt = emulator.mqtt().unwrap();
+    let auth = (
+        read(&mqtt.tls().client_cert()),
+        read(&mqtt.tls().client_key()),
+    );
+    let (_c, mut eventloop) = client(options_with(
+        mqtt,
+        "alpn",
+        Some(auth),
+        Some(vec![b"mqtt".to_vec()]),
+    ));
+    let result = tokio::time::timeout(HANG, connack(&mut eventloop))
+        .await
+        .unwrap();
+    assert!(result.is_ok(), "{result:?}");
+}
