@@ -402,8 +402,8 @@ async fn the_broker_limits_packet_size() {
 // Attacks that held
 // ---------------------------------------------------------------------------------------------
 
-/// Without a client certificate, with one from a foreign CA, or speaking plain MQTT on the TLS
-/// port: no CONNACK.
+/// Without a client certificate, with one from a foreign CA, with the broker's own (server)
+/// certificate, or speaking plain MQTT on the TLS port: no CONNACK.
 #[tokio::test]
 async fn foreign_clients_are_refused() {
     let emulator = start(&[]).await;
@@ -421,6 +421,20 @@ async fn foreign_clients_are_refused() {
         .await
         .unwrap();
     assert!(result.is_err(), "connected with a foreign CA's certificate");
+
+    // The broker's own certificate and key sit next to the client's; they are not a client's.
+    let server = (
+        read(&mqtt.tls().server_cert()),
+        read(&mqtt.tls().server_key()),
+    );
+    let (_c, mut server) = client(options_with(mqtt, "server-cert", Some(server), None));
+    let result = tokio::time::timeout(HANG, connack(&mut server))
+        .await
+        .unwrap();
+    assert!(
+        result.is_err(),
+        "connected with the broker's server certificate"
+    );
 
     let addr = broker_addr(mqtt);
     let mut plain = MqttOptions::new("plain", addr.ip().to_string(), addr.port());
