@@ -764,8 +764,8 @@ async fn a_stalled_subscriber_does_not_stall_the_others() {
 /// holds 10,000 messages (mqtt5's `client_channel_capacity`), about 470 MiB of vehicle data at
 /// 48 KB a message, plus a 64 MiB backlog queue, per stalled connection, until the write timeout
 /// drops it. Here 95 MB sent with a stalled subscriber grow the process by about as much, after a
-/// control run without it (measured: control 28 -> 45 MiB, then 46 -> 165 MiB); a broker that bounds a client's
-/// buffer in bytes (a few MiB) grows by much less than half of it.
+/// control run without it (measured: control 28 -> 45 MiB, then 46 -> 165 MiB); a broker that
+/// bounds a client's buffer in bytes (a few MiB) grows by much less than half of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "attack finding: a stalled subscriber makes the broker hold every message (up to ~500 MiB each)"]
 async fn a_stalled_subscriber_costs_bounded_memory() {
