@@ -166,8 +166,9 @@ async fn post(emulator: &EmulatorHandle, path: &str, token: Option<&str>, body: 
     response.json().await.unwrap()
 }
 
-/// Requests clearances for `vehicles` as the demo application and lets them get approved.
-async fn approve(emulator: &EmulatorHandle, vehicles: &[(&str, &str)]) {
+/// Requests clearances for `vehicles` as the demo application and lets them get approved; returns
+/// the application's access token.
+async fn approve(emulator: &EmulatorHandle, vehicles: &[(&str, &str)]) -> String {
     let token = post(
         emulator,
         "/v1/access_tokens",
@@ -195,6 +196,7 @@ async fn approve(emulator: &EmulatorHandle, vehicles: &[(&str, &str)]) {
     .await;
     // Approval after 2 s; no publish round (5 s) is due yet.
     emulator.advance(Duration::from_secs(3));
+    token
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1066,5 +1068,48 @@ async fn refused_publishers_cannot_park_topics_in_aliases() {
         "topic alias maximum {alias_max:?}; 1,000 refused publishes with 60 KB topics and aliases \
          grew the process from {before} to {after} MiB (without aliases: {control_before} -> \
          {control_after} MiB)"
+    );
+}
+
+/// Once a vehicle's clearance is revoked, no further message carries its data.
+#[tokio::test]
+async fn a_revoked_vehicle_is_no_longer_published() {
+    let vehicles = [
+        ("VIN00000000000001", "sandbox"),
+        ("VIN00000000000002", "bmw"),
+    ];
+    let emulator = start(&vehicles).await;
+    let mqtt = emulator.mqtt().unwrap();
+    let topic = mqtt.topic(DEMO_CLIENT_ID);
+    let (_client, mut eventloop, granted) = subscribe(mqtt, "revoke", &topic).await;
+    assert!(granted);
+    let token = approve(&emulator, &vehicles).await;
+    emulator.advance(Duration::from_secs(2));
+    let mut first = HashSet::new();
+    while let Some(p) = next_publish(&mut eventloop, Duration::from_secs(3)).await {
+        let message: Value = serde_json::from_slice(&p.payload).unwrap();
+        first.insert(message["vin"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(first.len(), 2, "{first:?}");
+    let response = reqwest::Client::new()
+        .delete(format!(
+            "{}/v1/fleets/vehicles/VIN00000000000001",
+            emulator.base_url()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    emulator.advance(Duration::from_secs(3600));
+    let mut later = Vec::new();
+    while let Some(p) = next_publish(&mut eventloop, Duration::from_secs(3)).await {
+        let message: Value = serde_json::from_slice(&p.payload).unwrap();
+        later.push(message["vin"].as_str().unwrap().to_owned());
+    }
+    assert!(!later.is_empty());
+    assert!(
+        later.iter().all(|vin| vin == "VIN00000000000002"),
+        "messages after the revocation: {later:?}"
     );
 }
