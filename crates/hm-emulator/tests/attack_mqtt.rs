@@ -1113,3 +1113,28 @@ async fn a_revoked_vehicle_is_no_longer_published() {
         "messages after the revocation: {later:?}"
     );
 }
+
+/// Two emulators given the same `tls_dir` (two `hm emulator serve --tls-dir ./tls` in two
+/// terminals, or parallel tests sharing a path): the second silently replaces the first one's CA
+/// and client certificate, so the files the first one's handle names no longer open its broker.
+/// The emulator should refuse a `tls_dir` that a running emulator uses (a lock file) or keep
+/// each run's files apart.
+#[tokio::test]
+#[ignore = "attack finding: a second emulator with the same tls_dir silently breaks the first one's certificates"]
+async fn a_shared_tls_dir_does_not_break_the_running_emulator() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut config = config(&[]);
+    config.mqtt.tls_dir = Some(scratch.path().join("tls"));
+    let first = Emulator::start(config.clone()).await.unwrap();
+    let second = Emulator::start(config).await;
+    let mqtt = first.mqtt().unwrap();
+    let (_c, mut eventloop) = client(options(mqtt, "first-consumer"));
+    let result = tokio::time::timeout(HANG, connack(&mut eventloop))
+        .await
+        .unwrap();
+    assert!(
+        result.is_ok() || second.is_err(),
+        "the second emulator started with the same tls_dir and the first one's certificate files \
+         no longer open its broker: {result:?}"
+    );
+}
