@@ -1138,3 +1138,27 @@ async fn a_shared_tls_dir_does_not_break_the_running_emulator() {
          no longer open its broker: {result:?}"
     );
 }
+
+/// 150 consumers connected at once each get the round's message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_connections_each_get_the_stream() {
+    let vehicles = [("VIN00000000000001", "sandbox")];
+    let emulator = start(&vehicles).await;
+    let mqtt = emulator.mqtt().unwrap();
+    let topic = mqtt.topic(DEMO_CLIENT_ID);
+    let mut loops = Vec::new();
+    for i in 0..150 {
+        let (client, eventloop, granted) = subscribe(mqtt, &format!("many-{i}"), &topic).await;
+        assert!(granted);
+        loops.push((client, eventloop));
+    }
+    approve(&emulator, &vehicles).await;
+    emulator.advance(Duration::from_secs(2));
+    let mut received = 0;
+    for (_, eventloop) in &mut loops {
+        if next_publish(eventloop, HANG).await.is_some() {
+            received += 1;
+        }
+    }
+    assert_eq!(received, loops.len());
+}
