@@ -199,10 +199,6 @@ async fn approve(emulator: &EmulatorHandle, vehicles: &[(&str, &str)]) -> String
     token
 }
 
-// ---------------------------------------------------------------------------------------------
-// Findings
-// ---------------------------------------------------------------------------------------------
-
 /// mqtt5 runs the TLS handshake inline in its accept loop, without a timeout: one TCP connection
 /// that never sends a ClientHello (a port scanner, a half-open socket, `nc`) stops the broker
 /// accepting anyone else, for as long as it stays open.
@@ -399,10 +395,6 @@ async fn the_broker_limits_packet_size() {
         "the broker accepts packets of {limit} bytes: {ack:?}"
     );
 }
-
-// ---------------------------------------------------------------------------------------------
-// Attacks that held
-// ---------------------------------------------------------------------------------------------
 
 /// Without a client certificate, with one from a foreign CA, with the broker's own (server)
 /// certificate, or speaking plain MQTT on the TLS port: no CONNACK.
