@@ -21,9 +21,9 @@ use super::{MqttConfig, MqttEnvironment, application_id, topic};
 use crate::state::AppState;
 use crate::state::clearance::Status;
 
-/// Rounds published at once when the clock jumped far ahead; older rounds are skipped, so a jump of
-/// a year does not flood the broker.
-const MAX_CATCH_UP_ROUNDS: u32 = 100;
+/// Rounds published at once when the clock jumped far ahead: the newest ones; older rounds are
+/// skipped, so a jump of a year does not flood the broker.
+const MAX_CATCH_UP_ROUNDS: i64 = 100;
 
 /// The running publisher.
 pub struct Publisher {
@@ -72,16 +72,17 @@ async fn run(
     let mut next_due = state.clock.now() + step;
     loop {
         let now = state.clock.now();
-        let mut rounds = 0;
-        while next_due <= now {
-            if rounds == MAX_CATCH_UP_ROUNDS {
-                tracing::debug!("virtual clock jumped ahead; skipping older publish rounds");
-                next_due = now + step;
-                break;
+        next_due = skip_older_rounds(next_due, now, step);
+        // A catch-up can take long (rounds x vehicles): stopping does not wait for it.
+        let catch_up = async {
+            while next_due <= now {
+                publish_round(&state, &router, environment, next_due).await;
+                next_due += step;
             }
-            publish_round(&state, &router, environment, next_due).await;
-            next_due += step;
-            rounds += 1;
+        };
+        tokio::select! {
+            _ = &mut stopped => return,
+            () = catch_up => {}
         }
         // With a frozen clock only `advance` moves time; otherwise sleep until the next round.
         let until_due = (next_due - now).to_std().unwrap_or(Duration::ZERO);
@@ -98,6 +99,27 @@ async fn run(
             _ = sleep => {}
         }
     }
+}
+
+/// The first round to publish when the next due one is `next_due` and the clock says `now`: at
+/// most [`MAX_CATCH_UP_ROUNDS`] are due, the newest ones, on the same grid of `step`s.
+fn skip_older_rounds(
+    next_due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    step: chrono::Duration,
+) -> DateTime<Utc> {
+    let (behind, step_ms) = ((now - next_due).num_milliseconds(), step.num_milliseconds());
+    if behind < 0 || step_ms <= 0 {
+        return next_due;
+    }
+    let skipped = (behind / step_ms + 1 - MAX_CATCH_UP_ROUNDS).max(0);
+    if skipped > 0 {
+        tracing::debug!(
+            skipped,
+            "virtual clock jumped ahead; skipping older publish rounds"
+        );
+    }
+    next_due + chrono::Duration::milliseconds(skipped.saturating_mul(step_ms))
 }
 
 /// One message per approved vehicle of every application, as read at `at`.
@@ -132,6 +154,8 @@ async fn publish_round(
                     tracing::error!("cannot build an MQTT message (a bug of hm-emulator): {e}")
                 }
             }
+            // Building a message is CPU work without a pause: let a stop request in.
+            tokio::task::yield_now().await;
         }
     }
 }
@@ -200,6 +224,22 @@ fn streaming_data(document: Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clock_jump_publishes_the_newest_rounds_on_the_same_grid() {
+        let start = DateTime::<Utc>::UNIX_EPOCH;
+        let step = chrono::Duration::seconds(5);
+        // Not behind, or fewer rounds behind than the limit: nothing skipped.
+        assert_eq!(skip_older_rounds(start, start - step, step), start);
+        assert_eq!(skip_older_rounds(start, start + step * 99, step), start);
+        // A day behind: the last 100 rounds, ending at `now`.
+        let now = start + chrono::Duration::days(1);
+        let first = skip_older_rounds(start, now, step);
+        assert_eq!(first, now - step * 99);
+        // Between two grid points: the grid is kept.
+        let first = skip_older_rounds(start, now + chrono::Duration::seconds(2), step);
+        assert_eq!(first, now - step * 99);
+    }
 
     #[test]
     fn single_values_become_arrays_and_envelope_facts_leave_the_data() {
