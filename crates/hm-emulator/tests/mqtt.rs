@@ -246,7 +246,9 @@ async fn clients_without_a_certificate_or_with_a_foreign_one_are_refused() {
     // A certificate and key the broker's CA never signed.
     let stranger_ca = {
         let dir = tempfile::tempdir().unwrap();
-        let files = hm_emulator::mqtt::pki::create(dir.path()).unwrap();
+        let files = hm_emulator::mqtt::pki::create(dir.path(), &["stranger".to_string()])
+            .unwrap()
+            .files;
         (
             std::fs::read(files.client_cert()).unwrap(),
             std::fs::read(files.client_key()).unwrap(),

@@ -122,7 +122,8 @@ impl MqttEndpoint {
         &self.url
     }
 
-    /// The CA, server and demo client certificates.
+    /// The CA, server and client certificates (one per application; see
+    /// [`TlsFiles::application_cert`]).
     pub fn tls(&self) -> &TlsFiles {
         &self.files
     }
@@ -138,6 +139,8 @@ pub struct Mqtt {
     endpoint: MqttEndpoint,
     broker: broker::Broker,
     publisher: publisher::Publisher,
+    /// Keeps other emulators out of the TLS directory while this one runs.
+    _lock: std::fs::File,
     /// Holds the default (temporary) TLS directory; removed on drop.
     _temp_dir: Option<tempfile::TempDir>,
 }
@@ -159,15 +162,26 @@ impl Mqtt {
                 (temp.path().to_path_buf(), Some(temp))
             }
         };
-        let files = pki::create(&dir)?;
-        let topics = state
+        let client_ids: Vec<String> = state
             .config
             .applications
             .iter()
-            .map(|app| topic(config.environment, &app.client_id));
-        let access = access::TopicAccess::new(topics);
+            .map(|app| app.client_id.clone())
+            .collect();
+        let pki::Pki {
+            files,
+            identity,
+            lock,
+        } = pki::create(&dir, &client_ids)?;
+        let applications = client_ids
+            .iter()
+            .map(|client_id| broker::Application {
+                client_id: client_id.clone(),
+                topic: topic(config.environment, client_id),
+            })
+            .collect();
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let broker = broker::Broker::start(&files, addr, access).await?;
+        let broker = broker::Broker::start(identity, addr, applications).await?;
         let publisher = publisher::Publisher::spawn(state.clone(), broker.router(), config);
         let endpoint = MqttEndpoint {
             url: format!("mqtts://{}", broker.addr()),
@@ -182,13 +196,20 @@ impl Mqtt {
             endpoint.files.client_key().display(),
             endpoint.files.ca_cert().display(),
         );
-        for app in &state.config.applications {
-            tracing::info!(client_id = %app.client_id, topic = %endpoint.topic(&app.client_id), "MQTT topic");
+        for app in &client_ids {
+            tracing::info!(
+                client_id = %app,
+                topic = %endpoint.topic(app),
+                certificate = %endpoint.files.application_cert(app).unwrap_or_default().display(),
+                key = %endpoint.files.application_key(app).unwrap_or_default().display(),
+                "MQTT topic"
+            );
         }
         Ok(Self {
             endpoint,
             broker,
             publisher,
+            _lock: lock,
             _temp_dir: temp_dir,
         })
     }
