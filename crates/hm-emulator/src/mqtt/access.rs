@@ -69,15 +69,15 @@ impl AuthProvider for ApplicationAccess {
         Box::pin(async move {
             if let Some(sessions) = &self.sessions {
                 let owner = sessions.get_session(&connect.client_id).await?;
-                if let Some(owner) = owner.and_then(|session| session.user_id) {
-                    if owner != self.application {
-                        tracing::warn!(
-                            application = %self.application,
-                            client_id = ?connect.client_id,
-                            "MQTT client id belongs to another application's session; refused"
-                        );
-                        return Ok(AuthResult::fail(ReasonCode::NotAuthorized));
-                    }
+                if let Some(owner) = owner.and_then(|session| session.user_id)
+                    && owner != self.application
+                {
+                    tracing::warn!(
+                        application = %self.application,
+                        client_id = ?connect.client_id,
+                        "MQTT client id belongs to another application's session; refused"
+                    );
+                    return Ok(AuthResult::fail(ReasonCode::NotAuthorized));
                 }
             }
             Ok(AuthResult::success_with_user(self.application.clone()))

@@ -101,6 +101,11 @@ impl Broker {
         addr: SocketAddr,
         applications: Vec<Application>,
     ) -> Result<Self, Error> {
+        // The front door names its crypto provider; rustls clients in the same process that do
+        // not (rumqttc built without one, as in the tests) need a process-wide default, and the
+        // workspace compiles two (aws-lc-rs and mqtt5's ring), so rustls cannot pick one itself.
+        // Install the one the rest of the workspace uses, unless the host already chose.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             Error::Broker(format!(
                 "cannot listen on {addr}: {e}; choose another address or stop the process using it"
@@ -353,10 +358,10 @@ impl FrontDoor {
                 served.resource_monitor,
                 shutdown,
             );
-            if let Err(e) = handler.run().await {
-                if !e.is_normal_disconnect() {
-                    tracing::debug!(%peer, "MQTT connection ended: {e}");
-                }
+            if let Err(e) = handler.run().await
+                && !e.is_normal_disconnect()
+            {
+                tracing::debug!(%peer, "MQTT connection ended: {e}");
             }
         }
     }
