@@ -35,6 +35,8 @@ async fn emulator_with_approved_vehicle() -> Checked {
     )
     .await;
     api.advance(3);
+    // Those rounds are out before anyone subscribes: a test sees only the rounds it advances.
+    api.emulator.mqtt().unwrap().settled().await;
     api
 }
 

@@ -120,22 +120,20 @@ impl Running {
     }
 }
 
-/// Waits for a condition on the consumer, which has no notifier of its own.
-async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+/// Waits for a condition on `consumer`, which has no notifier of its own.
+async fn wait_until(what: &str, consumer: &Running, mut condition: impl FnMut(&Running) -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !condition() {
+    while !condition(consumer) {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
+            "timed out waiting for {what}: {:?}, {} handled, bad: {:?}",
+            consumer.snapshot(),
+            consumer.handled_ids().len(),
+            consumer.bad.lock().unwrap()
         );
 
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-/// Whether the consumer holds a connection now.
-fn connected(stats: &StatsSnapshot) -> bool {
-    stats.connections > stats.connection_losses
 }
 
 /// One publishing round: advance the virtual clock a second and wait until its message is out.
@@ -158,19 +156,18 @@ async fn zero_loss_with_duplicates_cut_connections_and_a_broker_restart() {
             .with_seed(11),
     );
     let consumer = consume(mqtt, "zero-loss");
-    wait_until("the subscription", || {
-        consumer.snapshot().subscriptions == 1
+    wait_until("the subscription", &consumer, |c| {
+        c.snapshot().subscriptions == 1
     })
     .await;
 
     let mut cuts = 0;
     for round in 1..=ROUNDS {
         if round % (ROUNDS / EXPLICIT_CUTS) == ROUNDS / EXPLICIT_CUTS / 2 {
-            // Cut while the consumer is connected, so every explicit cut ends a live session.
-            wait_until("a connection to cut", || connected(&consumer.snapshot())).await;
-            let dropped = mqtt.stats().connections_dropped;
-            assert!(mqtt.cut_connections() >= 1);
-            mqtt.wait_for_stats(|s| s.connections_dropped > dropped)
+            // Cut while the consumer is connected, so every explicit cut ends a connection.
+            let stats = mqtt.wait_for_stats(|s| s.connected == 1).await;
+            assert_eq!(mqtt.cut_connections(), 1);
+            mqtt.wait_for_stats(|s| s.connections_dropped > stats.connections_dropped)
                 .await;
             cuts += 1;
         }
@@ -194,8 +191,8 @@ async fn zero_loss_with_duplicates_cut_connections_and_a_broker_restart() {
     assert!(stats.duplicated >= ROUNDS / 20, "{stats:?}");
 
     // Everything published reaches the handler, each message once.
-    wait_until("every message handled", || {
-        consumer.handled_ids().len() as u64 >= published
+    wait_until("every message handled", &consumer, |c| {
+        c.handled_ids().len() as u64 >= published
     })
     .await;
     let (handled, snapshot) = consumer.stop().await;
@@ -230,9 +227,12 @@ async fn a_persistent_session_gets_what_was_queued_before_and_after_a_broker_res
     let mqtt = api.emulator.mqtt().unwrap();
     let url = mqtt.url().to_string();
     let first = consume(mqtt, "persistent");
-    wait_until("the subscription", || first.snapshot().subscriptions == 1).await;
+    wait_until("the subscription", &first, |c| {
+        c.snapshot().subscriptions == 1
+    })
+    .await;
     publish_round(&api, mqtt).await;
-    wait_until("the first message", || first.handled_ids().len() == 1).await;
+    wait_until("the first message", &first, |c| c.handled_ids().len() == 1).await;
     let (seen, _) = first.stop().await;
 
     // Nobody listens: the broker queues for the session, restarts, and queues more.
@@ -247,8 +247,8 @@ async fn a_persistent_session_gets_what_was_queued_before_and_after_a_broker_res
     assert_eq!(mqtt.stats().restarts, 1);
 
     let second = consume(mqtt, "persistent");
-    wait_until("the ten queued messages", || {
-        second.handled_ids().len() >= 10
+    wait_until("the ten queued messages", &second, |c| {
+        c.handled_ids().len() >= 10
     })
     .await;
     let (queued, snapshot) = second.stop().await;
@@ -275,6 +275,7 @@ async fn configured_duplicates_apply_from_the_start_and_cuts_count_only_live_con
     assert!(stats.published >= 1, "{stats:?}");
     assert_eq!(stats.duplicated, stats.published, "{stats:?}");
     // Nobody is connected: nothing to cut.
+    assert_eq!(stats.connected, 0);
     assert_eq!(mqtt.cut_connections(), 0);
     mqtt.clear_fault();
     let stats = publish_round(&api, mqtt).await;

@@ -93,6 +93,9 @@ pub struct MqttStats {
     pub connections_dropped: u64,
     /// Completed broker restarts.
     pub restarts: u64,
+    /// Client connections open now (counted from when the relay reached the broker, TLS
+    /// handshake included).
+    pub connected: u64,
 }
 
 /// A fault in effect, with its generator and the time of its last cut.

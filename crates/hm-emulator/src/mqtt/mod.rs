@@ -214,7 +214,7 @@ impl MqttEndpoint {
 
     /// Cuts every client connection now, as a network failure would (no MQTT goodbye); returns
     /// how many there were. Persistent sessions stay, with their queued messages.
-    pub fn cut_connections(&self) -> usize {
+    pub fn cut_connections(&self) -> u64 {
         self.control.proxy.cut()
     }
 
@@ -318,7 +318,10 @@ impl Control {
         // The router shares the session storage, which a new broker can only open once the old
         // one let go of it.
         *router = None;
-        old.stop().await?;
+        if let Err(e) = old.stop().await {
+            // It stopped all the same; what it left in the storage is what the new one resumes.
+            tracing::warn!("the MQTT broker stopped with an error before its restart: {e}");
+        }
         let new =
             broker::Broker::start(&self.files, addr, self.access.clone(), self.storage.path())
                 .await?;
@@ -371,11 +374,7 @@ impl Mqtt {
         let broker =
             broker::Broker::start(&files, loopback(0), access.clone(), storage.path()).await?;
         let stats = Arc::new(watch::channel(MqttStats::default()).0);
-        let counted = stats.clone();
-        let proxy = proxy::Proxy::start(loopback(0), broker.addr(), move || {
-            counted.send_modify(|stats| stats.connections_dropped += 1)
-        })
-        .await?;
+        let proxy = proxy::Proxy::start(loopback(0), broker.addr(), stats.clone()).await?;
         let url = format!("mqtts://{}", proxy.addr());
         let control = Arc::new(Control {
             clock: state.clock.clone(),

@@ -5,13 +5,13 @@
 //! TLS passes through untouched: the broker still terminates it and checks client certificates.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::MqttStats;
 use crate::Error;
 
 /// A running relay.
@@ -26,19 +26,17 @@ struct Shared {
     backend: Mutex<SocketAddr>,
     /// Bumped to cut every live relay.
     cut: watch::Sender<u64>,
-    /// Relays connected to the broker right now.
-    live: AtomicUsize,
-    /// Called once per relay cut.
-    on_cut: Box<dyn Fn() + Send + Sync>,
+    /// Where the relays count themselves (`connected`) and their cuts (`connections_dropped`).
+    stats: Arc<watch::Sender<MqttStats>>,
 }
 
 impl Proxy {
-    /// Listens on `addr` (port 0 picks a free one) and relays every connection to `backend`;
-    /// `on_cut` is called once for each connection [`Proxy::cut`] ends.
+    /// Listens on `addr` (port 0 picks a free one) and relays every connection to `backend`,
+    /// keeping `stats.connected` and `stats.connections_dropped` up to date.
     pub async fn start(
         addr: SocketAddr,
         backend: SocketAddr,
-        on_cut: impl Fn() + Send + Sync + 'static,
+        stats: Arc<watch::Sender<MqttStats>>,
     ) -> Result<Self, Error> {
         let listener = TcpListener::bind(addr)
             .await
@@ -49,8 +47,7 @@ impl Proxy {
         let shared = Arc::new(Shared {
             backend: Mutex::new(backend),
             cut: watch::channel(0).0,
-            live: AtomicUsize::new(0),
-            on_cut: Box::new(on_cut),
+            stats,
         });
         let accept = tokio::spawn(accept(listener, shared.clone()));
         Ok(Self {
@@ -75,8 +72,8 @@ impl Proxy {
     }
 
     /// Cuts every connection relayed now; returns how many there were.
-    pub fn cut(&self) -> usize {
-        let live = self.shared.live.load(Ordering::SeqCst);
+    pub fn cut(&self) -> u64 {
+        let live = self.shared.stats.borrow().connected;
         self.shared.cut.send_modify(|epoch| *epoch += 1);
         live
     }
@@ -129,11 +126,14 @@ async fn relay(mut client: TcpStream, shared: Arc<Shared>, mut cut: watch::Recei
     };
     let _ = client.set_nodelay(true);
     let _ = broker.set_nodelay(true);
-    shared.live.fetch_add(1, Ordering::SeqCst);
-    tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut client, &mut broker) => {}
-        _ = cut.changed() => (shared.on_cut)(),
-    }
-    shared.live.fetch_sub(1, Ordering::SeqCst);
+    shared.stats.send_modify(|stats| stats.connected += 1);
+    let was_cut = tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut client, &mut broker) => false,
+        _ = cut.changed() => true,
+    };
+    shared.stats.send_modify(|stats| {
+        stats.connected -= 1;
+        stats.connections_dropped += u64::from(was_cut);
+    });
     // Dropping both sockets closes them: each side sees the connection end without a goodbye.
 }
