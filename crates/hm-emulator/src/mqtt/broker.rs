@@ -7,9 +7,14 @@
 //! the client certificate which application the client is, and hands the connection to mqtt5's
 //! `ClientHandler` with that application's rights ([`ApplicationAccess`]). mqtt5's own listener
 //! (its `run` needs one) is a loopback TCP port that refuses every CONNECT.
+//!
+//! Sessions and queued messages are kept by mqtt5's file backend in a directory the caller owns,
+//! so that a broker started again on that directory resumes every persistent session with its
+//! queued QoS 1 messages (the memory backend lives and dies with one broker).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,10 +31,11 @@ use mqtt5::broker::transport::BrokerTransport;
 use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
+use super::MqttStats;
 use super::access::{ApplicationAccess, RefuseAll};
 use super::pki::BrokerIdentity;
 use crate::Error;
@@ -48,6 +54,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 pub const MAX_SESSION_EXPIRY: Duration = Duration::from_secs(3600);
 /// The largest packet a client may send. Clients only subscribe, acknowledge and ping.
 pub const MAX_CLIENT_PACKET_SIZE: usize = 64 * 1024;
+/// Subscriptions a client may hold. A consumer needs one (its application's topic, directly or in
+/// a share group); each extra share group of the same topic would deliver every message once more.
+pub const MAX_SUBSCRIPTIONS_PER_CLIENT: usize = 4;
 /// Messages waiting in a connection's delivery lane; more go to its session queue.
 pub const CLIENT_CHANNEL_CAPACITY: usize = 64;
 /// Bytes a session queue holds for a client that is offline or not reading (the oldest messages
@@ -56,6 +65,7 @@ pub const CLIENT_CHANNEL_CAPACITY: usize = 64;
 pub const MAX_QUEUED_BYTES_PER_CLIENT: usize = 16 * 1024 * 1024;
 
 /// An application as the broker knows it.
+#[derive(Clone)]
 pub struct Application {
     /// Its OAuth client id.
     pub client_id: String,
@@ -76,18 +86,20 @@ fn broker_error(what: &str) -> impl Fn(mqtt5::MqttError) -> Error + '_ {
     move |e| Error::Broker(format!("{what}: {e}"))
 }
 
-/// The broker's limits and settings (see the constants above).
-fn config() -> BrokerConfig {
+/// The broker's limits and settings (see the constants above), its sessions in `storage`.
+fn config(storage: &Path) -> BrokerConfig {
     let mut config = BrokerConfig::default()
         .with_bind_addresses(vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0))]);
-    // Sessions and queued messages live in memory: nothing is written to the working directory.
-    config.storage_config.backend = StorageBackend::Memory;
+    config.storage_config.backend = StorageBackend::File;
+    config.storage_config.base_dir = storage.to_path_buf();
+    config.storage_config.enable_persistence = true;
     config.storage_config.max_queued_bytes_per_client = MAX_QUEUED_BYTES_PER_CLIENT;
     config.sys_topics_enabled = false;
     config.max_clients = MAX_CONNECTIONS;
     config.session_expiry_interval = MAX_SESSION_EXPIRY;
     config.max_packet_size = MAX_CLIENT_PACKET_SIZE;
     config.client_channel_capacity = CLIENT_CHANNEL_CAPACITY;
+    config.max_subscriptions_per_client = MAX_SUBSCRIPTIONS_PER_CLIENT;
     // Clients never publish: no topic alias is ever needed, so none may be registered.
     config.topic_alias_maximum = 0;
     config
@@ -95,11 +107,17 @@ fn config() -> BrokerConfig {
 
 impl Broker {
     /// Starts the broker on `addr` (port 0 picks a free one), serving clients whose certificate
-    /// `identity` issued to one of `applications`.
+    /// `identity` issued to one of `applications`, its sessions stored in `storage`, counting
+    /// connections in `stats` (`connected`, `connections_dropped`). Every change of `cut` cuts
+    /// every live connection, as a network failure would (no MQTT goodbye; mqtt5 handles it as a
+    /// lost connection).
     pub async fn start(
-        identity: BrokerIdentity,
+        identity: &BrokerIdentity,
         addr: SocketAddr,
         applications: Vec<Application>,
+        storage: &Path,
+        stats: Arc<watch::Sender<MqttStats>>,
+        cut: watch::Sender<u64>,
     ) -> Result<Self, Error> {
         // The front door names its crypto provider; rustls clients in the same process that do
         // not (rumqttc built without one, as in the tests) need a process-wide default, and the
@@ -114,7 +132,7 @@ impl Broker {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Broker(e.to_string()))?;
-        let config = config();
+        let config = config(storage);
         let broker = MqttBroker::with_config(config.clone())
             .await
             .map_err(broker_error("cannot configure the MQTT broker"))?
@@ -141,7 +159,7 @@ impl Broker {
                 )),
             };
         }
-        let front_door = FrontDoor::new(listener, &identity, applications, served)?;
+        let front_door = FrontDoor::new(listener, identity, applications, served, cut, stats)?;
         let (stop, stopped) = oneshot::channel();
         let front_door = tokio::spawn(front_door.run(stopped));
         Ok(Self {
@@ -212,6 +230,8 @@ struct FrontDoor {
     /// Each issued client certificate (DER) and its application.
     clients: Arc<HashMap<Vec<u8>, Application>>,
     served: Served,
+    cut: watch::Sender<u64>,
+    stats: Arc<watch::Sender<MqttStats>>,
 }
 
 impl FrontDoor {
@@ -220,6 +240,8 @@ impl FrontDoor {
         identity: &BrokerIdentity,
         applications: Vec<Application>,
         served: Served,
+        cut: watch::Sender<u64>,
+        stats: Arc<watch::Sender<MqttStats>>,
     ) -> Result<Self, Error> {
         let tls_error = |e: &dyn std::fmt::Display| {
             Error::Broker(format!("cannot configure the MQTT broker's TLS: {e}"))
@@ -258,6 +280,8 @@ impl FrontDoor {
             acceptor: TlsAcceptor::from(Arc::new(tls)),
             clients: Arc::new(clients),
             served,
+            cut,
+            stats,
         })
     }
 
@@ -313,12 +337,17 @@ impl FrontDoor {
         let clients = self.clients.clone();
         let served = self.served.clone();
         let mut shutdown = served.shutdown.subscribe();
+        // Subscribed before the handshake: a cut after this accept reaches the connection.
+        let mut cut = self.cut.subscribe();
+        let stats = self.stats.clone();
         async move {
             let _permit = permit;
             let _ = tcp.set_nodelay(true);
+            let cutter = Cutter::new(&tcp);
             let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
             let tls = tokio::select! {
                 _ = shutdown.recv() => return,
+                _ = cut.changed() => return,
                 result = handshake => match result {
                     Ok(Ok(tls)) => tls,
                     Ok(Err(e)) => {
@@ -358,11 +387,55 @@ impl FrontDoor {
                 served.resource_monitor,
                 shutdown,
             );
-            if let Err(e) = handler.run().await
+            stats.send_modify(|stats| stats.connected += 1);
+            let run = handler.run();
+            tokio::pin!(run);
+            let (result, was_cut) = tokio::select! {
+                result = &mut run => (result, false),
+                _ = cut.changed() => {
+                    // Closing the socket under the handler makes mqtt5 take its lost-connection
+                    // path (session kept, will sent); aborting the handler would skip it.
+                    match cutter {
+                        Some(cutter) => {
+                            cutter.cut();
+                            (run.await, true)
+                        }
+                        None => (Ok(()), true),
+                    }
+                }
+            };
+            stats.send_modify(|stats| {
+                stats.connected -= 1;
+                stats.connections_dropped += u64::from(was_cut);
+            });
+            if let Err(e) = result
                 && !e.is_normal_disconnect()
             {
                 tracing::debug!(%peer, "MQTT connection ended: {e}");
             }
         }
+    }
+}
+
+/// A second handle on a connection's socket, to close it while mqtt5 owns the stream.
+struct Cutter(std::net::TcpStream);
+
+impl Cutter {
+    #[cfg(unix)]
+    fn new(tcp: &TcpStream) -> Option<Self> {
+        use std::os::fd::AsFd;
+        let fd = tcp.as_fd().try_clone_to_owned().ok()?;
+        Some(Self(std::net::TcpStream::from(fd)))
+    }
+
+    #[cfg(not(unix))]
+    fn new(_tcp: &TcpStream) -> Option<Self> {
+        None
+    }
+
+    /// Shuts the socket down both ways: the handler's next read ends, the client sees the
+    /// connection closed.
+    fn cut(self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
     }
 }
