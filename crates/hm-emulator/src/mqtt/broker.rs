@@ -124,14 +124,12 @@ impl Broker {
         // workspace compiles two (aws-lc-rs and mqtt5's ring), so rustls cannot pick one itself.
         // Install the one the rest of the workspace uses, unless the host already chose.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let listener = TcpListener::bind(addr).await.map_err(|e| {
-            Error::Broker(format!(
-                "cannot listen on {addr}: {e}; choose another address or stop the process using it"
-            ))
-        })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::Broker(e.to_string()))?;
+            .map_err(|source| Error::Bind { addr, source })?;
         let config = config(storage);
         let broker = MqttBroker::with_config(config.clone())
             .await
@@ -387,33 +385,54 @@ impl FrontDoor {
                 served.resource_monitor,
                 shutdown,
             );
-            stats.send_modify(|stats| stats.connected += 1);
+            let mut counted = Counted::new(stats);
             let run = handler.run();
             tokio::pin!(run);
-            let (result, was_cut) = tokio::select! {
-                result = &mut run => (result, false),
+            let result = tokio::select! {
+                result = &mut run => result,
                 _ = cut.changed() => {
+                    counted.cut = true;
                     // Closing the socket under the handler makes mqtt5 take its lost-connection
                     // path (session kept, will sent); aborting the handler would skip it.
                     match cutter {
                         Some(cutter) => {
                             cutter.cut();
-                            (run.await, true)
+                            run.await
                         }
-                        None => (Ok(()), true),
+                        None => Ok(()),
                     }
                 }
             };
-            stats.send_modify(|stats| {
-                stats.connected -= 1;
-                stats.connections_dropped += u64::from(was_cut);
-            });
             if let Err(e) = result
                 && !e.is_normal_disconnect()
             {
                 tracing::debug!(%peer, "MQTT connection ended: {e}");
             }
         }
+    }
+}
+
+/// A connection counted in `stats.connected` while it lives (also when its task is aborted).
+struct Counted {
+    stats: Arc<watch::Sender<MqttStats>>,
+    /// Whether it ends by a cut (counted in `connections_dropped`).
+    cut: bool,
+}
+
+impl Counted {
+    fn new(stats: Arc<watch::Sender<MqttStats>>) -> Self {
+        stats.send_modify(|stats| stats.connected += 1);
+        Self { stats, cut: false }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let cut = u64::from(self.cut);
+        self.stats.send_modify(|stats| {
+            stats.connected -= 1;
+            stats.connections_dropped += cut;
+        });
     }
 }
 

@@ -192,23 +192,14 @@ fn lock(dir: &Path) -> Result<File, Error> {
             path: path.clone(),
             source,
         })?;
-    #[cfg(unix)]
-    {
-        use rustix::fs::{FlockOperation, flock};
-        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) => {
-                return Err(Error::TlsDirInUse {
-                    path: dir.to_path_buf(),
-                });
-            }
-            Err(e) => {
-                return Err(Error::TlsFiles {
-                    path,
-                    source: e.into(),
-                });
-            }
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(Error::TlsDirInUse {
+                path: dir.to_path_buf(),
+            });
         }
+        Err(std::fs::TryLockError::Error(source)) => return Err(Error::TlsFiles { path, source }),
     }
     Ok(file)
 }
