@@ -113,6 +113,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another running emulator writes its certificates into the same `tls_dir`.
+    #[error(
+        "the MQTT TLS directory {path} is in use by another running emulator; give each emulator \
+         its own `tls_dir` (or none: a fresh temporary directory)"
+    )]
+    TlsDirInUse {
+        /// The directory.
+        path: PathBuf,
+    },
     /// The embedded MQTT broker could not start or failed.
     #[error("{0}")]
     Broker(String),

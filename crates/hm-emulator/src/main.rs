@@ -47,7 +47,9 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // mqtt5 logs what clients send (refused topics, client ids) verbatim and per packet;
+                // the emulator logs refusals itself, escaped and once per connection.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,mqtt5=error")),
         )
         .init();
     let args = match parse_args() {

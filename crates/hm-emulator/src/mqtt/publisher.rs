@@ -9,21 +9,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use hm_stream::auto_api::Capabilities;
 use hm_stream::generated::janus::Envelope;
-use mqtt5::QoS;
-use mqtt5::broker::router::MessageRouter;
-use mqtt5::packet::publish::PublishPacket;
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::{MqttConfig, MqttEnvironment, application_id, topic};
+use super::{Control, MqttConfig, MqttEnvironment, application_id, topic};
 use crate::state::AppState;
 use crate::state::clearance::Status;
 
-/// Rounds published at once when the clock jumped far ahead; older rounds are skipped, so a jump of
-/// a year does not flood the broker.
-const MAX_CATCH_UP_ROUNDS: u32 = 100;
+/// Rounds published at once when the clock jumped far ahead: the newest ones; older rounds are
+/// skipped, so a jump of a year does not flood the broker.
+const MAX_CATCH_UP_ROUNDS: i64 = 100;
 
 /// The running publisher.
 pub struct Publisher {
@@ -32,11 +29,11 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// Starts publishing every `config.publish_interval()` of virtual time.
-    pub fn spawn(state: Arc<AppState>, router: Arc<MessageRouter>, config: &MqttConfig) -> Self {
+    /// Starts publishing every `config.publish_interval()` of virtual time through `control`.
+    pub(super) fn spawn(state: Arc<AppState>, control: Arc<Control>, config: &MqttConfig) -> Self {
         let (stop, stopped) = oneshot::channel();
         let interval = config.publish_interval();
-        let task = tokio::spawn(run(state, router, interval, config.environment, stopped));
+        let task = tokio::spawn(run(state, control, interval, config.environment, stopped));
         Self {
             stop: Some(stop),
             task,
@@ -62,7 +59,7 @@ impl Drop for Publisher {
 
 async fn run(
     state: Arc<AppState>,
-    router: Arc<MessageRouter>,
+    control: Arc<Control>,
     interval: Duration,
     environment: MqttEnvironment,
     mut stopped: oneshot::Receiver<()>,
@@ -72,17 +69,19 @@ async fn run(
     let mut next_due = state.clock.now() + step;
     loop {
         let now = state.clock.now();
-        let mut rounds = 0;
-        while next_due <= now {
-            if rounds == MAX_CATCH_UP_ROUNDS {
-                tracing::debug!("virtual clock jumped ahead; skipping older publish rounds");
-                next_due = now + step;
-                break;
+        next_due = skip_older_rounds(next_due, now, step);
+        // A catch-up can take long (rounds x vehicles): stopping does not wait for it.
+        let catch_up = async {
+            while next_due <= now {
+                publish_round(&state, &control, environment, next_due).await;
+                next_due += step;
             }
-            publish_round(&state, &router, environment, next_due).await;
-            next_due += step;
-            rounds += 1;
+        };
+        tokio::select! {
+            _ = &mut stopped => return,
+            () = catch_up => {}
         }
+        control.caught_up.send_replace(now);
         // With a frozen clock only `advance` moves time; otherwise sleep until the next round.
         let until_due = (next_due - now).to_std().unwrap_or(Duration::ZERO);
         let sleep = async {
@@ -100,13 +99,36 @@ async fn run(
     }
 }
 
-/// One message per approved vehicle of every application, as read at `at`.
+/// The first round to publish when the next due one is `next_due` and the clock says `now`: at
+/// most [`MAX_CATCH_UP_ROUNDS`] are due, the newest ones, on the same grid of `step`s.
+fn skip_older_rounds(
+    next_due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    step: chrono::Duration,
+) -> DateTime<Utc> {
+    let (behind, step_ms) = ((now - next_due).num_milliseconds(), step.num_milliseconds());
+    if behind < 0 || step_ms <= 0 {
+        return next_due;
+    }
+    let skipped = (behind / step_ms + 1 - MAX_CATCH_UP_ROUNDS).max(0);
+    if skipped > 0 {
+        tracing::debug!(
+            skipped,
+            "virtual clock jumped ahead; skipping older publish rounds"
+        );
+    }
+    next_due + chrono::Duration::milliseconds(skipped.saturating_mul(step_ms))
+}
+
+/// One message per approved vehicle of every application, as read at `at`; first the connections
+/// are cut if the fault says so.
 async fn publish_round(
     state: &AppState,
-    router: &MessageRouter,
+    control: &Control,
     environment: MqttEnvironment,
     at: DateTime<Utc>,
 ) {
+    control.cut_if_due(at);
     for app in &state.config.applications {
         let approved: Vec<(String, String)> = {
             let mut clearances = state.clearances.of_app(&app.client_id, at);
@@ -124,14 +146,13 @@ async fn publish_round(
         let topic = topic(environment, &app.client_id);
         for (vin, brand) in approved {
             match message(state, application_id, vin, brand, at).await {
-                Ok(payload) => {
-                    let packet = PublishPacket::new(topic.clone(), payload, QoS::AtLeastOnce);
-                    router.route_message(&packet, None).await;
-                }
+                Ok(payload) => control.publish(&topic, payload).await,
                 Err(e) => {
                     tracing::error!("cannot build an MQTT message (a bug of hm-emulator): {e}")
                 }
             }
+            // Building a message is CPU work without a pause: let a stop request in.
+            tokio::task::yield_now().await;
         }
     }
 }
@@ -200,6 +221,22 @@ fn streaming_data(document: Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clock_jump_publishes_the_newest_rounds_on_the_same_grid() {
+        let start = DateTime::<Utc>::UNIX_EPOCH;
+        let step = chrono::Duration::seconds(5);
+        // Not behind, or fewer rounds behind than the limit: nothing skipped.
+        assert_eq!(skip_older_rounds(start, start - step, step), start);
+        assert_eq!(skip_older_rounds(start, start + step * 99, step), start);
+        // A day behind: the last 100 rounds, ending at `now`.
+        let now = start + chrono::Duration::days(1);
+        let first = skip_older_rounds(start, now, step);
+        assert_eq!(first, now - step * 99);
+        // Between two grid points: the grid is kept.
+        let first = skip_older_rounds(start, now + chrono::Duration::seconds(2), step);
+        assert_eq!(first, now - step * 99);
+    }
 
     #[test]
     fn single_values_become_arrays_and_envelope_facts_leave_the_data() {
