@@ -370,3 +370,71 @@ fn mqtt_settings_are_checked() {
         hm_emulator::MqttEnvironment::Sandbox
     );
 }
+
+/// A raw rumqttc client (MQTT 3.1.1) with the demo certificate, a persistent session and manual
+/// acknowledgements.
+fn raw_client(
+    mqtt: &hm_emulator::mqtt::MqttEndpoint,
+    id: &str,
+) -> (AsyncClient, rumqttc::EventLoop) {
+    let tls = mqtt.tls();
+    let port = mqtt.url().rsplit(':').next().unwrap().parse().unwrap();
+    let mut options = MqttOptions::new(id, "127.0.0.1", port);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    options.set_clean_session(false);
+    options.set_manual_acks(true);
+    options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
+        ca: std::fs::read(tls.ca_cert()).unwrap(),
+        alpn: None,
+        client_auth: Some((
+            std::fs::read(tls.client_cert()).unwrap(),
+            std::fs::read(tls.client_key()).unwrap(),
+        )),
+    }));
+    AsyncClient::new(options, 10)
+}
+
+async fn next_publish(events: &mut rumqttc::EventLoop) -> rumqttc::Publish {
+    loop {
+        let event = tokio::time::timeout(PATIENCE, events.poll())
+            .await
+            .expect("the broker answers")
+            .unwrap();
+        if let Event::Incoming(Packet::Publish(publish)) = event {
+            return publish;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unacknowledged_message_comes_back_byte_for_byte_to_an_mqtt_3_client() {
+    let api = emulator_with_approved_vehicle().await;
+    let mqtt = api.emulator.mqtt().unwrap();
+    let topic = mqtt.topic(DEMO_CLIENT_ID);
+    let (client, mut events) = raw_client(mqtt, "redelivery");
+    client.subscribe(&topic, QoS::AtLeastOnce).await.unwrap();
+    loop {
+        let event = tokio::time::timeout(PATIENCE, events.poll())
+            .await
+            .expect("the broker answers")
+            .unwrap();
+        if let Event::Incoming(Packet::SubAck(_)) = event {
+            break;
+        }
+    }
+    api.advance(1);
+    let first = next_publish(&mut events).await;
+    serde_json::from_slice::<serde_json::Value>(&first.payload).expect("JSON");
+    // Gone without acknowledging: the broker keeps the message in the session and resends it.
+    drop((client, events));
+    let (_client, mut events) = raw_client(mqtt, "redelivery");
+    let again = next_publish(&mut events).await;
+    assert_eq!(again.topic, topic);
+    assert!(
+        again.payload == first.payload,
+        "the resent message differs: {} bytes, starting {:?}, instead of {} bytes",
+        again.payload.len(),
+        &again.payload[..again.payload.len().min(8)],
+        first.payload.len()
+    );
+}
