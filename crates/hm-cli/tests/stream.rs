@@ -317,6 +317,21 @@ fn stream_acknowledges_exactly_what_it_printed() {
 }
 
 #[test]
+fn ctrl_c_stops_the_stream_cleanly() {
+    let fixture = streaming();
+    let running = start_stream(&fixture, &[]);
+    publish_rounds(&fixture, 1);
+    let interrupted = Command::new("kill")
+        .args(["-INT", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let (code, _, stderr) = running.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
 fn stream_errors_are_one_clear_line_without_key_material() {
     let fixture = streaming();
     let tls = fixture.emulator.mqtt().unwrap().tls();

@@ -122,17 +122,8 @@ fn print_message(
     printed: &AtomicU64,
     enough: &Notify,
 ) -> Result<(), hm_stream::BoxError> {
-    if delivery.payload.len() > MAX_PRINTED_BYTES {
-        warn(
-            json,
-            &format!(
-                "message {} of {} bytes is larger than {} MiB: acknowledged and skipped",
-                delivery.message_id,
-                delivery.payload.len(),
-                MAX_PRINTED_BYTES >> 20
-            ),
-            Some(&delivery.message_id),
-        );
+    if let Some(problem) = oversized(delivery) {
+        warn(json, &problem, Some(&delivery.message_id));
         return Ok(());
     }
     // Messages are handled one at a time: no other handler runs between the check and the print.
@@ -146,6 +137,18 @@ fn print_message(
         enough.notify_one();
     }
     Ok(())
+}
+
+/// What is wrong with a message too large to print.
+fn oversized(delivery: &Delivery) -> Option<String> {
+    (delivery.payload.len() > MAX_PRINTED_BYTES).then(|| {
+        format!(
+            "message {} of {} bytes is larger than {} MiB: acknowledged and skipped",
+            delivery.message_id,
+            delivery.payload.len(),
+            MAX_PRINTED_BYTES >> 20
+        )
+    })
 }
 
 /// Every value of a message: one human line or one JSON object per line.
@@ -219,17 +222,17 @@ fn json_line(delivery: &Delivery, capability: &str, property: &str, value: &Prop
 
 /// A bad message on stderr, with its `message_id` when it has one; it is then acknowledged.
 fn report_bad(bad: &BadMessage, json: bool) {
-    let id = bad.message_id.as_deref().unwrap_or("(without message_id)");
-    warn(
-        json,
-        &format!(
-            "bad message {id} on {} ({} bytes): {}; acknowledged and skipped",
-            bad.topic,
-            bad.payload.len(),
-            bad.problem
-        ),
-        bad.message_id.as_deref(),
-    );
+    warn(json, &bad_text(bad), bad.message_id.as_deref());
+}
+
+fn bad_text(bad: &BadMessage) -> String {
+    format!(
+        "bad message {} on {} ({} bytes): {}; acknowledged and skipped",
+        bad.message_id.as_deref().unwrap_or("(without message_id)"),
+        bad.topic,
+        bad.payload.len(),
+        bad.problem
+    )
 }
 
 /// A warning on stderr: one line, or one JSON object with `--json`.
@@ -541,6 +544,36 @@ mod tests {
         );
         assert_eq!(lines[1]["failure"]["reason"], "rate_limit");
         assert_eq!(lines[1]["data"], Value::Null);
+    }
+
+    #[test]
+    fn bad_and_oversized_messages_are_named_by_their_message_id() {
+        let bad = BadMessage {
+            message_id: Some("m-7".into()),
+            topic: "live/level13/x".into(),
+            payload: bytes::Bytes::from_static(b"{\"message_id\": \"m-7\"}"),
+            problem: hm_stream::Problem::SchemaMismatch {
+                detail: "missing field `vin`".into(),
+            },
+        };
+        assert_eq!(
+            bad_text(&bad),
+            "bad message m-7 on live/level13/x (21 bytes): does not match the MQTT V2 message \
+             schema: missing field `vin`; acknowledged and skipped"
+        );
+
+        let mut large = delivery();
+        assert_eq!(oversized(&large), None);
+        large.payload = bytes::Bytes::from(vec![b' '; MAX_PRINTED_BYTES + 1]);
+        let problem = oversized(&large).expect("oversized");
+        assert!(
+            problem.starts_with("message m-1 of 1048577 bytes"),
+            "{problem}"
+        );
+        // Skipped (and so acknowledged), not printed, not counted.
+        let (printed, enough) = (AtomicU64::new(0), Notify::new());
+        print_message(&large, true, Some(1), &printed, &enough).expect("skipped");
+        assert_eq!(printed.load(Ordering::SeqCst), 0);
     }
 
     #[test]
