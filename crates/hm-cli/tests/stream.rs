@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -86,12 +86,14 @@ fn clean(cmd: &mut Command) {
     cmd.env("HM_CONFIG", "/nonexistent/hm-test/config.toml");
 }
 
-/// A running `hm`: stderr lines arrive on a channel as they are written, stdout is collected.
+/// A running `hm`: stderr and stdout lines arrive on channels as they are written.
 struct Running {
     child: Child,
     stderr: mpsc::Receiver<String>,
-    stdout: JoinHandle<String>,
+    stdout: mpsc::Receiver<String>,
+    stdout_done: JoinHandle<()>,
     seen: Vec<String>,
+    printed: Vec<String>,
 }
 
 impl Running {
@@ -109,17 +111,20 @@ impl Running {
                 let _ = lines.send(line);
             }
         });
-        let mut out = child.stdout.take().unwrap();
-        let stdout = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = out.read_to_string(&mut text);
-            text
+        let (out_lines, stdout) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        let stdout_done = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = out_lines.send(line);
+            }
         });
         Running {
             child,
             stderr,
             stdout,
+            stdout_done,
             seen: Vec::new(),
+            printed: Vec::new(),
         }
     }
 
@@ -160,8 +165,10 @@ impl Running {
             panic!("hm did not exit; stderr: {:?}", self.seen);
         }
         let status = waiter.join().unwrap().expect("status");
-        let stdout = self.stdout.join().unwrap();
+        self.stdout_done.join().unwrap();
+        self.printed.extend(self.stdout.try_iter());
         self.seen.extend(self.stderr.try_iter());
+        let stdout: String = self.printed.iter().map(|l| format!("{l}\n")).collect();
         (status.code(), stdout, self.seen.join("\n"))
     }
 }
@@ -317,6 +324,56 @@ fn stream_acknowledges_exactly_what_it_printed() {
 }
 
 #[test]
+fn members_of_a_share_group_split_the_stream() {
+    let fixture = streaming();
+    let member = |id| {
+        start_stream(
+            &fixture,
+            &["--json", "--share", "ingest", "--mqtt-client-id", id],
+        )
+    };
+    let mut members = [member("member-a"), member("member-b")];
+    publish_rounds(&fixture, 6);
+    // The message ids each member printed, in order, each line read once.
+    let mut split: [Vec<String>; 2] = Default::default();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while split.iter().map(Vec::len).sum::<usize>() < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "split so far: {split:?}"
+        );
+        for (member, ids) in members.iter_mut().zip(&mut split) {
+            // Blocks briefly for each member in turn rather than spinning.
+            let first = member.stdout.recv_timeout(Duration::from_millis(20)).ok();
+            for line in first.into_iter().chain(member.stdout.try_iter()) {
+                let id = json_lines(&line)[0]["message_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                if ids.last() != Some(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+    }
+    assert!(
+        split.iter().all(|ids| !ids.is_empty()),
+        "both members got a share: {split:?}"
+    );
+    assert!(
+        split[0].iter().all(|id| !split[1].contains(id)),
+        "no message went to both: {split:?}"
+    );
+    for member in members {
+        let _ = Command::new("kill")
+            .args(["-INT", &member.child.id().to_string()])
+            .status();
+        let (code, _, stderr) = member.finish();
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+}
+
+#[test]
 fn ctrl_c_stops_the_stream_cleanly() {
     let fixture = streaming();
     let running = start_stream(&fixture, &[]);
@@ -405,6 +462,12 @@ fn stream_errors_are_one_clear_line_without_key_material() {
         ),
         (
             vec![],
+            vec!["--cert", &other_cert, "--key", &other_key],
+            3,
+            "the broker rejected the client certificate",
+        ),
+        (
+            vec![],
             vec!["--share", "ingest"],
             2,
             "--share needs --mqtt-client-id",
@@ -429,7 +492,10 @@ fn stream_errors_are_one_clear_line_without_key_material() {
                 && stderr.lines().filter(|l| !l.trim().is_empty()).count() <= 2,
             "one error and what to do: {stderr}"
         );
-        assert!(!stderr.contains(&key_body), "key material in {stderr}");
+        assert!(
+            !stderr.contains(&key_body) && !stderr.contains(&other_key_body),
+            "key material in {stderr}"
+        );
         assert!(output.stdout.is_empty(), "{args:?}");
     }
 }
