@@ -25,5 +25,5 @@ pub use config::{
 };
 pub use error::Error;
 pub use faults::{Fault, Faults, Route};
-pub use mqtt::{MqttConfig, MqttEndpoint, MqttEnvironment, TlsFiles};
+pub use mqtt::{MqttConfig, MqttEndpoint, MqttEnvironment, MqttFault, MqttStats, TlsFiles};
 pub use server::{Emulator, EmulatorHandle, serve};

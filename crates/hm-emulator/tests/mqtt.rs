@@ -35,6 +35,8 @@ async fn emulator_with_approved_vehicle() -> Checked {
     )
     .await;
     api.advance(3);
+    // Those rounds are out before anyone subscribes: a test sees only the rounds it advances.
+    api.emulator.mqtt().unwrap().settled().await;
     api
 }
 
@@ -297,14 +299,11 @@ async fn clients_may_only_subscribe_to_application_topics_and_never_publish() {
 
     // A client's publish on the application's topic never reaches a subscriber (this client is
     // one): only the emulator publishes data. Once the broker answered the forged publish, the
-    // next message this client sees is the emulator's own.
+    // next message this client sees is the emulator's own. (A round the publisher was still
+    // working on when this client subscribed may arrive meanwhile: that one is genuine.)
+    let forged = b"{\"forged\": true}";
     client
-        .publish(
-            own.as_str(),
-            QoS::AtLeastOnce,
-            false,
-            b"{\"forged\": true}".to_vec(),
-        )
+        .publish(own.as_str(), QoS::AtLeastOnce, false, forged.to_vec())
         .await
         .unwrap();
     loop {
@@ -312,10 +311,9 @@ async fn clients_may_only_subscribe_to_application_topics_and_never_publish() {
             .await
             .expect("the broker answers")
             .unwrap();
-        assert!(
-            !matches!(event, Event::Incoming(Packet::Publish(_))),
-            "forged message delivered: {event:?}"
-        );
+        if let Event::Incoming(Packet::Publish(publish)) = &event {
+            assert_ne!(&publish.payload[..], forged, "forged message delivered");
+        }
         if let Event::Incoming(Packet::PubAck(_)) = event {
             break;
         }

@@ -1,7 +1,12 @@
 //! The embedded MQTT broker (mqtt5): TLS only, on a loopback port, and only for clients whose
 //! certificate the emulator's CA signed.
+//!
+//! Sessions and queued messages are kept by mqtt5's file backend in a directory the caller owns,
+//! so that a broker started again on that directory resumes every persistent session with its
+//! queued QoS 1 messages (the memory backend lives and dies with one broker).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use mqtt5::broker::MqttBroker;
@@ -28,11 +33,12 @@ fn broker_error(what: &str) -> impl Fn(mqtt5::MqttError) -> Error + '_ {
 
 impl Broker {
     /// Starts the broker on `addr` (port 0 picks a free one) with mutual TLS from `files`,
-    /// letting clients do what `access` allows.
+    /// letting clients do what `access` allows, its sessions stored in `storage`.
     pub async fn start(
         files: &TlsFiles,
         addr: SocketAddr,
-        access: TopicAccess,
+        access: Arc<TopicAccess>,
+        storage: &Path,
     ) -> Result<Self, Error> {
         // mqtt5 builds its rustls configuration with the process-wide crypto provider; the
         // workspace compiles two (aws-lc-rs and mqtt5's ring), so rustls cannot pick one by
@@ -45,14 +51,15 @@ impl Broker {
             .with_bind_address(addr);
         let mut config = BrokerConfig::default().with_bind_addresses(Vec::new());
         config.tls_config = Some(tls);
-        // Sessions and queued messages live in memory: nothing is written to the working directory.
-        config.storage_config.backend = StorageBackend::Memory;
+        config.storage_config.backend = StorageBackend::File;
+        config.storage_config.base_dir = storage.to_path_buf();
+        config.storage_config.enable_persistence = true;
         config.sys_topics_enabled = false;
 
         let broker = MqttBroker::with_config(config)
             .await
             .map_err(broker_error("cannot configure the MQTT broker"))?
-            .with_auth_provider(Arc::new(access));
+            .with_auth_provider(access);
         // mqtt5 only warns when the TLS port cannot be bound; without it there is no broker.
         let addr = broker.tls_local_addr().ok_or_else(|| {
             Error::Broker(format!(

@@ -1,28 +1,41 @@
 //! The emulator's MQTT front door: its own CA and certificates ([`pki`]), an embedded broker with
-//! mutual TLS (`broker`) and a publisher of vehicle data for approved vehicles (`publisher`).
+//! mutual TLS (`broker`) behind a relay that owns the public port (`proxy`), a publisher of vehicle
+//! data for approved vehicles (`publisher`), and fault injection ([`MqttFault`]).
 //!
 //! Enabled with `[mqtt] enabled = true` in the configuration; [`crate::Emulator::start`] then runs
-//! it and [`crate::EmulatorHandle::mqtt`] tells where it listens and where the certificates are.
+//! it and [`crate::EmulatorHandle::mqtt`] tells where it listens and where the certificates are,
+//! and injects faults.
 
 mod access;
 mod broker;
+mod fault;
 pub mod pki;
+mod proxy;
 mod publisher;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use mqtt5::QoS;
+use mqtt5::broker::router::MessageRouter;
+use mqtt5::packet::publish::PublishPacket;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::Error;
 use crate::state::AppState;
+use crate::state::clock::VirtualClock;
+use access::TopicAccess;
+use fault::ActiveFault;
+pub use fault::{MqttFault, MqttStats};
 pub use pki::TlsFiles;
 
 /// The `[mqtt]` table of the configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MqttConfig {
     /// Whether the emulator runs its MQTT broker and publishes vehicle data. Default `false`.
@@ -34,6 +47,14 @@ pub struct MqttConfig {
     pub publish_interval_secs: u64,
     /// Which topic the data goes to: `live/level13/...` or `sandbox/level13/...`. Default `live`.
     pub environment: MqttEnvironment,
+    /// Share (0.0 to 1.0) of messages published twice with the same `message_id` and payload.
+    /// Default 0.0.
+    pub duplicate_share: f64,
+    /// Seconds of virtual time between two cuts of every client connection; 0 (the default)
+    /// never cuts.
+    pub disconnect_every_secs: u64,
+    /// Seed of the generator that picks the duplicated messages. Default 0x5eed.
+    pub fault_seed: u64,
 }
 
 impl Default for MqttConfig {
@@ -43,6 +64,9 @@ impl Default for MqttConfig {
             tls_dir: None,
             publish_interval_secs: 5,
             environment: MqttEnvironment::Live,
+            duplicate_share: 0.0,
+            disconnect_every_secs: 0,
+            fault_seed: MqttFault::default().seed,
         }
     }
 }
@@ -53,19 +77,36 @@ impl MqttConfig {
         Duration::from_secs(self.publish_interval_secs)
     }
 
+    /// The fault the configuration asks for from the start, if any.
+    pub fn fault(&self) -> Option<MqttFault> {
+        let fault = MqttFault {
+            duplicate_share: self.duplicate_share,
+            disconnect_every: (self.disconnect_every_secs > 0)
+                .then(|| Duration::from_secs(self.disconnect_every_secs)),
+            seed: self.fault_seed,
+        };
+        (fault.duplicate_share > 0.0 || fault.disconnect_every.is_some()).then_some(fault)
+    }
+
     /// Checks the values the TOML grammar cannot.
     pub fn validate(&self) -> Result<(), Error> {
-        let (min, max) = (1, 24 * 3600);
-        if (min..=max).contains(&self.publish_interval_secs) {
-            Ok(())
-        } else {
-            Err(Error::ConfigOutOfRange {
-                key: "mqtt.publish_interval_secs".into(),
-                value: self.publish_interval_secs,
-                min,
-                max,
-            })
+        let day = 24 * 3600;
+        for (key, value, min) in [
+            ("mqtt.publish_interval_secs", self.publish_interval_secs, 1),
+            ("mqtt.disconnect_every_secs", self.disconnect_every_secs, 0),
+        ] {
+            if !(min..=day).contains(&value) {
+                return Err(Error::ConfigOutOfRange {
+                    key: key.into(),
+                    value,
+                    min,
+                    max: day,
+                });
+            }
         }
+        MqttFault::duplicates(self.duplicate_share)
+            .check("mqtt.duplicate_share")
+            .map_err(Error::InvalidConfig)
     }
 }
 
@@ -108,35 +149,194 @@ fn topic(environment: MqttEnvironment, client_id: &str) -> String {
     )
 }
 
-/// Where the running broker listens and what a client needs to connect to it.
-#[derive(Debug)]
+/// Where the running broker listens, what a client needs to connect to it, and the faults to
+/// inject into its stream.
+///
+/// ```
+/// # async fn f() -> Result<(), hm_emulator::Error> {
+/// use hm_emulator::{Emulator, EmulatorConfig, MqttFault};
+///
+/// let mut config = EmulatorConfig::demo();
+/// config.mqtt.enabled = true;
+/// let emulator = Emulator::start(config).await?;
+/// let mqtt = emulator.mqtt().expect("enabled");
+/// // One message in twenty arrives twice; every connection is cut each virtual minute.
+/// mqtt.set_fault(MqttFault::duplicates(0.05).with_disconnects_every(std::time::Duration::from_secs(60)));
+/// mqtt.cut_connections(); // and once right now
+/// mqtt.restart_broker().await?; // sessions and their queued messages survive
+/// let stats = mqtt.wait_for_stats(|s| s.restarts == 1).await;
+/// println!("{stats:?}");
+/// # Ok(()) }
+/// ```
 pub struct MqttEndpoint {
     url: String,
-    files: TlsFiles,
     environment: MqttEnvironment,
+    control: Arc<Control>,
+}
+
+impl std::fmt::Debug for MqttEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttEndpoint")
+            .field("url", &self.url)
+            .field("tls", &self.control.files)
+            .field("environment", &self.environment)
+            .field("stats", &self.stats())
+            .finish()
+    }
 }
 
 impl MqttEndpoint {
-    /// The broker URL, `mqtts://127.0.0.1:PORT`.
+    /// The broker URL, `mqtts://127.0.0.1:PORT`; it stays the same across broker restarts.
     pub fn url(&self) -> &str {
         &self.url
     }
 
     /// The CA, server and demo client certificates.
     pub fn tls(&self) -> &TlsFiles {
-        &self.files
+        &self.control.files
     }
 
     /// The topic the data of application `client_id` is published on.
     pub fn topic(&self, client_id: &str) -> String {
         topic(self.environment, client_id)
     }
+
+    /// Sets (or replaces) the fault injected into the stream; its `disconnect_every` counts from
+    /// now (virtual time).
+    pub fn set_fault(&self, fault: MqttFault) {
+        *self.control.fault() = Some(ActiveFault::new(fault, self.control.clock.now()));
+    }
+
+    /// Removes the injected fault.
+    pub fn clear_fault(&self) {
+        *self.control.fault() = None;
+    }
+
+    /// Cuts every client connection now, as a network failure would (no MQTT goodbye); returns
+    /// how many there were. Persistent sessions stay, with their queued messages.
+    pub fn cut_connections(&self) -> u64 {
+        self.control.proxy.cut()
+    }
+
+    /// Stops the broker and starts it again behind the same URL, with the same certificates and
+    /// the same session storage: persistent sessions (`clean_start = false`) and their queued
+    /// QoS 1 messages survive, and what falls due for publishing meanwhile is published once the
+    /// broker is back. Client connections end while it restarts.
+    pub async fn restart_broker(&self) -> Result<(), Error> {
+        self.control.restart().await
+    }
+
+    /// Waits until every publishing round due at the current virtual time is published (during
+    /// a broker restart: until the broker is back and they are). Tests call it after
+    /// `EmulatorHandle::advance` instead of sleeping.
+    pub async fn settled(&self) {
+        let now = self.control.clock.now();
+        let mut caught_up = self.control.caught_up.subscribe();
+        // The sender lives in `self.control`, so the channel cannot close while we wait.
+        let _ = caught_up.wait_for(|published| *published >= now).await;
+    }
+
+    /// What the front door did so far.
+    pub fn stats(&self) -> MqttStats {
+        *self.control.stats.borrow()
+    }
+
+    /// Waits until `condition` holds for the stats, and returns them (for cuts, counted as each
+    /// connection ends).
+    pub async fn wait_for_stats(&self, mut condition: impl FnMut(&MqttStats) -> bool) -> MqttStats {
+        let mut stats = self.control.stats.subscribe();
+        // The sender lives in `self.control`, so the channel cannot close while we wait.
+        let _ = stats.wait_for(|stats| condition(stats)).await;
+        *stats.borrow()
+    }
+}
+
+/// What the publisher and the endpoint share: the broker, its relay and the faults.
+struct Control {
+    clock: Arc<VirtualClock>,
+    files: TlsFiles,
+    access: Arc<TopicAccess>,
+    /// mqtt5's session storage, kept across broker restarts; removed on drop.
+    storage: tempfile::TempDir,
+    proxy: proxy::Proxy,
+    /// The running broker; `None` once stopped.
+    broker: tokio::sync::Mutex<Option<broker::Broker>>,
+    /// The running broker's router; `None` while the broker is down. A restart holds it for
+    /// writing, so publishing waits for the new broker instead of routing into the stopped one.
+    router: tokio::sync::RwLock<Option<Arc<MessageRouter>>>,
+    fault: Mutex<Option<ActiveFault>>,
+    stats: Arc<watch::Sender<MqttStats>>,
+    /// The virtual time up to which the publisher has published every round.
+    caught_up: watch::Sender<DateTime<Utc>>,
+}
+
+impl Control {
+    fn fault(&self) -> MutexGuard<'_, Option<ActiveFault>> {
+        // Every step under the lock leaves the fault consistent, so a poisoned lock is still usable.
+        self.fault.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes `payload` on `topic` at QoS 1 (twice when the fault says so).
+    async fn publish(&self, topic: &str, payload: Vec<u8>) {
+        let packet = PublishPacket::new(topic, payload, QoS::AtLeastOnce);
+        let duplicate = self.fault().as_mut().is_some_and(ActiveFault::duplicates);
+        {
+            let router = self.router.read().await;
+            let Some(router) = router.as_ref() else {
+                tracing::error!("the MQTT broker is down after a failed restart; message dropped");
+                return;
+            };
+            router.route_message(&packet, None).await;
+            if duplicate {
+                router.route_message(&packet, None).await;
+            }
+        }
+        self.stats.send_modify(|stats| {
+            stats.published += 1;
+            stats.duplicated += u64::from(duplicate);
+        });
+    }
+
+    /// Cuts the connections if the fault says they are due at `at`.
+    fn cut_if_due(&self, at: DateTime<Utc>) {
+        let due = self.fault().as_mut().is_some_and(|fault| fault.cut_due(at));
+        if due {
+            let cut = self.proxy.cut();
+            tracing::debug!(connections = cut, "MQTT fault: connections cut");
+        }
+    }
+
+    async fn restart(&self) -> Result<(), Error> {
+        let mut router = self.router.write().await;
+        let mut slot = self.broker.lock().await;
+        let Some(old) = slot.take() else {
+            return Err(Error::Broker(
+                "the MQTT broker was stopped; it cannot restart".into(),
+            ));
+        };
+        let addr = old.addr();
+        // The router shares the session storage, which a new broker can only open once the old
+        // one let go of it.
+        *router = None;
+        if let Err(e) = old.stop().await {
+            // It stopped all the same; what it left in the storage is what the new one resumes.
+            tracing::warn!("the MQTT broker stopped with an error before its restart: {e}");
+        }
+        let new =
+            broker::Broker::start(&self.files, addr, self.access.clone(), self.storage.path())
+                .await?;
+        *router = Some(new.router());
+        self.proxy.set_backend(new.addr());
+        *slot = Some(new);
+        self.stats.send_modify(|stats| stats.restarts += 1);
+        tracing::info!(url = %format!("mqtts://{}", self.proxy.addr()), "MQTT broker restarted");
+        Ok(())
+    }
 }
 
 /// The running MQTT front door.
 pub struct Mqtt {
     endpoint: MqttEndpoint,
-    broker: broker::Broker,
     publisher: publisher::Publisher,
     /// Holds the default (temporary) TLS directory; removed on drop.
     _temp_dir: Option<tempfile::TempDir>,
@@ -149,10 +349,8 @@ impl Mqtt {
         let (dir, temp_dir) = match &config.tls_dir {
             Some(dir) => (dir.clone(), None),
             None => {
-                let temp = tempfile::Builder::new()
-                    .prefix("hm-emulator-tls-")
-                    .tempdir()
-                    .map_err(|source| Error::TlsFiles {
+                let temp =
+                    private_temp_dir("hm-emulator-tls-").map_err(|source| Error::TlsFiles {
                         path: std::env::temp_dir(),
                         source,
                     })?;
@@ -165,29 +363,54 @@ impl Mqtt {
             .applications
             .iter()
             .map(|app| topic(config.environment, &app.client_id));
-        let access = access::TopicAccess::new(topics);
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let broker = broker::Broker::start(&files, addr, access).await?;
-        let publisher = publisher::Publisher::spawn(state.clone(), broker.router(), config);
-        let endpoint = MqttEndpoint {
-            url: format!("mqtts://{}", broker.addr()),
+        let access = Arc::new(TopicAccess::new(topics));
+        let storage = private_temp_dir("hm-emulator-mqtt-sessions-").map_err(|e| {
+            Error::Broker(format!(
+                "cannot create the MQTT broker's session storage: {e}; \
+                 point TMPDIR at a writable directory"
+            ))
+        })?;
+        let loopback = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let broker =
+            broker::Broker::start(&files, loopback(0), access.clone(), storage.path()).await?;
+        let stats = Arc::new(watch::channel(MqttStats::default()).0);
+        let proxy = proxy::Proxy::start(loopback(0), broker.addr(), stats.clone()).await?;
+        let url = format!("mqtts://{}", proxy.addr());
+        let control = Arc::new(Control {
+            clock: state.clock.clone(),
             files,
+            access,
+            storage,
+            proxy,
+            router: tokio::sync::RwLock::new(Some(broker.router())),
+            broker: tokio::sync::Mutex::new(Some(broker)),
+            fault: Mutex::new(None),
+            stats,
+            caught_up: watch::channel(state.clock.now()).0,
+        });
+        let endpoint = MqttEndpoint {
+            url,
             environment: config.environment,
+            control: control.clone(),
         };
+        if let Some(fault) = config.fault() {
+            endpoint.set_fault(fault);
+        }
+        let publisher = publisher::Publisher::spawn(state.clone(), control, config);
+        let tls = endpoint.tls();
         tracing::info!(
             url = %endpoint.url,
-            tls_dir = %endpoint.files.dir().display(),
+            tls_dir = %tls.dir().display(),
             "MQTT broker listening (client certificate: {}, key: {}, CA: {})",
-            endpoint.files.client_cert().display(),
-            endpoint.files.client_key().display(),
-            endpoint.files.ca_cert().display(),
+            tls.client_cert().display(),
+            tls.client_key().display(),
+            tls.ca_cert().display(),
         );
         for app in &state.config.applications {
             tracing::info!(client_id = %app.client_id, topic = %endpoint.topic(&app.client_id), "MQTT topic");
         }
         Ok(Self {
             endpoint,
-            broker,
             publisher,
             _temp_dir: temp_dir,
         })
@@ -198,9 +421,20 @@ impl Mqtt {
         &self.endpoint
     }
 
-    /// Stops publishing, then the broker.
+    /// Stops publishing, then accepting connections, then the broker.
     pub(crate) async fn stop(self) -> Result<(), Error> {
         self.publisher.stop().await;
-        self.broker.stop().await
+        let control = &self.endpoint.control;
+        control.proxy.stop().await;
+        let broker = control.broker.lock().await.take();
+        match broker {
+            Some(broker) => broker.stop().await,
+            None => Ok(()),
+        }
     }
+}
+
+/// A fresh private temporary directory.
+fn private_temp_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new().prefix(prefix).tempdir()
 }

@@ -9,15 +9,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use hm_stream::auto_api::Capabilities;
 use hm_stream::generated::janus::Envelope;
-use mqtt5::QoS;
-use mqtt5::broker::router::MessageRouter;
-use mqtt5::packet::publish::PublishPacket;
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::{MqttConfig, MqttEnvironment, application_id, topic};
+use super::{Control, MqttConfig, MqttEnvironment, application_id, topic};
 use crate::state::AppState;
 use crate::state::clearance::Status;
 
@@ -32,11 +29,11 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// Starts publishing every `config.publish_interval()` of virtual time.
-    pub fn spawn(state: Arc<AppState>, router: Arc<MessageRouter>, config: &MqttConfig) -> Self {
+    /// Starts publishing every `config.publish_interval()` of virtual time through `control`.
+    pub(super) fn spawn(state: Arc<AppState>, control: Arc<Control>, config: &MqttConfig) -> Self {
         let (stop, stopped) = oneshot::channel();
         let interval = config.publish_interval();
-        let task = tokio::spawn(run(state, router, interval, config.environment, stopped));
+        let task = tokio::spawn(run(state, control, interval, config.environment, stopped));
         Self {
             stop: Some(stop),
             task,
@@ -62,7 +59,7 @@ impl Drop for Publisher {
 
 async fn run(
     state: Arc<AppState>,
-    router: Arc<MessageRouter>,
+    control: Arc<Control>,
     interval: Duration,
     environment: MqttEnvironment,
     mut stopped: oneshot::Receiver<()>,
@@ -79,10 +76,11 @@ async fn run(
                 next_due = now + step;
                 break;
             }
-            publish_round(&state, &router, environment, next_due).await;
+            publish_round(&state, &control, environment, next_due).await;
             next_due += step;
             rounds += 1;
         }
+        control.caught_up.send_replace(now);
         // With a frozen clock only `advance` moves time; otherwise sleep until the next round.
         let until_due = (next_due - now).to_std().unwrap_or(Duration::ZERO);
         let sleep = async {
@@ -100,13 +98,15 @@ async fn run(
     }
 }
 
-/// One message per approved vehicle of every application, as read at `at`.
+/// One message per approved vehicle of every application, as read at `at`; first the connections
+/// are cut if the fault says so.
 async fn publish_round(
     state: &AppState,
-    router: &MessageRouter,
+    control: &Control,
     environment: MqttEnvironment,
     at: DateTime<Utc>,
 ) {
+    control.cut_if_due(at);
     for app in &state.config.applications {
         let approved: Vec<(String, String)> = {
             let mut clearances = state.clearances.of_app(&app.client_id, at);
@@ -124,10 +124,7 @@ async fn publish_round(
         let topic = topic(environment, &app.client_id);
         for (vin, brand) in approved {
             match message(state, application_id, vin, brand, at).await {
-                Ok(payload) => {
-                    let packet = PublishPacket::new(topic.clone(), payload, QoS::AtLeastOnce);
-                    router.route_message(&packet, None).await;
-                }
+                Ok(payload) => control.publish(&topic, payload).await,
                 Err(e) => {
                     tracing::error!("cannot build an MQTT message (a bug of hm-emulator): {e}")
                 }
