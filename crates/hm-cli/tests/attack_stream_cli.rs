@@ -11,7 +11,7 @@ fn reproducer(name: &str) {
         "Mosquitto is missing: apt-get install mosquitto"
     );
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attack_stream");
-    let output = Command::new("sh")
+    let output = Command::new("bash")
         .arg(dir.join(name))
         .env("HM", env!("CARGO_BIN_EXE_hm"))
         .output()
@@ -34,4 +34,10 @@ fn newline_in_vin_or_message_id_forges_output_lines() {
 #[ignore = "attack finding: --json prints DEL/C1 controls as \\u{7f}, which is not valid JSON"]
 fn json_lines_stay_json_with_del_and_c1_controls() {
     reproducer("json_c1_controls.sh");
+}
+
+#[test]
+#[ignore = "attack finding: --key /dev/zero eats all memory, --key FIFO blocks forever"]
+fn key_file_that_is_dev_zero_or_a_fifo_is_a_clear_error() {
+    reproducer("key_special_files.sh");
 }
