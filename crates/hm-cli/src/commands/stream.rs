@@ -459,6 +459,7 @@ pub fn stream_error(error: hm_stream::Error) -> CliError {
         )),
         E::InvalidConfig { .. } => CliError::Usage(error.to_string()),
         E::ReadFile { .. }
+        | E::FileTooLarge { .. }
         | E::PemAsPath { .. }
         | E::Pem { .. }
         | E::ClientIdentity { .. }

@@ -3,7 +3,7 @@
 # printed as `\u{7f}` / `\u{9b}`: escape_controls() runs over the JSON text, and that is not a
 # JSON escape, so the line is not valid JSON. Exits 1 while the weakness is there.
 . "$(dirname "$0")/lib.sh"
-$HM stream --json --count 2 > $W/out 2> $W/err & P=$!
+hm stream --json --count 2 > $W/out 2> $W/err & P=$!
 wait_subscribed $W/err || exit 2
 publish "$(msg b1 'VIN\u009b31mX')" "$(msg b2 'VIN\u007fX')"
 wait $P

@@ -3,7 +3,7 @@
 # output lines; escape_controls() escapes every control character but '\n'. Exits 1 while the
 # weakness is there.
 . "$(dirname "$0")/lib.sh"
-$HM stream --count 1 > $W/out 2> $W/err & P=$!
+hm stream --count 1 > $W/out 2> $W/err & P=$!
 wait_subscribed $W/err || exit 2
 publish '{"message_id":"bad\nFORGEDVIN  diagnostics.odometer  999 kilometers  -","vin":1}' \
   "$(msg a1 'VIN1\nFORGEDVIN  diagnostics.odometer  999 kilometers  2026-01-01T00:00:00Z')"

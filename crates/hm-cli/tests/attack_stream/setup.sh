@@ -1,6 +1,7 @@
 #!/bin/sh
 # Attack harness: own CA, Mosquitto with a mutual-TLS listener (for hm stream) and a plain
-# loopback listener (for the hostile publisher pub.py). Usage: . ./setup.sh DIR TLSPORT PLAINPORT
+# loopback listener (for the hostile publisher pub.py). Usage: sh setup.sh DIR TLSPORT PLAINPORT;
+# returns once Mosquitto listens on both.
 set -e
 D=$1; TP=$2; PP=$3
 mkdir -p "$D"; cd "$D"
@@ -22,6 +23,22 @@ keyfile $D/server.key
 require_certificate true
 listener $PP 127.0.0.1
 C
-/usr/sbin/mosquitto -c mosq.conf > mosq.log 2>&1 &
+${MOSQUITTO:-/usr/sbin/mosquitto} -c mosq.conf > mosq.log 2>&1 &
 echo $! > mosq.pid
-sleep 0.5
+# Ready once both listeners accept connections (or fail naming Mosquitto's log).
+python3 - $TP $PP $! <<'P'
+import os, socket, sys, time
+ports, pid = [int(p) for p in sys.argv[1:3]], int(sys.argv[3])
+for _ in range(600):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit("mosquitto exited: " + open("mosq.log").read())
+    try:
+        for port in ports:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit("mosquitto does not listen after 30 s: " + open("mosq.log").read())
+P
