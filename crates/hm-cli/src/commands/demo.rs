@@ -305,8 +305,8 @@ fn streamed_text(message: &Delivery) -> String {
     ];
     let mut text = format!(
         "message {} for {}: {} values, among them\n",
-        message.message_id,
-        message.vin,
+        crate::scrub::escape_field(&message.message_id),
+        crate::scrub::escape_field(&message.vin),
         message.data.values().count()
     );
     for (capability, property) in HEADLINE {

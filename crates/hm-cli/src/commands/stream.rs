@@ -22,11 +22,19 @@ use tokio::sync::Notify;
 
 use crate::cli::StreamArgs;
 use crate::error::{CliError, EXIT_API, EXIT_AUTH, EXIT_FAILURE, EXIT_UNREACHABLE, NetFailure};
-use crate::output::{human_value, out};
-use crate::scrub::escape_controls;
+use crate::output::{human_value, out, out_json};
+use crate::scrub::{escape_field, escape_json};
 
 /// Messages larger than this are reported and skipped, not printed (hm-stream's default limit).
 pub const MAX_PRINTED_BYTES: usize = 1024 * 1024;
+
+/// The longest `message_id` or VIN printed: both are repeated on every value's line, so longer
+/// ones would multiply the output (a real message id is a UUID, a VIN 17 characters). Such a
+/// message is reported (its id cut to [`SHOWN_ID_CHARS`]) and skipped.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// How much of an over-long `message_id` a warning shows.
+const SHOWN_ID_CHARS: usize = 64;
 
 /// What the consumer reads at most: larger messages stop it (they cannot be acknowledged unread),
 /// smaller ones above [`MAX_PRINTED_BYTES`] are reported and skipped.
@@ -122,7 +130,7 @@ fn print_message(
     printed: &AtomicU64,
     enough: &Notify,
 ) -> Result<(), hm_stream::BoxError> {
-    if let Some(problem) = oversized(delivery) {
+    if let Some(problem) = oversized(delivery).or_else(|| overlong_ids(delivery)) {
         warn(json, &problem, Some(&delivery.message_id));
         return Ok(());
     }
@@ -131,7 +139,8 @@ fn print_message(
     if count.is_some_and(|count| so_far >= count) {
         return Err(Enough.into());
     }
-    out(&message_text(delivery, json))?;
+    let text = message_text(delivery, json);
+    if json { out_json(&text) } else { out(&text) }?;
     printed.store(so_far + 1, Ordering::SeqCst);
     if count == Some(so_far + 1) {
         enough.notify_one();
@@ -144,11 +153,33 @@ fn oversized(delivery: &Delivery) -> Option<String> {
     (delivery.payload.len() > MAX_PRINTED_BYTES).then(|| {
         format!(
             "message {} of {} bytes is larger than {} MiB: acknowledged and skipped",
-            delivery.message_id,
+            shown_id(&delivery.message_id),
             delivery.payload.len(),
             MAX_PRINTED_BYTES >> 20
         )
     })
+}
+
+/// What is wrong with a message whose `message_id` or VIN is longer than [`MAX_ID_BYTES`].
+fn overlong_ids(delivery: &Delivery) -> Option<String> {
+    let (id, vin) = (delivery.message_id.len(), delivery.vin.len());
+    (id > MAX_ID_BYTES || vin > MAX_ID_BYTES).then(|| {
+        format!(
+            "message {} has a message_id of {id} bytes and a VIN of {vin} bytes, longer than \
+             {MAX_ID_BYTES}: acknowledged and skipped",
+            shown_id(&delivery.message_id)
+        )
+    })
+}
+
+/// A `message_id` as warnings show it: whole up to [`MAX_ID_BYTES`], else its first
+/// [`SHOWN_ID_CHARS`] characters and its length.
+fn shown_id(id: &str) -> String {
+    if id.len() <= MAX_ID_BYTES {
+        return id.to_owned();
+    }
+    let start: String = id.chars().take(SHOWN_ID_CHARS).collect();
+    format!("{start}... ({} bytes)", id.len())
 }
 
 /// Every value of a message: one human line or one JSON object per line.
@@ -165,11 +196,15 @@ pub fn message_text(delivery: &Delivery, json: bool) -> String {
     text
 }
 
-/// `VIN  capability.property  value  timestamp`.
+/// `VIN  capability.property  value  timestamp`, each field escaped on its own (a line break or
+/// a bidi override in one cannot forge or disguise a line).
 pub fn human_line(vin: &str, capability: &str, property: &str, value: &Property) -> String {
     format!(
-        "{vin}  {capability}.{property}  {}  {}",
-        value_text(property, value),
+        "{}  {}.{}  {}  {}",
+        escape_field(vin),
+        escape_field(capability),
+        escape_field(property),
+        escape_field(&value_text(property, value)),
         value.timestamp.map_or_else(
             || "-".to_owned(),
             |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
@@ -228,22 +263,25 @@ fn report_bad(bad: &BadMessage, json: bool) {
 fn bad_text(bad: &BadMessage) -> String {
     format!(
         "bad message {} on {} ({} bytes): {}; acknowledged and skipped",
-        bad.message_id.as_deref().unwrap_or("(without message_id)"),
+        bad.message_id
+            .as_deref()
+            .map_or_else(|| "(without message_id)".to_owned(), shown_id),
         bad.topic,
         bad.payload.len(),
         bad.problem
     )
 }
 
-/// A warning on stderr: one line, or one JSON object with `--json`.
+/// A warning on stderr: one line, or one JSON object with `--json` (its `message_id` shortened
+/// like in the message).
 fn warn(json: bool, message: &str, message_id: Option<&str>) {
     if json {
-        eprintln!(
-            "{}",
-            serde_json::json!({ "warning": { "message": message, "message_id": message_id } })
-        );
+        let warning = serde_json::json!({
+            "warning": { "message": message, "message_id": message_id.map(shown_id) }
+        });
+        eprintln!("{}", escape_json(&warning.to_string()));
     } else {
-        eprintln!("warning: {}", escape_controls(message));
+        eprintln!("warning: {}", escape_field(message));
     }
 }
 
@@ -520,11 +558,16 @@ mod tests {
             [
                 "EXVETESTVIN000001  diagnostics.odometer  2050 kilometers  2021-10-06T13:59:25.648Z",
                 "EXVETESTVIN000001  diagnostics.speed  unavailable (rate_limit) later  -",
-                "EXVETESTVIN000001  race.gear_mode  park\u{1b}[2J  2021-10-06T13:59:25Z",
+                "EXVETESTVIN000001  race.gear_mode  park\\u{1b}[2J  2021-10-06T13:59:25Z",
             ]
         );
-        // `out` escapes what a hostile publisher put in a value before it reaches the terminal.
-        assert!(!escape_controls(&text).contains('\u{1b}'));
+        // Each field is escaped on its own: a VIN's line break cannot start a line.
+        let vin = "VIN1\nFORGED\u{202e}";
+        let value = &delivery().data.values().next().expect("a value").2.clone();
+        assert_eq!(
+            human_line(vin, "diagnostics", "odometer", value),
+            "VIN1\\nFORGED\\u{202e}  diagnostics.odometer  2050 kilometers  2021-10-06T13:59:25.648Z"
+        );
     }
 
     #[test]
@@ -571,6 +614,23 @@ mod tests {
             problem.starts_with("message m-1 of 1048577 bytes"),
             "{problem}"
         );
+        let mut long = delivery();
+        long.message.message_id = "I".repeat(MAX_ID_BYTES + 1);
+        let problem = overlong_ids(&long).expect("over-long message_id");
+        assert!(
+            problem.starts_with(&format!(
+                "message {}... (257 bytes) has a message_id of 257 bytes",
+                "I".repeat(SHOWN_ID_CHARS)
+            )),
+            "{problem}"
+        );
+        long.message.message_id = "m-1".into();
+        long.message.vin = "V".repeat(MAX_ID_BYTES + 1);
+        assert!(overlong_ids(&long).is_some());
+        let (printed, enough) = (AtomicU64::new(0), Notify::new());
+        print_message(&long, true, Some(1), &printed, &enough).expect("skipped");
+        assert_eq!(printed.load(Ordering::SeqCst), 0);
+
         // Skipped (and so acknowledged), not printed, not counted.
         let (printed, enough) = (AtomicU64::new(0), Notify::new());
         print_message(&large, true, Some(1), &printed, &enough).expect("skipped");
