@@ -16,6 +16,8 @@ pub mod normalise;
 pub mod open_enums;
 pub mod overlay;
 pub mod postprocess;
+pub mod timestamps;
+pub mod unbuffered;
 pub mod validate;
 pub mod wiring;
 pub mod yaml;

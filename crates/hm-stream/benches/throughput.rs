@@ -126,9 +126,9 @@ async fn drain_ours<D: DeserializeOwned + Send + 'static>(
     elapsed
 }
 
-/// CPU time (user + system) this process has used so far, from /proc/self/stat.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU time (user + system) a process has used so far, from /proc/PID/stat (this process: `self`).
+fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let ticks: Vec<u64> = after
@@ -143,15 +143,19 @@ fn cpu_time() -> Duration {
 
 struct Measured {
     wall: Duration,
+    /// CPU time of this process (the receiver; nothing else runs meanwhile).
     cpu: Duration,
+    /// CPU time of the broker meanwhile.
+    broker: Duration,
 }
 
-async fn measure<F: std::future::Future<Output = Duration>>(drain: F) -> Measured {
-    let cpu = cpu_time();
+async fn measure<F: std::future::Future<Output = Duration>>(broker: &str, drain: F) -> Measured {
+    let (cpu, broker_cpu) = (cpu_time("self"), cpu_time(broker));
     let wall = drain.await;
     Measured {
         wall,
-        cpu: cpu_time().saturating_sub(cpu),
+        cpu: cpu_time("self").saturating_sub(cpu),
+        broker: cpu_time(broker).saturating_sub(broker_cpu),
     }
 }
 
@@ -162,6 +166,42 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The receivers compared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Receiver {
+    Raw,
+    Typed,
+    Envelope,
+}
+
+impl Receiver {
+    const ALL: [Receiver; 3] = [Receiver::Raw, Receiver::Typed, Receiver::Envelope];
+
+    fn name(self) -> &'static str {
+        match self {
+            Receiver::Raw => "raw",
+            Receiver::Typed => "typed",
+            Receiver::Envelope => "envelope",
+        }
+    }
+
+    /// `HM_BENCH_RECEIVERS` (e.g. `typed`, to profile one of them), or all.
+    fn chosen() -> Vec<Receiver> {
+        let Ok(names) = std::env::var("HM_BENCH_RECEIVERS") else {
+            return Receiver::ALL.to_vec();
+        };
+        let chosen: Vec<_> = Receiver::ALL
+            .into_iter()
+            .filter(|r| names.split(',').any(|name| name.trim() == r.name()))
+            .collect();
+        assert!(
+            !chosen.is_empty(),
+            "HM_BENCH_RECEIVERS: expected a comma-separated list of raw, typed, envelope"
+        );
+        chosen
+    }
+}
+
 fn main() {
     let Some(binary) = support::gate::binary() else {
         println!(
@@ -170,6 +210,7 @@ fn main() {
         return;
     };
     let (n, rounds) = (env("HM_BENCH_MESSAGES", 10_000), env("HM_BENCH_ROUNDS", 6));
+    let receivers = Receiver::chosen();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -178,27 +219,38 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let pki = TestPki::new();
         let broker = Mosquitto::start(&binary, &pki, dir.path()).await;
+        let broker_pid = broker.pid().unwrap().to_string();
         let url = broker.url();
         let mut publisher = Publisher::connect(broker.port(), &pki, "bench-publisher").await;
-        prepare_raw(broker.port(), &pki).await;
-        prepare_ours(&url, &pki, TYPED_ID).await;
-        prepare_ours(&url, &pki, ENVELOPE_ID).await;
+        for receiver in &receivers {
+            match receiver {
+                Receiver::Raw => prepare_raw(broker.port(), &pki).await,
+                Receiver::Typed => prepare_ours(&url, &pki, TYPED_ID).await,
+                Receiver::Envelope => prepare_ours(&url, &pki, ENVELOPE_ID).await,
+            }
+        }
 
         let app = APP_ID.to_string();
         let sample = payload::message(&app, "x", 0);
         println!(
-            "{n} messages of {} bytes per receiver and round",
+            "{n} messages of {} bytes per receiver and round; CPU µs per message of the receiver \
+             and of the broker; ratio of msg/s to raw",
             sample.len()
         );
-        println!(
-            "{:>5} | {:>9} {:>7} | {:>9} {:>7} {:>6} | {:>9} {:>7} {:>6}",
-            "", "raw", "", "typed", "", "", "envelope", "", ""
-        );
-        println!(
-            "{:>5} | {:>9} {:>7} | {:>9} {:>7} {:>6} | {:>9} {:>7} {:>6}",
-            "round", "msg/s", "CPU µs", "msg/s", "CPU µs", "ratio", "msg/s", "CPU µs", "ratio"
-        );
-        let (mut typed_ratios, mut envelope_ratios) = (Vec::new(), Vec::new());
+        print!("{:>5}", "");
+        for receiver in &receivers {
+            print!(" | {:>9} {:>7} {:>7} {:>6}", receiver.name(), "", "", "");
+        }
+        println!();
+        print!("{:>5}", "round");
+        for _ in &receivers {
+            print!(
+                " | {:>9} {:>7} {:>7} {:>6}",
+                "msg/s", "CPU", "broker", "ratio"
+            );
+        }
+        println!();
+        let mut ratios = vec![Vec::new(); receivers.len()];
         for round in 0..rounds {
             for i in 0..n {
                 let id = format!("r{round}-{i:08}");
@@ -207,49 +259,56 @@ fn main() {
                     .await;
             }
             publisher.flush().await;
-            // Alternate the order so that drift in the machine's load favours no side.
-            let mut raw = None;
-            let mut typed = None;
-            let mut envelope = None;
-            for turn in 0..3 {
-                match (turn + round) % 3 {
-                    0 => raw = Some(measure(drain_raw(broker.port(), &pki, n)).await),
-                    1 => {
-                        typed =
-                            Some(measure(drain_ours::<VehicleData>(&url, &pki, TYPED_ID, n)).await)
+            // Rotate the order so that drift in the machine's load favours no side.
+            let mut measured = Vec::new();
+            for turn in 0..receivers.len() {
+                let index = (turn + round as usize) % receivers.len();
+                let m = match receivers[index] {
+                    Receiver::Raw => measure(&broker_pid, drain_raw(broker.port(), &pki, n)).await,
+                    Receiver::Typed => {
+                        let drain = drain_ours::<VehicleData>(&url, &pki, TYPED_ID, n);
+                        measure(&broker_pid, drain).await
                     }
-                    _ => {
-                        envelope = Some(
-                            measure(drain_ours::<IgnoredAny>(&url, &pki, ENVELOPE_ID, n)).await,
-                        )
+                    Receiver::Envelope => {
+                        let drain = drain_ours::<IgnoredAny>(&url, &pki, ENVELOPE_ID, n);
+                        measure(&broker_pid, drain).await
                     }
-                }
+                };
+                measured.push((index, m));
             }
-            let (raw, typed, envelope) = (raw.unwrap(), typed.unwrap(), envelope.unwrap());
+            measured.sort_by_key(|(index, _)| *index);
             let rate = |m: &Measured| n as f64 / m.wall.as_secs_f64();
-            let cpu = |m: &Measured| m.cpu.as_secs_f64() * 1e6 / n as f64;
-            typed_ratios.push(rate(&typed) / rate(&raw));
-            envelope_ratios.push(rate(&envelope) / rate(&raw));
+            let per_message = |cpu: Duration| cpu.as_secs_f64() * 1e6 / n as f64;
+            let raw = receivers
+                .iter()
+                .position(|r| *r == Receiver::Raw)
+                .map(|i| rate(&measured[i].1));
+            print!("{round:>5}");
+            for (index, m) in &measured {
+                let ratio = raw.map(|raw| rate(m) / raw);
+                ratios[*index].extend(ratio);
+                print!(
+                    " | {:>9.0} {:>7.1} {:>7.1} {:>6}",
+                    rate(m),
+                    per_message(m.cpu),
+                    per_message(m.broker),
+                    ratio.map_or("-".to_owned(), |r| format!("{r:.2}"))
+                );
+            }
+            println!();
+        }
+        for (receiver, ratios) in receivers.iter().zip(&mut ratios) {
+            if *receiver == Receiver::Raw || ratios.is_empty() {
+                continue;
+            }
+            ratios.sort_by(f64::total_cmp);
             println!(
-                "{round:>5} | {:>9.0} {:>7.1} | {:>9.0} {:>7.1} {:>6.2} | {:>9.0} {:>7.1} {:>6.2}",
-                rate(&raw),
-                cpu(&raw),
-                rate(&typed),
-                cpu(&typed),
-                rate(&typed) / rate(&raw),
-                rate(&envelope),
-                cpu(&envelope),
-                rate(&envelope) / rate(&raw),
+                "{}: median ratio to raw rumqttc {:.2} (range {:.2}-{:.2})",
+                receiver.name(),
+                ratios[ratios.len() / 2],
+                ratios[0],
+                ratios[ratios.len() - 1]
             );
         }
-        let median = |ratios: &mut Vec<f64>| {
-            ratios.sort_by(f64::total_cmp);
-            ratios[ratios.len() / 2]
-        };
-        println!(
-            "median ratio to raw rumqttc: typed {:.2}, envelope only {:.2}",
-            median(&mut typed_ratios),
-            median(&mut envelope_ratios)
-        );
     });
 }

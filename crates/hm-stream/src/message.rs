@@ -255,14 +255,29 @@ fn unknown<E: de::Error>(
 /// several times faster than its general `FromStr`, which serde would use.
 struct Rfc3339(Option<DateTime<Utc>>);
 
+thread_local! {
+    /// The last timestamp this thread parsed, as text and as time. The values of one message
+    /// mostly share their timestamp, and parsing took a tenth of the time spent decoding one.
+    static LAST_TIMESTAMP: std::cell::RefCell<(String, DateTime<Utc>)> =
+        const { std::cell::RefCell::new((String::new(), DateTime::UNIX_EPOCH)) };
+}
+
 impl<'de> Deserialize<'de> for Rfc3339 {
     fn deserialize<De: Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
         let Some(text) = Option::<Text<'de>>::deserialize(deserializer)? else {
             return Ok(Rfc3339(None));
         };
-        DateTime::parse_from_rfc3339(&text.0)
-            .map(|t| Rfc3339(Some(t.with_timezone(&Utc))))
-            .map_err(|e| de::Error::custom(format!("invalid date-time `{}`: {e}", text.0)))
+        let text = text.0.as_ref();
+        LAST_TIMESTAMP.with_borrow_mut(|(last_text, last_time)| {
+            if text != last_text.as_str() {
+                let time = DateTime::parse_from_rfc3339(text)
+                    .map_err(|e| de::Error::custom(format!("invalid date-time `{text}`: {e}")))?;
+                *last_time = time.with_timezone(&Utc);
+                last_text.clear();
+                last_text.push_str(text);
+            }
+            Ok(Rfc3339(Some(*last_time)))
+        })
     }
 }
 
@@ -412,6 +427,24 @@ mod tests {
             error.to_string().contains("invalid date-time `yesterday`"),
             "{error}"
         );
+    }
+
+    /// The last timestamp parsed is reused for the same text only.
+    #[test]
+    fn each_value_keeps_its_own_timestamp() {
+        let data: VehicleData = serde_json::from_str(
+            r#"{"c": {"p": [{"timestamp": "2021-10-06T13:59:25Z"}, {"timestamp": "2021-10-06T13:59:26Z"},
+                {"timestamp": "2021-10-06T13:59:26Z"}, {"timestamp": "2021-10-06T15:59:26+02:00"}]}}"#,
+        )
+        .expect("decodes");
+        let seconds: Vec<_> = data
+            .property("c", "p")
+            .iter()
+            .map(|v| v.timestamp.expect("a time").timestamp() % 60)
+            .collect();
+        assert_eq!(seconds, [25, 26, 26, 26]);
+        let bad = r#"{"c": {"p": [{"timestamp": "2021-10-06T13:59:26Z"}, {"timestamp": "2021-10-06T13:59:26"}]}}"#;
+        assert!(serde_json::from_str::<VehicleData>(bad).is_err());
     }
 
     #[test]

@@ -140,3 +140,40 @@ fn data_the_schema_forbids_is_refused() {
         serde_json::from_str::<Capabilities>(r#"{"diagnostics": {"odometer": {}}}"#).unwrap_err();
     assert!(err.to_string().contains("expected a sequence"), "{err}");
 }
+
+/// The decoders xtask generates for the types that keep unlisted members (instead of serde's buffering
+/// `flatten`) refuse what the derive refused and read timestamps as chrono's general parser did.
+#[test]
+fn members_given_twice_are_refused_and_timestamps_decode_as_before() {
+    for (text, duplicate) in [
+        (r#"{"race": {}, "race": {}}"#, "race"),
+        (r#"{"teleport": 1, "teleport": 2}"#, "teleport"),
+        (r#"{"diagnostics": {"speed": [], "speed": []}}"#, "speed"),
+    ] {
+        let err = serde_json::from_str::<Capabilities>(text).unwrap_err();
+        let expected = format!("duplicate field `{duplicate}`");
+        assert!(err.to_string().contains(&expected), "{text}: {err}");
+    }
+    let values = |time: &str| {
+        let text = format!(r#"{{"diagnostics": {{"odometer": [{{"timestamp": {time}}}, {{}}]}}}}"#);
+        serde_json::from_str::<Capabilities>(&text).map(|data| {
+            let diagnostics = data.diagnostics.unwrap();
+            (
+                diagnostics.odometer[0].timestamp,
+                diagnostics.odometer[1].timestamp,
+            )
+        })
+    };
+    let offset = values(r#""2021-10-06T15:59:25.5+02:00""#).unwrap();
+    assert_eq!(
+        offset.0.unwrap().to_rfc3339(),
+        "2021-10-06T13:59:25.500+00:00"
+    );
+    assert_eq!(offset.1, None);
+    // Not RFC 3339 (a space for the `T`), but chrono's general parser, which the derive used, takes it.
+    let relaxed = values(r#""2021-10-06 13:59:25Z""#).unwrap();
+    assert_eq!(relaxed.0.unwrap().to_rfc3339(), "2021-10-06T13:59:25+00:00");
+    assert_eq!(values("null").unwrap().0, None);
+    assert!(values(r#""yesterday""#).is_err());
+    assert!(values("7").is_err());
+}

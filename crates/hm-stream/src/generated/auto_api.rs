@@ -81,7 +81,7 @@ impl ::std::convert::TryFrom<::std::string::String> for ActiveState {
     }
 }
 ///`Adas`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Adas {
     ///Indicates if the driver alertness warning is active or inactive.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -127,6 +127,181 @@ pub struct Adas {
     pub vin: ::std::option::Option<PropertyVin>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for Adas {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Adas;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Adas")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Adas, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_alertness_system_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_automated_parking_brake: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_blind_spot_warning_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_blind_spot_warning_system: ::std::option::Option<
+                    ::std::vec::Vec<PropertyOnOffState>,
+                > = ::std::option::Option::None;
+                let mut m_blind_spot_warning_system_coverage: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBlindSpotWarningSystemCoverage>,
+                > = ::std::option::Option::None;
+                let mut m_forward_collision_warning_system: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_lane_keep_assist_system: ::std::option::Option<
+                    ::std::vec::Vec<PropertyOnOffState>,
+                > = ::std::option::Option::None;
+                let mut m_lane_keep_assists_states: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLaneKeepAssistState>,
+                > = ::std::option::Option::None;
+                let mut m_launch_control: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_park_assists: ::std::option::Option<
+                    ::std::vec::Vec<PropertyParkAssist>,
+                > = ::std::option::Option::None;
+                let mut m_rear_cross_warning_system: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyOnOffState>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "alertness_system_status" => {
+                            listed_member(
+                                &mut m_alertness_system_status,
+                                "alertness_system_status",
+                                &mut map,
+                            )?
+                        }
+                        "automated_parking_brake" => {
+                            listed_member(
+                                &mut m_automated_parking_brake,
+                                "automated_parking_brake",
+                                &mut map,
+                            )?
+                        }
+                        "blind_spot_warning_state" => {
+                            listed_member(
+                                &mut m_blind_spot_warning_state,
+                                "blind_spot_warning_state",
+                                &mut map,
+                            )?
+                        }
+                        "blind_spot_warning_system" => {
+                            listed_member(
+                                &mut m_blind_spot_warning_system,
+                                "blind_spot_warning_system",
+                                &mut map,
+                            )?
+                        }
+                        "blind_spot_warning_system_coverage" => {
+                            listed_member(
+                                &mut m_blind_spot_warning_system_coverage,
+                                "blind_spot_warning_system_coverage",
+                                &mut map,
+                            )?
+                        }
+                        "forward_collision_warning_system" => {
+                            listed_member(
+                                &mut m_forward_collision_warning_system,
+                                "forward_collision_warning_system",
+                                &mut map,
+                            )?
+                        }
+                        "lane_keep_assist_system" => {
+                            listed_member(
+                                &mut m_lane_keep_assist_system,
+                                "lane_keep_assist_system",
+                                &mut map,
+                            )?
+                        }
+                        "lane_keep_assists_states" => {
+                            listed_member(
+                                &mut m_lane_keep_assists_states,
+                                "lane_keep_assists_states",
+                                &mut map,
+                            )?
+                        }
+                        "launch_control" => {
+                            listed_member(
+                                &mut m_launch_control,
+                                "launch_control",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "park_assists" => {
+                            listed_member(&mut m_park_assists, "park_assists", &mut map)?
+                        }
+                        "rear_cross_warning_system" => {
+                            listed_member(
+                                &mut m_rear_cross_warning_system,
+                                "rear_cross_warning_system",
+                                &mut map,
+                            )?
+                        }
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Adas {
+                    alertness_system_status: m_alertness_system_status
+                        .unwrap_or_default(),
+                    automated_parking_brake: m_automated_parking_brake
+                        .unwrap_or_default(),
+                    blind_spot_warning_state: m_blind_spot_warning_state
+                        .unwrap_or_default(),
+                    blind_spot_warning_system: m_blind_spot_warning_system
+                        .unwrap_or_default(),
+                    blind_spot_warning_system_coverage: m_blind_spot_warning_system_coverage
+                        .unwrap_or_default(),
+                    forward_collision_warning_system: m_forward_collision_warning_system
+                        .unwrap_or_default(),
+                    lane_keep_assist_system: m_lane_keep_assist_system
+                        .unwrap_or_default(),
+                    lane_keep_assists_states: m_lane_keep_assists_states
+                        .unwrap_or_default(),
+                    launch_control: m_launch_control.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    park_assists: m_park_assists.unwrap_or_default(),
+                    rear_cross_warning_system: m_rear_cross_warning_system
+                        .unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 ///Availability
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -504,100 +679,488 @@ impl ::std::convert::TryFrom<::std::string::String> for Axle {
     }
 }
 ///`Capabilities`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Capabilities {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub adas: ::std::option::Option<Adas>,
+    pub adas: ::std::option::Option<::std::boxed::Box<Adas>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub charging: ::std::option::Option<Charging>,
+    pub charging: ::std::option::Option<::std::boxed::Box<Charging>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub charging_session: ::std::option::Option<ChargingSession>,
+    pub charging_session: ::std::option::Option<::std::boxed::Box<ChargingSession>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub chassis_settings: ::std::option::Option<ChassisSettings>,
+    pub chassis_settings: ::std::option::Option<::std::boxed::Box<ChassisSettings>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub climate: ::std::option::Option<Climate>,
+    pub climate: ::std::option::Option<::std::boxed::Box<Climate>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub crash: ::std::option::Option<Crash>,
+    pub crash: ::std::option::Option<::std::boxed::Box<Crash>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub cruise_control: ::std::option::Option<CruiseControl>,
+    pub cruise_control: ::std::option::Option<::std::boxed::Box<CruiseControl>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub dashboard_lights: ::std::option::Option<DashboardLights>,
+    pub dashboard_lights: ::std::option::Option<::std::boxed::Box<DashboardLights>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub diagnostics: ::std::option::Option<Diagnostics>,
+    pub diagnostics: ::std::option::Option<::std::boxed::Box<Diagnostics>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub doors: ::std::option::Option<Doors>,
+    pub doors: ::std::option::Option<::std::boxed::Box<Doors>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub driver_fatigue: ::std::option::Option<DriverFatigue>,
+    pub driver_fatigue: ::std::option::Option<::std::boxed::Box<DriverFatigue>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub engine: ::std::option::Option<Engine>,
+    pub engine: ::std::option::Option<::std::boxed::Box<Engine>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub fueling: ::std::option::Option<Fueling>,
+    pub fueling: ::std::option::Option<::std::boxed::Box<Fueling>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub home_charger: ::std::option::Option<HomeCharger>,
+    pub home_charger: ::std::option::Option<::std::boxed::Box<HomeCharger>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub honk_horn_flash_lights: ::std::option::Option<HonkHornFlashLights>,
+    pub honk_horn_flash_lights: ::std::option::Option<
+        ::std::boxed::Box<HonkHornFlashLights>,
+    >,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub hood: ::std::option::Option<Hood>,
+    pub hood: ::std::option::Option<::std::boxed::Box<Hood>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub ignition: ::std::option::Option<Ignition>,
+    pub ignition: ::std::option::Option<::std::boxed::Box<Ignition>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub keyfob_position: ::std::option::Option<KeyfobPosition>,
+    pub keyfob_position: ::std::option::Option<::std::boxed::Box<KeyfobPosition>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub light_conditions: ::std::option::Option<LightConditions>,
+    pub light_conditions: ::std::option::Option<::std::boxed::Box<LightConditions>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub lights: ::std::option::Option<Lights>,
+    pub lights: ::std::option::Option<::std::boxed::Box<Lights>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub maintenance: ::std::option::Option<Maintenance>,
+    pub maintenance: ::std::option::Option<::std::boxed::Box<Maintenance>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub messaging: ::std::option::Option<Messaging>,
+    pub messaging: ::std::option::Option<::std::boxed::Box<Messaging>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub mobile: ::std::option::Option<Mobile>,
+    pub mobile: ::std::option::Option<::std::boxed::Box<Mobile>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub navi_destination: ::std::option::Option<NaviDestination>,
+    pub navi_destination: ::std::option::Option<::std::boxed::Box<NaviDestination>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub notifications: ::std::option::Option<Notifications>,
+    pub notifications: ::std::option::Option<::std::boxed::Box<Notifications>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub offroad: ::std::option::Option<Offroad>,
+    pub offroad: ::std::option::Option<::std::boxed::Box<Offroad>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub parking_brake: ::std::option::Option<ParkingBrake>,
+    pub parking_brake: ::std::option::Option<::std::boxed::Box<ParkingBrake>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub parking_ticket: ::std::option::Option<ParkingTicket>,
+    pub parking_ticket: ::std::option::Option<::std::boxed::Box<ParkingTicket>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub power_takeoff: ::std::option::Option<PowerTakeoff>,
+    pub power_takeoff: ::std::option::Option<::std::boxed::Box<PowerTakeoff>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub race: ::std::option::Option<Race>,
+    pub race: ::std::option::Option<::std::boxed::Box<Race>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub remote_control: ::std::option::Option<RemoteControl>,
+    pub remote_control: ::std::option::Option<::std::boxed::Box<RemoteControl>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub rooftop_control: ::std::option::Option<RooftopControl>,
+    pub rooftop_control: ::std::option::Option<::std::boxed::Box<RooftopControl>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub seats: ::std::option::Option<Seats>,
+    pub seats: ::std::option::Option<::std::boxed::Box<Seats>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tachograph: ::std::option::Option<Tachograph>,
+    pub tachograph: ::std::option::Option<::std::boxed::Box<Tachograph>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub theft_alarm: ::std::option::Option<TheftAlarm>,
+    pub theft_alarm: ::std::option::Option<::std::boxed::Box<TheftAlarm>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub trips: ::std::option::Option<Trips>,
+    pub trips: ::std::option::Option<::std::boxed::Box<Trips>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub trunk: ::std::option::Option<Trunk>,
+    pub trunk: ::std::option::Option<::std::boxed::Box<Trunk>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub usage: ::std::option::Option<Usage>,
+    pub usage: ::std::option::Option<::std::boxed::Box<Usage>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub valet_mode: ::std::option::Option<ValetMode>,
+    pub valet_mode: ::std::option::Option<::std::boxed::Box<ValetMode>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub vehicle_location: ::std::option::Option<VehicleLocation>,
+    pub vehicle_location: ::std::option::Option<::std::boxed::Box<VehicleLocation>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub vehicle_time: ::std::option::Option<VehicleTime>,
+    pub vehicle_time: ::std::option::Option<::std::boxed::Box<VehicleTime>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub weather_conditions: ::std::option::Option<WeatherConditions>,
+    pub weather_conditions: ::std::option::Option<::std::boxed::Box<WeatherConditions>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub wi_fi: ::std::option::Option<WiFi>,
+    pub wi_fi: ::std::option::Option<::std::boxed::Box<WiFi>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub windows: ::std::option::Option<Windows>,
+    pub windows: ::std::option::Option<::std::boxed::Box<Windows>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub windscreen: ::std::option::Option<Windscreen>,
+    pub windscreen: ::std::option::Option<::std::boxed::Box<Windscreen>>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for Capabilities {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Capabilities;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Capabilities")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Capabilities, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_adas: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Adas>>,
+                > = ::std::option::Option::None;
+                let mut m_charging: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Charging>>,
+                > = ::std::option::Option::None;
+                let mut m_charging_session: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<ChargingSession>>,
+                > = ::std::option::Option::None;
+                let mut m_chassis_settings: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<ChassisSettings>>,
+                > = ::std::option::Option::None;
+                let mut m_climate: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Climate>>,
+                > = ::std::option::Option::None;
+                let mut m_crash: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Crash>>,
+                > = ::std::option::Option::None;
+                let mut m_cruise_control: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<CruiseControl>>,
+                > = ::std::option::Option::None;
+                let mut m_dashboard_lights: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<DashboardLights>>,
+                > = ::std::option::Option::None;
+                let mut m_diagnostics: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Diagnostics>>,
+                > = ::std::option::Option::None;
+                let mut m_doors: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Doors>>,
+                > = ::std::option::Option::None;
+                let mut m_driver_fatigue: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<DriverFatigue>>,
+                > = ::std::option::Option::None;
+                let mut m_engine: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Engine>>,
+                > = ::std::option::Option::None;
+                let mut m_fueling: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Fueling>>,
+                > = ::std::option::Option::None;
+                let mut m_home_charger: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<HomeCharger>>,
+                > = ::std::option::Option::None;
+                let mut m_honk_horn_flash_lights: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<HonkHornFlashLights>>,
+                > = ::std::option::Option::None;
+                let mut m_hood: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Hood>>,
+                > = ::std::option::Option::None;
+                let mut m_ignition: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Ignition>>,
+                > = ::std::option::Option::None;
+                let mut m_keyfob_position: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<KeyfobPosition>>,
+                > = ::std::option::Option::None;
+                let mut m_light_conditions: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<LightConditions>>,
+                > = ::std::option::Option::None;
+                let mut m_lights: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Lights>>,
+                > = ::std::option::Option::None;
+                let mut m_maintenance: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Maintenance>>,
+                > = ::std::option::Option::None;
+                let mut m_messaging: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Messaging>>,
+                > = ::std::option::Option::None;
+                let mut m_mobile: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Mobile>>,
+                > = ::std::option::Option::None;
+                let mut m_navi_destination: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<NaviDestination>>,
+                > = ::std::option::Option::None;
+                let mut m_notifications: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Notifications>>,
+                > = ::std::option::Option::None;
+                let mut m_offroad: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Offroad>>,
+                > = ::std::option::Option::None;
+                let mut m_parking_brake: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<ParkingBrake>>,
+                > = ::std::option::Option::None;
+                let mut m_parking_ticket: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<ParkingTicket>>,
+                > = ::std::option::Option::None;
+                let mut m_power_takeoff: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<PowerTakeoff>>,
+                > = ::std::option::Option::None;
+                let mut m_race: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Race>>,
+                > = ::std::option::Option::None;
+                let mut m_remote_control: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<RemoteControl>>,
+                > = ::std::option::Option::None;
+                let mut m_rooftop_control: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<RooftopControl>>,
+                > = ::std::option::Option::None;
+                let mut m_seats: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Seats>>,
+                > = ::std::option::Option::None;
+                let mut m_tachograph: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Tachograph>>,
+                > = ::std::option::Option::None;
+                let mut m_theft_alarm: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<TheftAlarm>>,
+                > = ::std::option::Option::None;
+                let mut m_trips: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Trips>>,
+                > = ::std::option::Option::None;
+                let mut m_trunk: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Trunk>>,
+                > = ::std::option::Option::None;
+                let mut m_usage: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Usage>>,
+                > = ::std::option::Option::None;
+                let mut m_valet_mode: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<ValetMode>>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_location: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<VehicleLocation>>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_time: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<VehicleTime>>,
+                > = ::std::option::Option::None;
+                let mut m_weather_conditions: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<WeatherConditions>>,
+                > = ::std::option::Option::None;
+                let mut m_wi_fi: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<WiFi>>,
+                > = ::std::option::Option::None;
+                let mut m_windows: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Windows>>,
+                > = ::std::option::Option::None;
+                let mut m_windscreen: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Windscreen>>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "adas" => listed_member(&mut m_adas, "adas", &mut map)?,
+                        "charging" => {
+                            listed_member(&mut m_charging, "charging", &mut map)?
+                        }
+                        "charging_session" => {
+                            listed_member(
+                                &mut m_charging_session,
+                                "charging_session",
+                                &mut map,
+                            )?
+                        }
+                        "chassis_settings" => {
+                            listed_member(
+                                &mut m_chassis_settings,
+                                "chassis_settings",
+                                &mut map,
+                            )?
+                        }
+                        "climate" => listed_member(&mut m_climate, "climate", &mut map)?,
+                        "crash" => listed_member(&mut m_crash, "crash", &mut map)?,
+                        "cruise_control" => {
+                            listed_member(
+                                &mut m_cruise_control,
+                                "cruise_control",
+                                &mut map,
+                            )?
+                        }
+                        "dashboard_lights" => {
+                            listed_member(
+                                &mut m_dashboard_lights,
+                                "dashboard_lights",
+                                &mut map,
+                            )?
+                        }
+                        "diagnostics" => {
+                            listed_member(&mut m_diagnostics, "diagnostics", &mut map)?
+                        }
+                        "doors" => listed_member(&mut m_doors, "doors", &mut map)?,
+                        "driver_fatigue" => {
+                            listed_member(
+                                &mut m_driver_fatigue,
+                                "driver_fatigue",
+                                &mut map,
+                            )?
+                        }
+                        "engine" => listed_member(&mut m_engine, "engine", &mut map)?,
+                        "fueling" => listed_member(&mut m_fueling, "fueling", &mut map)?,
+                        "home_charger" => {
+                            listed_member(&mut m_home_charger, "home_charger", &mut map)?
+                        }
+                        "honk_horn_flash_lights" => {
+                            listed_member(
+                                &mut m_honk_horn_flash_lights,
+                                "honk_horn_flash_lights",
+                                &mut map,
+                            )?
+                        }
+                        "hood" => listed_member(&mut m_hood, "hood", &mut map)?,
+                        "ignition" => {
+                            listed_member(&mut m_ignition, "ignition", &mut map)?
+                        }
+                        "keyfob_position" => {
+                            listed_member(
+                                &mut m_keyfob_position,
+                                "keyfob_position",
+                                &mut map,
+                            )?
+                        }
+                        "light_conditions" => {
+                            listed_member(
+                                &mut m_light_conditions,
+                                "light_conditions",
+                                &mut map,
+                            )?
+                        }
+                        "lights" => listed_member(&mut m_lights, "lights", &mut map)?,
+                        "maintenance" => {
+                            listed_member(&mut m_maintenance, "maintenance", &mut map)?
+                        }
+                        "messaging" => {
+                            listed_member(&mut m_messaging, "messaging", &mut map)?
+                        }
+                        "mobile" => listed_member(&mut m_mobile, "mobile", &mut map)?,
+                        "navi_destination" => {
+                            listed_member(
+                                &mut m_navi_destination,
+                                "navi_destination",
+                                &mut map,
+                            )?
+                        }
+                        "notifications" => {
+                            listed_member(
+                                &mut m_notifications,
+                                "notifications",
+                                &mut map,
+                            )?
+                        }
+                        "offroad" => listed_member(&mut m_offroad, "offroad", &mut map)?,
+                        "parking_brake" => {
+                            listed_member(
+                                &mut m_parking_brake,
+                                "parking_brake",
+                                &mut map,
+                            )?
+                        }
+                        "parking_ticket" => {
+                            listed_member(
+                                &mut m_parking_ticket,
+                                "parking_ticket",
+                                &mut map,
+                            )?
+                        }
+                        "power_takeoff" => {
+                            listed_member(
+                                &mut m_power_takeoff,
+                                "power_takeoff",
+                                &mut map,
+                            )?
+                        }
+                        "race" => listed_member(&mut m_race, "race", &mut map)?,
+                        "remote_control" => {
+                            listed_member(
+                                &mut m_remote_control,
+                                "remote_control",
+                                &mut map,
+                            )?
+                        }
+                        "rooftop_control" => {
+                            listed_member(
+                                &mut m_rooftop_control,
+                                "rooftop_control",
+                                &mut map,
+                            )?
+                        }
+                        "seats" => listed_member(&mut m_seats, "seats", &mut map)?,
+                        "tachograph" => {
+                            listed_member(&mut m_tachograph, "tachograph", &mut map)?
+                        }
+                        "theft_alarm" => {
+                            listed_member(&mut m_theft_alarm, "theft_alarm", &mut map)?
+                        }
+                        "trips" => listed_member(&mut m_trips, "trips", &mut map)?,
+                        "trunk" => listed_member(&mut m_trunk, "trunk", &mut map)?,
+                        "usage" => listed_member(&mut m_usage, "usage", &mut map)?,
+                        "valet_mode" => {
+                            listed_member(&mut m_valet_mode, "valet_mode", &mut map)?
+                        }
+                        "vehicle_location" => {
+                            listed_member(
+                                &mut m_vehicle_location,
+                                "vehicle_location",
+                                &mut map,
+                            )?
+                        }
+                        "vehicle_time" => {
+                            listed_member(&mut m_vehicle_time, "vehicle_time", &mut map)?
+                        }
+                        "weather_conditions" => {
+                            listed_member(
+                                &mut m_weather_conditions,
+                                "weather_conditions",
+                                &mut map,
+                            )?
+                        }
+                        "wi_fi" => listed_member(&mut m_wi_fi, "wi_fi", &mut map)?,
+                        "windows" => listed_member(&mut m_windows, "windows", &mut map)?,
+                        "windscreen" => {
+                            listed_member(&mut m_windscreen, "windscreen", &mut map)?
+                        }
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Capabilities {
+                    adas: m_adas.unwrap_or_default(),
+                    charging: m_charging.unwrap_or_default(),
+                    charging_session: m_charging_session.unwrap_or_default(),
+                    chassis_settings: m_chassis_settings.unwrap_or_default(),
+                    climate: m_climate.unwrap_or_default(),
+                    crash: m_crash.unwrap_or_default(),
+                    cruise_control: m_cruise_control.unwrap_or_default(),
+                    dashboard_lights: m_dashboard_lights.unwrap_or_default(),
+                    diagnostics: m_diagnostics.unwrap_or_default(),
+                    doors: m_doors.unwrap_or_default(),
+                    driver_fatigue: m_driver_fatigue.unwrap_or_default(),
+                    engine: m_engine.unwrap_or_default(),
+                    fueling: m_fueling.unwrap_or_default(),
+                    home_charger: m_home_charger.unwrap_or_default(),
+                    honk_horn_flash_lights: m_honk_horn_flash_lights.unwrap_or_default(),
+                    hood: m_hood.unwrap_or_default(),
+                    ignition: m_ignition.unwrap_or_default(),
+                    keyfob_position: m_keyfob_position.unwrap_or_default(),
+                    light_conditions: m_light_conditions.unwrap_or_default(),
+                    lights: m_lights.unwrap_or_default(),
+                    maintenance: m_maintenance.unwrap_or_default(),
+                    messaging: m_messaging.unwrap_or_default(),
+                    mobile: m_mobile.unwrap_or_default(),
+                    navi_destination: m_navi_destination.unwrap_or_default(),
+                    notifications: m_notifications.unwrap_or_default(),
+                    offroad: m_offroad.unwrap_or_default(),
+                    parking_brake: m_parking_brake.unwrap_or_default(),
+                    parking_ticket: m_parking_ticket.unwrap_or_default(),
+                    power_takeoff: m_power_takeoff.unwrap_or_default(),
+                    race: m_race.unwrap_or_default(),
+                    remote_control: m_remote_control.unwrap_or_default(),
+                    rooftop_control: m_rooftop_control.unwrap_or_default(),
+                    seats: m_seats.unwrap_or_default(),
+                    tachograph: m_tachograph.unwrap_or_default(),
+                    theft_alarm: m_theft_alarm.unwrap_or_default(),
+                    trips: m_trips.unwrap_or_default(),
+                    trunk: m_trunk.unwrap_or_default(),
+                    usage: m_usage.unwrap_or_default(),
+                    valet_mode: m_valet_mode.unwrap_or_default(),
+                    vehicle_location: m_vehicle_location.unwrap_or_default(),
+                    vehicle_time: m_vehicle_time.unwrap_or_default(),
+                    weather_conditions: m_weather_conditions.unwrap_or_default(),
+                    wi_fi: m_wi_fi.unwrap_or_default(),
+                    windows: m_windows.unwrap_or_default(),
+                    windscreen: m_windscreen.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 ///Category
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -689,7 +1252,7 @@ impl ::std::convert::TryFrom<::std::string::String> for Category {
     }
 }
 ///`Charging`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Charging {
     ///Acoustic limitation of charging process.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -936,6 +1499,882 @@ pub struct Charging {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Charging {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Charging;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Charging")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Charging, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_acoustic_limit: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAcousticLimit>,
+                > = ::std::option::Option::None;
+                let mut m_auxiliary_power: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPower>,
+                > = ::std::option::Option::None;
+                let mut m_battery_capacity: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergy>,
+                > = ::std::option::Option::None;
+                let mut m_battery_charge_transfer_event: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBatteryChargeTransferEvent>,
+                > = ::std::option::Option::None;
+                let mut m_battery_charge_type: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBatteryChargeType>,
+                > = ::std::option::Option::None;
+                let mut m_battery_cooling_temperature: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_battery_current: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_battery_current_ac: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_battery_current_dc: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_battery_energy: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergy>,
+                > = ::std::option::Option::None;
+                let mut m_battery_energy_chargable: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergy>,
+                > = ::std::option::Option::None;
+                let mut m_battery_led: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBatteryLed>,
+                > = ::std::option::Option::None;
+                let mut m_battery_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_battery_level_at_departure: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_battery_max_available: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergy>,
+                > = ::std::option::Option::None;
+                let mut m_battery_performance_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBatteryPerformanceStatus>,
+                > = ::std::option::Option::None;
+                let mut m_battery_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBatteryStatus>,
+                > = ::std::option::Option::None;
+                let mut m_battery_temperature: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_battery_temperature_control_demand: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBatteryTemperatureControlDemand>,
+                > = ::std::option::Option::None;
+                let mut m_battery_temperature_extremes: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperatureExtreme>,
+                > = ::std::option::Option::None;
+                let mut m_battery_tempretature_extremes: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperatureExtreme>,
+                > = ::std::option::Option::None;
+                let mut m_battery_voltage: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricPotentialDifference>,
+                > = ::std::option::Option::None;
+                let mut m_charge_limit: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_charge_mode: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargeMode>,
+                > = ::std::option::Option::None;
+                let mut m_charge_port_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPosition>,
+                > = ::std::option::Option::None;
+                let mut m_charger_power: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPower>,
+                > = ::std::option::Option::None;
+                let mut m_charger_voltage: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricPotentialDifference>,
+                > = ::std::option::Option::None;
+                let mut m_charger_voltage_ac: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricPotentialDifference>,
+                > = ::std::option::Option::None;
+                let mut m_charger_voltage_dc: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricPotentialDifference>,
+                > = ::std::option::Option::None;
+                let mut m_charging_complete_lock: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_charging_current: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_charging_end_reason: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingEndReason>,
+                > = ::std::option::Option::None;
+                let mut m_charging_phases: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingPhases>,
+                > = ::std::option::Option::None;
+                let mut m_charging_rate: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPower>,
+                > = ::std::option::Option::None;
+                let mut m_charging_rate_distance: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDistanceOverTime>,
+                > = ::std::option::Option::None;
+                let mut m_charging_rate_kw: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPower>,
+                > = ::std::option::Option::None;
+                let mut m_charging_scenario: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingScenario>,
+                > = ::std::option::Option::None;
+                let mut m_charging_single_immediate: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_charging_time_display: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingTimeDisplay>,
+                > = ::std::option::Option::None;
+                let mut m_charging_window_chosen: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingWindowChosen>,
+                > = ::std::option::Option::None;
+                let mut m_conserving_charge: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_current_limit: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_current_type: ::std::option::Option<
+                    ::std::vec::Vec<PropertyCurrentType>,
+                > = ::std::option::Option::None;
+                let mut m_departure_time_display: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDepartureTimeDisplay>,
+                > = ::std::option::Option::None;
+                let mut m_departure_times: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDepartureTime>,
+                > = ::std::option::Option::None;
+                let mut m_distance_since_charging: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_distance_to_complete_charge: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_driving_mode_phev: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDrivingModePhev>,
+                > = ::std::option::Option::None;
+                let mut m_estimated_range: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_estimated_range_target: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_flap_lock_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLockState>,
+                > = ::std::option::Option::None;
+                let mut m_fully_charged_end_times: ::std::option::Option<
+                    ::std::vec::Vec<PropertyWeekdayTime>,
+                > = ::std::option::Option::None;
+                let mut m_hybrid_operating_mode: ::std::option::Option<
+                    ::std::vec::Vec<PropertyHybridOperatingMode>,
+                > = ::std::option::Option::None;
+                let mut m_limit_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_max_charging_current: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_max_range: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_min_charging_current: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_plug_lock_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLockState>,
+                > = ::std::option::Option::None;
+                let mut m_plug_type: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPlugType>,
+                > = ::std::option::Option::None;
+                let mut m_plugged_in: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPluggedIn>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_departure_enabled: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnabledState>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_departure_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_error: ::std::option::Option<
+                    ::std::vec::Vec<ChargingPropertyPreconditioningError>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_immediate_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_remaining_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_scheduled_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTime>,
+                > = ::std::option::Option::None;
+                let mut m_reduction_times: ::std::option::Option<
+                    ::std::vec::Vec<PropertyReductionTime>,
+                > = ::std::option::Option::None;
+                let mut m_restriction: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingRestriction>,
+                > = ::std::option::Option::None;
+                let mut m_smart_charging_option: ::std::option::Option<
+                    ::std::vec::Vec<PropertySmartChargingOption>,
+                > = ::std::option::Option::None;
+                let mut m_smart_charging_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertySmartChargingStatus>,
+                > = ::std::option::Option::None;
+                let mut m_starter_battery_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyStarterBatteryState>,
+                > = ::std::option::Option::None;
+                let mut m_state_of_health: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_station_displayed_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyStationDisplayedStatus>,
+                > = ::std::option::Option::None;
+                let mut m_station_power_type: ::std::option::Option<
+                    ::std::vec::Vec<PropertyStationPowerType>,
+                > = ::std::option::Option::None;
+                let mut m_station_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyStationStatus>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<ChargingPropertyStatus>,
+                > = ::std::option::Option::None;
+                let mut m_time_to_complete_charge: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_timers: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimer>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "acoustic_limit" => {
+                            listed_member(
+                                &mut m_acoustic_limit,
+                                "acoustic_limit",
+                                &mut map,
+                            )?
+                        }
+                        "auxiliary_power" => {
+                            listed_member(
+                                &mut m_auxiliary_power,
+                                "auxiliary_power",
+                                &mut map,
+                            )?
+                        }
+                        "battery_capacity" => {
+                            listed_member(
+                                &mut m_battery_capacity,
+                                "battery_capacity",
+                                &mut map,
+                            )?
+                        }
+                        "battery_charge_transfer_event" => {
+                            listed_member(
+                                &mut m_battery_charge_transfer_event,
+                                "battery_charge_transfer_event",
+                                &mut map,
+                            )?
+                        }
+                        "battery_charge_type" => {
+                            listed_member(
+                                &mut m_battery_charge_type,
+                                "battery_charge_type",
+                                &mut map,
+                            )?
+                        }
+                        "battery_cooling_temperature" => {
+                            listed_member(
+                                &mut m_battery_cooling_temperature,
+                                "battery_cooling_temperature",
+                                &mut map,
+                            )?
+                        }
+                        "battery_current" => {
+                            listed_member(
+                                &mut m_battery_current,
+                                "battery_current",
+                                &mut map,
+                            )?
+                        }
+                        "battery_current_ac" => {
+                            listed_member(
+                                &mut m_battery_current_ac,
+                                "battery_current_ac",
+                                &mut map,
+                            )?
+                        }
+                        "battery_current_dc" => {
+                            listed_member(
+                                &mut m_battery_current_dc,
+                                "battery_current_dc",
+                                &mut map,
+                            )?
+                        }
+                        "battery_energy" => {
+                            listed_member(
+                                &mut m_battery_energy,
+                                "battery_energy",
+                                &mut map,
+                            )?
+                        }
+                        "battery_energy_chargable" => {
+                            listed_member(
+                                &mut m_battery_energy_chargable,
+                                "battery_energy_chargable",
+                                &mut map,
+                            )?
+                        }
+                        "battery_led" => {
+                            listed_member(&mut m_battery_led, "battery_led", &mut map)?
+                        }
+                        "battery_level" => {
+                            listed_member(
+                                &mut m_battery_level,
+                                "battery_level",
+                                &mut map,
+                            )?
+                        }
+                        "battery_level_at_departure" => {
+                            listed_member(
+                                &mut m_battery_level_at_departure,
+                                "battery_level_at_departure",
+                                &mut map,
+                            )?
+                        }
+                        "battery_max_available" => {
+                            listed_member(
+                                &mut m_battery_max_available,
+                                "battery_max_available",
+                                &mut map,
+                            )?
+                        }
+                        "battery_performance_status" => {
+                            listed_member(
+                                &mut m_battery_performance_status,
+                                "battery_performance_status",
+                                &mut map,
+                            )?
+                        }
+                        "battery_status" => {
+                            listed_member(
+                                &mut m_battery_status,
+                                "battery_status",
+                                &mut map,
+                            )?
+                        }
+                        "battery_temperature" => {
+                            listed_member(
+                                &mut m_battery_temperature,
+                                "battery_temperature",
+                                &mut map,
+                            )?
+                        }
+                        "battery_temperature_control_demand" => {
+                            listed_member(
+                                &mut m_battery_temperature_control_demand,
+                                "battery_temperature_control_demand",
+                                &mut map,
+                            )?
+                        }
+                        "battery_temperature_extremes" => {
+                            listed_member(
+                                &mut m_battery_temperature_extremes,
+                                "battery_temperature_extremes",
+                                &mut map,
+                            )?
+                        }
+                        "battery_tempretature_extremes" => {
+                            listed_member(
+                                &mut m_battery_tempretature_extremes,
+                                "battery_tempretature_extremes",
+                                &mut map,
+                            )?
+                        }
+                        "battery_voltage" => {
+                            listed_member(
+                                &mut m_battery_voltage,
+                                "battery_voltage",
+                                &mut map,
+                            )?
+                        }
+                        "charge_limit" => {
+                            listed_member(&mut m_charge_limit, "charge_limit", &mut map)?
+                        }
+                        "charge_mode" => {
+                            listed_member(&mut m_charge_mode, "charge_mode", &mut map)?
+                        }
+                        "charge_port_state" => {
+                            listed_member(
+                                &mut m_charge_port_state,
+                                "charge_port_state",
+                                &mut map,
+                            )?
+                        }
+                        "charger_power" => {
+                            listed_member(
+                                &mut m_charger_power,
+                                "charger_power",
+                                &mut map,
+                            )?
+                        }
+                        "charger_voltage" => {
+                            listed_member(
+                                &mut m_charger_voltage,
+                                "charger_voltage",
+                                &mut map,
+                            )?
+                        }
+                        "charger_voltage_ac" => {
+                            listed_member(
+                                &mut m_charger_voltage_ac,
+                                "charger_voltage_ac",
+                                &mut map,
+                            )?
+                        }
+                        "charger_voltage_dc" => {
+                            listed_member(
+                                &mut m_charger_voltage_dc,
+                                "charger_voltage_dc",
+                                &mut map,
+                            )?
+                        }
+                        "charging_complete_lock" => {
+                            listed_member(
+                                &mut m_charging_complete_lock,
+                                "charging_complete_lock",
+                                &mut map,
+                            )?
+                        }
+                        "charging_current" => {
+                            listed_member(
+                                &mut m_charging_current,
+                                "charging_current",
+                                &mut map,
+                            )?
+                        }
+                        "charging_end_reason" => {
+                            listed_member(
+                                &mut m_charging_end_reason,
+                                "charging_end_reason",
+                                &mut map,
+                            )?
+                        }
+                        "charging_phases" => {
+                            listed_member(
+                                &mut m_charging_phases,
+                                "charging_phases",
+                                &mut map,
+                            )?
+                        }
+                        "charging_rate" => {
+                            listed_member(
+                                &mut m_charging_rate,
+                                "charging_rate",
+                                &mut map,
+                            )?
+                        }
+                        "charging_rate_distance" => {
+                            listed_member(
+                                &mut m_charging_rate_distance,
+                                "charging_rate_distance",
+                                &mut map,
+                            )?
+                        }
+                        "charging_rate_kw" => {
+                            listed_member(
+                                &mut m_charging_rate_kw,
+                                "charging_rate_kw",
+                                &mut map,
+                            )?
+                        }
+                        "charging_scenario" => {
+                            listed_member(
+                                &mut m_charging_scenario,
+                                "charging_scenario",
+                                &mut map,
+                            )?
+                        }
+                        "charging_single_immediate" => {
+                            listed_member(
+                                &mut m_charging_single_immediate,
+                                "charging_single_immediate",
+                                &mut map,
+                            )?
+                        }
+                        "charging_time_display" => {
+                            listed_member(
+                                &mut m_charging_time_display,
+                                "charging_time_display",
+                                &mut map,
+                            )?
+                        }
+                        "charging_window_chosen" => {
+                            listed_member(
+                                &mut m_charging_window_chosen,
+                                "charging_window_chosen",
+                                &mut map,
+                            )?
+                        }
+                        "conserving_charge" => {
+                            listed_member(
+                                &mut m_conserving_charge,
+                                "conserving_charge",
+                                &mut map,
+                            )?
+                        }
+                        "current_limit" => {
+                            listed_member(
+                                &mut m_current_limit,
+                                "current_limit",
+                                &mut map,
+                            )?
+                        }
+                        "current_type" => {
+                            listed_member(&mut m_current_type, "current_type", &mut map)?
+                        }
+                        "departure_time_display" => {
+                            listed_member(
+                                &mut m_departure_time_display,
+                                "departure_time_display",
+                                &mut map,
+                            )?
+                        }
+                        "departure_times" => {
+                            listed_member(
+                                &mut m_departure_times,
+                                "departure_times",
+                                &mut map,
+                            )?
+                        }
+                        "distance_since_charging" => {
+                            listed_member(
+                                &mut m_distance_since_charging,
+                                "distance_since_charging",
+                                &mut map,
+                            )?
+                        }
+                        "distance_to_complete_charge" => {
+                            listed_member(
+                                &mut m_distance_to_complete_charge,
+                                "distance_to_complete_charge",
+                                &mut map,
+                            )?
+                        }
+                        "driving_mode_phev" => {
+                            listed_member(
+                                &mut m_driving_mode_phev,
+                                "driving_mode_phev",
+                                &mut map,
+                            )?
+                        }
+                        "estimated_range" => {
+                            listed_member(
+                                &mut m_estimated_range,
+                                "estimated_range",
+                                &mut map,
+                            )?
+                        }
+                        "estimated_range_target" => {
+                            listed_member(
+                                &mut m_estimated_range_target,
+                                "estimated_range_target",
+                                &mut map,
+                            )?
+                        }
+                        "flap_lock_status" => {
+                            listed_member(
+                                &mut m_flap_lock_status,
+                                "flap_lock_status",
+                                &mut map,
+                            )?
+                        }
+                        "fully_charged_end_times" => {
+                            listed_member(
+                                &mut m_fully_charged_end_times,
+                                "fully_charged_end_times",
+                                &mut map,
+                            )?
+                        }
+                        "hybrid_operating_mode" => {
+                            listed_member(
+                                &mut m_hybrid_operating_mode,
+                                "hybrid_operating_mode",
+                                &mut map,
+                            )?
+                        }
+                        "limit_status" => {
+                            listed_member(&mut m_limit_status, "limit_status", &mut map)?
+                        }
+                        "max_charging_current" => {
+                            listed_member(
+                                &mut m_max_charging_current,
+                                "max_charging_current",
+                                &mut map,
+                            )?
+                        }
+                        "max_range" => {
+                            listed_member(&mut m_max_range, "max_range", &mut map)?
+                        }
+                        "min_charging_current" => {
+                            listed_member(
+                                &mut m_min_charging_current,
+                                "min_charging_current",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "plug_lock_status" => {
+                            listed_member(
+                                &mut m_plug_lock_status,
+                                "plug_lock_status",
+                                &mut map,
+                            )?
+                        }
+                        "plug_type" => {
+                            listed_member(&mut m_plug_type, "plug_type", &mut map)?
+                        }
+                        "plugged_in" => {
+                            listed_member(&mut m_plugged_in, "plugged_in", &mut map)?
+                        }
+                        "preconditioning_departure_enabled" => {
+                            listed_member(
+                                &mut m_preconditioning_departure_enabled,
+                                "preconditioning_departure_enabled",
+                                &mut map,
+                            )?
+                        }
+                        "preconditioning_departure_status" => {
+                            listed_member(
+                                &mut m_preconditioning_departure_status,
+                                "preconditioning_departure_status",
+                                &mut map,
+                            )?
+                        }
+                        "preconditioning_error" => {
+                            listed_member(
+                                &mut m_preconditioning_error,
+                                "preconditioning_error",
+                                &mut map,
+                            )?
+                        }
+                        "preconditioning_immediate_status" => {
+                            listed_member(
+                                &mut m_preconditioning_immediate_status,
+                                "preconditioning_immediate_status",
+                                &mut map,
+                            )?
+                        }
+                        "preconditioning_remaining_time" => {
+                            listed_member(
+                                &mut m_preconditioning_remaining_time,
+                                "preconditioning_remaining_time",
+                                &mut map,
+                            )?
+                        }
+                        "preconditioning_scheduled_time" => {
+                            listed_member(
+                                &mut m_preconditioning_scheduled_time,
+                                "preconditioning_scheduled_time",
+                                &mut map,
+                            )?
+                        }
+                        "reduction_times" => {
+                            listed_member(
+                                &mut m_reduction_times,
+                                "reduction_times",
+                                &mut map,
+                            )?
+                        }
+                        "restriction" => {
+                            listed_member(&mut m_restriction, "restriction", &mut map)?
+                        }
+                        "smart_charging_option" => {
+                            listed_member(
+                                &mut m_smart_charging_option,
+                                "smart_charging_option",
+                                &mut map,
+                            )?
+                        }
+                        "smart_charging_status" => {
+                            listed_member(
+                                &mut m_smart_charging_status,
+                                "smart_charging_status",
+                                &mut map,
+                            )?
+                        }
+                        "starter_battery_state" => {
+                            listed_member(
+                                &mut m_starter_battery_state,
+                                "starter_battery_state",
+                                &mut map,
+                            )?
+                        }
+                        "state_of_health" => {
+                            listed_member(
+                                &mut m_state_of_health,
+                                "state_of_health",
+                                &mut map,
+                            )?
+                        }
+                        "station_displayed_status" => {
+                            listed_member(
+                                &mut m_station_displayed_status,
+                                "station_displayed_status",
+                                &mut map,
+                            )?
+                        }
+                        "station_power_type" => {
+                            listed_member(
+                                &mut m_station_power_type,
+                                "station_power_type",
+                                &mut map,
+                            )?
+                        }
+                        "station_status" => {
+                            listed_member(
+                                &mut m_station_status,
+                                "station_status",
+                                &mut map,
+                            )?
+                        }
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "time_to_complete_charge" => {
+                            listed_member(
+                                &mut m_time_to_complete_charge,
+                                "time_to_complete_charge",
+                                &mut map,
+                            )?
+                        }
+                        "timers" => listed_member(&mut m_timers, "timers", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Charging {
+                    acoustic_limit: m_acoustic_limit.unwrap_or_default(),
+                    auxiliary_power: m_auxiliary_power.unwrap_or_default(),
+                    battery_capacity: m_battery_capacity.unwrap_or_default(),
+                    battery_charge_transfer_event: m_battery_charge_transfer_event
+                        .unwrap_or_default(),
+                    battery_charge_type: m_battery_charge_type.unwrap_or_default(),
+                    battery_cooling_temperature: m_battery_cooling_temperature
+                        .unwrap_or_default(),
+                    battery_current: m_battery_current.unwrap_or_default(),
+                    battery_current_ac: m_battery_current_ac.unwrap_or_default(),
+                    battery_current_dc: m_battery_current_dc.unwrap_or_default(),
+                    battery_energy: m_battery_energy.unwrap_or_default(),
+                    battery_energy_chargable: m_battery_energy_chargable
+                        .unwrap_or_default(),
+                    battery_led: m_battery_led.unwrap_or_default(),
+                    battery_level: m_battery_level.unwrap_or_default(),
+                    battery_level_at_departure: m_battery_level_at_departure
+                        .unwrap_or_default(),
+                    battery_max_available: m_battery_max_available.unwrap_or_default(),
+                    battery_performance_status: m_battery_performance_status
+                        .unwrap_or_default(),
+                    battery_status: m_battery_status.unwrap_or_default(),
+                    battery_temperature: m_battery_temperature.unwrap_or_default(),
+                    battery_temperature_control_demand: m_battery_temperature_control_demand
+                        .unwrap_or_default(),
+                    battery_temperature_extremes: m_battery_temperature_extremes
+                        .unwrap_or_default(),
+                    battery_tempretature_extremes: m_battery_tempretature_extremes
+                        .unwrap_or_default(),
+                    battery_voltage: m_battery_voltage.unwrap_or_default(),
+                    charge_limit: m_charge_limit.unwrap_or_default(),
+                    charge_mode: m_charge_mode.unwrap_or_default(),
+                    charge_port_state: m_charge_port_state.unwrap_or_default(),
+                    charger_power: m_charger_power.unwrap_or_default(),
+                    charger_voltage: m_charger_voltage.unwrap_or_default(),
+                    charger_voltage_ac: m_charger_voltage_ac.unwrap_or_default(),
+                    charger_voltage_dc: m_charger_voltage_dc.unwrap_or_default(),
+                    charging_complete_lock: m_charging_complete_lock.unwrap_or_default(),
+                    charging_current: m_charging_current.unwrap_or_default(),
+                    charging_end_reason: m_charging_end_reason.unwrap_or_default(),
+                    charging_phases: m_charging_phases.unwrap_or_default(),
+                    charging_rate: m_charging_rate.unwrap_or_default(),
+                    charging_rate_distance: m_charging_rate_distance.unwrap_or_default(),
+                    charging_rate_kw: m_charging_rate_kw.unwrap_or_default(),
+                    charging_scenario: m_charging_scenario.unwrap_or_default(),
+                    charging_single_immediate: m_charging_single_immediate
+                        .unwrap_or_default(),
+                    charging_time_display: m_charging_time_display.unwrap_or_default(),
+                    charging_window_chosen: m_charging_window_chosen.unwrap_or_default(),
+                    conserving_charge: m_conserving_charge.unwrap_or_default(),
+                    current_limit: m_current_limit.unwrap_or_default(),
+                    current_type: m_current_type.unwrap_or_default(),
+                    departure_time_display: m_departure_time_display.unwrap_or_default(),
+                    departure_times: m_departure_times.unwrap_or_default(),
+                    distance_since_charging: m_distance_since_charging
+                        .unwrap_or_default(),
+                    distance_to_complete_charge: m_distance_to_complete_charge
+                        .unwrap_or_default(),
+                    driving_mode_phev: m_driving_mode_phev.unwrap_or_default(),
+                    estimated_range: m_estimated_range.unwrap_or_default(),
+                    estimated_range_target: m_estimated_range_target.unwrap_or_default(),
+                    flap_lock_status: m_flap_lock_status.unwrap_or_default(),
+                    fully_charged_end_times: m_fully_charged_end_times
+                        .unwrap_or_default(),
+                    hybrid_operating_mode: m_hybrid_operating_mode.unwrap_or_default(),
+                    limit_status: m_limit_status.unwrap_or_default(),
+                    max_charging_current: m_max_charging_current.unwrap_or_default(),
+                    max_range: m_max_range.unwrap_or_default(),
+                    min_charging_current: m_min_charging_current.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    plug_lock_status: m_plug_lock_status.unwrap_or_default(),
+                    plug_type: m_plug_type.unwrap_or_default(),
+                    plugged_in: m_plugged_in.unwrap_or_default(),
+                    preconditioning_departure_enabled: m_preconditioning_departure_enabled
+                        .unwrap_or_default(),
+                    preconditioning_departure_status: m_preconditioning_departure_status
+                        .unwrap_or_default(),
+                    preconditioning_error: m_preconditioning_error.unwrap_or_default(),
+                    preconditioning_immediate_status: m_preconditioning_immediate_status
+                        .unwrap_or_default(),
+                    preconditioning_remaining_time: m_preconditioning_remaining_time
+                        .unwrap_or_default(),
+                    preconditioning_scheduled_time: m_preconditioning_scheduled_time
+                        .unwrap_or_default(),
+                    reduction_times: m_reduction_times.unwrap_or_default(),
+                    restriction: m_restriction.unwrap_or_default(),
+                    smart_charging_option: m_smart_charging_option.unwrap_or_default(),
+                    smart_charging_status: m_smart_charging_status.unwrap_or_default(),
+                    starter_battery_state: m_starter_battery_state.unwrap_or_default(),
+                    state_of_health: m_state_of_health.unwrap_or_default(),
+                    station_displayed_status: m_station_displayed_status
+                        .unwrap_or_default(),
+                    station_power_type: m_station_power_type.unwrap_or_default(),
+                    station_status: m_station_status.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    time_to_complete_charge: m_time_to_complete_charge
+                        .unwrap_or_default(),
+                    timers: m_timers.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`ChargingPropertyPreconditioningError`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ChargingPropertyPreconditioningError {
@@ -946,6 +2385,7 @@ pub struct ChargingPropertyPreconditioningError {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`ChargingPropertyPreconditioningErrorData`
@@ -1052,6 +2492,7 @@ pub struct ChargingPropertyStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`ChargingPropertyStatusData`
@@ -1184,7 +2625,7 @@ impl ::std::convert::TryFrom<::std::string::String> for ChargingPropertyStatusDa
     }
 }
 ///`ChargingSession`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChargingSession {
     ///Business errors
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1235,8 +2676,193 @@ pub struct ChargingSession {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for ChargingSession {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = ChargingSession;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChargingSession")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChargingSession, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_business_errors: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_calculated_energy_charged: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergy>,
+                > = ::std::option::Option::None;
+                let mut m_charging_cost: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingCost>,
+                > = ::std::option::Option::None;
+                let mut m_displayed_start_state_of_charge: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_displayed_state_of_charge: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_end_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_energy_charged: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergy>,
+                > = ::std::option::Option::None;
+                let mut m_location: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingLocation>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_odometer: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_public_charging_points: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingPoint>,
+                > = ::std::option::Option::None;
+                let mut m_start_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_time_zone: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_total_charging_duration: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "business_errors" => {
+                            listed_member(
+                                &mut m_business_errors,
+                                "business_errors",
+                                &mut map,
+                            )?
+                        }
+                        "calculated_energy_charged" => {
+                            listed_member(
+                                &mut m_calculated_energy_charged,
+                                "calculated_energy_charged",
+                                &mut map,
+                            )?
+                        }
+                        "charging_cost" => {
+                            listed_member(
+                                &mut m_charging_cost,
+                                "charging_cost",
+                                &mut map,
+                            )?
+                        }
+                        "displayed_start_state_of_charge" => {
+                            listed_member(
+                                &mut m_displayed_start_state_of_charge,
+                                "displayed_start_state_of_charge",
+                                &mut map,
+                            )?
+                        }
+                        "displayed_state_of_charge" => {
+                            listed_member(
+                                &mut m_displayed_state_of_charge,
+                                "displayed_state_of_charge",
+                                &mut map,
+                            )?
+                        }
+                        "end_time" => {
+                            listed_member(&mut m_end_time, "end_time", &mut map)?
+                        }
+                        "energy_charged" => {
+                            listed_member(
+                                &mut m_energy_charged,
+                                "energy_charged",
+                                &mut map,
+                            )?
+                        }
+                        "location" => {
+                            listed_member(&mut m_location, "location", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "odometer" => {
+                            listed_member(&mut m_odometer, "odometer", &mut map)?
+                        }
+                        "preconditioning_state" => {
+                            listed_member(
+                                &mut m_preconditioning_state,
+                                "preconditioning_state",
+                                &mut map,
+                            )?
+                        }
+                        "public_charging_points" => {
+                            listed_member(
+                                &mut m_public_charging_points,
+                                "public_charging_points",
+                                &mut map,
+                            )?
+                        }
+                        "start_time" => {
+                            listed_member(&mut m_start_time, "start_time", &mut map)?
+                        }
+                        "time_zone" => {
+                            listed_member(&mut m_time_zone, "time_zone", &mut map)?
+                        }
+                        "total_charging_duration" => {
+                            listed_member(
+                                &mut m_total_charging_duration,
+                                "total_charging_duration",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChargingSession {
+                    business_errors: m_business_errors.unwrap_or_default(),
+                    calculated_energy_charged: m_calculated_energy_charged
+                        .unwrap_or_default(),
+                    charging_cost: m_charging_cost.unwrap_or_default(),
+                    displayed_start_state_of_charge: m_displayed_start_state_of_charge
+                        .unwrap_or_default(),
+                    displayed_state_of_charge: m_displayed_state_of_charge
+                        .unwrap_or_default(),
+                    end_time: m_end_time.unwrap_or_default(),
+                    energy_charged: m_energy_charged.unwrap_or_default(),
+                    location: m_location.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    odometer: m_odometer.unwrap_or_default(),
+                    preconditioning_state: m_preconditioning_state.unwrap_or_default(),
+                    public_charging_points: m_public_charging_points.unwrap_or_default(),
+                    start_time: m_start_time.unwrap_or_default(),
+                    time_zone: m_time_zone.unwrap_or_default(),
+                    total_charging_duration: m_total_charging_duration
+                        .unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`ChassisSettings`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChassisSettings {
     ///The chassis position calculated from the lowest point
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1269,8 +2895,138 @@ pub struct ChassisSettings {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for ChassisSettings {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = ChassisSettings;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChassisSettings")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChassisSettings, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_current_chassis_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_current_spring_rates: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpringRate>,
+                > = ::std::option::Option::None;
+                let mut m_driving_mode: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDrivingMode>,
+                > = ::std::option::Option::None;
+                let mut m_maximum_chassis_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_maximum_spring_rates: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpringRate>,
+                > = ::std::option::Option::None;
+                let mut m_minimum_chassis_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_minimum_spring_rates: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpringRate>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_sport_chrono: ::std::option::Option<
+                    ::std::vec::Vec<PropertySportChrono>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "current_chassis_position" => {
+                            listed_member(
+                                &mut m_current_chassis_position,
+                                "current_chassis_position",
+                                &mut map,
+                            )?
+                        }
+                        "current_spring_rates" => {
+                            listed_member(
+                                &mut m_current_spring_rates,
+                                "current_spring_rates",
+                                &mut map,
+                            )?
+                        }
+                        "driving_mode" => {
+                            listed_member(&mut m_driving_mode, "driving_mode", &mut map)?
+                        }
+                        "maximum_chassis_position" => {
+                            listed_member(
+                                &mut m_maximum_chassis_position,
+                                "maximum_chassis_position",
+                                &mut map,
+                            )?
+                        }
+                        "maximum_spring_rates" => {
+                            listed_member(
+                                &mut m_maximum_spring_rates,
+                                "maximum_spring_rates",
+                                &mut map,
+                            )?
+                        }
+                        "minimum_chassis_position" => {
+                            listed_member(
+                                &mut m_minimum_chassis_position,
+                                "minimum_chassis_position",
+                                &mut map,
+                            )?
+                        }
+                        "minimum_spring_rates" => {
+                            listed_member(
+                                &mut m_minimum_spring_rates,
+                                "minimum_spring_rates",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "sport_chrono" => {
+                            listed_member(&mut m_sport_chrono, "sport_chrono", &mut map)?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChassisSettings {
+                    current_chassis_position: m_current_chassis_position
+                        .unwrap_or_default(),
+                    current_spring_rates: m_current_spring_rates.unwrap_or_default(),
+                    driving_mode: m_driving_mode.unwrap_or_default(),
+                    maximum_chassis_position: m_maximum_chassis_position
+                        .unwrap_or_default(),
+                    maximum_spring_rates: m_maximum_spring_rates.unwrap_or_default(),
+                    minimum_chassis_position: m_minimum_chassis_position
+                        .unwrap_or_default(),
+                    minimum_spring_rates: m_minimum_spring_rates.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    sport_chrono: m_sport_chrono.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Climate`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Climate {
     ///Electric air conditioner compressor power.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1318,8 +3074,193 @@ pub struct Climate {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Climate {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Climate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Climate")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Climate, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_air_conditioner_compressor_power: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPower>,
+                > = ::std::option::Option::None;
+                let mut m_defogging_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_defrosting_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_defrosting_temperature_setting: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_driver_temperature_setting: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_humidity: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_hvac_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_hvac_weekday_starting_times: ::std::option::Option<
+                    ::std::vec::Vec<PropertyWeekdayTime>,
+                > = ::std::option::Option::None;
+                let mut m_inside_temperature: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_ionising_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_outside_temperature: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_passenger_temperature_setting: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_rear_temperature_setting: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "air_conditioner_compressor_power" => {
+                            listed_member(
+                                &mut m_air_conditioner_compressor_power,
+                                "air_conditioner_compressor_power",
+                                &mut map,
+                            )?
+                        }
+                        "defogging_state" => {
+                            listed_member(
+                                &mut m_defogging_state,
+                                "defogging_state",
+                                &mut map,
+                            )?
+                        }
+                        "defrosting_state" => {
+                            listed_member(
+                                &mut m_defrosting_state,
+                                "defrosting_state",
+                                &mut map,
+                            )?
+                        }
+                        "defrosting_temperature_setting" => {
+                            listed_member(
+                                &mut m_defrosting_temperature_setting,
+                                "defrosting_temperature_setting",
+                                &mut map,
+                            )?
+                        }
+                        "driver_temperature_setting" => {
+                            listed_member(
+                                &mut m_driver_temperature_setting,
+                                "driver_temperature_setting",
+                                &mut map,
+                            )?
+                        }
+                        "humidity" => {
+                            listed_member(&mut m_humidity, "humidity", &mut map)?
+                        }
+                        "hvac_state" => {
+                            listed_member(&mut m_hvac_state, "hvac_state", &mut map)?
+                        }
+                        "hvac_weekday_starting_times" => {
+                            listed_member(
+                                &mut m_hvac_weekday_starting_times,
+                                "hvac_weekday_starting_times",
+                                &mut map,
+                            )?
+                        }
+                        "inside_temperature" => {
+                            listed_member(
+                                &mut m_inside_temperature,
+                                "inside_temperature",
+                                &mut map,
+                            )?
+                        }
+                        "ionising_state" => {
+                            listed_member(
+                                &mut m_ionising_state,
+                                "ionising_state",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "outside_temperature" => {
+                            listed_member(
+                                &mut m_outside_temperature,
+                                "outside_temperature",
+                                &mut map,
+                            )?
+                        }
+                        "passenger_temperature_setting" => {
+                            listed_member(
+                                &mut m_passenger_temperature_setting,
+                                "passenger_temperature_setting",
+                                &mut map,
+                            )?
+                        }
+                        "rear_temperature_setting" => {
+                            listed_member(
+                                &mut m_rear_temperature_setting,
+                                "rear_temperature_setting",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Climate {
+                    air_conditioner_compressor_power: m_air_conditioner_compressor_power
+                        .unwrap_or_default(),
+                    defogging_state: m_defogging_state.unwrap_or_default(),
+                    defrosting_state: m_defrosting_state.unwrap_or_default(),
+                    defrosting_temperature_setting: m_defrosting_temperature_setting
+                        .unwrap_or_default(),
+                    driver_temperature_setting: m_driver_temperature_setting
+                        .unwrap_or_default(),
+                    humidity: m_humidity.unwrap_or_default(),
+                    hvac_state: m_hvac_state.unwrap_or_default(),
+                    hvac_weekday_starting_times: m_hvac_weekday_starting_times
+                        .unwrap_or_default(),
+                    inside_temperature: m_inside_temperature.unwrap_or_default(),
+                    ionising_state: m_ionising_state.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    outside_temperature: m_outside_temperature.unwrap_or_default(),
+                    passenger_temperature_setting: m_passenger_temperature_setting
+                        .unwrap_or_default(),
+                    rear_temperature_setting: m_rear_temperature_setting
+                        .unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Crash`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Crash {
     ///Automatic emergency call enabled state
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1349,6 +3290,99 @@ pub struct Crash {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Crash {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Crash;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Crash")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Crash, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_automatic_ecall: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnabledState>,
+                > = ::std::option::Option::None;
+                let mut m_impact_zone: ::std::option::Option<
+                    ::std::vec::Vec<PropertyImpactZone>,
+                > = ::std::option::Option::None;
+                let mut m_incidents: ::std::option::Option<
+                    ::std::vec::Vec<PropertyCrashIncident>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_severity: ::std::option::Option<
+                    ::std::vec::Vec<PropertyUinteger>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<CrashPropertyStatus>,
+                > = ::std::option::Option::None;
+                let mut m_tipped_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTippedState>,
+                > = ::std::option::Option::None;
+                let mut m_type_: ::std::option::Option<
+                    ::std::vec::Vec<CrashPropertyType>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "automatic_ecall" => {
+                            listed_member(
+                                &mut m_automatic_ecall,
+                                "automatic_ecall",
+                                &mut map,
+                            )?
+                        }
+                        "impact_zone" => {
+                            listed_member(&mut m_impact_zone, "impact_zone", &mut map)?
+                        }
+                        "incidents" => {
+                            listed_member(&mut m_incidents, "incidents", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "severity" => {
+                            listed_member(&mut m_severity, "severity", &mut map)?
+                        }
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "tipped_state" => {
+                            listed_member(&mut m_tipped_state, "tipped_state", &mut map)?
+                        }
+                        "type" => listed_member(&mut m_type_, "type", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Crash {
+                    automatic_ecall: m_automatic_ecall.unwrap_or_default(),
+                    impact_zone: m_impact_zone.unwrap_or_default(),
+                    incidents: m_incidents.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    severity: m_severity.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    tipped_state: m_tipped_state.unwrap_or_default(),
+                    type_: m_type_.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`CrashPropertyStatus`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CrashPropertyStatus {
@@ -1359,6 +3393,7 @@ pub struct CrashPropertyStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`CrashPropertyStatusData`
@@ -1456,6 +3491,7 @@ pub struct CrashPropertyType {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`CrashPropertyTypeData`
@@ -1537,7 +3573,7 @@ impl ::std::convert::TryFrom<::std::string::String> for CrashPropertyTypeData {
     }
 }
 ///`CruiseControl`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CruiseControl {
     ///The target speed of the Adaptive Cruise Control
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1561,8 +3597,101 @@ pub struct CruiseControl {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for CruiseControl {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = CruiseControl;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CruiseControl")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CruiseControl, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_acc_target_speed: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpeed>,
+                > = ::std::option::Option::None;
+                let mut m_adaptive_cruise_control: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_cruise_control: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_limiter: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLimiter>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_target_speed: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpeed>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "acc_target_speed" => {
+                            listed_member(
+                                &mut m_acc_target_speed,
+                                "acc_target_speed",
+                                &mut map,
+                            )?
+                        }
+                        "adaptive_cruise_control" => {
+                            listed_member(
+                                &mut m_adaptive_cruise_control,
+                                "adaptive_cruise_control",
+                                &mut map,
+                            )?
+                        }
+                        "cruise_control" => {
+                            listed_member(
+                                &mut m_cruise_control,
+                                "cruise_control",
+                                &mut map,
+                            )?
+                        }
+                        "limiter" => listed_member(&mut m_limiter, "limiter", &mut map)?,
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "target_speed" => {
+                            listed_member(&mut m_target_speed, "target_speed", &mut map)?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CruiseControl {
+                    acc_target_speed: m_acc_target_speed.unwrap_or_default(),
+                    adaptive_cruise_control: m_adaptive_cruise_control
+                        .unwrap_or_default(),
+                    cruise_control: m_cruise_control.unwrap_or_default(),
+                    limiter: m_limiter.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    target_speed: m_target_speed.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`DashboardLights`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DashboardLights {
     ///Vehicle light bulb failure
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1579,6 +3708,86 @@ pub struct DashboardLights {
     pub vin: ::std::option::Option<PropertyVin>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for DashboardLights {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = DashboardLights;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DashboardLights")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DashboardLights, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_bulb_failures: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBulbFailures>,
+                > = ::std::option::Option::None;
+                let mut m_dashboard_lights: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDashboardLight>,
+                > = ::std::option::Option::None;
+                let mut m_dynamic_warnings: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDynamicWarning>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "bulb_failures" => {
+                            listed_member(
+                                &mut m_bulb_failures,
+                                "bulb_failures",
+                                &mut map,
+                            )?
+                        }
+                        "dashboard_lights" => {
+                            listed_member(
+                                &mut m_dashboard_lights,
+                                "dashboard_lights",
+                                &mut map,
+                            )?
+                        }
+                        "dynamic_warnings" => {
+                            listed_member(
+                                &mut m_dynamic_warnings,
+                                "dynamic_warnings",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DashboardLights {
+                    bulb_failures: m_bulb_failures.unwrap_or_default(),
+                    dashboard_lights: m_dashboard_lights.unwrap_or_default(),
+                    dynamic_warnings: m_dynamic_warnings.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 ///Detected
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1659,7 +3868,7 @@ impl ::std::convert::TryFrom<::std::string::String> for Detected {
     }
 }
 ///`Diagnostics`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Diagnostics {
     ///AdBlue level percentage between 0.0-1.0
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1838,6 +4047,650 @@ pub struct Diagnostics {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Diagnostics {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Diagnostics;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Diagnostics")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Diagnostics, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_adblue_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_anti_lock_braking: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_backup_battery_remaining_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_battery_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_battery_voltage: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricPotentialDifference>,
+                > = ::std::option::Option::None;
+                let mut m_brake_fluid_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFluidLevel>,
+                > = ::std::option::Option::None;
+                let mut m_brake_lining_wear_pre_warning: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_check_control_messages: ::std::option::Option<
+                    ::std::vec::Vec<PropertyCheckControlMessage>,
+                > = ::std::option::Option::None;
+                let mut m_confirmed_trouble_codes: ::std::option::Option<
+                    ::std::vec::Vec<PropertyConfirmedTroubleCode>,
+                > = ::std::option::Option::None;
+                let mut m_diesel_exhaust_filter_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDieselExhaustFilterStatus>,
+                > = ::std::option::Option::None;
+                let mut m_diesel_exhaust_fluid_range: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_diesel_particulate_filter_soot_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_distance_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_distance_since_start: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_engine_coolant_fluid_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFluidLevel>,
+                > = ::std::option::Option::None;
+                let mut m_engine_coolant_temperature: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_engine_load: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_engine_oil_amount: ::std::option::Option<
+                    ::std::vec::Vec<PropertyVolume>,
+                > = ::std::option::Option::None;
+                let mut m_engine_oil_fluid_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFluidLevel>,
+                > = ::std::option::Option::None;
+                let mut m_engine_oil_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_engine_oil_life_remaining: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_engine_oil_pressure_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEngineOilPressureLevel>,
+                > = ::std::option::Option::None;
+                let mut m_engine_oil_service_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyServiceStatus>,
+                > = ::std::option::Option::None;
+                let mut m_engine_oil_temperature: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_engine_rpm: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAngularVelocity>,
+                > = ::std::option::Option::None;
+                let mut m_engine_time_to_next_service: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_engine_torque: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_engine_total_fuel_consumption: ::std::option::Option<
+                    ::std::vec::Vec<PropertyVolume>,
+                > = ::std::option::Option::None;
+                let mut m_engine_total_idle_operating_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_engine_total_operating_hours: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_engine_total_operating_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_estimated_mixed_powertrain_range: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_estimated_primary_powertrain_range: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_estimated_range: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_estimated_secondary_powertrain_range: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_fuel_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_fuel_level_accuracy: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFuelLevelAccuracy>,
+                > = ::std::option::Option::None;
+                let mut m_fuel_volume: ::std::option::Option<
+                    ::std::vec::Vec<PropertyVolume>,
+                > = ::std::option::Option::None;
+                let mut m_low_voltage_battery_charge_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLowVoltageBatteryChargeLevel>,
+                > = ::std::option::Option::None;
+                let mut m_mileage: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_mileage_meters: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_odometer: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_oem_trouble_code_values: ::std::option::Option<
+                    ::std::vec::Vec<PropertyOemTroubleCodeValue>,
+                > = ::std::option::Option::None;
+                let mut m_passenger_airbag_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_primary_energy_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_secondary_energy_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_speed: ::std::option::Option<::std::vec::Vec<PropertySpeed>> = ::std::option::Option::None;
+                let mut m_tire_pressure_statuses: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTirePressureStatus>,
+                > = ::std::option::Option::None;
+                let mut m_tire_pressures: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTirePressure>,
+                > = ::std::option::Option::None;
+                let mut m_tire_pressures_differences: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTirePressure>,
+                > = ::std::option::Option::None;
+                let mut m_tire_pressures_targets: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTirePressure>,
+                > = ::std::option::Option::None;
+                let mut m_tire_temperatures: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTireTemperature>,
+                > = ::std::option::Option::None;
+                let mut m_trouble_codes: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTroubleCode>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut m_washer_fluid_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFluidLevel>,
+                > = ::std::option::Option::None;
+                let mut m_wheel_based_speed: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpeed>,
+                > = ::std::option::Option::None;
+                let mut m_wheel_rpms: ::std::option::Option<
+                    ::std::vec::Vec<PropertyWheelRpm>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "adblue_level" => {
+                            listed_member(&mut m_adblue_level, "adblue_level", &mut map)?
+                        }
+                        "anti_lock_braking" => {
+                            listed_member(
+                                &mut m_anti_lock_braking,
+                                "anti_lock_braking",
+                                &mut map,
+                            )?
+                        }
+                        "backup_battery_remaining_time" => {
+                            listed_member(
+                                &mut m_backup_battery_remaining_time,
+                                "backup_battery_remaining_time",
+                                &mut map,
+                            )?
+                        }
+                        "battery_level" => {
+                            listed_member(
+                                &mut m_battery_level,
+                                "battery_level",
+                                &mut map,
+                            )?
+                        }
+                        "battery_voltage" => {
+                            listed_member(
+                                &mut m_battery_voltage,
+                                "battery_voltage",
+                                &mut map,
+                            )?
+                        }
+                        "brake_fluid_level" => {
+                            listed_member(
+                                &mut m_brake_fluid_level,
+                                "brake_fluid_level",
+                                &mut map,
+                            )?
+                        }
+                        "brake_lining_wear_pre_warning" => {
+                            listed_member(
+                                &mut m_brake_lining_wear_pre_warning,
+                                "brake_lining_wear_pre_warning",
+                                &mut map,
+                            )?
+                        }
+                        "check_control_messages" => {
+                            listed_member(
+                                &mut m_check_control_messages,
+                                "check_control_messages",
+                                &mut map,
+                            )?
+                        }
+                        "confirmed_trouble_codes" => {
+                            listed_member(
+                                &mut m_confirmed_trouble_codes,
+                                "confirmed_trouble_codes",
+                                &mut map,
+                            )?
+                        }
+                        "diesel_exhaust_filter_status" => {
+                            listed_member(
+                                &mut m_diesel_exhaust_filter_status,
+                                "diesel_exhaust_filter_status",
+                                &mut map,
+                            )?
+                        }
+                        "diesel_exhaust_fluid_range" => {
+                            listed_member(
+                                &mut m_diesel_exhaust_fluid_range,
+                                "diesel_exhaust_fluid_range",
+                                &mut map,
+                            )?
+                        }
+                        "diesel_particulate_filter_soot_level" => {
+                            listed_member(
+                                &mut m_diesel_particulate_filter_soot_level,
+                                "diesel_particulate_filter_soot_level",
+                                &mut map,
+                            )?
+                        }
+                        "distance_since_reset" => {
+                            listed_member(
+                                &mut m_distance_since_reset,
+                                "distance_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "distance_since_start" => {
+                            listed_member(
+                                &mut m_distance_since_start,
+                                "distance_since_start",
+                                &mut map,
+                            )?
+                        }
+                        "engine_coolant_fluid_level" => {
+                            listed_member(
+                                &mut m_engine_coolant_fluid_level,
+                                "engine_coolant_fluid_level",
+                                &mut map,
+                            )?
+                        }
+                        "engine_coolant_temperature" => {
+                            listed_member(
+                                &mut m_engine_coolant_temperature,
+                                "engine_coolant_temperature",
+                                &mut map,
+                            )?
+                        }
+                        "engine_load" => {
+                            listed_member(&mut m_engine_load, "engine_load", &mut map)?
+                        }
+                        "engine_oil_amount" => {
+                            listed_member(
+                                &mut m_engine_oil_amount,
+                                "engine_oil_amount",
+                                &mut map,
+                            )?
+                        }
+                        "engine_oil_fluid_level" => {
+                            listed_member(
+                                &mut m_engine_oil_fluid_level,
+                                "engine_oil_fluid_level",
+                                &mut map,
+                            )?
+                        }
+                        "engine_oil_level" => {
+                            listed_member(
+                                &mut m_engine_oil_level,
+                                "engine_oil_level",
+                                &mut map,
+                            )?
+                        }
+                        "engine_oil_life_remaining" => {
+                            listed_member(
+                                &mut m_engine_oil_life_remaining,
+                                "engine_oil_life_remaining",
+                                &mut map,
+                            )?
+                        }
+                        "engine_oil_pressure_level" => {
+                            listed_member(
+                                &mut m_engine_oil_pressure_level,
+                                "engine_oil_pressure_level",
+                                &mut map,
+                            )?
+                        }
+                        "engine_oil_service_status" => {
+                            listed_member(
+                                &mut m_engine_oil_service_status,
+                                "engine_oil_service_status",
+                                &mut map,
+                            )?
+                        }
+                        "engine_oil_temperature" => {
+                            listed_member(
+                                &mut m_engine_oil_temperature,
+                                "engine_oil_temperature",
+                                &mut map,
+                            )?
+                        }
+                        "engine_rpm" => {
+                            listed_member(&mut m_engine_rpm, "engine_rpm", &mut map)?
+                        }
+                        "engine_time_to_next_service" => {
+                            listed_member(
+                                &mut m_engine_time_to_next_service,
+                                "engine_time_to_next_service",
+                                &mut map,
+                            )?
+                        }
+                        "engine_torque" => {
+                            listed_member(
+                                &mut m_engine_torque,
+                                "engine_torque",
+                                &mut map,
+                            )?
+                        }
+                        "engine_total_fuel_consumption" => {
+                            listed_member(
+                                &mut m_engine_total_fuel_consumption,
+                                "engine_total_fuel_consumption",
+                                &mut map,
+                            )?
+                        }
+                        "engine_total_idle_operating_time" => {
+                            listed_member(
+                                &mut m_engine_total_idle_operating_time,
+                                "engine_total_idle_operating_time",
+                                &mut map,
+                            )?
+                        }
+                        "engine_total_operating_hours" => {
+                            listed_member(
+                                &mut m_engine_total_operating_hours,
+                                "engine_total_operating_hours",
+                                &mut map,
+                            )?
+                        }
+                        "engine_total_operating_time" => {
+                            listed_member(
+                                &mut m_engine_total_operating_time,
+                                "engine_total_operating_time",
+                                &mut map,
+                            )?
+                        }
+                        "estimated_mixed_powertrain_range" => {
+                            listed_member(
+                                &mut m_estimated_mixed_powertrain_range,
+                                "estimated_mixed_powertrain_range",
+                                &mut map,
+                            )?
+                        }
+                        "estimated_primary_powertrain_range" => {
+                            listed_member(
+                                &mut m_estimated_primary_powertrain_range,
+                                "estimated_primary_powertrain_range",
+                                &mut map,
+                            )?
+                        }
+                        "estimated_range" => {
+                            listed_member(
+                                &mut m_estimated_range,
+                                "estimated_range",
+                                &mut map,
+                            )?
+                        }
+                        "estimated_secondary_powertrain_range" => {
+                            listed_member(
+                                &mut m_estimated_secondary_powertrain_range,
+                                "estimated_secondary_powertrain_range",
+                                &mut map,
+                            )?
+                        }
+                        "fuel_level" => {
+                            listed_member(&mut m_fuel_level, "fuel_level", &mut map)?
+                        }
+                        "fuel_level_accuracy" => {
+                            listed_member(
+                                &mut m_fuel_level_accuracy,
+                                "fuel_level_accuracy",
+                                &mut map,
+                            )?
+                        }
+                        "fuel_volume" => {
+                            listed_member(&mut m_fuel_volume, "fuel_volume", &mut map)?
+                        }
+                        "low_voltage_battery_charge_level" => {
+                            listed_member(
+                                &mut m_low_voltage_battery_charge_level,
+                                "low_voltage_battery_charge_level",
+                                &mut map,
+                            )?
+                        }
+                        "mileage" => listed_member(&mut m_mileage, "mileage", &mut map)?,
+                        "mileage_meters" => {
+                            listed_member(
+                                &mut m_mileage_meters,
+                                "mileage_meters",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "odometer" => {
+                            listed_member(&mut m_odometer, "odometer", &mut map)?
+                        }
+                        "oem_trouble_code_values" => {
+                            listed_member(
+                                &mut m_oem_trouble_code_values,
+                                "oem_trouble_code_values",
+                                &mut map,
+                            )?
+                        }
+                        "passenger_airbag_status" => {
+                            listed_member(
+                                &mut m_passenger_airbag_status,
+                                "passenger_airbag_status",
+                                &mut map,
+                            )?
+                        }
+                        "primary_energy_level" => {
+                            listed_member(
+                                &mut m_primary_energy_level,
+                                "primary_energy_level",
+                                &mut map,
+                            )?
+                        }
+                        "secondary_energy_level" => {
+                            listed_member(
+                                &mut m_secondary_energy_level,
+                                "secondary_energy_level",
+                                &mut map,
+                            )?
+                        }
+                        "speed" => listed_member(&mut m_speed, "speed", &mut map)?,
+                        "tire_pressure_statuses" => {
+                            listed_member(
+                                &mut m_tire_pressure_statuses,
+                                "tire_pressure_statuses",
+                                &mut map,
+                            )?
+                        }
+                        "tire_pressures" => {
+                            listed_member(
+                                &mut m_tire_pressures,
+                                "tire_pressures",
+                                &mut map,
+                            )?
+                        }
+                        "tire_pressures_differences" => {
+                            listed_member(
+                                &mut m_tire_pressures_differences,
+                                "tire_pressures_differences",
+                                &mut map,
+                            )?
+                        }
+                        "tire_pressures_targets" => {
+                            listed_member(
+                                &mut m_tire_pressures_targets,
+                                "tire_pressures_targets",
+                                &mut map,
+                            )?
+                        }
+                        "tire_temperatures" => {
+                            listed_member(
+                                &mut m_tire_temperatures,
+                                "tire_temperatures",
+                                &mut map,
+                            )?
+                        }
+                        "trouble_codes" => {
+                            listed_member(
+                                &mut m_trouble_codes,
+                                "trouble_codes",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        "washer_fluid_level" => {
+                            listed_member(
+                                &mut m_washer_fluid_level,
+                                "washer_fluid_level",
+                                &mut map,
+                            )?
+                        }
+                        "wheel_based_speed" => {
+                            listed_member(
+                                &mut m_wheel_based_speed,
+                                "wheel_based_speed",
+                                &mut map,
+                            )?
+                        }
+                        "wheel_rpms" => {
+                            listed_member(&mut m_wheel_rpms, "wheel_rpms", &mut map)?
+                        }
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Diagnostics {
+                    adblue_level: m_adblue_level.unwrap_or_default(),
+                    anti_lock_braking: m_anti_lock_braking.unwrap_or_default(),
+                    backup_battery_remaining_time: m_backup_battery_remaining_time
+                        .unwrap_or_default(),
+                    battery_level: m_battery_level.unwrap_or_default(),
+                    battery_voltage: m_battery_voltage.unwrap_or_default(),
+                    brake_fluid_level: m_brake_fluid_level.unwrap_or_default(),
+                    brake_lining_wear_pre_warning: m_brake_lining_wear_pre_warning
+                        .unwrap_or_default(),
+                    check_control_messages: m_check_control_messages.unwrap_or_default(),
+                    confirmed_trouble_codes: m_confirmed_trouble_codes
+                        .unwrap_or_default(),
+                    diesel_exhaust_filter_status: m_diesel_exhaust_filter_status
+                        .unwrap_or_default(),
+                    diesel_exhaust_fluid_range: m_diesel_exhaust_fluid_range
+                        .unwrap_or_default(),
+                    diesel_particulate_filter_soot_level: m_diesel_particulate_filter_soot_level
+                        .unwrap_or_default(),
+                    distance_since_reset: m_distance_since_reset.unwrap_or_default(),
+                    distance_since_start: m_distance_since_start.unwrap_or_default(),
+                    engine_coolant_fluid_level: m_engine_coolant_fluid_level
+                        .unwrap_or_default(),
+                    engine_coolant_temperature: m_engine_coolant_temperature
+                        .unwrap_or_default(),
+                    engine_load: m_engine_load.unwrap_or_default(),
+                    engine_oil_amount: m_engine_oil_amount.unwrap_or_default(),
+                    engine_oil_fluid_level: m_engine_oil_fluid_level.unwrap_or_default(),
+                    engine_oil_level: m_engine_oil_level.unwrap_or_default(),
+                    engine_oil_life_remaining: m_engine_oil_life_remaining
+                        .unwrap_or_default(),
+                    engine_oil_pressure_level: m_engine_oil_pressure_level
+                        .unwrap_or_default(),
+                    engine_oil_service_status: m_engine_oil_service_status
+                        .unwrap_or_default(),
+                    engine_oil_temperature: m_engine_oil_temperature.unwrap_or_default(),
+                    engine_rpm: m_engine_rpm.unwrap_or_default(),
+                    engine_time_to_next_service: m_engine_time_to_next_service
+                        .unwrap_or_default(),
+                    engine_torque: m_engine_torque.unwrap_or_default(),
+                    engine_total_fuel_consumption: m_engine_total_fuel_consumption
+                        .unwrap_or_default(),
+                    engine_total_idle_operating_time: m_engine_total_idle_operating_time
+                        .unwrap_or_default(),
+                    engine_total_operating_hours: m_engine_total_operating_hours
+                        .unwrap_or_default(),
+                    engine_total_operating_time: m_engine_total_operating_time
+                        .unwrap_or_default(),
+                    estimated_mixed_powertrain_range: m_estimated_mixed_powertrain_range
+                        .unwrap_or_default(),
+                    estimated_primary_powertrain_range: m_estimated_primary_powertrain_range
+                        .unwrap_or_default(),
+                    estimated_range: m_estimated_range.unwrap_or_default(),
+                    estimated_secondary_powertrain_range: m_estimated_secondary_powertrain_range
+                        .unwrap_or_default(),
+                    fuel_level: m_fuel_level.unwrap_or_default(),
+                    fuel_level_accuracy: m_fuel_level_accuracy.unwrap_or_default(),
+                    fuel_volume: m_fuel_volume.unwrap_or_default(),
+                    low_voltage_battery_charge_level: m_low_voltage_battery_charge_level
+                        .unwrap_or_default(),
+                    mileage: m_mileage.unwrap_or_default(),
+                    mileage_meters: m_mileage_meters.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    odometer: m_odometer.unwrap_or_default(),
+                    oem_trouble_code_values: m_oem_trouble_code_values
+                        .unwrap_or_default(),
+                    passenger_airbag_status: m_passenger_airbag_status
+                        .unwrap_or_default(),
+                    primary_energy_level: m_primary_energy_level.unwrap_or_default(),
+                    secondary_energy_level: m_secondary_energy_level.unwrap_or_default(),
+                    speed: m_speed.unwrap_or_default(),
+                    tire_pressure_statuses: m_tire_pressure_statuses.unwrap_or_default(),
+                    tire_pressures: m_tire_pressures.unwrap_or_default(),
+                    tire_pressures_differences: m_tire_pressures_differences
+                        .unwrap_or_default(),
+                    tire_pressures_targets: m_tire_pressures_targets.unwrap_or_default(),
+                    tire_temperatures: m_tire_temperatures.unwrap_or_default(),
+                    trouble_codes: m_trouble_codes.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    washer_fluid_level: m_washer_fluid_level.unwrap_or_default(),
+                    wheel_based_speed: m_wheel_based_speed.unwrap_or_default(),
+                    wheel_rpms: m_wheel_rpms.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///Distance
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Distance {
@@ -1845,7 +4698,7 @@ pub struct Distance {
     pub value: f64,
 }
 ///`Doors`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Doors {
     ///Inside lock states for the given doors
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1869,8 +4722,87 @@ pub struct Doors {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Doors {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Doors;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Doors")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Doors, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_inside_locks: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLock>,
+                > = ::std::option::Option::None;
+                let mut m_inside_locks_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLockState>,
+                > = ::std::option::Option::None;
+                let mut m_locks: ::std::option::Option<::std::vec::Vec<PropertyLock>> = ::std::option::Option::None;
+                let mut m_locks_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLockState>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_positions: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDoorPosition>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "inside_locks" => {
+                            listed_member(&mut m_inside_locks, "inside_locks", &mut map)?
+                        }
+                        "inside_locks_state" => {
+                            listed_member(
+                                &mut m_inside_locks_state,
+                                "inside_locks_state",
+                                &mut map,
+                            )?
+                        }
+                        "locks" => listed_member(&mut m_locks, "locks", &mut map)?,
+                        "locks_state" => {
+                            listed_member(&mut m_locks_state, "locks_state", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "positions" => {
+                            listed_member(&mut m_positions, "positions", &mut map)?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Doors {
+                    inside_locks: m_inside_locks.unwrap_or_default(),
+                    inside_locks_state: m_inside_locks_state.unwrap_or_default(),
+                    locks: m_locks.unwrap_or_default(),
+                    locks_state: m_locks_state.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    positions: m_positions.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`DriverFatigue`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DriverFatigue {
     ///Detected fatigue level
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1881,6 +4813,64 @@ pub struct DriverFatigue {
     pub vin: ::std::option::Option<PropertyVin>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for DriverFatigue {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = DriverFatigue;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DriverFatigue")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DriverFatigue, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_detected_fatigue_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDetectedFatigueLevel>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "detected_fatigue_level" => {
+                            listed_member(
+                                &mut m_detected_fatigue_level,
+                                "detected_fatigue_level",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DriverFatigue {
+                    detected_fatigue_level: m_detected_fatigue_level.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 ///Driving mode
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1980,7 +4970,7 @@ impl ::std::convert::TryFrom<::std::string::String> for DrivingMode {
     }
 }
 ///`Engine`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Engine {
     ///Indicates wheter the engine is in fail-safe mode.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2016,6 +5006,141 @@ pub struct Engine {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Engine {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Engine;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Engine")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Engine, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_limp_mode: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_active: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_enabled: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnabledState>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_error: ::std::option::Option<
+                    ::std::vec::Vec<EnginePropertyPreconditioningError>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_remaining_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_preconditioning_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPreconditioningStatus>,
+                > = ::std::option::Option::None;
+                let mut m_start_stop_enabled: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnabledState>,
+                > = ::std::option::Option::None;
+                let mut m_start_stop_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyOnOffState>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "limp_mode" => {
+                            listed_member(&mut m_limp_mode, "limp_mode", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "preconditioning_active" => {
+                            listed_member(
+                                &mut m_preconditioning_active,
+                                "preconditioning_active",
+                                &mut map,
+                            )?
+                        }
+                        "preconditioning_enabled" => {
+                            listed_member(
+                                &mut m_preconditioning_enabled,
+                                "preconditioning_enabled",
+                                &mut map,
+                            )?
+                        }
+                        "preconditioning_error" => {
+                            listed_member(
+                                &mut m_preconditioning_error,
+                                "preconditioning_error",
+                                &mut map,
+                            )?
+                        }
+                        "preconditioning_remaining_time" => {
+                            listed_member(
+                                &mut m_preconditioning_remaining_time,
+                                "preconditioning_remaining_time",
+                                &mut map,
+                            )?
+                        }
+                        "preconditioning_status" => {
+                            listed_member(
+                                &mut m_preconditioning_status,
+                                "preconditioning_status",
+                                &mut map,
+                            )?
+                        }
+                        "start_stop_enabled" => {
+                            listed_member(
+                                &mut m_start_stop_enabled,
+                                "start_stop_enabled",
+                                &mut map,
+                            )?
+                        }
+                        "start_stop_state" => {
+                            listed_member(
+                                &mut m_start_stop_state,
+                                "start_stop_state",
+                                &mut map,
+                            )?
+                        }
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Engine {
+                    limp_mode: m_limp_mode.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    preconditioning_active: m_preconditioning_active.unwrap_or_default(),
+                    preconditioning_enabled: m_preconditioning_enabled
+                        .unwrap_or_default(),
+                    preconditioning_error: m_preconditioning_error.unwrap_or_default(),
+                    preconditioning_remaining_time: m_preconditioning_remaining_time
+                        .unwrap_or_default(),
+                    preconditioning_status: m_preconditioning_status.unwrap_or_default(),
+                    start_stop_enabled: m_start_stop_enabled.unwrap_or_default(),
+                    start_stop_state: m_start_stop_state.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`EnginePropertyPreconditioningError`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct EnginePropertyPreconditioningError {
@@ -2026,6 +5151,7 @@ pub struct EnginePropertyPreconditioningError {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`EnginePropertyPreconditioningErrorData`
@@ -2243,7 +5369,7 @@ impl ::std::convert::TryFrom<::std::string::String> for FailureReason {
     }
 }
 ///`Fueling`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Fueling {
     ///Gas flap lock
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2258,8 +5384,74 @@ pub struct Fueling {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Fueling {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Fueling;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Fueling")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Fueling, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_gas_flap_lock: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLockState>,
+                > = ::std::option::Option::None;
+                let mut m_gas_flap_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPosition>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "gas_flap_lock" => {
+                            listed_member(
+                                &mut m_gas_flap_lock,
+                                "gas_flap_lock",
+                                &mut map,
+                            )?
+                        }
+                        "gas_flap_position" => {
+                            listed_member(
+                                &mut m_gas_flap_position,
+                                "gas_flap_position",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Fueling {
+                    gas_flap_lock: m_gas_flap_lock.unwrap_or_default(),
+                    gas_flap_position: m_gas_flap_position.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`HomeCharger`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct HomeCharger {
     ///Authentication mechanism
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2316,8 +5508,224 @@ pub struct HomeCharger {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for HomeCharger {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = HomeCharger;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct HomeCharger")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<HomeCharger, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_authentication_mechanism: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAuthenticationMechanism>,
+                > = ::std::option::Option::None;
+                let mut m_authentication_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAuthenticationState>,
+                > = ::std::option::Option::None;
+                let mut m_charge_current: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_charging_power: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPower>,
+                > = ::std::option::Option::None;
+                let mut m_charging_power_kw: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPower>,
+                > = ::std::option::Option::None;
+                let mut m_charging_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyChargingStatus>,
+                > = ::std::option::Option::None;
+                let mut m_coordinates: ::std::option::Option<
+                    ::std::vec::Vec<PropertyCoordinates>,
+                > = ::std::option::Option::None;
+                let mut m_maximum_charge_current: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_minimum_charge_current: ::std::option::Option<
+                    ::std::vec::Vec<PropertyElectricCurrent>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_plug_type: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPlugType>,
+                > = ::std::option::Option::None;
+                let mut m_price_tariffs: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPriceTariff>,
+                > = ::std::option::Option::None;
+                let mut m_solar_charging: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut m_wi_fi_hotspot_enabled: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnabledState>,
+                > = ::std::option::Option::None;
+                let mut m_wi_fi_hotspot_password: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_wi_fi_hotspot_security: ::std::option::Option<
+                    ::std::vec::Vec<PropertyNetworkSecurity>,
+                > = ::std::option::Option::None;
+                let mut m_wi_fi_hotspot_ssid: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "authentication_mechanism" => {
+                            listed_member(
+                                &mut m_authentication_mechanism,
+                                "authentication_mechanism",
+                                &mut map,
+                            )?
+                        }
+                        "authentication_state" => {
+                            listed_member(
+                                &mut m_authentication_state,
+                                "authentication_state",
+                                &mut map,
+                            )?
+                        }
+                        "charge_current" => {
+                            listed_member(
+                                &mut m_charge_current,
+                                "charge_current",
+                                &mut map,
+                            )?
+                        }
+                        "charging_power" => {
+                            listed_member(
+                                &mut m_charging_power,
+                                "charging_power",
+                                &mut map,
+                            )?
+                        }
+                        "charging_power_kw" => {
+                            listed_member(
+                                &mut m_charging_power_kw,
+                                "charging_power_kw",
+                                &mut map,
+                            )?
+                        }
+                        "charging_status" => {
+                            listed_member(
+                                &mut m_charging_status,
+                                "charging_status",
+                                &mut map,
+                            )?
+                        }
+                        "coordinates" => {
+                            listed_member(&mut m_coordinates, "coordinates", &mut map)?
+                        }
+                        "maximum_charge_current" => {
+                            listed_member(
+                                &mut m_maximum_charge_current,
+                                "maximum_charge_current",
+                                &mut map,
+                            )?
+                        }
+                        "minimum_charge_current" => {
+                            listed_member(
+                                &mut m_minimum_charge_current,
+                                "minimum_charge_current",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "plug_type" => {
+                            listed_member(&mut m_plug_type, "plug_type", &mut map)?
+                        }
+                        "price_tariffs" => {
+                            listed_member(
+                                &mut m_price_tariffs,
+                                "price_tariffs",
+                                &mut map,
+                            )?
+                        }
+                        "solar_charging" => {
+                            listed_member(
+                                &mut m_solar_charging,
+                                "solar_charging",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        "wi_fi_hotspot_enabled" => {
+                            listed_member(
+                                &mut m_wi_fi_hotspot_enabled,
+                                "wi_fi_hotspot_enabled",
+                                &mut map,
+                            )?
+                        }
+                        "wi_fi_hotspot_password" => {
+                            listed_member(
+                                &mut m_wi_fi_hotspot_password,
+                                "wi_fi_hotspot_password",
+                                &mut map,
+                            )?
+                        }
+                        "wi_fi_hotspot_security" => {
+                            listed_member(
+                                &mut m_wi_fi_hotspot_security,
+                                "wi_fi_hotspot_security",
+                                &mut map,
+                            )?
+                        }
+                        "wi_fi_hotspot_ssid" => {
+                            listed_member(
+                                &mut m_wi_fi_hotspot_ssid,
+                                "wi_fi_hotspot_ssid",
+                                &mut map,
+                            )?
+                        }
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(HomeCharger {
+                    authentication_mechanism: m_authentication_mechanism
+                        .unwrap_or_default(),
+                    authentication_state: m_authentication_state.unwrap_or_default(),
+                    charge_current: m_charge_current.unwrap_or_default(),
+                    charging_power: m_charging_power.unwrap_or_default(),
+                    charging_power_kw: m_charging_power_kw.unwrap_or_default(),
+                    charging_status: m_charging_status.unwrap_or_default(),
+                    coordinates: m_coordinates.unwrap_or_default(),
+                    maximum_charge_current: m_maximum_charge_current.unwrap_or_default(),
+                    minimum_charge_current: m_minimum_charge_current.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    plug_type: m_plug_type.unwrap_or_default(),
+                    price_tariffs: m_price_tariffs.unwrap_or_default(),
+                    solar_charging: m_solar_charging.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    wi_fi_hotspot_enabled: m_wi_fi_hotspot_enabled.unwrap_or_default(),
+                    wi_fi_hotspot_password: m_wi_fi_hotspot_password.unwrap_or_default(),
+                    wi_fi_hotspot_security: m_wi_fi_hotspot_security.unwrap_or_default(),
+                    wi_fi_hotspot_ssid: m_wi_fi_hotspot_ssid.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`HonkHornFlashLights`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct HonkHornFlashLights {
     ///Flashers
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2329,8 +5737,62 @@ pub struct HonkHornFlashLights {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for HonkHornFlashLights {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = HonkHornFlashLights;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct HonkHornFlashLights")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<HonkHornFlashLights, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_flashers: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFlashers>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "flashers" => {
+                            listed_member(&mut m_flashers, "flashers", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(HonkHornFlashLights {
+                    flashers: m_flashers.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Hood`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Hood {
     ///Includes the lock state of the hood.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2348,6 +5810,69 @@ pub struct Hood {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Hood {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Hood;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Hood")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Hood, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_lock: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLockState>,
+                > = ::std::option::Option::None;
+                let mut m_lock_safety: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLockSafety>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_position: ::std::option::Option<
+                    ::std::vec::Vec<HoodPropertyPosition>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "lock" => listed_member(&mut m_lock, "lock", &mut map)?,
+                        "lock_safety" => {
+                            listed_member(&mut m_lock_safety, "lock_safety", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "position" => {
+                            listed_member(&mut m_position, "position", &mut map)?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Hood {
+                    lock: m_lock.unwrap_or_default(),
+                    lock_safety: m_lock_safety.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    position: m_position.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`HoodPropertyPosition`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct HoodPropertyPosition {
@@ -2358,6 +5883,7 @@ pub struct HoodPropertyPosition {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`HoodPropertyPositionData`
@@ -2442,7 +5968,7 @@ impl ::std::convert::TryFrom<::std::string::String> for HoodPropertyPositionData
     }
 }
 ///`Ignition`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Ignition {
     ///Accessories status
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2460,8 +5986,76 @@ pub struct Ignition {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Ignition {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Ignition;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Ignition")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Ignition, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_accessories_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyIgnitionState>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyIgnitionState>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyIgnitionState>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "accessories_status" => {
+                            listed_member(
+                                &mut m_accessories_status,
+                                "accessories_status",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "state" => listed_member(&mut m_state, "state", &mut map)?,
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Ignition {
+                    accessories_status: m_accessories_status.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    state: m_state.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`KeyfobPosition`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct KeyfobPosition {
     ///Location
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2473,8 +6067,62 @@ pub struct KeyfobPosition {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for KeyfobPosition {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = KeyfobPosition;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct KeyfobPosition")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<KeyfobPosition, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_location: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLocation>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "location" => {
+                            listed_member(&mut m_location, "location", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(KeyfobPosition {
+                    location: m_location.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`LightConditions`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LightConditions {
     ///Measured inside illuminance
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2489,8 +6137,73 @@ pub struct LightConditions {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for LightConditions {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = LightConditions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LightConditions")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LightConditions, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_inside_light: ::std::option::Option<
+                    ::std::vec::Vec<PropertyIlluminance>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_outside_light: ::std::option::Option<
+                    ::std::vec::Vec<PropertyIlluminance>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "inside_light" => {
+                            listed_member(&mut m_inside_light, "inside_light", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "outside_light" => {
+                            listed_member(
+                                &mut m_outside_light,
+                                "outside_light",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LightConditions {
+                    inside_light: m_inside_light.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    outside_light: m_outside_light.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Lights`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Lights {
     ///Ambient light colour
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2528,6 +6241,156 @@ pub struct Lights {
     pub vin: ::std::option::Option<PropertyVin>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for Lights {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Lights;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Lights")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Lights, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_ambient_light_colour: ::std::option::Option<
+                    ::std::vec::Vec<PropertyRgbColour>,
+                > = ::std::option::Option::None;
+                let mut m_emergency_brake_light: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_fog_lights: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLight>,
+                > = ::std::option::Option::None;
+                let mut m_front_exterior_light: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFrontExteriorLight>,
+                > = ::std::option::Option::None;
+                let mut m_interior_lights: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLight>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_parking_light_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyParkingLightStatus>,
+                > = ::std::option::Option::None;
+                let mut m_reading_lamps: ::std::option::Option<
+                    ::std::vec::Vec<PropertyReadingLamp>,
+                > = ::std::option::Option::None;
+                let mut m_rear_exterior_light: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_reverse_light: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_switch_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertySwitchPosition>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "ambient_light_colour" => {
+                            listed_member(
+                                &mut m_ambient_light_colour,
+                                "ambient_light_colour",
+                                &mut map,
+                            )?
+                        }
+                        "emergency_brake_light" => {
+                            listed_member(
+                                &mut m_emergency_brake_light,
+                                "emergency_brake_light",
+                                &mut map,
+                            )?
+                        }
+                        "fog_lights" => {
+                            listed_member(&mut m_fog_lights, "fog_lights", &mut map)?
+                        }
+                        "front_exterior_light" => {
+                            listed_member(
+                                &mut m_front_exterior_light,
+                                "front_exterior_light",
+                                &mut map,
+                            )?
+                        }
+                        "interior_lights" => {
+                            listed_member(
+                                &mut m_interior_lights,
+                                "interior_lights",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "parking_light_status" => {
+                            listed_member(
+                                &mut m_parking_light_status,
+                                "parking_light_status",
+                                &mut map,
+                            )?
+                        }
+                        "reading_lamps" => {
+                            listed_member(
+                                &mut m_reading_lamps,
+                                "reading_lamps",
+                                &mut map,
+                            )?
+                        }
+                        "rear_exterior_light" => {
+                            listed_member(
+                                &mut m_rear_exterior_light,
+                                "rear_exterior_light",
+                                &mut map,
+                            )?
+                        }
+                        "reverse_light" => {
+                            listed_member(
+                                &mut m_reverse_light,
+                                "reverse_light",
+                                &mut map,
+                            )?
+                        }
+                        "switch_position" => {
+                            listed_member(
+                                &mut m_switch_position,
+                                "switch_position",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Lights {
+                    ambient_light_colour: m_ambient_light_colour.unwrap_or_default(),
+                    emergency_brake_light: m_emergency_brake_light.unwrap_or_default(),
+                    fog_lights: m_fog_lights.unwrap_or_default(),
+                    front_exterior_light: m_front_exterior_light.unwrap_or_default(),
+                    interior_lights: m_interior_lights.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    parking_light_status: m_parking_light_status.unwrap_or_default(),
+                    reading_lamps: m_reading_lamps.unwrap_or_default(),
+                    rear_exterior_light: m_rear_exterior_light.unwrap_or_default(),
+                    reverse_light: m_reverse_light.unwrap_or_default(),
+                    switch_position: m_switch_position.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 ///Location longitudinal
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2787,7 +6650,7 @@ impl ::std::convert::TryFrom<::std::string::String> for LockState {
     }
 }
 ///`Maintenance`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Maintenance {
     ///Automatic teleservice call date
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2915,8 +6778,498 @@ pub struct Maintenance {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Maintenance {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Maintenance;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Maintenance")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Maintenance, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_automatic_teleservice_call_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_brake_fluid_change_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_brake_fluid_remaining_distance: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_brake_fluid_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyServiceStatus>,
+                > = ::std::option::Option::None;
+                let mut m_brakes_service_due_dates: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBrakeServiceDueDate>,
+                > = ::std::option::Option::None;
+                let mut m_brakes_service_remaining_distances: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBrakeServiceRemainingDistance>,
+                > = ::std::option::Option::None;
+                let mut m_brakes_service_statuses: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBrakeServiceStatus>,
+                > = ::std::option::Option::None;
+                let mut m_cbs_reports_count: ::std::option::Option<
+                    ::std::vec::Vec<PropertyUinteger>,
+                > = ::std::option::Option::None;
+                let mut m_condition_based_services: ::std::option::Option<
+                    ::std::vec::Vec<PropertyConditionBasedService>,
+                > = ::std::option::Option::None;
+                let mut m_days_to_next_service: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_distance_to_next_oil_service: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_distance_to_next_service: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_drive_in_inspection_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_drive_in_inspection_distance_to: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_drive_in_inspection_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyServiceStatus>,
+                > = ::std::option::Option::None;
+                let mut m_inspection_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyServiceStatus>,
+                > = ::std::option::Option::None;
+                let mut m_kilometers_to_next_service: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_last_ecall: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_last_service_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_last_service_distance: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_legal_inspection_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_months_to_exhaust_inspection: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_next_inspection_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_next_inspection_distance: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_next_inspection_distance_to: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_next_oil_service_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_service_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_service_distance_threshold: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_service_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyServiceStatus>,
+                > = ::std::option::Option::None;
+                let mut m_service_time_threshold: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_service_warning: ::std::option::Option<
+                    ::std::vec::Vec<PropertyServiceWarning>,
+                > = ::std::option::Option::None;
+                let mut m_teleservice_availability: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTeleserviceAvailability>,
+                > = ::std::option::Option::None;
+                let mut m_teleservice_battery_call_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_time_to_exhaust_inspection: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_time_to_next_oil_service: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_time_to_next_service: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_check_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_check_distance_to: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_check_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyServiceStatus>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "automatic_teleservice_call_date" => {
+                            listed_member(
+                                &mut m_automatic_teleservice_call_date,
+                                "automatic_teleservice_call_date",
+                                &mut map,
+                            )?
+                        }
+                        "brake_fluid_change_date" => {
+                            listed_member(
+                                &mut m_brake_fluid_change_date,
+                                "brake_fluid_change_date",
+                                &mut map,
+                            )?
+                        }
+                        "brake_fluid_remaining_distance" => {
+                            listed_member(
+                                &mut m_brake_fluid_remaining_distance,
+                                "brake_fluid_remaining_distance",
+                                &mut map,
+                            )?
+                        }
+                        "brake_fluid_status" => {
+                            listed_member(
+                                &mut m_brake_fluid_status,
+                                "brake_fluid_status",
+                                &mut map,
+                            )?
+                        }
+                        "brakes_service_due_dates" => {
+                            listed_member(
+                                &mut m_brakes_service_due_dates,
+                                "brakes_service_due_dates",
+                                &mut map,
+                            )?
+                        }
+                        "brakes_service_remaining_distances" => {
+                            listed_member(
+                                &mut m_brakes_service_remaining_distances,
+                                "brakes_service_remaining_distances",
+                                &mut map,
+                            )?
+                        }
+                        "brakes_service_statuses" => {
+                            listed_member(
+                                &mut m_brakes_service_statuses,
+                                "brakes_service_statuses",
+                                &mut map,
+                            )?
+                        }
+                        "cbs_reports_count" => {
+                            listed_member(
+                                &mut m_cbs_reports_count,
+                                "cbs_reports_count",
+                                &mut map,
+                            )?
+                        }
+                        "condition_based_services" => {
+                            listed_member(
+                                &mut m_condition_based_services,
+                                "condition_based_services",
+                                &mut map,
+                            )?
+                        }
+                        "days_to_next_service" => {
+                            listed_member(
+                                &mut m_days_to_next_service,
+                                "days_to_next_service",
+                                &mut map,
+                            )?
+                        }
+                        "distance_to_next_oil_service" => {
+                            listed_member(
+                                &mut m_distance_to_next_oil_service,
+                                "distance_to_next_oil_service",
+                                &mut map,
+                            )?
+                        }
+                        "distance_to_next_service" => {
+                            listed_member(
+                                &mut m_distance_to_next_service,
+                                "distance_to_next_service",
+                                &mut map,
+                            )?
+                        }
+                        "drive_in_inspection_date" => {
+                            listed_member(
+                                &mut m_drive_in_inspection_date,
+                                "drive_in_inspection_date",
+                                &mut map,
+                            )?
+                        }
+                        "drive_in_inspection_distance_to" => {
+                            listed_member(
+                                &mut m_drive_in_inspection_distance_to,
+                                "drive_in_inspection_distance_to",
+                                &mut map,
+                            )?
+                        }
+                        "drive_in_inspection_status" => {
+                            listed_member(
+                                &mut m_drive_in_inspection_status,
+                                "drive_in_inspection_status",
+                                &mut map,
+                            )?
+                        }
+                        "inspection_status" => {
+                            listed_member(
+                                &mut m_inspection_status,
+                                "inspection_status",
+                                &mut map,
+                            )?
+                        }
+                        "kilometers_to_next_service" => {
+                            listed_member(
+                                &mut m_kilometers_to_next_service,
+                                "kilometers_to_next_service",
+                                &mut map,
+                            )?
+                        }
+                        "last_ecall" => {
+                            listed_member(&mut m_last_ecall, "last_ecall", &mut map)?
+                        }
+                        "last_service_date" => {
+                            listed_member(
+                                &mut m_last_service_date,
+                                "last_service_date",
+                                &mut map,
+                            )?
+                        }
+                        "last_service_distance" => {
+                            listed_member(
+                                &mut m_last_service_distance,
+                                "last_service_distance",
+                                &mut map,
+                            )?
+                        }
+                        "legal_inspection_date" => {
+                            listed_member(
+                                &mut m_legal_inspection_date,
+                                "legal_inspection_date",
+                                &mut map,
+                            )?
+                        }
+                        "months_to_exhaust_inspection" => {
+                            listed_member(
+                                &mut m_months_to_exhaust_inspection,
+                                "months_to_exhaust_inspection",
+                                &mut map,
+                            )?
+                        }
+                        "next_inspection_date" => {
+                            listed_member(
+                                &mut m_next_inspection_date,
+                                "next_inspection_date",
+                                &mut map,
+                            )?
+                        }
+                        "next_inspection_distance" => {
+                            listed_member(
+                                &mut m_next_inspection_distance,
+                                "next_inspection_distance",
+                                &mut map,
+                            )?
+                        }
+                        "next_inspection_distance_to" => {
+                            listed_member(
+                                &mut m_next_inspection_distance_to,
+                                "next_inspection_distance_to",
+                                &mut map,
+                            )?
+                        }
+                        "next_oil_service_date" => {
+                            listed_member(
+                                &mut m_next_oil_service_date,
+                                "next_oil_service_date",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "service_date" => {
+                            listed_member(&mut m_service_date, "service_date", &mut map)?
+                        }
+                        "service_distance_threshold" => {
+                            listed_member(
+                                &mut m_service_distance_threshold,
+                                "service_distance_threshold",
+                                &mut map,
+                            )?
+                        }
+                        "service_status" => {
+                            listed_member(
+                                &mut m_service_status,
+                                "service_status",
+                                &mut map,
+                            )?
+                        }
+                        "service_time_threshold" => {
+                            listed_member(
+                                &mut m_service_time_threshold,
+                                "service_time_threshold",
+                                &mut map,
+                            )?
+                        }
+                        "service_warning" => {
+                            listed_member(
+                                &mut m_service_warning,
+                                "service_warning",
+                                &mut map,
+                            )?
+                        }
+                        "teleservice_availability" => {
+                            listed_member(
+                                &mut m_teleservice_availability,
+                                "teleservice_availability",
+                                &mut map,
+                            )?
+                        }
+                        "teleservice_battery_call_date" => {
+                            listed_member(
+                                &mut m_teleservice_battery_call_date,
+                                "teleservice_battery_call_date",
+                                &mut map,
+                            )?
+                        }
+                        "time_to_exhaust_inspection" => {
+                            listed_member(
+                                &mut m_time_to_exhaust_inspection,
+                                "time_to_exhaust_inspection",
+                                &mut map,
+                            )?
+                        }
+                        "time_to_next_oil_service" => {
+                            listed_member(
+                                &mut m_time_to_next_oil_service,
+                                "time_to_next_oil_service",
+                                &mut map,
+                            )?
+                        }
+                        "time_to_next_service" => {
+                            listed_member(
+                                &mut m_time_to_next_service,
+                                "time_to_next_service",
+                                &mut map,
+                            )?
+                        }
+                        "vehicle_check_date" => {
+                            listed_member(
+                                &mut m_vehicle_check_date,
+                                "vehicle_check_date",
+                                &mut map,
+                            )?
+                        }
+                        "vehicle_check_distance_to" => {
+                            listed_member(
+                                &mut m_vehicle_check_distance_to,
+                                "vehicle_check_distance_to",
+                                &mut map,
+                            )?
+                        }
+                        "vehicle_check_status" => {
+                            listed_member(
+                                &mut m_vehicle_check_status,
+                                "vehicle_check_status",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Maintenance {
+                    automatic_teleservice_call_date: m_automatic_teleservice_call_date
+                        .unwrap_or_default(),
+                    brake_fluid_change_date: m_brake_fluid_change_date
+                        .unwrap_or_default(),
+                    brake_fluid_remaining_distance: m_brake_fluid_remaining_distance
+                        .unwrap_or_default(),
+                    brake_fluid_status: m_brake_fluid_status.unwrap_or_default(),
+                    brakes_service_due_dates: m_brakes_service_due_dates
+                        .unwrap_or_default(),
+                    brakes_service_remaining_distances: m_brakes_service_remaining_distances
+                        .unwrap_or_default(),
+                    brakes_service_statuses: m_brakes_service_statuses
+                        .unwrap_or_default(),
+                    cbs_reports_count: m_cbs_reports_count.unwrap_or_default(),
+                    condition_based_services: m_condition_based_services
+                        .unwrap_or_default(),
+                    days_to_next_service: m_days_to_next_service.unwrap_or_default(),
+                    distance_to_next_oil_service: m_distance_to_next_oil_service
+                        .unwrap_or_default(),
+                    distance_to_next_service: m_distance_to_next_service
+                        .unwrap_or_default(),
+                    drive_in_inspection_date: m_drive_in_inspection_date
+                        .unwrap_or_default(),
+                    drive_in_inspection_distance_to: m_drive_in_inspection_distance_to
+                        .unwrap_or_default(),
+                    drive_in_inspection_status: m_drive_in_inspection_status
+                        .unwrap_or_default(),
+                    inspection_status: m_inspection_status.unwrap_or_default(),
+                    kilometers_to_next_service: m_kilometers_to_next_service
+                        .unwrap_or_default(),
+                    last_ecall: m_last_ecall.unwrap_or_default(),
+                    last_service_date: m_last_service_date.unwrap_or_default(),
+                    last_service_distance: m_last_service_distance.unwrap_or_default(),
+                    legal_inspection_date: m_legal_inspection_date.unwrap_or_default(),
+                    months_to_exhaust_inspection: m_months_to_exhaust_inspection
+                        .unwrap_or_default(),
+                    next_inspection_date: m_next_inspection_date.unwrap_or_default(),
+                    next_inspection_distance: m_next_inspection_distance
+                        .unwrap_or_default(),
+                    next_inspection_distance_to: m_next_inspection_distance_to
+                        .unwrap_or_default(),
+                    next_oil_service_date: m_next_oil_service_date.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    service_date: m_service_date.unwrap_or_default(),
+                    service_distance_threshold: m_service_distance_threshold
+                        .unwrap_or_default(),
+                    service_status: m_service_status.unwrap_or_default(),
+                    service_time_threshold: m_service_time_threshold.unwrap_or_default(),
+                    service_warning: m_service_warning.unwrap_or_default(),
+                    teleservice_availability: m_teleservice_availability
+                        .unwrap_or_default(),
+                    teleservice_battery_call_date: m_teleservice_battery_call_date
+                        .unwrap_or_default(),
+                    time_to_exhaust_inspection: m_time_to_exhaust_inspection
+                        .unwrap_or_default(),
+                    time_to_next_oil_service: m_time_to_next_oil_service
+                        .unwrap_or_default(),
+                    time_to_next_service: m_time_to_next_service.unwrap_or_default(),
+                    vehicle_check_date: m_vehicle_check_date.unwrap_or_default(),
+                    vehicle_check_distance_to: m_vehicle_check_distance_to
+                        .unwrap_or_default(),
+                    vehicle_check_status: m_vehicle_check_status.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Messaging`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Messaging {
     ///The optional handle of message
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2931,8 +7284,63 @@ pub struct Messaging {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Messaging {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Messaging;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Messaging")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Messaging, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_handle: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_text: ::std::option::Option<::std::vec::Vec<PropertyString>> = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "handle" => listed_member(&mut m_handle, "handle", &mut map)?,
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "text" => listed_member(&mut m_text, "text", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Messaging {
+                    handle: m_handle.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    text: m_text.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Mobile`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Mobile {
     ///Connection
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2944,8 +7352,59 @@ pub struct Mobile {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Mobile {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Mobile;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Mobile")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Mobile, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_connection: ::std::option::Option<
+                    ::std::vec::Vec<PropertyConnectionState>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "connection" => {
+                            listed_member(&mut m_connection, "connection", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Mobile {
+                    connection: m_connection.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`NaviDestination`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct NaviDestination {
     ///Remaining time until reaching the destination.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2978,8 +7437,142 @@ pub struct NaviDestination {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for NaviDestination {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = NaviDestination;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct NaviDestination")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<NaviDestination, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_arrival_duration: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_battery_consumption_to_destination: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_charging_time_for_destination: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_coordinates: ::std::option::Option<
+                    ::std::vec::Vec<PropertyCoordinates>,
+                > = ::std::option::Option::None;
+                let mut m_data_slots_free: ::std::option::Option<
+                    ::std::vec::Vec<PropertyUinteger>,
+                > = ::std::option::Option::None;
+                let mut m_data_slots_max: ::std::option::Option<
+                    ::std::vec::Vec<PropertyUinteger>,
+                > = ::std::option::Option::None;
+                let mut m_destination_name: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_distance_to_destination: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "arrival_duration" => {
+                            listed_member(
+                                &mut m_arrival_duration,
+                                "arrival_duration",
+                                &mut map,
+                            )?
+                        }
+                        "battery_consumption_to_destination" => {
+                            listed_member(
+                                &mut m_battery_consumption_to_destination,
+                                "battery_consumption_to_destination",
+                                &mut map,
+                            )?
+                        }
+                        "charging_time_for_destination" => {
+                            listed_member(
+                                &mut m_charging_time_for_destination,
+                                "charging_time_for_destination",
+                                &mut map,
+                            )?
+                        }
+                        "coordinates" => {
+                            listed_member(&mut m_coordinates, "coordinates", &mut map)?
+                        }
+                        "data_slots_free" => {
+                            listed_member(
+                                &mut m_data_slots_free,
+                                "data_slots_free",
+                                &mut map,
+                            )?
+                        }
+                        "data_slots_max" => {
+                            listed_member(
+                                &mut m_data_slots_max,
+                                "data_slots_max",
+                                &mut map,
+                            )?
+                        }
+                        "destination_name" => {
+                            listed_member(
+                                &mut m_destination_name,
+                                "destination_name",
+                                &mut map,
+                            )?
+                        }
+                        "distance_to_destination" => {
+                            listed_member(
+                                &mut m_distance_to_destination,
+                                "distance_to_destination",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(NaviDestination {
+                    arrival_duration: m_arrival_duration.unwrap_or_default(),
+                    battery_consumption_to_destination: m_battery_consumption_to_destination
+                        .unwrap_or_default(),
+                    charging_time_for_destination: m_charging_time_for_destination
+                        .unwrap_or_default(),
+                    coordinates: m_coordinates.unwrap_or_default(),
+                    data_slots_free: m_data_slots_free.unwrap_or_default(),
+                    data_slots_max: m_data_slots_max.unwrap_or_default(),
+                    destination_name: m_destination_name.unwrap_or_default(),
+                    distance_to_destination: m_distance_to_destination
+                        .unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Notifications`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Notifications {
     ///Action items
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3000,8 +7593,79 @@ pub struct Notifications {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Notifications {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Notifications;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Notifications")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Notifications, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_action_items: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActionItem>,
+                > = ::std::option::Option::None;
+                let mut m_activated_action: ::std::option::Option<
+                    ::std::vec::Vec<PropertyUinteger>,
+                > = ::std::option::Option::None;
+                let mut m_clear: ::std::option::Option<::std::vec::Vec<PropertyClear>> = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_text: ::std::option::Option<::std::vec::Vec<PropertyString>> = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "action_items" => {
+                            listed_member(&mut m_action_items, "action_items", &mut map)?
+                        }
+                        "activated_action" => {
+                            listed_member(
+                                &mut m_activated_action,
+                                "activated_action",
+                                &mut map,
+                            )?
+                        }
+                        "clear" => listed_member(&mut m_clear, "clear", &mut map)?,
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "text" => listed_member(&mut m_text, "text", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Notifications {
+                    action_items: m_action_items.unwrap_or_default(),
+                    activated_action: m_activated_action.unwrap_or_default(),
+                    clear: m_clear.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    text: m_text.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Offroad`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Offroad {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub nonce: ::std::option::Option<PropertyNonce>,
@@ -3015,6 +7679,72 @@ pub struct Offroad {
     pub wheel_suspension: ::std::vec::Vec<PropertyPercentage>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for Offroad {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Offroad;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Offroad")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Offroad, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_route_incline: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAngle>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut m_wheel_suspension: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "route_incline" => {
+                            listed_member(
+                                &mut m_route_incline,
+                                "route_incline",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        "wheel_suspension" => {
+                            listed_member(
+                                &mut m_wheel_suspension,
+                                "wheel_suspension",
+                                &mut map,
+                            )?
+                        }
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Offroad {
+                    nonce: m_nonce.unwrap_or_default(),
+                    route_incline: m_route_incline.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    wheel_suspension: m_wheel_suspension.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 ///On-Off State
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3095,7 +7825,7 @@ impl ::std::convert::TryFrom<::std::string::String> for OnOffState {
     }
 }
 ///`ParkingBrake`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ParkingBrake {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub nonce: ::std::option::Option<PropertyNonce>,
@@ -3107,8 +7837,60 @@ pub struct ParkingBrake {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for ParkingBrake {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = ParkingBrake;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ParkingBrake")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ParkingBrake, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ParkingBrake {
+                    nonce: m_nonce.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`ParkingTicket`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ParkingTicket {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub nonce: ::std::option::Option<PropertyNonce>,
@@ -3132,6 +7914,102 @@ pub struct ParkingTicket {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for ParkingTicket {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = ParkingTicket;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ParkingTicket")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ParkingTicket, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_operator_name: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_operator_ticket_id: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<ParkingTicketPropertyStatus>,
+                > = ::std::option::Option::None;
+                let mut m_ticket_end_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_ticket_start_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "operator_name" => {
+                            listed_member(
+                                &mut m_operator_name,
+                                "operator_name",
+                                &mut map,
+                            )?
+                        }
+                        "operator_ticket_id" => {
+                            listed_member(
+                                &mut m_operator_ticket_id,
+                                "operator_ticket_id",
+                                &mut map,
+                            )?
+                        }
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "ticket_end_time" => {
+                            listed_member(
+                                &mut m_ticket_end_time,
+                                "ticket_end_time",
+                                &mut map,
+                            )?
+                        }
+                        "ticket_start_time" => {
+                            listed_member(
+                                &mut m_ticket_start_time,
+                                "ticket_start_time",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ParkingTicket {
+                    nonce: m_nonce.unwrap_or_default(),
+                    operator_name: m_operator_name.unwrap_or_default(),
+                    operator_ticket_id: m_operator_ticket_id.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    ticket_end_time: m_ticket_end_time.unwrap_or_default(),
+                    ticket_start_time: m_ticket_start_time.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`ParkingTicketPropertyStatus`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ParkingTicketPropertyStatus {
@@ -3142,6 +8020,7 @@ pub struct ParkingTicketPropertyStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`ParkingTicketPropertyStatusData`
@@ -3301,7 +8180,7 @@ impl ::std::convert::TryFrom<::std::string::String> for Position {
     }
 }
 ///`PowerTakeoff`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PowerTakeoff {
     ///Engaged
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3316,6 +8195,63 @@ pub struct PowerTakeoff {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for PowerTakeoff {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = PowerTakeoff;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PowerTakeoff")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<PowerTakeoff, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_engaged: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEngaged>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "engaged" => listed_member(&mut m_engaged, "engaged", &mut map)?,
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(PowerTakeoff {
+                    engaged: m_engaged.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`PropertyAcceleration`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct PropertyAcceleration {
@@ -3326,6 +8262,7 @@ pub struct PropertyAcceleration {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Acceleration
@@ -3519,6 +8456,7 @@ pub struct PropertyAccelerationDuration {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Acceleration duration
@@ -3710,6 +8648,7 @@ pub struct PropertyAcceleratorDuration {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Accelerator duration
@@ -3735,6 +8674,7 @@ pub struct PropertyAcousticLimit {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyAcousticLimitData`
@@ -3836,6 +8776,7 @@ pub struct PropertyActionItem {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Action item
@@ -3856,6 +8797,7 @@ pub struct PropertyActiveSelectedState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Active selected state
@@ -3953,6 +8895,7 @@ pub struct PropertyActiveState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyAddressComponent`
@@ -3965,6 +8908,7 @@ pub struct PropertyAddressComponent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///A single component of the full address
@@ -4091,6 +9035,7 @@ pub struct PropertyAngle {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyAngleData`
@@ -4194,6 +9139,7 @@ pub struct PropertyAngularVelocity {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyAngularVelocityData`
@@ -4212,6 +9158,7 @@ pub struct PropertyAuthenticationMechanism {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyAuthenticationMechanismData`
@@ -4303,6 +9250,7 @@ pub struct PropertyAuthenticationState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyAuthenticationStateData`
@@ -4393,6 +9341,7 @@ pub struct PropertyBatteryChargeTransferEvent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyBatteryChargeTransferEventData`
@@ -4495,6 +9444,7 @@ pub struct PropertyBatteryChargeType {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyBatteryChargeTypeData`
@@ -4616,6 +9566,7 @@ pub struct PropertyBatteryLed {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyBatteryLedData`
@@ -4753,6 +9704,7 @@ pub struct PropertyBatteryPerformanceStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyBatteryPerformanceStatusData`
@@ -4855,6 +9807,7 @@ pub struct PropertyBatteryStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyBatteryStatusData`
@@ -4972,6 +9925,7 @@ pub struct PropertyBatteryTemperatureControlDemand {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyBatteryTemperatureControlDemandData`
@@ -5090,6 +10044,7 @@ pub struct PropertyBlindSpotWarningSystemCoverage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyBlindSpotWarningSystemCoverageData`
@@ -5181,6 +10136,7 @@ pub struct PropertyBrakeServiceDueDate {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Brake service due date
@@ -5188,6 +10144,7 @@ pub struct PropertyBrakeServiceDueDate {
 pub struct PropertyBrakeServiceDueDateData {
     pub axle: Axle,
     ///Due date
+    #[serde(deserialize_with = "rfc3339::required")]
     pub due_date: ::chrono::DateTime<::chrono::offset::Utc>,
 }
 ///`PropertyBrakeServiceRemainingDistance`
@@ -5200,6 +10157,7 @@ pub struct PropertyBrakeServiceRemainingDistance {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Brake service remaining distance
@@ -5218,6 +10176,7 @@ pub struct PropertyBrakeServiceStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Brake service status
@@ -5236,6 +10195,7 @@ pub struct PropertyBrakeTorqueVectoring {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Brake torque vectoring
@@ -5254,6 +10214,7 @@ pub struct PropertyBulbFailures {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyBulbFailuresData`
@@ -5415,6 +10376,7 @@ pub struct PropertyChargeMode {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyChargeModeData`
@@ -5520,6 +10482,7 @@ pub struct PropertyChargingCost {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Charging cost information
@@ -5544,6 +10507,7 @@ pub struct PropertyChargingEndReason {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyChargingEndReasonData`
@@ -5669,6 +10633,7 @@ pub struct PropertyChargingLocation {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Charging location address
@@ -5691,6 +10656,7 @@ pub struct PropertyChargingPhases {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyChargingPhasesData`
@@ -5792,6 +10758,7 @@ pub struct PropertyChargingPoint {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Charging point
@@ -5816,6 +10783,7 @@ pub struct PropertyChargingRestriction {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Charging restriction
@@ -5916,6 +10884,7 @@ pub struct PropertyChargingScenario {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyChargingScenarioData`
@@ -6093,6 +11062,7 @@ pub struct PropertyChargingStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyChargingStatusData`
@@ -6190,6 +11160,7 @@ pub struct PropertyChargingTimeDisplay {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyChargingTimeDisplayData`
@@ -6287,6 +11258,7 @@ pub struct PropertyChargingWindowChosen {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyChargingWindowChosenData`
@@ -6378,6 +11350,7 @@ pub struct PropertyCheckControlMessage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Check control message
@@ -6407,6 +11380,7 @@ pub struct PropertyClear {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyClearData`
@@ -6494,6 +11468,7 @@ pub struct PropertyConditionBasedService {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Condition based service
@@ -6603,6 +11578,7 @@ pub struct PropertyConfirmedTroubleCode {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Confirmed trouble code
@@ -6627,6 +11603,7 @@ pub struct PropertyConnectionState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Connection state
@@ -6717,6 +11694,7 @@ pub struct PropertyControlMode {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyControlModeData`
@@ -6826,6 +11804,7 @@ pub struct PropertyConvertibleRoofState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyConvertibleRoofStateData`
@@ -6948,6 +11927,7 @@ pub struct PropertyCoordinates {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Coordinates
@@ -6968,6 +11948,7 @@ pub struct PropertyCrashIncident {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Crash incident
@@ -7245,6 +12226,7 @@ pub struct PropertyCurrentType {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyCurrentTypeData`
@@ -7342,6 +12324,7 @@ pub struct PropertyDashboardLight {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Dashboard light
@@ -8363,6 +13346,7 @@ pub struct PropertyDepartureTime {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Departure time
@@ -8381,6 +13365,7 @@ pub struct PropertyDepartureTimeDisplay {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyDepartureTimeDisplayData`
@@ -8479,6 +13464,7 @@ pub struct PropertyDetected {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyDetectedFatigueLevel`
@@ -8491,6 +13477,7 @@ pub struct PropertyDetectedFatigueLevel {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyDetectedFatigueLevelData`
@@ -8593,6 +13580,7 @@ pub struct PropertyDieselExhaustFilterStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Diesel exhaust filter status
@@ -8890,6 +13878,7 @@ pub struct PropertyDistanceOverTime {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///distance over time
@@ -8920,6 +13909,7 @@ pub struct PropertyDoorPosition {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Door position
@@ -9032,6 +14022,7 @@ pub struct PropertyDriverCardPresent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Driver card present
@@ -9130,6 +14121,7 @@ pub struct PropertyDriverTimeState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Driver time state
@@ -9251,6 +14243,7 @@ pub struct PropertyDriverWorkingState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Driving working state
@@ -9360,6 +14353,7 @@ pub struct PropertyDrivetrainState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyDrivetrainStateData`
@@ -9481,6 +14475,7 @@ pub struct PropertyDrivingMode {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyDrivingModeActivationPeriod`
@@ -9493,6 +14488,7 @@ pub struct PropertyDrivingModeActivationPeriod {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Driving mode activation period
@@ -9512,6 +14508,7 @@ pub struct PropertyDrivingModeEnergyConsumption {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Driving mode energy consumption
@@ -9536,6 +14533,7 @@ pub struct PropertyDrivingModePhev {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Driving mode PHEV
@@ -9645,6 +14643,7 @@ pub struct PropertyDuration {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyDurationData`
@@ -9764,6 +14763,7 @@ pub struct PropertyDynamicWarning {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Dynamic warning
@@ -9786,6 +14786,7 @@ pub struct PropertyEcoDrivingThreshold {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Eco driving threshold
@@ -9885,6 +14886,7 @@ pub struct PropertyEcoLevel {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyEcoLevelData`
@@ -9975,6 +14977,7 @@ pub struct PropertyElectricCurrent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyElectricCurrentData`
@@ -10078,6 +15081,7 @@ pub struct PropertyElectricPotentialDifference {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyElectricPotentialDifferenceData`
@@ -10178,6 +15182,7 @@ pub struct PropertyEnabledState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Enabled state
@@ -10268,6 +15273,7 @@ pub struct PropertyEnergy {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyEnergyConsumption`
@@ -10280,6 +15286,7 @@ pub struct PropertyEnergyConsumption {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Energy consumption
@@ -10304,6 +15311,7 @@ pub struct PropertyEnergyConsumptionPercentage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Energy consumption percentage
@@ -10422,6 +15430,7 @@ pub struct PropertyEnergyEfficiency {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyEnergyEfficiencyData`
@@ -10538,6 +15547,7 @@ pub struct PropertyEngaged {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyEngagedData`
@@ -10628,6 +15638,7 @@ pub struct PropertyEngineOilPressureLevel {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyEngineOilPressureLevelData`
@@ -10742,6 +15753,7 @@ pub struct PropertyEvent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyEventData`
@@ -10855,6 +15867,7 @@ pub struct PropertyEventType {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyEventTypeData`
@@ -10980,6 +15993,7 @@ pub struct PropertyFlashers {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyFlashersData`
@@ -11081,6 +16095,7 @@ pub struct PropertyFluidLevel {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Fluid level
@@ -11190,6 +16205,7 @@ pub struct PropertyFrontExteriorLight {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyFrontExteriorLightData`
@@ -11295,6 +16311,7 @@ pub struct PropertyFuelEfficiency {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyFuelEfficiencyData`
@@ -11402,6 +16419,7 @@ pub struct PropertyFuelLevelAccuracy {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyFuelLevelAccuracyData`
@@ -11492,6 +16510,7 @@ pub struct PropertyGearMode {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyGearModeData`
@@ -11605,6 +16624,7 @@ pub struct PropertyGpsSource {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyGpsSourceData`
@@ -11698,6 +16718,7 @@ pub struct PropertyGrade {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Grade
@@ -11791,6 +16812,7 @@ pub struct PropertyHybridOperatingMode {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyHybridOperatingModeData`
@@ -11904,6 +16926,7 @@ pub struct PropertyIgnitionState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Ignition state
@@ -12009,6 +17032,7 @@ pub struct PropertyIlluminance {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyIlluminanceData`
@@ -12102,6 +17126,7 @@ pub struct PropertyImpactZone {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyImpactZoneData`
@@ -12219,6 +17244,7 @@ pub struct PropertyInteger {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyLaneKeepAssistState`
@@ -12231,6 +17257,7 @@ pub struct PropertyLaneKeepAssistState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Lane keep assist state
@@ -12328,6 +17355,7 @@ pub struct PropertyLastEventLevel {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyLastEventLevelData`
@@ -12421,6 +17449,7 @@ pub struct PropertyLastWarningReason {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyLastWarningReasonData`
@@ -12594,6 +17623,7 @@ pub struct PropertyLength {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyLengthData`
@@ -12733,6 +17763,7 @@ pub struct PropertyLight {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Light
@@ -12751,6 +17782,7 @@ pub struct PropertyLimiter {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyLimiterData`
@@ -12852,6 +17884,7 @@ pub struct PropertyLocation {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyLocationData`
@@ -12965,6 +17998,7 @@ pub struct PropertyLock {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Lock
@@ -13072,6 +18106,7 @@ pub struct PropertyLockSafety {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Lock safety
@@ -13162,6 +18197,7 @@ pub struct PropertyLockState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyLowVoltageBatteryChargeLevel`
@@ -13174,6 +18210,7 @@ pub struct PropertyLowVoltageBatteryChargeLevel {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyLowVoltageBatteryChargeLevelData`
@@ -13276,6 +18313,7 @@ pub struct PropertyNetworkSecurity {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Network security
@@ -13377,6 +18415,7 @@ pub struct PropertyNonce {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyOemTroubleCodeValue`
@@ -13389,6 +18428,7 @@ pub struct PropertyOemTroubleCodeValue {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///OEM trouble code key-pair with identifier
@@ -13416,6 +18456,7 @@ pub struct PropertyOnOffState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyParkAssist`
@@ -13428,6 +18469,7 @@ pub struct PropertyParkAssist {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Park assist
@@ -13525,6 +18567,7 @@ pub struct PropertyParkingLightStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyParkingLightStatusData`
@@ -13622,6 +18665,7 @@ pub struct PropertyPercentage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyPersonDetected`
@@ -13634,6 +18678,7 @@ pub struct PropertyPersonDetected {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Person detected
@@ -13652,6 +18697,7 @@ pub struct PropertyPlugType {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyPlugTypeData`
@@ -13753,6 +18799,7 @@ pub struct PropertyPluggedIn {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyPluggedInData`
@@ -13850,6 +18897,7 @@ pub struct PropertyPosition {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyPower`
@@ -13862,6 +18910,7 @@ pub struct PropertyPower {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyPowerData`
@@ -13973,6 +19022,7 @@ pub struct PropertyPreconditioningStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyPreconditioningStatusData`
@@ -14079,6 +19129,7 @@ pub struct PropertyPressure {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyPressureData`
@@ -14198,6 +19249,7 @@ pub struct PropertyPriceTariff {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Price tariff
@@ -14305,6 +19357,7 @@ pub struct PropertyReadingLamp {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Reading lamp
@@ -14412,6 +19465,7 @@ pub struct PropertyReductionTime {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Reduction time
@@ -14509,6 +19563,7 @@ pub struct PropertyRgbColour {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///RGB colour
@@ -14531,6 +19586,7 @@ pub struct PropertyRoadType {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyRoadTypeData`
@@ -14648,6 +19704,7 @@ pub struct PropertySeatbeltState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Seatbelt state
@@ -14745,6 +19802,7 @@ pub struct PropertyServiceStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyServiceWarning`
@@ -14757,6 +19815,7 @@ pub struct PropertyServiceWarning {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Service warning
@@ -14954,6 +20013,7 @@ pub struct PropertySmartChargingOption {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertySmartChargingOptionData`
@@ -15051,6 +20111,7 @@ pub struct PropertySmartChargingStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertySmartChargingStatusData`
@@ -15148,6 +20209,7 @@ pub struct PropertySpeed {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertySpeedData`
@@ -15255,6 +20317,7 @@ pub struct PropertySportChrono {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertySportChronoData`
@@ -15348,6 +20411,7 @@ pub struct PropertySpringRate {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Spring rate
@@ -15458,6 +20522,7 @@ pub struct PropertyStarterBatteryState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyStarterBatteryStateData`
@@ -15563,6 +20628,7 @@ pub struct PropertyStationDisplayedStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyStationDisplayedStatusData`
@@ -15693,6 +20759,7 @@ pub struct PropertyStationPowerType {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyStationPowerTypeData`
@@ -15794,6 +20861,7 @@ pub struct PropertyStationStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyStationStatusData`
@@ -15917,6 +20985,7 @@ pub struct PropertyString {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertySunroofRainEvent`
@@ -15929,6 +20998,7 @@ pub struct PropertySunroofRainEvent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertySunroofRainEventData`
@@ -16032,6 +21102,7 @@ pub struct PropertySunroofState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertySunroofTiltState`
@@ -16044,6 +21115,7 @@ pub struct PropertySunroofTiltState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertySunroofTiltStateData`
@@ -16137,6 +21209,7 @@ pub struct PropertySwitchPosition {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertySwitchPositionData`
@@ -16242,6 +21315,7 @@ pub struct PropertyTeleserviceAvailability {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyTeleserviceAvailabilityData`
@@ -16344,6 +21418,7 @@ pub struct PropertyTemperature {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyTemperatureData`
@@ -16443,6 +21518,7 @@ pub struct PropertyTemperatureExtreme {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Temperature extreme
@@ -16546,6 +21622,7 @@ pub struct PropertyTime {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyTimer`
@@ -16558,12 +21635,14 @@ pub struct PropertyTimer {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Timer
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PropertyTimerData {
     ///Timer date
+    #[serde(deserialize_with = "rfc3339::required")]
     pub date: ::chrono::DateTime<::chrono::offset::Utc>,
     pub timer_type: PropertyTimerDataTimerType,
 }
@@ -16658,10 +21737,12 @@ pub struct PropertyTimestamp {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub availability: ::std::option::Option<Availability>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub data: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyTippedState`
@@ -16674,6 +21755,7 @@ pub struct PropertyTippedState {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyTippedStateData`
@@ -16764,6 +21846,7 @@ pub struct PropertyTirePressure {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Tire pressure
@@ -16788,6 +21871,7 @@ pub struct PropertyTirePressureStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Tire pressure status
@@ -16900,6 +21984,7 @@ pub struct PropertyTireTemperature {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Tire temperature
@@ -16924,6 +22009,7 @@ pub struct PropertyTriggered {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Triggered
@@ -17014,6 +22100,7 @@ pub struct PropertyTripMeter {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Independent meter that can be reset at any time by the driver
@@ -17033,6 +22120,7 @@ pub struct PropertyTroubleCode {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Trouble code
@@ -17151,6 +22239,7 @@ pub struct PropertyUinteger {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyVehicleDirection`
@@ -17163,6 +22252,7 @@ pub struct PropertyVehicleDirection {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyVehicleDirectionData`
@@ -17253,6 +22343,7 @@ pub struct PropertyVehicleMoving {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyVehicleMovingData`
@@ -17343,6 +22434,7 @@ pub struct PropertyVehicleOverspeed {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyVehicleOverspeedData`
@@ -17433,6 +22525,7 @@ pub struct PropertyVin {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyVinData`
@@ -17502,6 +22595,7 @@ pub struct PropertyVolume {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyVolumeData`
@@ -17649,6 +22743,7 @@ pub struct PropertyWeekdayTime {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Weekday time
@@ -17772,6 +22867,7 @@ pub struct PropertyWheelRpm {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Wheel RPM
@@ -17982,6 +23078,7 @@ pub struct PropertyWindowOpenPercentage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Window open percentage
@@ -18001,6 +23098,7 @@ pub struct PropertyWindowPosition {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Window position
@@ -18101,6 +23199,7 @@ pub struct PropertyWindscreenDamage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyWindscreenDamageData`
@@ -18202,6 +23301,7 @@ pub struct PropertyWindscreenNeedsReplacement {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyWindscreenNeedsReplacementData`
@@ -18300,6 +23400,7 @@ pub struct PropertyWipersIntensity {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyWipersIntensityData`
@@ -18401,6 +23502,7 @@ pub struct PropertyWipersStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`PropertyWipersStatusData`
@@ -18494,6 +23596,7 @@ pub struct PropertyZone {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Zone
@@ -18505,7 +23608,7 @@ pub struct PropertyZoneData {
     pub vertical: i64,
 }
 ///`Race`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Race {
     ///Accelerations
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -18574,8 +23677,265 @@ pub struct Race {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Race {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Race;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Race")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Race, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_accelerations: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAcceleration>,
+                > = ::std::option::Option::None;
+                let mut m_accelerator_durations: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAcceleratorDuration>,
+                > = ::std::option::Option::None;
+                let mut m_accelerator_pedal_idle_switch: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_accelerator_pedal_kickdown_switch: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_brake_pedal_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_brake_pedal_switch: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_brake_pressure: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPressure>,
+                > = ::std::option::Option::None;
+                let mut m_brake_torque_vectorings: ::std::option::Option<
+                    ::std::vec::Vec<PropertyBrakeTorqueVectoring>,
+                > = ::std::option::Option::None;
+                let mut m_clutch_pedal_switch: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_drivetrain_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDrivetrainState>,
+                > = ::std::option::Option::None;
+                let mut m_electronic_stability_program: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_gas_pedal_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_gear_mode: ::std::option::Option<
+                    ::std::vec::Vec<PropertyGearMode>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_oversteering: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_rear_suspension_steering: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAngle>,
+                > = ::std::option::Option::None;
+                let mut m_selected_gear: ::std::option::Option<
+                    ::std::vec::Vec<PropertyInteger>,
+                > = ::std::option::Option::None;
+                let mut m_steering_angle: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAngle>,
+                > = ::std::option::Option::None;
+                let mut m_understeering: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_moving: ::std::option::Option<
+                    ::std::vec::Vec<PropertyVehicleMoving>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut m_yaw_rate: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAngularVelocity>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "accelerations" => {
+                            listed_member(
+                                &mut m_accelerations,
+                                "accelerations",
+                                &mut map,
+                            )?
+                        }
+                        "accelerator_durations" => {
+                            listed_member(
+                                &mut m_accelerator_durations,
+                                "accelerator_durations",
+                                &mut map,
+                            )?
+                        }
+                        "accelerator_pedal_idle_switch" => {
+                            listed_member(
+                                &mut m_accelerator_pedal_idle_switch,
+                                "accelerator_pedal_idle_switch",
+                                &mut map,
+                            )?
+                        }
+                        "accelerator_pedal_kickdown_switch" => {
+                            listed_member(
+                                &mut m_accelerator_pedal_kickdown_switch,
+                                "accelerator_pedal_kickdown_switch",
+                                &mut map,
+                            )?
+                        }
+                        "brake_pedal_position" => {
+                            listed_member(
+                                &mut m_brake_pedal_position,
+                                "brake_pedal_position",
+                                &mut map,
+                            )?
+                        }
+                        "brake_pedal_switch" => {
+                            listed_member(
+                                &mut m_brake_pedal_switch,
+                                "brake_pedal_switch",
+                                &mut map,
+                            )?
+                        }
+                        "brake_pressure" => {
+                            listed_member(
+                                &mut m_brake_pressure,
+                                "brake_pressure",
+                                &mut map,
+                            )?
+                        }
+                        "brake_torque_vectorings" => {
+                            listed_member(
+                                &mut m_brake_torque_vectorings,
+                                "brake_torque_vectorings",
+                                &mut map,
+                            )?
+                        }
+                        "clutch_pedal_switch" => {
+                            listed_member(
+                                &mut m_clutch_pedal_switch,
+                                "clutch_pedal_switch",
+                                &mut map,
+                            )?
+                        }
+                        "drivetrain_state" => {
+                            listed_member(
+                                &mut m_drivetrain_state,
+                                "drivetrain_state",
+                                &mut map,
+                            )?
+                        }
+                        "electronic_stability_program" => {
+                            listed_member(
+                                &mut m_electronic_stability_program,
+                                "electronic_stability_program",
+                                &mut map,
+                            )?
+                        }
+                        "gas_pedal_position" => {
+                            listed_member(
+                                &mut m_gas_pedal_position,
+                                "gas_pedal_position",
+                                &mut map,
+                            )?
+                        }
+                        "gear_mode" => {
+                            listed_member(&mut m_gear_mode, "gear_mode", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "oversteering" => {
+                            listed_member(&mut m_oversteering, "oversteering", &mut map)?
+                        }
+                        "rear_suspension_steering" => {
+                            listed_member(
+                                &mut m_rear_suspension_steering,
+                                "rear_suspension_steering",
+                                &mut map,
+                            )?
+                        }
+                        "selected_gear" => {
+                            listed_member(
+                                &mut m_selected_gear,
+                                "selected_gear",
+                                &mut map,
+                            )?
+                        }
+                        "steering_angle" => {
+                            listed_member(
+                                &mut m_steering_angle,
+                                "steering_angle",
+                                &mut map,
+                            )?
+                        }
+                        "understeering" => {
+                            listed_member(
+                                &mut m_understeering,
+                                "understeering",
+                                &mut map,
+                            )?
+                        }
+                        "vehicle_moving" => {
+                            listed_member(
+                                &mut m_vehicle_moving,
+                                "vehicle_moving",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        "yaw_rate" => {
+                            listed_member(&mut m_yaw_rate, "yaw_rate", &mut map)?
+                        }
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Race {
+                    accelerations: m_accelerations.unwrap_or_default(),
+                    accelerator_durations: m_accelerator_durations.unwrap_or_default(),
+                    accelerator_pedal_idle_switch: m_accelerator_pedal_idle_switch
+                        .unwrap_or_default(),
+                    accelerator_pedal_kickdown_switch: m_accelerator_pedal_kickdown_switch
+                        .unwrap_or_default(),
+                    brake_pedal_position: m_brake_pedal_position.unwrap_or_default(),
+                    brake_pedal_switch: m_brake_pedal_switch.unwrap_or_default(),
+                    brake_pressure: m_brake_pressure.unwrap_or_default(),
+                    brake_torque_vectorings: m_brake_torque_vectorings
+                        .unwrap_or_default(),
+                    clutch_pedal_switch: m_clutch_pedal_switch.unwrap_or_default(),
+                    drivetrain_state: m_drivetrain_state.unwrap_or_default(),
+                    electronic_stability_program: m_electronic_stability_program
+                        .unwrap_or_default(),
+                    gas_pedal_position: m_gas_pedal_position.unwrap_or_default(),
+                    gear_mode: m_gear_mode.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    oversteering: m_oversteering.unwrap_or_default(),
+                    rear_suspension_steering: m_rear_suspension_steering
+                        .unwrap_or_default(),
+                    selected_gear: m_selected_gear.unwrap_or_default(),
+                    steering_angle: m_steering_angle.unwrap_or_default(),
+                    understeering: m_understeering.unwrap_or_default(),
+                    vehicle_moving: m_vehicle_moving.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    yaw_rate: m_yaw_rate.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`RemoteControl`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RemoteControl {
     ///Wheel base angle
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -18590,8 +23950,65 @@ pub struct RemoteControl {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for RemoteControl {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = RemoteControl;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RemoteControl")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RemoteControl, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_angle: ::std::option::Option<::std::vec::Vec<PropertyAngle>> = ::std::option::Option::None;
+                let mut m_control_mode: ::std::option::Option<
+                    ::std::vec::Vec<PropertyControlMode>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "angle" => listed_member(&mut m_angle, "angle", &mut map)?,
+                        "control_mode" => {
+                            listed_member(&mut m_control_mode, "control_mode", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RemoteControl {
+                    angle: m_angle.unwrap_or_default(),
+                    control_mode: m_control_mode.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`RooftopControl`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RooftopControl {
     ///Convertible roof state
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -18620,6 +24037,120 @@ pub struct RooftopControl {
     pub vin: ::std::option::Option<PropertyVin>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for RooftopControl {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = RooftopControl;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RooftopControl")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RooftopControl, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_convertible_roof_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertyConvertibleRoofState>,
+                > = ::std::option::Option::None;
+                let mut m_dimming: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_sunroof_rain_event: ::std::option::Option<
+                    ::std::vec::Vec<PropertySunroofRainEvent>,
+                > = ::std::option::Option::None;
+                let mut m_sunroof_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertySunroofState>,
+                > = ::std::option::Option::None;
+                let mut m_sunroof_tilt_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertySunroofTiltState>,
+                > = ::std::option::Option::None;
+                let mut m_tilt_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "convertible_roof_state" => {
+                            listed_member(
+                                &mut m_convertible_roof_state,
+                                "convertible_roof_state",
+                                &mut map,
+                            )?
+                        }
+                        "dimming" => listed_member(&mut m_dimming, "dimming", &mut map)?,
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "position" => {
+                            listed_member(&mut m_position, "position", &mut map)?
+                        }
+                        "sunroof_rain_event" => {
+                            listed_member(
+                                &mut m_sunroof_rain_event,
+                                "sunroof_rain_event",
+                                &mut map,
+                            )?
+                        }
+                        "sunroof_state" => {
+                            listed_member(
+                                &mut m_sunroof_state,
+                                "sunroof_state",
+                                &mut map,
+                            )?
+                        }
+                        "sunroof_tilt_state" => {
+                            listed_member(
+                                &mut m_sunroof_tilt_state,
+                                "sunroof_tilt_state",
+                                &mut map,
+                            )?
+                        }
+                        "tilt_position" => {
+                            listed_member(
+                                &mut m_tilt_position,
+                                "tilt_position",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RooftopControl {
+                    convertible_roof_state: m_convertible_roof_state.unwrap_or_default(),
+                    dimming: m_dimming.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    position: m_position.unwrap_or_default(),
+                    sunroof_rain_event: m_sunroof_rain_event.unwrap_or_default(),
+                    sunroof_state: m_sunroof_state.unwrap_or_default(),
+                    sunroof_tilt_state: m_sunroof_tilt_state.unwrap_or_default(),
+                    tilt_position: m_tilt_position.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 ///Seat location
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -18723,7 +24254,7 @@ impl ::std::convert::TryFrom<::std::string::String> for SeatLocation {
     }
 }
 ///`Seats`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Seats {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub nonce: ::std::option::Option<PropertyNonce>,
@@ -18737,6 +24268,72 @@ pub struct Seats {
     pub vin: ::std::option::Option<PropertyVin>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for Seats {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Seats;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Seats")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Seats, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_persons_detected: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPersonDetected>,
+                > = ::std::option::Option::None;
+                let mut m_seatbelts_state: ::std::option::Option<
+                    ::std::vec::Vec<PropertySeatbeltState>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "persons_detected" => {
+                            listed_member(
+                                &mut m_persons_detected,
+                                "persons_detected",
+                                &mut map,
+                            )?
+                        }
+                        "seatbelts_state" => {
+                            listed_member(
+                                &mut m_seatbelts_state,
+                                "seatbelts_state",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Seats {
+                    nonce: m_nonce.unwrap_or_default(),
+                    persons_detected: m_persons_detected.unwrap_or_default(),
+                    seatbelts_state: m_seatbelts_state.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 ///Service-Status
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -18820,7 +24417,7 @@ impl ::std::convert::TryFrom<::std::string::String> for ServiceStatus {
     }
 }
 ///`Tachograph`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Tachograph {
     ///Drivers cards present
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -18850,8 +24447,132 @@ pub struct Tachograph {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Tachograph {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Tachograph;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Tachograph")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Tachograph, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_drivers_cards_present: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDriverCardPresent>,
+                > = ::std::option::Option::None;
+                let mut m_drivers_time_states: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDriverTimeState>,
+                > = ::std::option::Option::None;
+                let mut m_drivers_working_states: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDriverWorkingState>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_direction: ::std::option::Option<
+                    ::std::vec::Vec<PropertyVehicleDirection>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_motion: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDetected>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_overspeed: ::std::option::Option<
+                    ::std::vec::Vec<PropertyVehicleOverspeed>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_speed: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpeed>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "drivers_cards_present" => {
+                            listed_member(
+                                &mut m_drivers_cards_present,
+                                "drivers_cards_present",
+                                &mut map,
+                            )?
+                        }
+                        "drivers_time_states" => {
+                            listed_member(
+                                &mut m_drivers_time_states,
+                                "drivers_time_states",
+                                &mut map,
+                            )?
+                        }
+                        "drivers_working_states" => {
+                            listed_member(
+                                &mut m_drivers_working_states,
+                                "drivers_working_states",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vehicle_direction" => {
+                            listed_member(
+                                &mut m_vehicle_direction,
+                                "vehicle_direction",
+                                &mut map,
+                            )?
+                        }
+                        "vehicle_motion" => {
+                            listed_member(
+                                &mut m_vehicle_motion,
+                                "vehicle_motion",
+                                &mut map,
+                            )?
+                        }
+                        "vehicle_overspeed" => {
+                            listed_member(
+                                &mut m_vehicle_overspeed,
+                                "vehicle_overspeed",
+                                &mut map,
+                            )?
+                        }
+                        "vehicle_speed" => {
+                            listed_member(
+                                &mut m_vehicle_speed,
+                                "vehicle_speed",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Tachograph {
+                    drivers_cards_present: m_drivers_cards_present.unwrap_or_default(),
+                    drivers_time_states: m_drivers_time_states.unwrap_or_default(),
+                    drivers_working_states: m_drivers_working_states.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    vehicle_direction: m_vehicle_direction.unwrap_or_default(),
+                    vehicle_motion: m_vehicle_motion.unwrap_or_default(),
+                    vehicle_overspeed: m_vehicle_overspeed.unwrap_or_default(),
+                    vehicle_speed: m_vehicle_speed.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`TheftAlarm`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TheftAlarm {
     ///Position of the last even relative to the vehicle
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -18887,6 +24608,141 @@ pub struct TheftAlarm {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for TheftAlarm {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = TheftAlarm;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TheftAlarm")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TheftAlarm, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_event_type: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEventType>,
+                > = ::std::option::Option::None;
+                let mut m_interior_protection_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveSelectedState>,
+                > = ::std::option::Option::None;
+                let mut m_interior_protection_triggered: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTriggered>,
+                > = ::std::option::Option::None;
+                let mut m_last_event: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_last_event_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLastEventLevel>,
+                > = ::std::option::Option::None;
+                let mut m_last_warning_reason: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLastWarningReason>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<TheftAlarmPropertyStatus>,
+                > = ::std::option::Option::None;
+                let mut m_tow_protection_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveSelectedState>,
+                > = ::std::option::Option::None;
+                let mut m_tow_protection_triggered: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTriggered>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "event_type" => {
+                            listed_member(&mut m_event_type, "event_type", &mut map)?
+                        }
+                        "interior_protection_status" => {
+                            listed_member(
+                                &mut m_interior_protection_status,
+                                "interior_protection_status",
+                                &mut map,
+                            )?
+                        }
+                        "interior_protection_triggered" => {
+                            listed_member(
+                                &mut m_interior_protection_triggered,
+                                "interior_protection_triggered",
+                                &mut map,
+                            )?
+                        }
+                        "last_event" => {
+                            listed_member(&mut m_last_event, "last_event", &mut map)?
+                        }
+                        "last_event_level" => {
+                            listed_member(
+                                &mut m_last_event_level,
+                                "last_event_level",
+                                &mut map,
+                            )?
+                        }
+                        "last_warning_reason" => {
+                            listed_member(
+                                &mut m_last_warning_reason,
+                                "last_warning_reason",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "tow_protection_status" => {
+                            listed_member(
+                                &mut m_tow_protection_status,
+                                "tow_protection_status",
+                                &mut map,
+                            )?
+                        }
+                        "tow_protection_triggered" => {
+                            listed_member(
+                                &mut m_tow_protection_triggered,
+                                "tow_protection_triggered",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TheftAlarm {
+                    event_type: m_event_type.unwrap_or_default(),
+                    interior_protection_status: m_interior_protection_status
+                        .unwrap_or_default(),
+                    interior_protection_triggered: m_interior_protection_triggered
+                        .unwrap_or_default(),
+                    last_event: m_last_event.unwrap_or_default(),
+                    last_event_level: m_last_event_level.unwrap_or_default(),
+                    last_warning_reason: m_last_warning_reason.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    tow_protection_status: m_tow_protection_status.unwrap_or_default(),
+                    tow_protection_triggered: m_tow_protection_triggered
+                        .unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`TheftAlarmPropertyStatus`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct TheftAlarmPropertyStatus {
@@ -18897,6 +24753,7 @@ pub struct TheftAlarmPropertyStatus {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`TheftAlarmPropertyStatusData`
@@ -18989,7 +24846,7 @@ pub struct Time {
     pub minute: i64,
 }
 ///`Trips`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Trips {
     ///Average electric consumption during the trip
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -19076,6 +24933,274 @@ pub struct Trips {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Trips {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Trips;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Trips")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Trips, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_average_electric_consumption: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_average_fuel_consumption: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFuelEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_braking_count: ::std::option::Option<
+                    ::std::vec::Vec<TripsPropertyUinteger>,
+                > = ::std::option::Option::None;
+                let mut m_description: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_distance: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_driver_name: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_duration: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_eco_level: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEcoLevel>,
+                > = ::std::option::Option::None;
+                let mut m_end_address: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_end_address_components: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAddressComponent>,
+                > = ::std::option::Option::None;
+                let mut m_end_coordinates: ::std::option::Option<
+                    ::std::vec::Vec<PropertyCoordinates>,
+                > = ::std::option::Option::None;
+                let mut m_end_odometer: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_end_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_event: ::std::option::Option<::std::vec::Vec<PropertyEvent>> = ::std::option::Option::None;
+                let mut m_id: ::std::option::Option<::std::vec::Vec<PropertyString>> = ::std::option::Option::None;
+                let mut m_maximum_speed: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpeed>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_road_type: ::std::option::Option<
+                    ::std::vec::Vec<PropertyRoadType>,
+                > = ::std::option::Option::None;
+                let mut m_start_address: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_start_address_components: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAddressComponent>,
+                > = ::std::option::Option::None;
+                let mut m_start_coordinates: ::std::option::Option<
+                    ::std::vec::Vec<PropertyCoordinates>,
+                > = ::std::option::Option::None;
+                let mut m_start_odometer: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_start_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_thresholds: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEcoDrivingThreshold>,
+                > = ::std::option::Option::None;
+                let mut m_total_fuel_consumption: ::std::option::Option<
+                    ::std::vec::Vec<PropertyVolume>,
+                > = ::std::option::Option::None;
+                let mut m_total_idle_fuel_consumption: ::std::option::Option<
+                    ::std::vec::Vec<PropertyVolume>,
+                > = ::std::option::Option::None;
+                let mut m_type_: ::std::option::Option<
+                    ::std::vec::Vec<TripsPropertyType>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "average_electric_consumption" => {
+                            listed_member(
+                                &mut m_average_electric_consumption,
+                                "average_electric_consumption",
+                                &mut map,
+                            )?
+                        }
+                        "average_fuel_consumption" => {
+                            listed_member(
+                                &mut m_average_fuel_consumption,
+                                "average_fuel_consumption",
+                                &mut map,
+                            )?
+                        }
+                        "braking_count" => {
+                            listed_member(
+                                &mut m_braking_count,
+                                "braking_count",
+                                &mut map,
+                            )?
+                        }
+                        "description" => {
+                            listed_member(&mut m_description, "description", &mut map)?
+                        }
+                        "distance" => {
+                            listed_member(&mut m_distance, "distance", &mut map)?
+                        }
+                        "driver_name" => {
+                            listed_member(&mut m_driver_name, "driver_name", &mut map)?
+                        }
+                        "duration" => {
+                            listed_member(&mut m_duration, "duration", &mut map)?
+                        }
+                        "eco_level" => {
+                            listed_member(&mut m_eco_level, "eco_level", &mut map)?
+                        }
+                        "end_address" => {
+                            listed_member(&mut m_end_address, "end_address", &mut map)?
+                        }
+                        "end_address_components" => {
+                            listed_member(
+                                &mut m_end_address_components,
+                                "end_address_components",
+                                &mut map,
+                            )?
+                        }
+                        "end_coordinates" => {
+                            listed_member(
+                                &mut m_end_coordinates,
+                                "end_coordinates",
+                                &mut map,
+                            )?
+                        }
+                        "end_odometer" => {
+                            listed_member(&mut m_end_odometer, "end_odometer", &mut map)?
+                        }
+                        "end_time" => {
+                            listed_member(&mut m_end_time, "end_time", &mut map)?
+                        }
+                        "event" => listed_member(&mut m_event, "event", &mut map)?,
+                        "id" => listed_member(&mut m_id, "id", &mut map)?,
+                        "maximum_speed" => {
+                            listed_member(
+                                &mut m_maximum_speed,
+                                "maximum_speed",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "road_type" => {
+                            listed_member(&mut m_road_type, "road_type", &mut map)?
+                        }
+                        "start_address" => {
+                            listed_member(
+                                &mut m_start_address,
+                                "start_address",
+                                &mut map,
+                            )?
+                        }
+                        "start_address_components" => {
+                            listed_member(
+                                &mut m_start_address_components,
+                                "start_address_components",
+                                &mut map,
+                            )?
+                        }
+                        "start_coordinates" => {
+                            listed_member(
+                                &mut m_start_coordinates,
+                                "start_coordinates",
+                                &mut map,
+                            )?
+                        }
+                        "start_odometer" => {
+                            listed_member(
+                                &mut m_start_odometer,
+                                "start_odometer",
+                                &mut map,
+                            )?
+                        }
+                        "start_time" => {
+                            listed_member(&mut m_start_time, "start_time", &mut map)?
+                        }
+                        "thresholds" => {
+                            listed_member(&mut m_thresholds, "thresholds", &mut map)?
+                        }
+                        "total_fuel_consumption" => {
+                            listed_member(
+                                &mut m_total_fuel_consumption,
+                                "total_fuel_consumption",
+                                &mut map,
+                            )?
+                        }
+                        "total_idle_fuel_consumption" => {
+                            listed_member(
+                                &mut m_total_idle_fuel_consumption,
+                                "total_idle_fuel_consumption",
+                                &mut map,
+                            )?
+                        }
+                        "type" => listed_member(&mut m_type_, "type", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Trips {
+                    average_electric_consumption: m_average_electric_consumption
+                        .unwrap_or_default(),
+                    average_fuel_consumption: m_average_fuel_consumption
+                        .unwrap_or_default(),
+                    braking_count: m_braking_count.unwrap_or_default(),
+                    description: m_description.unwrap_or_default(),
+                    distance: m_distance.unwrap_or_default(),
+                    driver_name: m_driver_name.unwrap_or_default(),
+                    duration: m_duration.unwrap_or_default(),
+                    eco_level: m_eco_level.unwrap_or_default(),
+                    end_address: m_end_address.unwrap_or_default(),
+                    end_address_components: m_end_address_components.unwrap_or_default(),
+                    end_coordinates: m_end_coordinates.unwrap_or_default(),
+                    end_odometer: m_end_odometer.unwrap_or_default(),
+                    end_time: m_end_time.unwrap_or_default(),
+                    event: m_event.unwrap_or_default(),
+                    id: m_id.unwrap_or_default(),
+                    maximum_speed: m_maximum_speed.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    road_type: m_road_type.unwrap_or_default(),
+                    start_address: m_start_address.unwrap_or_default(),
+                    start_address_components: m_start_address_components
+                        .unwrap_or_default(),
+                    start_coordinates: m_start_coordinates.unwrap_or_default(),
+                    start_odometer: m_start_odometer.unwrap_or_default(),
+                    start_time: m_start_time.unwrap_or_default(),
+                    thresholds: m_thresholds.unwrap_or_default(),
+                    total_fuel_consumption: m_total_fuel_consumption.unwrap_or_default(),
+                    total_idle_fuel_consumption: m_total_idle_fuel_consumption
+                        .unwrap_or_default(),
+                    type_: m_type_.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`TripsPropertyType`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct TripsPropertyType {
@@ -19086,6 +25211,7 @@ pub struct TripsPropertyType {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`TripsPropertyTypeData`
@@ -19179,10 +25305,11 @@ pub struct TripsPropertyUinteger {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub failure: ::std::option::Option<Failure>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default, deserialize_with = "rfc3339::optional")]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///`Trunk`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Trunk {
     ///Lock
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -19200,8 +25327,71 @@ pub struct Trunk {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Trunk {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Trunk;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Trunk")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Trunk, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_lock: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLockState>,
+                > = ::std::option::Option::None;
+                let mut m_lock_safety: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLockSafety>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_position: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPosition>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "lock" => listed_member(&mut m_lock, "lock", &mut map)?,
+                        "lock_safety" => {
+                            listed_member(&mut m_lock_safety, "lock_safety", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "position" => {
+                            listed_member(&mut m_position, "position", &mut map)?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Trunk {
+                    lock: m_lock.unwrap_or_default(),
+                    lock_safety: m_lock_safety.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    position: m_position.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Usage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Usage {
     ///Durations of normal or other accelerations.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -19382,8 +25572,683 @@ pub struct Usage {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Usage {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Usage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Usage")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Usage, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_acceleration_durations: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAccelerationDuration>,
+                > = ::std::option::Option::None;
+                let mut m_acceleration_evaluation: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_average_fuel_consumption: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFuelEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_average_speed: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpeed>,
+                > = ::std::option::Option::None;
+                let mut m_average_speed_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpeed>,
+                > = ::std::option::Option::None;
+                let mut m_average_speed_since_charging: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpeed>,
+                > = ::std::option::Option::None;
+                let mut m_average_speed_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertySpeed>,
+                > = ::std::option::Option::None;
+                let mut m_average_weekly_distance: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_average_weekly_distance_long_run: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_braking_evaluation: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_current_fuel_consumption: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFuelEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_distance_over_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDistanceOverTime>,
+                > = ::std::option::Option::None;
+                let mut m_driving_duration_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_driving_duration_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_driving_modes_activation_periods: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDrivingModeActivationPeriod>,
+                > = ::std::option::Option::None;
+                let mut m_driving_modes_energy_consumptions: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDrivingModeEnergyConsumption>,
+                > = ::std::option::Option::None;
+                let mut m_driving_style_evaluation: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_eco_score_bonus_range: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_eco_score_constant: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_eco_score_free_wheel: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_eco_score_total: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_electric_consumption_average: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_electric_consumption_rate_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_electric_consumption_rate_since_start: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_electric_distance_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_electric_distance_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_electric_duration_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_electric_duration_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertyDuration>,
+                > = ::std::option::Option::None;
+                let mut m_energy_consumption_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyConsumption>,
+                > = ::std::option::Option::None;
+                let mut m_energy_consumption_percentages_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyConsumptionPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_energy_consumption_percentages_since_charging: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyConsumptionPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_energy_consumption_percentages_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyConsumptionPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_energy_consumption_since_charging: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyConsumption>,
+                > = ::std::option::Option::None;
+                let mut m_energy_consumption_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyConsumption>,
+                > = ::std::option::Option::None;
+                let mut m_fuel_consumption_rate_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFuelEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_fuel_consumption_rate_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFuelEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_fuel_consumption_rate_since_start: ::std::option::Option<
+                    ::std::vec::Vec<PropertyFuelEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_fuel_distance_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_fuel_distance_since_reset: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_last_trip_average_energy_recuperation: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergyEfficiency>,
+                > = ::std::option::Option::None;
+                let mut m_last_trip_battery_regenerated: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_last_trip_battery_remaining: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_last_trip_date: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_last_trip_electric_portion: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_last_trip_energy_consumption: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnergy>,
+                > = ::std::option::Option::None;
+                let mut m_last_trip_fuel_consumption: ::std::option::Option<
+                    ::std::vec::Vec<PropertyVolume>,
+                > = ::std::option::Option::None;
+                let mut m_late_night_grade: ::std::option::Option<
+                    ::std::vec::Vec<PropertyGrade>,
+                > = ::std::option::Option::None;
+                let mut m_mileage_after_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_odometer_after_last_trip: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_rapid_acceleration_grade: ::std::option::Option<
+                    ::std::vec::Vec<PropertyGrade>,
+                > = ::std::option::Option::None;
+                let mut m_rapid_deceleration_grade: ::std::option::Option<
+                    ::std::vec::Vec<PropertyGrade>,
+                > = ::std::option::Option::None;
+                let mut m_recuperation_power: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPower>,
+                > = ::std::option::Option::None;
+                let mut m_safety_driving_score: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_trip_meters: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTripMeter>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "acceleration_durations" => {
+                            listed_member(
+                                &mut m_acceleration_durations,
+                                "acceleration_durations",
+                                &mut map,
+                            )?
+                        }
+                        "acceleration_evaluation" => {
+                            listed_member(
+                                &mut m_acceleration_evaluation,
+                                "acceleration_evaluation",
+                                &mut map,
+                            )?
+                        }
+                        "average_fuel_consumption" => {
+                            listed_member(
+                                &mut m_average_fuel_consumption,
+                                "average_fuel_consumption",
+                                &mut map,
+                            )?
+                        }
+                        "average_speed" => {
+                            listed_member(
+                                &mut m_average_speed,
+                                "average_speed",
+                                &mut map,
+                            )?
+                        }
+                        "average_speed_last_trip" => {
+                            listed_member(
+                                &mut m_average_speed_last_trip,
+                                "average_speed_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "average_speed_since_charging" => {
+                            listed_member(
+                                &mut m_average_speed_since_charging,
+                                "average_speed_since_charging",
+                                &mut map,
+                            )?
+                        }
+                        "average_speed_since_reset" => {
+                            listed_member(
+                                &mut m_average_speed_since_reset,
+                                "average_speed_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "average_weekly_distance" => {
+                            listed_member(
+                                &mut m_average_weekly_distance,
+                                "average_weekly_distance",
+                                &mut map,
+                            )?
+                        }
+                        "average_weekly_distance_long_run" => {
+                            listed_member(
+                                &mut m_average_weekly_distance_long_run,
+                                "average_weekly_distance_long_run",
+                                &mut map,
+                            )?
+                        }
+                        "braking_evaluation" => {
+                            listed_member(
+                                &mut m_braking_evaluation,
+                                "braking_evaluation",
+                                &mut map,
+                            )?
+                        }
+                        "current_fuel_consumption" => {
+                            listed_member(
+                                &mut m_current_fuel_consumption,
+                                "current_fuel_consumption",
+                                &mut map,
+                            )?
+                        }
+                        "distance_over_time" => {
+                            listed_member(
+                                &mut m_distance_over_time,
+                                "distance_over_time",
+                                &mut map,
+                            )?
+                        }
+                        "driving_duration_last_trip" => {
+                            listed_member(
+                                &mut m_driving_duration_last_trip,
+                                "driving_duration_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "driving_duration_since_reset" => {
+                            listed_member(
+                                &mut m_driving_duration_since_reset,
+                                "driving_duration_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "driving_modes_activation_periods" => {
+                            listed_member(
+                                &mut m_driving_modes_activation_periods,
+                                "driving_modes_activation_periods",
+                                &mut map,
+                            )?
+                        }
+                        "driving_modes_energy_consumptions" => {
+                            listed_member(
+                                &mut m_driving_modes_energy_consumptions,
+                                "driving_modes_energy_consumptions",
+                                &mut map,
+                            )?
+                        }
+                        "driving_style_evaluation" => {
+                            listed_member(
+                                &mut m_driving_style_evaluation,
+                                "driving_style_evaluation",
+                                &mut map,
+                            )?
+                        }
+                        "eco_score_bonus_range" => {
+                            listed_member(
+                                &mut m_eco_score_bonus_range,
+                                "eco_score_bonus_range",
+                                &mut map,
+                            )?
+                        }
+                        "eco_score_constant" => {
+                            listed_member(
+                                &mut m_eco_score_constant,
+                                "eco_score_constant",
+                                &mut map,
+                            )?
+                        }
+                        "eco_score_free_wheel" => {
+                            listed_member(
+                                &mut m_eco_score_free_wheel,
+                                "eco_score_free_wheel",
+                                &mut map,
+                            )?
+                        }
+                        "eco_score_total" => {
+                            listed_member(
+                                &mut m_eco_score_total,
+                                "eco_score_total",
+                                &mut map,
+                            )?
+                        }
+                        "electric_consumption_average" => {
+                            listed_member(
+                                &mut m_electric_consumption_average,
+                                "electric_consumption_average",
+                                &mut map,
+                            )?
+                        }
+                        "electric_consumption_rate_since_reset" => {
+                            listed_member(
+                                &mut m_electric_consumption_rate_since_reset,
+                                "electric_consumption_rate_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "electric_consumption_rate_since_start" => {
+                            listed_member(
+                                &mut m_electric_consumption_rate_since_start,
+                                "electric_consumption_rate_since_start",
+                                &mut map,
+                            )?
+                        }
+                        "electric_distance_last_trip" => {
+                            listed_member(
+                                &mut m_electric_distance_last_trip,
+                                "electric_distance_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "electric_distance_since_reset" => {
+                            listed_member(
+                                &mut m_electric_distance_since_reset,
+                                "electric_distance_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "electric_duration_last_trip" => {
+                            listed_member(
+                                &mut m_electric_duration_last_trip,
+                                "electric_duration_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "electric_duration_since_reset" => {
+                            listed_member(
+                                &mut m_electric_duration_since_reset,
+                                "electric_duration_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "energy_consumption_last_trip" => {
+                            listed_member(
+                                &mut m_energy_consumption_last_trip,
+                                "energy_consumption_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "energy_consumption_percentages_last_trip" => {
+                            listed_member(
+                                &mut m_energy_consumption_percentages_last_trip,
+                                "energy_consumption_percentages_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "energy_consumption_percentages_since_charging" => {
+                            listed_member(
+                                &mut m_energy_consumption_percentages_since_charging,
+                                "energy_consumption_percentages_since_charging",
+                                &mut map,
+                            )?
+                        }
+                        "energy_consumption_percentages_since_reset" => {
+                            listed_member(
+                                &mut m_energy_consumption_percentages_since_reset,
+                                "energy_consumption_percentages_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "energy_consumption_since_charging" => {
+                            listed_member(
+                                &mut m_energy_consumption_since_charging,
+                                "energy_consumption_since_charging",
+                                &mut map,
+                            )?
+                        }
+                        "energy_consumption_since_reset" => {
+                            listed_member(
+                                &mut m_energy_consumption_since_reset,
+                                "energy_consumption_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "fuel_consumption_rate_last_trip" => {
+                            listed_member(
+                                &mut m_fuel_consumption_rate_last_trip,
+                                "fuel_consumption_rate_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "fuel_consumption_rate_since_reset" => {
+                            listed_member(
+                                &mut m_fuel_consumption_rate_since_reset,
+                                "fuel_consumption_rate_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "fuel_consumption_rate_since_start" => {
+                            listed_member(
+                                &mut m_fuel_consumption_rate_since_start,
+                                "fuel_consumption_rate_since_start",
+                                &mut map,
+                            )?
+                        }
+                        "fuel_distance_last_trip" => {
+                            listed_member(
+                                &mut m_fuel_distance_last_trip,
+                                "fuel_distance_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "fuel_distance_since_reset" => {
+                            listed_member(
+                                &mut m_fuel_distance_since_reset,
+                                "fuel_distance_since_reset",
+                                &mut map,
+                            )?
+                        }
+                        "last_trip_average_energy_recuperation" => {
+                            listed_member(
+                                &mut m_last_trip_average_energy_recuperation,
+                                "last_trip_average_energy_recuperation",
+                                &mut map,
+                            )?
+                        }
+                        "last_trip_battery_regenerated" => {
+                            listed_member(
+                                &mut m_last_trip_battery_regenerated,
+                                "last_trip_battery_regenerated",
+                                &mut map,
+                            )?
+                        }
+                        "last_trip_battery_remaining" => {
+                            listed_member(
+                                &mut m_last_trip_battery_remaining,
+                                "last_trip_battery_remaining",
+                                &mut map,
+                            )?
+                        }
+                        "last_trip_date" => {
+                            listed_member(
+                                &mut m_last_trip_date,
+                                "last_trip_date",
+                                &mut map,
+                            )?
+                        }
+                        "last_trip_electric_portion" => {
+                            listed_member(
+                                &mut m_last_trip_electric_portion,
+                                "last_trip_electric_portion",
+                                &mut map,
+                            )?
+                        }
+                        "last_trip_energy_consumption" => {
+                            listed_member(
+                                &mut m_last_trip_energy_consumption,
+                                "last_trip_energy_consumption",
+                                &mut map,
+                            )?
+                        }
+                        "last_trip_fuel_consumption" => {
+                            listed_member(
+                                &mut m_last_trip_fuel_consumption,
+                                "last_trip_fuel_consumption",
+                                &mut map,
+                            )?
+                        }
+                        "late_night_grade" => {
+                            listed_member(
+                                &mut m_late_night_grade,
+                                "late_night_grade",
+                                &mut map,
+                            )?
+                        }
+                        "mileage_after_last_trip" => {
+                            listed_member(
+                                &mut m_mileage_after_last_trip,
+                                "mileage_after_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "odometer_after_last_trip" => {
+                            listed_member(
+                                &mut m_odometer_after_last_trip,
+                                "odometer_after_last_trip",
+                                &mut map,
+                            )?
+                        }
+                        "rapid_acceleration_grade" => {
+                            listed_member(
+                                &mut m_rapid_acceleration_grade,
+                                "rapid_acceleration_grade",
+                                &mut map,
+                            )?
+                        }
+                        "rapid_deceleration_grade" => {
+                            listed_member(
+                                &mut m_rapid_deceleration_grade,
+                                "rapid_deceleration_grade",
+                                &mut map,
+                            )?
+                        }
+                        "recuperation_power" => {
+                            listed_member(
+                                &mut m_recuperation_power,
+                                "recuperation_power",
+                                &mut map,
+                            )?
+                        }
+                        "safety_driving_score" => {
+                            listed_member(
+                                &mut m_safety_driving_score,
+                                "safety_driving_score",
+                                &mut map,
+                            )?
+                        }
+                        "trip_meters" => {
+                            listed_member(&mut m_trip_meters, "trip_meters", &mut map)?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Usage {
+                    acceleration_durations: m_acceleration_durations.unwrap_or_default(),
+                    acceleration_evaluation: m_acceleration_evaluation
+                        .unwrap_or_default(),
+                    average_fuel_consumption: m_average_fuel_consumption
+                        .unwrap_or_default(),
+                    average_speed: m_average_speed.unwrap_or_default(),
+                    average_speed_last_trip: m_average_speed_last_trip
+                        .unwrap_or_default(),
+                    average_speed_since_charging: m_average_speed_since_charging
+                        .unwrap_or_default(),
+                    average_speed_since_reset: m_average_speed_since_reset
+                        .unwrap_or_default(),
+                    average_weekly_distance: m_average_weekly_distance
+                        .unwrap_or_default(),
+                    average_weekly_distance_long_run: m_average_weekly_distance_long_run
+                        .unwrap_or_default(),
+                    braking_evaluation: m_braking_evaluation.unwrap_or_default(),
+                    current_fuel_consumption: m_current_fuel_consumption
+                        .unwrap_or_default(),
+                    distance_over_time: m_distance_over_time.unwrap_or_default(),
+                    driving_duration_last_trip: m_driving_duration_last_trip
+                        .unwrap_or_default(),
+                    driving_duration_since_reset: m_driving_duration_since_reset
+                        .unwrap_or_default(),
+                    driving_modes_activation_periods: m_driving_modes_activation_periods
+                        .unwrap_or_default(),
+                    driving_modes_energy_consumptions: m_driving_modes_energy_consumptions
+                        .unwrap_or_default(),
+                    driving_style_evaluation: m_driving_style_evaluation
+                        .unwrap_or_default(),
+                    eco_score_bonus_range: m_eco_score_bonus_range.unwrap_or_default(),
+                    eco_score_constant: m_eco_score_constant.unwrap_or_default(),
+                    eco_score_free_wheel: m_eco_score_free_wheel.unwrap_or_default(),
+                    eco_score_total: m_eco_score_total.unwrap_or_default(),
+                    electric_consumption_average: m_electric_consumption_average
+                        .unwrap_or_default(),
+                    electric_consumption_rate_since_reset: m_electric_consumption_rate_since_reset
+                        .unwrap_or_default(),
+                    electric_consumption_rate_since_start: m_electric_consumption_rate_since_start
+                        .unwrap_or_default(),
+                    electric_distance_last_trip: m_electric_distance_last_trip
+                        .unwrap_or_default(),
+                    electric_distance_since_reset: m_electric_distance_since_reset
+                        .unwrap_or_default(),
+                    electric_duration_last_trip: m_electric_duration_last_trip
+                        .unwrap_or_default(),
+                    electric_duration_since_reset: m_electric_duration_since_reset
+                        .unwrap_or_default(),
+                    energy_consumption_last_trip: m_energy_consumption_last_trip
+                        .unwrap_or_default(),
+                    energy_consumption_percentages_last_trip: m_energy_consumption_percentages_last_trip
+                        .unwrap_or_default(),
+                    energy_consumption_percentages_since_charging: m_energy_consumption_percentages_since_charging
+                        .unwrap_or_default(),
+                    energy_consumption_percentages_since_reset: m_energy_consumption_percentages_since_reset
+                        .unwrap_or_default(),
+                    energy_consumption_since_charging: m_energy_consumption_since_charging
+                        .unwrap_or_default(),
+                    energy_consumption_since_reset: m_energy_consumption_since_reset
+                        .unwrap_or_default(),
+                    fuel_consumption_rate_last_trip: m_fuel_consumption_rate_last_trip
+                        .unwrap_or_default(),
+                    fuel_consumption_rate_since_reset: m_fuel_consumption_rate_since_reset
+                        .unwrap_or_default(),
+                    fuel_consumption_rate_since_start: m_fuel_consumption_rate_since_start
+                        .unwrap_or_default(),
+                    fuel_distance_last_trip: m_fuel_distance_last_trip
+                        .unwrap_or_default(),
+                    fuel_distance_since_reset: m_fuel_distance_since_reset
+                        .unwrap_or_default(),
+                    last_trip_average_energy_recuperation: m_last_trip_average_energy_recuperation
+                        .unwrap_or_default(),
+                    last_trip_battery_regenerated: m_last_trip_battery_regenerated
+                        .unwrap_or_default(),
+                    last_trip_battery_remaining: m_last_trip_battery_remaining
+                        .unwrap_or_default(),
+                    last_trip_date: m_last_trip_date.unwrap_or_default(),
+                    last_trip_electric_portion: m_last_trip_electric_portion
+                        .unwrap_or_default(),
+                    last_trip_energy_consumption: m_last_trip_energy_consumption
+                        .unwrap_or_default(),
+                    last_trip_fuel_consumption: m_last_trip_fuel_consumption
+                        .unwrap_or_default(),
+                    late_night_grade: m_late_night_grade.unwrap_or_default(),
+                    mileage_after_last_trip: m_mileage_after_last_trip
+                        .unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    odometer_after_last_trip: m_odometer_after_last_trip
+                        .unwrap_or_default(),
+                    rapid_acceleration_grade: m_rapid_acceleration_grade
+                        .unwrap_or_default(),
+                    rapid_deceleration_grade: m_rapid_deceleration_grade
+                        .unwrap_or_default(),
+                    recuperation_power: m_recuperation_power.unwrap_or_default(),
+                    safety_driving_score: m_safety_driving_score.unwrap_or_default(),
+                    trip_meters: m_trip_meters.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`ValetMode`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ValetMode {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub nonce: ::std::option::Option<PropertyNonce>,
@@ -19395,8 +26260,60 @@ pub struct ValetMode {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for ValetMode {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = ValetMode;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ValetMode")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ValetMode, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyActiveState>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ValetMode {
+                    nonce: m_nonce.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`VehicleLocation`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VehicleLocation {
     ///Altitude above the WGS 84 reference ellipsoid
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -19426,8 +26343,110 @@ pub struct VehicleLocation {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for VehicleLocation {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = VehicleLocation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VehicleLocation")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VehicleLocation, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_altitude: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_coordinates: ::std::option::Option<
+                    ::std::vec::Vec<PropertyCoordinates>,
+                > = ::std::option::Option::None;
+                let mut m_fuzzy_coordinates: ::std::option::Option<
+                    ::std::vec::Vec<PropertyCoordinates>,
+                > = ::std::option::Option::None;
+                let mut m_gps_signal_strength: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_gps_source: ::std::option::Option<
+                    ::std::vec::Vec<PropertyGpsSource>,
+                > = ::std::option::Option::None;
+                let mut m_heading: ::std::option::Option<
+                    ::std::vec::Vec<PropertyAngle>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_precision: ::std::option::Option<
+                    ::std::vec::Vec<PropertyLength>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "altitude" => {
+                            listed_member(&mut m_altitude, "altitude", &mut map)?
+                        }
+                        "coordinates" => {
+                            listed_member(&mut m_coordinates, "coordinates", &mut map)?
+                        }
+                        "fuzzy_coordinates" => {
+                            listed_member(
+                                &mut m_fuzzy_coordinates,
+                                "fuzzy_coordinates",
+                                &mut map,
+                            )?
+                        }
+                        "gps_signal_strength" => {
+                            listed_member(
+                                &mut m_gps_signal_strength,
+                                "gps_signal_strength",
+                                &mut map,
+                            )?
+                        }
+                        "gps_source" => {
+                            listed_member(&mut m_gps_source, "gps_source", &mut map)?
+                        }
+                        "heading" => listed_member(&mut m_heading, "heading", &mut map)?,
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "precision" => {
+                            listed_member(&mut m_precision, "precision", &mut map)?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VehicleLocation {
+                    altitude: m_altitude.unwrap_or_default(),
+                    coordinates: m_coordinates.unwrap_or_default(),
+                    fuzzy_coordinates: m_fuzzy_coordinates.unwrap_or_default(),
+                    gps_signal_strength: m_gps_signal_strength.unwrap_or_default(),
+                    gps_source: m_gps_source.unwrap_or_default(),
+                    heading: m_heading.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    precision: m_precision.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`VehicleTime`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VehicleTime {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub nonce: ::std::option::Option<PropertyNonce>,
@@ -19439,8 +26458,62 @@ pub struct VehicleTime {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for VehicleTime {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = VehicleTime;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VehicleTime")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VehicleTime, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vehicle_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTime>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vehicle_time" => {
+                            listed_member(&mut m_vehicle_time, "vehicle_time", &mut map)?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VehicleTime {
+                    nonce: m_nonce.unwrap_or_default(),
+                    vehicle_time: m_vehicle_time.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`WeatherConditions`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WeatherConditions {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub nonce: ::std::option::Option<PropertyNonce>,
@@ -19452,8 +26525,66 @@ pub struct WeatherConditions {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for WeatherConditions {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = WeatherConditions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WeatherConditions")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WeatherConditions, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_rain_intensity: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "rain_intensity" => {
+                            listed_member(
+                                &mut m_rain_intensity,
+                                "rain_intensity",
+                                &mut map,
+                            )?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WeatherConditions {
+                    nonce: m_nonce.unwrap_or_default(),
+                    rain_intensity: m_rain_intensity.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`WiFi`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WiFi {
     ///Network connected
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -19473,6 +26604,84 @@ pub struct WiFi {
     pub vin: ::std::option::Option<PropertyVin>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for WiFi {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = WiFi;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WiFi")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<WiFi, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_network_connected: ::std::option::Option<
+                    ::std::vec::Vec<PropertyConnectionState>,
+                > = ::std::option::Option::None;
+                let mut m_network_security: ::std::option::Option<
+                    ::std::vec::Vec<PropertyNetworkSecurity>,
+                > = ::std::option::Option::None;
+                let mut m_network_ssid: ::std::option::Option<
+                    ::std::vec::Vec<PropertyString>,
+                > = ::std::option::Option::None;
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyEnabledState>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "network_connected" => {
+                            listed_member(
+                                &mut m_network_connected,
+                                "network_connected",
+                                &mut map,
+                            )?
+                        }
+                        "network_security" => {
+                            listed_member(
+                                &mut m_network_security,
+                                "network_security",
+                                &mut map,
+                            )?
+                        }
+                        "network_ssid" => {
+                            listed_member(&mut m_network_ssid, "network_ssid", &mut map)?
+                        }
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "status" => listed_member(&mut m_status, "status", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WiFi {
+                    network_connected: m_network_connected.unwrap_or_default(),
+                    network_security: m_network_security.unwrap_or_default(),
+                    network_ssid: m_network_ssid.unwrap_or_default(),
+                    nonce: m_nonce.unwrap_or_default(),
+                    status: m_status.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 ///Window location
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -19568,7 +26777,7 @@ impl ::std::convert::TryFrom<::std::string::String> for WindowLocation {
     }
 }
 ///`Windows`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Windows {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub nonce: ::std::option::Option<PropertyNonce>,
@@ -19583,8 +26792,70 @@ pub struct Windows {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
+impl<'de> ::serde::Deserialize<'de> for Windows {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Windows;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Windows")
+            }
+            fn visit_map<A>(self, mut map: A) -> ::std::result::Result<Windows, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_open_percentages: ::std::option::Option<
+                    ::std::vec::Vec<PropertyWindowOpenPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_positions: ::std::option::Option<
+                    ::std::vec::Vec<PropertyWindowPosition>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "open_percentages" => {
+                            listed_member(
+                                &mut m_open_percentages,
+                                "open_percentages",
+                                &mut map,
+                            )?
+                        }
+                        "positions" => {
+                            listed_member(&mut m_positions, "positions", &mut map)?
+                        }
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Windows {
+                    nonce: m_nonce.unwrap_or_default(),
+                    open_percentages: m_open_percentages.unwrap_or_default(),
+                    positions: m_positions.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
 ///`Windscreen`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Windscreen {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub nonce: ::std::option::Option<PropertyNonce>,
@@ -19618,6 +26889,144 @@ pub struct Windscreen {
     pub wipers_status: ::std::vec::Vec<PropertyWipersStatus>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for Windscreen {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Windscreen;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Windscreen")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Windscreen, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_nonce: ::std::option::Option<
+                    ::std::option::Option<PropertyNonce>,
+                > = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<
+                    ::std::option::Option<PropertyVin>,
+                > = ::std::option::Option::None;
+                let mut m_windscreen_damage: ::std::option::Option<
+                    ::std::vec::Vec<PropertyWindscreenDamage>,
+                > = ::std::option::Option::None;
+                let mut m_windscreen_damage_confidence: ::std::option::Option<
+                    ::std::vec::Vec<PropertyPercentage>,
+                > = ::std::option::Option::None;
+                let mut m_windscreen_damage_detection_time: ::std::option::Option<
+                    ::std::vec::Vec<PropertyTimestamp>,
+                > = ::std::option::Option::None;
+                let mut m_windscreen_damage_zone: ::std::option::Option<
+                    ::std::vec::Vec<PropertyZone>,
+                > = ::std::option::Option::None;
+                let mut m_windscreen_needs_replacement: ::std::option::Option<
+                    ::std::vec::Vec<PropertyWindscreenNeedsReplacement>,
+                > = ::std::option::Option::None;
+                let mut m_windscreen_zone_matrix: ::std::option::Option<
+                    ::std::vec::Vec<PropertyZone>,
+                > = ::std::option::Option::None;
+                let mut m_wipers_intensity: ::std::option::Option<
+                    ::std::vec::Vec<PropertyWipersIntensity>,
+                > = ::std::option::Option::None;
+                let mut m_wipers_status: ::std::option::Option<
+                    ::std::vec::Vec<PropertyWipersStatus>,
+                > = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "nonce" => listed_member(&mut m_nonce, "nonce", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        "windscreen_damage" => {
+                            listed_member(
+                                &mut m_windscreen_damage,
+                                "windscreen_damage",
+                                &mut map,
+                            )?
+                        }
+                        "windscreen_damage_confidence" => {
+                            listed_member(
+                                &mut m_windscreen_damage_confidence,
+                                "windscreen_damage_confidence",
+                                &mut map,
+                            )?
+                        }
+                        "windscreen_damage_detection_time" => {
+                            listed_member(
+                                &mut m_windscreen_damage_detection_time,
+                                "windscreen_damage_detection_time",
+                                &mut map,
+                            )?
+                        }
+                        "windscreen_damage_zone" => {
+                            listed_member(
+                                &mut m_windscreen_damage_zone,
+                                "windscreen_damage_zone",
+                                &mut map,
+                            )?
+                        }
+                        "windscreen_needs_replacement" => {
+                            listed_member(
+                                &mut m_windscreen_needs_replacement,
+                                "windscreen_needs_replacement",
+                                &mut map,
+                            )?
+                        }
+                        "windscreen_zone_matrix" => {
+                            listed_member(
+                                &mut m_windscreen_zone_matrix,
+                                "windscreen_zone_matrix",
+                                &mut map,
+                            )?
+                        }
+                        "wipers_intensity" => {
+                            listed_member(
+                                &mut m_wipers_intensity,
+                                "wipers_intensity",
+                                &mut map,
+                            )?
+                        }
+                        "wipers_status" => {
+                            listed_member(
+                                &mut m_wipers_status,
+                                "wipers_status",
+                                &mut map,
+                            )?
+                        }
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Windscreen {
+                    nonce: m_nonce.unwrap_or_default(),
+                    vin: m_vin.unwrap_or_default(),
+                    windscreen_damage: m_windscreen_damage.unwrap_or_default(),
+                    windscreen_damage_confidence: m_windscreen_damage_confidence
+                        .unwrap_or_default(),
+                    windscreen_damage_detection_time: m_windscreen_damage_detection_time
+                        .unwrap_or_default(),
+                    windscreen_damage_zone: m_windscreen_damage_zone.unwrap_or_default(),
+                    windscreen_needs_replacement: m_windscreen_needs_replacement
+                        .unwrap_or_default(),
+                    windscreen_zone_matrix: m_windscreen_zone_matrix.unwrap_or_default(),
+                    wipers_intensity: m_wipers_intensity.unwrap_or_default(),
+                    wipers_status: m_wipers_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 /// Error types.
 pub mod error {
@@ -19664,5 +27073,140 @@ impl UnlistedValue {
 impl ::std::fmt::Display for UnlistedValue {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+/// A member name, borrowed from the input when it has no escapes.
+struct MemberName<'de>(::std::borrow::Cow<'de, str>);
+impl<'de> ::serde::Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Chars;
+        impl<'de> ::serde::de::Visitor<'de> for Chars {
+            type Value = MemberName<'de>;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(
+                self,
+                text: &'de str,
+            ) -> ::std::result::Result<Self::Value, E> {
+                ::std::result::Result::Ok(MemberName(::std::borrow::Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> ::std::result::Result<Self::Value, E> {
+                ::std::result::Result::Ok(
+                    MemberName(::std::borrow::Cow::Owned(text.to_owned())),
+                )
+            }
+            fn visit_string<E>(
+                self,
+                text: ::std::string::String,
+            ) -> ::std::result::Result<Self::Value, E> {
+                ::std::result::Result::Ok(MemberName(::std::borrow::Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(Chars)
+    }
+}
+/// Reads the value of a listed member; a member given twice is an error.
+fn listed_member<'de, A, T>(
+    slot: &mut ::std::option::Option<T>,
+    name: &'static str,
+    map: &mut A,
+) -> ::std::result::Result<(), A::Error>
+where
+    A: ::serde::de::MapAccess<'de>,
+    T: ::serde::Deserialize<'de>,
+{
+    if slot.is_some() {
+        return ::std::result::Result::Err(
+            <A::Error as ::serde::de::Error>::duplicate_field(name),
+        );
+    }
+    *slot = ::std::option::Option::Some(map.next_value()?);
+    ::std::result::Result::Ok(())
+}
+/// Keeps a member the schema does not list, as received; a member given twice is an error.
+fn unlisted_member<'de, A>(
+    extra: &mut ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    key: MemberName<'de>,
+    map: &mut A,
+) -> ::std::result::Result<(), A::Error>
+where
+    A: ::serde::de::MapAccess<'de>,
+{
+    let value = map.next_value()?;
+    match extra.entry(key.0.into_owned()) {
+        ::serde_json::map::Entry::Vacant(entry) => {
+            entry.insert(value);
+            ::std::result::Result::Ok(())
+        }
+        ::serde_json::map::Entry::Occupied(entry) => {
+            ::std::result::Result::Err(
+                <A::Error as ::serde::de::Error>::custom(
+                    ::std::format_args!("duplicate field `{}`", entry.key()),
+                ),
+            )
+        }
+    }
+}
+/// `date-time` values: chrono's RFC 3339 parser first, its general one (which the derive would use)
+/// when that fails, so that the same texts decode, several times faster.
+mod rfc3339 {
+    use ::chrono::{DateTime, Utc};
+    struct Text;
+    impl<'de> ::serde::de::Visitor<'de> for Text {
+        type Value = DateTime<Utc>;
+        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("an RFC 3339 date-time")
+        }
+        fn visit_str<E: ::serde::de::Error>(
+            self,
+            text: &str,
+        ) -> ::std::result::Result<DateTime<Utc>, E> {
+            match DateTime::parse_from_rfc3339(text) {
+                ::std::result::Result::Ok(time) => {
+                    ::std::result::Result::Ok(time.with_timezone(&Utc))
+                }
+                ::std::result::Result::Err(_) => text.parse().map_err(E::custom),
+            }
+        }
+    }
+    struct Nullable;
+    impl<'de> ::serde::de::Visitor<'de> for Nullable {
+        type Value = ::std::option::Option<DateTime<Utc>>;
+        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("an RFC 3339 date-time or null")
+        }
+        fn visit_none<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(::std::option::Option::None)
+        }
+        fn visit_unit<E: ::serde::de::Error>(
+            self,
+        ) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(::std::option::Option::None)
+        }
+        fn visit_some<D: ::serde::Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> ::std::result::Result<Self::Value, D::Error> {
+            required(deserializer).map(::std::option::Option::Some)
+        }
+    }
+    pub(super) fn required<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<DateTime<Utc>, D::Error> {
+        deserializer.deserialize_str(Text)
+    }
+    pub(super) fn optional<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<::std::option::Option<DateTime<Utc>>, D::Error> {
+        deserializer.deserialize_option(Nullable)
     }
 }

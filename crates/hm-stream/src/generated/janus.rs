@@ -3,7 +3,7 @@
 // `cargo xtask codegen` again.
 
 ///`Envelope`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Envelope {
     pub application_id: ::uuid::Uuid,
     pub data: super::auto_api::Capabilities,
@@ -12,6 +12,81 @@ pub struct Envelope {
     pub vin: ::std::string::String,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl<'de> ::serde::Deserialize<'de> for Envelope {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Members;
+        impl<'de> ::serde::de::Visitor<'de> for Members {
+            type Value = Envelope;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Envelope")
+            }
+            fn visit_map<A>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Envelope, A::Error>
+            where
+                A: ::serde::de::MapAccess<'de>,
+            {
+                let mut m_application_id: ::std::option::Option<::uuid::Uuid> = ::std::option::Option::None;
+                let mut m_data: ::std::option::Option<super::auto_api::Capabilities> = ::std::option::Option::None;
+                let mut m_message_id: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut m_version: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut m_vin: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = ::serde_json::Map::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<MemberName<'de>>()?
+                {
+                    match key.0.as_ref() {
+                        "application_id" => {
+                            listed_member(
+                                &mut m_application_id,
+                                "application_id",
+                                &mut map,
+                            )?
+                        }
+                        "data" => listed_member(&mut m_data, "data", &mut map)?,
+                        "message_id" => {
+                            listed_member(&mut m_message_id, "message_id", &mut map)?
+                        }
+                        "version" => listed_member(&mut m_version, "version", &mut map)?,
+                        "vin" => listed_member(&mut m_vin, "vin", &mut map)?,
+                        _ => unlisted_member(&mut extra, key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Envelope {
+                    application_id: m_application_id
+                        .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                            "application_id",
+                        ))?,
+                    data: m_data
+                        .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                            "data",
+                        ))?,
+                    message_id: m_message_id
+                        .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                            "message_id",
+                        ))?,
+                    version: m_version
+                        .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                            "version",
+                        ))?,
+                    vin: m_vin
+                        .ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field(
+                            "vin",
+                        ))?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 /// Error types.
 pub mod error {
@@ -42,6 +117,85 @@ pub mod error {
     impl From<String> for ConversionError {
         fn from(value: String) -> Self {
             Self(value.into())
+        }
+    }
+}
+/// A member name, borrowed from the input when it has no escapes.
+struct MemberName<'de>(::std::borrow::Cow<'de, str>);
+impl<'de> ::serde::Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        struct Chars;
+        impl<'de> ::serde::de::Visitor<'de> for Chars {
+            type Value = MemberName<'de>;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(
+                self,
+                text: &'de str,
+            ) -> ::std::result::Result<Self::Value, E> {
+                ::std::result::Result::Ok(MemberName(::std::borrow::Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> ::std::result::Result<Self::Value, E> {
+                ::std::result::Result::Ok(
+                    MemberName(::std::borrow::Cow::Owned(text.to_owned())),
+                )
+            }
+            fn visit_string<E>(
+                self,
+                text: ::std::string::String,
+            ) -> ::std::result::Result<Self::Value, E> {
+                ::std::result::Result::Ok(MemberName(::std::borrow::Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(Chars)
+    }
+}
+/// Reads the value of a listed member; a member given twice is an error.
+fn listed_member<'de, A, T>(
+    slot: &mut ::std::option::Option<T>,
+    name: &'static str,
+    map: &mut A,
+) -> ::std::result::Result<(), A::Error>
+where
+    A: ::serde::de::MapAccess<'de>,
+    T: ::serde::Deserialize<'de>,
+{
+    if slot.is_some() {
+        return ::std::result::Result::Err(
+            <A::Error as ::serde::de::Error>::duplicate_field(name),
+        );
+    }
+    *slot = ::std::option::Option::Some(map.next_value()?);
+    ::std::result::Result::Ok(())
+}
+/// Keeps a member the schema does not list, as received; a member given twice is an error.
+fn unlisted_member<'de, A>(
+    extra: &mut ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    key: MemberName<'de>,
+    map: &mut A,
+) -> ::std::result::Result<(), A::Error>
+where
+    A: ::serde::de::MapAccess<'de>,
+{
+    let value = map.next_value()?;
+    match extra.entry(key.0.into_owned()) {
+        ::serde_json::map::Entry::Vacant(entry) => {
+            entry.insert(value);
+            ::std::result::Result::Ok(())
+        }
+        ::serde_json::map::Entry::Occupied(entry) => {
+            ::std::result::Result::Err(
+                <A::Error as ::serde::de::Error>::custom(
+                    ::std::format_args!("duplicate field `{}`", entry.key()),
+                ),
+            )
         }
     }
 }

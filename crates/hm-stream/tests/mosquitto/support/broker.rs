@@ -125,6 +125,12 @@ impl Mosquitto {
         );
     }
 
+    /// The broker's process id while it runs (the throughput benchmark reads its CPU time).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default()
     }
