@@ -107,6 +107,8 @@ pub enum Command {
     VehicleData(VehicleDataArgs),
     /// Static data of a vehicle: manufacturer, model, equipment (production only at High Mobility).
     StaticData(VinArgs),
+    /// Print the application's MQTT V2 vehicle-data stream as it arrives, one line per value.
+    Stream(StreamArgs),
     /// Run the local emulator.
     #[command(subcommand)]
     Emulator(EmulatorCommand),
@@ -277,6 +279,57 @@ pub struct ClearanceListArgs {
     pub connection: ConnectionArgs,
 }
 
+/// Flags of `hm stream`. Each flag falls back to hm-stream's environment variable (named in its
+/// help), so the lines `hm emulator serve` prints are enough.
+#[derive(Debug, Args)]
+#[command(after_help = STREAM_AFTER_HELP)]
+pub struct StreamArgs {
+    /// Stop after this many messages; exactly those are acknowledged to the broker, later ones
+    /// stay queued for the next run with the same --mqtt-client-id.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// The application's UUID, which names the topic [env: HM_APPLICATION_ID].
+    #[arg(long, value_name = "UUID")]
+    pub application_id: Option<String>,
+    /// The MQTT V2 client certificate from the console, PEM [env: HM_MQTT_CERT_FILE; or the PEM
+    /// itself in HM_MQTT_CERT_PEM].
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<String>,
+    /// The certificate's private key, PEM [env: HM_MQTT_KEY_FILE; or the PEM itself in HM_MQTT_KEY_PEM].
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<String>,
+    /// CA certificates that verify the broker instead of the system's, PEM [env: HM_MQTT_CA_FILE
+    /// or HM_MQTT_CA_PEM].
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<String>,
+    /// The broker [env: HM_MQTT_URL; default mqtts://mqtt-v2.high-mobility.com:8883].
+    #[arg(long, value_name = "URL")]
+    pub mqtt_url: Option<String>,
+    /// Live or sandbox data [env: HM_MQTT_ENVIRONMENT; else `production` in HM_ENVIRONMENT means
+    /// live; default sandbox].
+    #[arg(long, value_name = "ENV", value_parser = ["live", "sandbox"])]
+    pub mqtt_env: Option<String>,
+    /// The MQTT client id; the broker keeps the session (unacknowledged and queued messages) under
+    /// it [env: HM_MQTT_CLIENT_ID; default hm-cli-{application id}, apart from a service's sessions].
+    #[arg(long, value_name = "ID")]
+    pub mqtt_client_id: Option<String>,
+    /// Join this shared-subscription group, splitting the stream with its other members; needs
+    /// --mqtt-client-id [env: HM_MQTT_SHARE_GROUP].
+    #[arg(long, value_name = "GROUP")]
+    pub share: Option<String>,
+    /// How long to wait for the broker to accept the subscription, e.g. 30s.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+}
+
+const STREAM_AFTER_HELP: &str = "\
+Output: one line per property value, `VIN  capability.property  value  timestamp`; with --json one
+object per line: {\"message_id\", \"vin\", \"capability\", \"property\", \"data\", \"timestamp\", \"failure\"}.
+A message that is not JSON, does not match the schema or is larger than 1 MiB is reported on stderr
+with its message_id, acknowledged and skipped. Ctrl-c stops after the message being printed.
+
+Against `hm emulator serve`: run the `export HM_...` lines it prints, then `hm stream`.";
+
 /// `hm emulator ...`
 #[derive(Debug, Subcommand)]
 pub enum EmulatorCommand {
@@ -320,6 +373,13 @@ pub struct EmulatorServeArgs {
         requires = "webhooks"
     )]
     pub webhook_events: Vec<String>,
+    /// Do not run the MQTT broker that streams the approved vehicles' data.
+    #[arg(long, conflicts_with = "tls_dir")]
+    pub no_mqtt: bool,
+    /// Write the MQTT broker's CA, server and client certificates (PEM) to this directory
+    /// [default: a temporary directory, removed on exit].
+    #[arg(long, value_name = "DIR")]
+    pub tls_dir: Option<PathBuf>,
 }
 
 /// `hm webhooks ...`

@@ -250,6 +250,20 @@ pub enum CliError {
         code: u8,
     },
 
+    /// `hm stream` could not start or had to stop: the MQTT broker, its certificates or its
+    /// configuration (hm-stream's message names the failure).
+    #[error("{message}")]
+    Stream {
+        /// Machine-readable kind, e.g. `connection_refused`, `bad_local_input`.
+        kind: &'static str,
+        /// The exit code, after the CLI's table.
+        code: u8,
+        /// What failed.
+        message: String,
+        /// What to do about it, when the message does not say it already.
+        hint: Option<String>,
+    },
+
     /// The reader of stdout went away (`| head`): nothing more to say.
     #[error("stdout was closed")]
     BrokenPipe,
@@ -292,7 +306,7 @@ impl CliError {
             CliError::Network { .. } => EXIT_UNREACHABLE,
             CliError::WaitTimeout { .. } => EXIT_WAIT_TIMEOUT,
             CliError::Rejected { .. } => EXIT_REJECTED,
-            CliError::Partial { code, .. } => *code,
+            CliError::Partial { code, .. } | CliError::Stream { code, .. } => *code,
             CliError::BrokenPipe => EXIT_BROKEN_PIPE,
             CliError::Other(_) => EXIT_FAILURE,
         }
@@ -312,6 +326,7 @@ impl CliError {
             CliError::WaitTimeout { .. } => "wait_timeout",
             CliError::Rejected { .. } => "rejected",
             CliError::Partial { .. } => "partial_failure",
+            CliError::Stream { kind, .. } => kind,
             CliError::BrokenPipe => "broken_pipe",
             CliError::Other(_) => "internal",
         }
@@ -345,6 +360,7 @@ impl CliError {
                     .into(),
             ),
             CliError::Partial { .. } => Some("the failures are listed above".into()),
+            CliError::Stream { hint, .. } => hint.clone(),
             _ => None,
         }
     }

@@ -185,6 +185,7 @@ async fn run(ctx: &Ctx<'_>, command: &Command) -> Result<(), CliError> {
         Command::Clearance(command) => commands::clearance::run(ctx, command).await,
         Command::VehicleData(args) => commands::vehicle_data::run(ctx, args).await,
         Command::StaticData(args) => commands::static_data::run(ctx, args).await,
+        Command::Stream(args) => commands::stream::run(args, ctx.json).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => {
             commands::emulator::serve(args, ctx.json).await
         }
@@ -201,8 +202,8 @@ fn init_logging(cli: &Cli) {
     let serving = matches!(cli.command, Command::Emulator(_));
     let base = match cli.verbose {
         0 => "off",
-        1 => "hm::http=info",
-        2 => "hm=debug,hm_auth=debug,reqwest=debug,hyper_util=debug",
+        1 => "hm::http=info,hm_stream=info",
+        2 => "hm=debug,hm_auth=debug,hm_stream=debug,reqwest=debug,hyper_util=debug",
         _ => "trace",
     };
     let default = if serving && cli.verbose < 3 {

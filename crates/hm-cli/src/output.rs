@@ -27,6 +27,13 @@ pub fn out(text: &str) -> Result<(), CliError> {
     write_stdout(crate::scrub::escape_controls(text).as_bytes())
 }
 
+/// Writes JSON `text` to stdout as serde_json wrote it, only the characters a terminal would obey
+/// or hide turned into JSON escapes (the same JSON); a closed pipe becomes
+/// [`CliError::BrokenPipe`].
+pub fn out_json(text: &str) -> Result<(), CliError> {
+    write_stdout(crate::scrub::escape_json(text).as_bytes())
+}
+
 /// Writes bytes to stdout unchanged.
 fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
@@ -54,17 +61,21 @@ pub fn line(text: &str) -> Result<(), CliError> {
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| CliError::Other(format!("cannot encode the output as JSON: {e}")))?;
-    line(&text)
+    out_json(&(text + "\n"))
 }
 
-/// Prints a document exactly as the API sent it, ending in a newline. Valid JSON holds no raw
-/// control character but whitespace; anything else is printed with its controls escaped.
+/// Prints a document as the API sent it, ending in a newline. Valid JSON holds no raw control
+/// character but whitespace; DEL, C1 and format characters in its strings are printed as JSON
+/// escapes; anything else is printed with its controls escaped.
 pub fn print_raw(body: &[u8]) -> Result<(), CliError> {
     if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
         let text = String::from_utf8_lossy(body);
         return line(text.trim_end_matches('\n'));
     }
-    write_stdout(body)?;
+    match std::str::from_utf8(body) {
+        Ok(text) => out_json(text)?,
+        Err(_) => write_stdout(body)?,
+    }
     if body.ends_with(b"\n") {
         Ok(())
     } else {

@@ -70,14 +70,26 @@ fn redact_bearer(text: &str) -> String {
 }
 
 /// `text` with every control character but the line break (ESC, BEL, CSI, carriage return, ...)
-/// written as an escape (`\u{1b}`), so that a hostile server cannot drive the terminal.
+/// and every invisible format character (bidi overrides such as U+202E, zero-width spaces)
+/// written as an escape (`\u{1b}`), so that a hostile server can neither drive the terminal nor
+/// make text read other than it is. For multi-line text the program wrote itself.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    escape(text, |c| c != '\n' && is_unsafe(c))
+}
+
+/// One field of a line (a VIN, a message id, a value) with line breaks escaped too: a field
+/// from the server must never start a line of its own.
+pub fn escape_field(text: &str) -> Cow<'_, str> {
+    escape(text, is_unsafe)
+}
+
+fn escape(text: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if is_unsafe(c) {
+        if unsafe_char(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -86,8 +98,40 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text with the characters a terminal may obey or hide (DEL, C1 controls, format
+/// characters, line and paragraph separators) written as JSON escapes (`\u009b`): still the same
+/// JSON, since outside strings valid JSON holds only ASCII, and serde_json already escapes the
+/// other control characters.
+pub fn escape_json(json: &str) -> Cow<'_, str> {
+    // ASCII controls below DEL are left alone: in valid JSON they are whitespace between tokens.
+    let unsafe_char = |c: char| c >= '\u{7f}' && is_unsafe(c);
+    if !json.chars().any(unsafe_char) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Control characters, and characters that change how the text around them reads without being
+/// seen (Unicode's format characters and the line and paragraph separators).
 fn is_unsafe(c: char) -> bool {
-    c.is_control() && c != '\n'
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    c.is_control()
+        || (!c.is_ascii()
+            && matches!(
+                get_general_category(c),
+                G::Format | G::LineSeparator | G::ParagraphSeparator
+            ))
 }
 
 #[cfg(test)]
@@ -117,5 +161,32 @@ mod tests {
             escape_controls("a\u{1b}]0;x\u{7}b\u{9b}c\r"),
             "a\\u{1b}]0;x\\u{7}b\\u{9b}c\\r"
         );
+    }
+
+    #[test]
+    fn a_field_never_starts_a_line_nor_hides_its_direction() {
+        assert_eq!(
+            escape_field("VIN1\nFORGED\u{202e}x\u{200b}\u{2028}"),
+            "VIN1\\nFORGED\\u{202e}x\\u{200b}\\u{2028}"
+        );
+        assert_eq!(escape_controls("a\u{202e}b\nc"), "a\\u{202e}b\nc");
+        assert_eq!(escape_field("Ä plain é"), "Ä plain é");
+    }
+
+    #[test]
+    fn json_stays_the_same_json_with_terminal_controls_escaped() {
+        let value = serde_json::json!({"vin": "V\u{7f}\u{9b}31m\u{202e}\u{e0041}\n", "é": 1});
+        let text = serde_json::to_string_pretty(&value).expect("json");
+        let escaped = escape_json(&text);
+        assert!(
+            !escaped.chars().any(|c| c >= '\u{7f}' && is_unsafe(c)),
+            "{escaped}"
+        );
+        assert!(
+            escaped.contains(r"\u007f\u009b31m\u202e\udb40\udc41\n"),
+            "{escaped}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&escaped).expect("still JSON");
+        assert_eq!(back, value);
     }
 }

@@ -555,7 +555,15 @@ fn demo_runs_end_to_end_in_under_a_minute() {
         .stdout(predicate::str::contains("odometer:"))
         .stdout(predicate::str::contains("approved"))
         .stdout(predicate::str::contains("rejected"))
-        .stdout(predicate::str::contains("JWT client assertion"));
+        .stdout(predicate::str::contains("JWT client assertion"))
+        .stdout(predicate::str::contains("pushed over MQTT"))
+        .stdout(
+            predicate::str::is_match(r"message [0-9a-f-]{36} for 1HMDEM0CAR0000001: \d+ values")
+                .unwrap(),
+        )
+        .stdout(predicate::str::contains(
+            "1HMDEM0CAR0000001  diagnostics.odometer  ",
+        ));
     assert!(started.elapsed() < Duration::from_secs(60));
 }
 
@@ -575,6 +583,14 @@ fn demo_json_is_one_document() {
         data.iter()
             .all(|d| d["diagnostics"]["odometer"].is_object())
     );
+    // Each approved vehicle's data also arrived over MQTT.
+    let streamed = doc["streamed"].as_array().expect("streamed messages");
+    assert_eq!(streamed.len(), data.len());
+    for message in streamed {
+        assert!(data.iter().any(|d| d["vin"] == message["vin"]), "{message}");
+        assert!(message["values"].as_u64().unwrap_or(0) > 100, "{message}");
+        assert!(message["message_id"].is_string());
+    }
 }
 
 #[test]

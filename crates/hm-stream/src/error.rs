@@ -25,6 +25,23 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A certificate or key file is far larger than any such file (e.g. `/dev/zero`, or a log
+    /// file given by mistake): it is not read beyond [`MAX_PEM_FILE_BYTES`](crate::MAX_PEM_FILE_BYTES).
+    #[error(
+        "{what} {} is larger than {} KiB, far more than a certificate or key file holds; give \
+         the path of the PEM file itself (such a file is a few KiB)",
+        .path.display(),
+        .limit / 1024
+    )]
+    FileTooLarge {
+        /// What the file was meant to hold, e.g. "private key file".
+        what: &'static str,
+        /// The path that was tried.
+        path: PathBuf,
+        /// The most that is read, in bytes.
+        limit: usize,
+    },
+
     /// A file name was expected, but the value looks like PEM text (e.g. a private key put into
     /// `HM_MQTT_KEY_FILE` instead of `HM_MQTT_KEY_PEM`). The value is not shown: it may be a key.
     #[error(

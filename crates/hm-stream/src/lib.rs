@@ -48,5 +48,5 @@ pub use error::{BoxError, Error};
 pub use generated::auto_api;
 pub use message::{Capability, Delivery, Failure, Message, Property, VehicleData};
 pub use stats::{Stats, StatsSnapshot};
-pub use tls::{CaRoots, ClientIdentity};
+pub use tls::{CaRoots, ClientIdentity, MAX_PEM_FILE_BYTES};
 pub use topic::{DataEnvironment, shared_subscription, topic};

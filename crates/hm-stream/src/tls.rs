@@ -2,6 +2,7 @@
 //! rustls configuration built from them.
 
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -222,10 +223,26 @@ fn pem_detail(error: &pem::Error) -> String {
     }
 }
 
-/// Reads a PEM file. When it cannot be read and the "path" looks like PEM text (a key pasted into
-/// `HM_MQTT_KEY_FILE`), the error does not quote it: it may be the private key.
+/// The most a certificate, key or CA file is read: a client certificate and its key are a few
+/// KiB, a CA bundle of the whole system store a few hundred.
+pub const MAX_PEM_FILE_BYTES: usize = 1024 * 1024;
+
+/// Reads a certificate or key file: at most [`MAX_PEM_FILE_BYTES`] (so `/dev/zero` fails at once
+/// instead of filling memory), refusing directories and devices, and without waiting for the
+/// writer of a named pipe that nothing has opened.
 pub(crate) fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| {
+    let read_error = |source: std::io::Error| Error::ReadFile {
+        what,
+        path: path.to_owned(),
+        source,
+    };
+    let refused = |reason: &str| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            reason,
+        ))
+    };
+    let file = open_without_waiting(path).map_err(|source| {
         if looks_like_pem(&path.as_os_str().to_string_lossy()) {
             let remedy = match what {
                 "private key file" => "HM_MQTT_KEY_PEM or ClientIdentity::from_pem",
@@ -234,12 +251,64 @@ pub(crate) fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
             };
             return Error::PemAsPath { what, remedy };
         }
-        Error::ReadFile {
+        read_error(source)
+    })?;
+    let kind = file.metadata().map_err(read_error)?.file_type();
+    let pipe = is_pipe(&kind);
+    if kind.is_dir() {
+        return Err(refused("it is a directory"));
+    }
+    if !kind.is_file() && !pipe {
+        return Err(refused("it is a device or socket, not a file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_PEM_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.is_empty() && pipe {
+        return Err(refused(
+            "it is a named pipe and nothing wrote to it (was the process that provides it started?)",
+        ));
+    }
+    if bytes.len() > MAX_PEM_FILE_BYTES {
+        return Err(Error::FileTooLarge {
             what,
             path: path.to_owned(),
-            source,
-        }
-    })
+            limit: MAX_PEM_FILE_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Opens `path` for reading without waiting for a writer: `open` on a named pipe that nothing has
+/// opened for writing would block forever. Reads block as usual afterwards, so a pipe with a
+/// writer (`--key <(vault read ...)`) is read whole, and one without reads as empty.
+#[cfg(unix)]
+fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::OFlags;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    let flags = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+#[cfg(unix)]
+fn is_pipe(kind: &std::fs::FileType) -> bool {
+    std::os::unix::fs::FileTypeExt::is_fifo(kind)
+}
+
+#[cfg(not(unix))]
+fn is_pipe(_kind: &std::fs::FileType) -> bool {
+    false
 }
 
 /// PEM text or a bare base64 body, rather than a file name: PEM markers, line breaks, or a long
@@ -273,6 +342,55 @@ mod tests {
         assert!(
             missing.to_string().contains("/etc/hm/missing-key.pem"),
             "an ordinary path is shown: {missing}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_directories_and_silent_pipes_are_clear_errors_at_once() {
+        let device = read("private key file", Path::new("/dev/zero")).expect_err("a device");
+        assert!(matches!(device, Error::ReadFile { .. }), "{device}");
+        assert!(
+            device
+                .to_string()
+                .contains("/dev/zero: it is a device or socket, not a file"),
+            "{device}"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let error = read("CA certificate file", dir.path()).expect_err("a directory");
+        assert!(error.to_string().contains("it is a directory"), "{error}");
+
+        // A named pipe nothing writes to: an error now, not a wait for a writer.
+        let fifo = dir.path().join("key.fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .expect("mkfifo")
+                .success()
+        );
+        let error = read("private key file", &fifo).expect_err("a silent pipe");
+        assert!(
+            error
+                .to_string()
+                .contains("named pipe and nothing wrote to it"),
+            "{error}"
+        );
+
+        let large = dir.path().join("huge.pem");
+        std::fs::write(&large, vec![b'A'; MAX_PEM_FILE_BYTES + 1]).expect("write");
+        let error = read("client certificate file", &large).expect_err("too large");
+        assert!(matches!(error, Error::FileTooLarge { .. }), "{error}");
+        assert!(
+            error.to_string().contains("larger than 1024 KiB"),
+            "{error}"
+        );
+        std::fs::write(&large, vec![b'A'; MAX_PEM_FILE_BYTES]).expect("write");
+        assert_eq!(
+            read("client certificate file", &large)
+                .expect("at the limit")
+                .len(),
+            MAX_PEM_FILE_BYTES
         );
     }
 }

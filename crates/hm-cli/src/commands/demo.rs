@@ -1,23 +1,27 @@
-//! `hm demo`: the whole flow against an embedded emulator, with a key pair generated on the spot.
+//! `hm demo`: the whole flow against an embedded emulator, with a key pair generated on the spot,
+//! ending with the approved vehicles' data streamed over MQTT.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use hm_api::fleet_clearance::types::ClearanceStatus;
 use hm_auth::{Credentials, Environment, RetryPolicy};
+use hm_emulator::mqtt::application_id;
 use hm_emulator::webhooks::WebhookConfig;
 use hm_emulator::{
     DEMO_CLIENT_ID, DEMO_VIN_APPROVED, DEMO_VIN_MERCEDES, DEMO_VIN_NOT_ELIGIBLE, DEMO_VIN_REJECTED,
-    Emulator, EmulatorConfig,
+    Emulator, EmulatorConfig, EmulatorHandle, MqttEnvironment,
 };
+use hm_stream::{CaRoots, ClientIdentity, Consumer, DataEnvironment, Delivery, StreamConfig};
 use hm_webhooks::WebhookSecret;
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use serde_json::{Value, json};
 use std::net::IpAddr;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::api::Session;
 use crate::cli::DemoArgs;
-use crate::commands::{clearance, eligibility, vehicle_data, webhooks};
+use crate::commands::{clearance, eligibility, stream, vehicle_data, webhooks};
 use crate::error::CliError;
 use crate::output::{out, print_json};
 
@@ -67,6 +71,7 @@ pub async fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
         )?;
     }
     let mut config = EmulatorConfig::demo();
+    config.mqtt.enabled = true;
     for vehicle in &mut config.vehicles {
         vehicle.clearance_delay_secs = CLEARANCE_DELAY_SECS;
     }
@@ -175,6 +180,22 @@ pub async fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
         );
     }
 
+    let approved = documents.len();
+    step(
+        json,
+        &format!(
+            "7. The same vehicles' data pushed over MQTT ({}), received with hm-stream through \
+             mutual TLS and acknowledged:",
+            emulator.mqtt().map_or("-", |m| m.url())
+        ),
+    )?;
+    let messages = streamed(&emulator, approved, args.timeout).await?;
+    if !json {
+        for message in &messages {
+            out(&indent(&streamed_text(message)))?;
+        }
+    }
+
     let elapsed = started.elapsed();
     if json {
         return print_json(&json!({
@@ -185,14 +206,122 @@ pub async fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
             "clearances": outcome.clearances.iter().map(|c| &c.doc).collect::<Vec<_>>(),
             "learned": { "from_webhooks": learned.from_webhooks, "polls": learned.polls },
             "vehicle_data": documents,
+            "streamed": messages.iter().map(|m| json!({
+                "message_id": m.message_id,
+                "vin": m.vin,
+                "values": m.data.values().count(),
+            })).collect::<Vec<_>>(),
             "elapsed_secs": elapsed.as_secs_f64(),
         }));
     }
     out(&format!(
-        "\nDone in {:.1} s. Next: run `hm emulator serve` and try the commands of the README against it,\n\
+        "\nDone in {:.1} s. Next: run `hm emulator serve` and try the commands of the README against it (`hm stream` too),\n\
          or use your own application with --client-id and --client-secret-file / --key-file (sandbox by default).\n",
         elapsed.as_secs_f64()
     ))
+}
+
+/// The next `expected` messages of the emulator's MQTT stream: hm-stream's consumer with the
+/// emulator's demo client certificate subscribes, then the emulator's clock is moved one publishing
+/// interval ahead (rather than waiting for it), so each approved vehicle's data is published once.
+async fn streamed(
+    emulator: &EmulatorHandle,
+    expected: usize,
+    limit: Duration,
+) -> Result<Vec<Delivery>, CliError> {
+    let mqtt = emulator
+        .mqtt()
+        .ok_or_else(|| CliError::Other("the demo emulator runs no MQTT broker".into()))?;
+    let tls = mqtt.tls();
+    let identity = ClientIdentity::from_pem_files(tls.client_cert(), tls.client_key())
+        .map_err(stream::stream_error)?;
+    let environment = match emulator.config().mqtt.environment {
+        MqttEnvironment::Live => DataEnvironment::Live,
+        MqttEnvironment::Sandbox => DataEnvironment::Sandbox,
+    };
+    let config = StreamConfig::new(application_id(DEMO_CLIENT_ID), identity)
+        .environment(environment)
+        .broker_url(mqtt.url())
+        .ca_roots(CaRoots::from_pem_file(tls.ca_cert()).map_err(stream::stream_error)?)
+        .client_id("hm-demo");
+    let consumer = Consumer::new(config).map_err(stream::stream_error)?;
+    let stats = consumer.stats();
+    let (sender, mut received) = mpsc::unbounded_channel();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let mut running = tokio::spawn(consumer.run_until(
+        move |delivery: Delivery| {
+            let _ = sender.send(delivery);
+            async { Ok::<_, std::convert::Infallible>(()) }
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let receive = async {
+        while stats.snapshot().subscriptions == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        emulator.advance(emulator.config().mqtt.publish_interval());
+        let mut messages = Vec::new();
+        while messages.len() < expected {
+            match received.recv().await {
+                Some(message) => messages.push(message),
+                None => break,
+            }
+        }
+        messages
+    };
+    let messages = tokio::select! {
+        messages = tokio::time::timeout(limit, receive) => messages.map_err(|_| {
+            CliError::Other(format!(
+                "the demo's MQTT stream brought no data within {}",
+                crate::output::duration_text(limit)
+            ))
+        })?,
+        // The consumer stopped by itself: an error that says what failed.
+        stopped = &mut running => {
+            return Err(match stopped {
+                Ok(Err(error)) => stream::stream_error(error),
+                _ => CliError::Other("the demo's MQTT consumer stopped".into()),
+            });
+        }
+    };
+    let _ = stop.send(());
+    match running.await {
+        Ok(Ok(())) => Ok(messages),
+        Ok(Err(error)) => Err(stream::stream_error(error)),
+        Err(error) => Err(CliError::Other(format!(
+            "the demo's MQTT consumer failed: {error}"
+        ))),
+    }
+}
+
+/// A streamed message for the demo: its id, how many values it carries, the headline ones.
+fn streamed_text(message: &Delivery) -> String {
+    const HEADLINE: [(&str, &str); 3] = [
+        ("diagnostics", "odometer"),
+        ("charging", "battery_level"),
+        ("vehicle_location", "coordinates"),
+    ];
+    let mut text = format!(
+        "message {} for {}: {} values, among them\n",
+        crate::scrub::escape_field(&message.message_id),
+        crate::scrub::escape_field(&message.vin),
+        message.data.values().count()
+    );
+    for (capability, property) in HEADLINE {
+        for value in message.data.property(capability, property) {
+            text.push_str("  ");
+            text.push_str(&stream::human_line(
+                &message.vin,
+                capability,
+                property,
+                value,
+            ));
+            text.push('\n');
+        }
+    }
+    text
 }
 
 fn indent(text: &str) -> String {

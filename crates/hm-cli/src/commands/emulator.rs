@@ -1,10 +1,12 @@
-//! `hm emulator serve`: run the local emulator until ctrl-c.
+//! `hm emulator serve`: run the local emulator, with its MQTT broker, until ctrl-c.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
+use hm_emulator::mqtt::application_id;
 use hm_emulator::webhooks::WebhookConfig;
 use hm_emulator::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_VIN_APPROVED, Emulator, EmulatorConfig,
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_VIN_APPROVED, Emulator, EmulatorConfig, MqttEndpoint,
 };
 use serde_json::json;
 
@@ -21,7 +23,11 @@ pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError>
         }
         None => EmulatorConfig::demo(),
     };
-    let config = with_webhooks(config, args)?;
+    let mut config = with_webhooks(config, args)?;
+    config.mqtt.enabled = !args.no_mqtt;
+    if let Some(dir) = &args.tls_dir {
+        config.mqtt.tls_dir = Some(dir.clone());
+    }
     let demo = args.config.is_none();
     let addr = SocketAddr::new(args.host, args.port);
     let handle = Emulator::start_on(config, addr).await.map_err(|e| {
@@ -36,6 +42,9 @@ pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError>
             doc["client_id"] = json!(DEMO_CLIENT_ID);
             doc["client_secret"] = json!(DEMO_CLIENT_SECRET);
         }
+        if let Some(mqtt) = handle.mqtt() {
+            doc["mqtt"] = mqtt_json(mqtt, handle.config());
+        }
         print_json(&doc)?;
     } else {
         let mut text = format!("High Mobility emulator listening on {base} (ctrl-c stops it)\n");
@@ -48,6 +57,9 @@ pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError>
                  \x20 hm clearance request {DEMO_VIN_APPROVED} --brand sandbox --wait\n"
             ));
         }
+        if let Some(mqtt) = handle.mqtt() {
+            text.push_str(&mqtt_text(mqtt, handle.config()));
+        }
         out(&text)?;
     }
     tokio::signal::ctrl_c()
@@ -57,6 +69,79 @@ pub async fn serve(args: &EmulatorServeArgs, json: bool) -> Result<(), CliError>
         .shutdown()
         .await
         .map_err(|e| CliError::Other(format!("the emulator stopped with an error: {e}")))
+}
+
+/// What `hm stream` needs to consume the emulator's broker, as `export` lines per application.
+fn mqtt_text(mqtt: &MqttEndpoint, config: &EmulatorConfig) -> String {
+    let tls = mqtt.tls();
+    let mut text = format!(
+        "MQTT broker at {url}: approved vehicles' data every {every} s (emulator time) on {env}/level13/{{application_id}}\n\
+         \x20 certificates in {dir}: CA {ca}, client certificate {cert}, client key {key}\n",
+        url = mqtt.url(),
+        every = config.mqtt.publish_interval_secs,
+        env = config.mqtt.environment.topic_prefix(),
+        dir = tls.dir().display(),
+        ca = file_name(&tls.ca_cert()),
+        cert = file_name(&tls.client_cert()),
+        key = file_name(&tls.client_key()),
+    );
+    for app in &config.applications {
+        text.push_str(&format!(
+            "Stream the vehicle data of application {client_id} (after a clearance is approved):\n\
+             \x20 export HM_APPLICATION_ID={application_id}\n\
+             \x20 export HM_MQTT_URL={url}\n\
+             \x20 export HM_MQTT_ENVIRONMENT={env}\n\
+             \x20 export HM_MQTT_CERT_FILE={cert}\n\
+             \x20 export HM_MQTT_KEY_FILE={key}\n\
+             \x20 export HM_MQTT_CA_FILE={ca}\n\
+             \x20 hm stream\n",
+            client_id = app.client_id,
+            application_id = application_id(&app.client_id),
+            url = mqtt.url(),
+            env = config.mqtt.environment.topic_prefix(),
+            cert = shell_word(&tls.client_cert()),
+            key = shell_word(&tls.client_key()),
+            ca = shell_word(&tls.ca_cert()),
+        ));
+    }
+    text
+}
+
+/// The broker in `--json`: URL, topic environment, files, and each application's topic.
+fn mqtt_json(mqtt: &MqttEndpoint, config: &EmulatorConfig) -> serde_json::Value {
+    let tls = mqtt.tls();
+    json!({
+        "url": mqtt.url(),
+        "environment": config.mqtt.environment.topic_prefix(),
+        "publish_interval_secs": config.mqtt.publish_interval_secs,
+        "tls_dir": tls.dir(),
+        "ca_cert": tls.ca_cert(),
+        "client_cert": tls.client_cert(),
+        "client_key": tls.client_key(),
+        "applications": config.applications.iter().map(|app| json!({
+            "client_id": app.client_id,
+            "application_id": application_id(&app.client_id).to_string(),
+            "topic": mqtt.topic(&app.client_id),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// A path as one shell word: quoted when it holds anything but plain characters.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// Where `--webhook`'s secret is read when neither `--webhook-secret` nor its file is given.

@@ -6,6 +6,7 @@ pub mod eligibility;
 pub mod emulator;
 pub mod reference;
 pub mod static_data;
+pub mod stream;
 pub mod token;
 pub mod vehicle_data;
 pub mod webhooks;

@@ -223,7 +223,7 @@ async fn all_approved(ctx: &Ctx<'_>, args: &VehicleDataArgs) -> Result<(), CliEr
         }
         let mut lock = stdout.lock();
         let written = lock
-            .write_all(output::one_line(&reply.body).as_bytes())
+            .write_all(crate::scrub::escape_json(&output::one_line(&reply.body)).as_bytes())
             .and_then(|()| lock.write_all(b"\n"))
             .and_then(|()| lock.flush());
         if let Err(e) = written {
