@@ -405,10 +405,10 @@ fn stream_errors_are_one_clear_line_without_key_material() {
     let refused = format!("mqtts://127.0.0.1:{free_port}");
     // A client certificate of another CA, which the broker does not accept.
     let other_dir = tempfile::tempdir().unwrap();
-    let other = hm_emulator::mqtt::pki::create(other_dir.path()).unwrap();
+    let other = hm_emulator::mqtt::pki::create(other_dir.path(), &["stranger".to_owned()]).unwrap();
     let (other_cert, other_key) = (
-        other.client_cert().display().to_string(),
-        other.client_key().display().to_string(),
+        other.files.client_cert().display().to_string(),
+        other.files.client_key().display().to_string(),
     );
     let other_key_body = std::fs::read_to_string(&other_key)
         .unwrap()
