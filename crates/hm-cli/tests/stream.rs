@@ -535,6 +535,7 @@ fn emulator_serve_prints_the_settings_hm_stream_consumes() {
         &config,
         format!(
             "[mqtt]\npublish_interval_secs = 1\n\n\
+             [[applications]]\nclient_id = \"first-app\"\nclient_secret = \"first-app-secret-0123456\"\n\n\
              [[applications]]\nclient_id = \"stream-test\"\nclient_secret = \"stream-test-secret-0123\"\n\n\
              [[vehicles]]\nvin = \"{DEMO_VIN_APPROVED}\"\nbrand = \"sandbox\"\nclearance_delay_secs = 0\n"
         ),
@@ -552,11 +553,10 @@ fn emulator_serve_prints_the_settings_hm_stream_consumes() {
         .stderr(Stdio::null());
     let mut server = serve.spawn().unwrap();
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    while printed
-        .last()
-        .is_none_or(|l: &String| l.trim() != "hm stream")
-    {
+    let mut printed: Vec<String> = Vec::new();
+    // Two applications, each with its own lines; stream-test's come second, and its own certificate
+    // is the only one that opens its topic.
+    while printed.iter().filter(|l| l.trim() == "hm stream").count() < 2 {
         match lines.next() {
             Some(Ok(line)) => printed.push(line),
             _ => break,
@@ -573,6 +573,9 @@ fn emulator_serve_prints_the_settings_hm_stream_consumes() {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+    assert_eq!(exports.len(), 12, "{printed:#?}");
+    assert_ne!(exports[3], exports[9], "one certificate per application");
+    let exports = exports[6..].to_vec();
     let names: Vec<&str> = exports.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         names,

@@ -1,7 +1,7 @@
 //! `hm emulator serve`: run the local emulator, with its MQTT broker, until ctrl-c.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hm_emulator::mqtt::application_id;
 use hm_emulator::webhooks::WebhookConfig;
@@ -76,16 +76,16 @@ fn mqtt_text(mqtt: &MqttEndpoint, config: &EmulatorConfig) -> String {
     let tls = mqtt.tls();
     let mut text = format!(
         "MQTT broker at {url}: approved vehicles' data every {every} s (emulator time) on {env}/level13/{{application_id}}\n\
-         \x20 certificates in {dir}: CA {ca}, client certificate {cert}, client key {key}\n",
+         \x20 certificates in {dir}: CA {ca}, one client certificate and key per application\n",
         url = mqtt.url(),
         every = config.mqtt.publish_interval_secs,
         env = config.mqtt.environment.topic_prefix(),
         dir = tls.dir().display(),
         ca = file_name(&tls.ca_cert()),
-        cert = file_name(&tls.client_cert()),
-        key = file_name(&tls.client_key()),
     );
     for app in &config.applications {
+        // Each application's certificate opens its own topic only.
+        let (cert, key) = application_identity(mqtt, &app.client_id);
         text.push_str(&format!(
             "Stream the vehicle data of application {client_id} (after a clearance is approved):\n\
              \x20 export HM_APPLICATION_ID={application_id}\n\
@@ -99,8 +99,8 @@ fn mqtt_text(mqtt: &MqttEndpoint, config: &EmulatorConfig) -> String {
             application_id = application_id(&app.client_id),
             url = mqtt.url(),
             env = config.mqtt.environment.topic_prefix(),
-            cert = shell_word(&tls.client_cert()),
-            key = shell_word(&tls.client_key()),
+            cert = shell_word(&cert),
+            key = shell_word(&key),
             ca = shell_word(&tls.ca_cert()),
         ));
     }
@@ -118,12 +118,29 @@ fn mqtt_json(mqtt: &MqttEndpoint, config: &EmulatorConfig) -> serde_json::Value 
         "ca_cert": tls.ca_cert(),
         "client_cert": tls.client_cert(),
         "client_key": tls.client_key(),
-        "applications": config.applications.iter().map(|app| json!({
-            "client_id": app.client_id,
-            "application_id": application_id(&app.client_id).to_string(),
-            "topic": mqtt.topic(&app.client_id),
-        })).collect::<Vec<_>>(),
+        "applications": config.applications.iter().map(|app| {
+            let (cert, key) = application_identity(mqtt, &app.client_id);
+            json!({
+                "client_id": app.client_id,
+                "application_id": application_id(&app.client_id).to_string(),
+                "topic": mqtt.topic(&app.client_id),
+                "client_cert": cert,
+                "client_key": key,
+            })
+        }).collect::<Vec<_>>(),
     })
+}
+
+/// The client certificate and key of application `client_id` (the emulator issues one per
+/// configured application).
+fn application_identity(mqtt: &MqttEndpoint, client_id: &str) -> (PathBuf, PathBuf) {
+    let tls = mqtt.tls();
+    (
+        tls.application_cert(client_id)
+            .unwrap_or_else(|| tls.client_cert()),
+        tls.application_key(client_id)
+            .unwrap_or_else(|| tls.client_key()),
+    )
 }
 
 fn file_name(path: &Path) -> String {
