@@ -265,20 +265,7 @@ async fn clients_without_a_certificate_or_with_a_foreign_one_are_refused() {
 async fn clients_may_only_subscribe_to_application_topics_and_never_publish() {
     let api = emulator_with_approved_vehicle().await;
     let mqtt = api.emulator.mqtt().unwrap();
-    let tls = mqtt.tls();
-    let port = mqtt.url().rsplit(':').next().unwrap().parse().unwrap();
-    let mut options = MqttOptions::new("snooper", "127.0.0.1", port);
-    // A message carries the whole vehicle-data document (about 50 KB); rumqttc refuses 10 KB and up by default.
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
-        ca: std::fs::read(tls.ca_cert()).unwrap(),
-        alpn: None,
-        client_auth: Some((
-            std::fs::read(tls.client_cert()).unwrap(),
-            std::fs::read(tls.client_key()).unwrap(),
-        )),
-    }));
-    let (client, mut events) = AsyncClient::new(options, 10);
+    let (client, mut events) = AsyncClient::new(demo_options(mqtt, "snooper"), 10);
     let own = mqtt.topic(DEMO_CLIENT_ID);
     let shared = format!("$share/group/{own}");
     for filter in ["#", "live/level13/+", own.as_str(), shared.as_str()] {
@@ -371,18 +358,13 @@ fn mqtt_settings_are_checked() {
     );
 }
 
-/// A raw rumqttc client (MQTT 3.1.1) with the demo certificate, a persistent session and manual
-/// acknowledgements.
-fn raw_client(
-    mqtt: &hm_emulator::mqtt::MqttEndpoint,
-    id: &str,
-) -> (AsyncClient, rumqttc::EventLoop) {
+/// rumqttc (MQTT 3.1.1) options for the emulator's broker with the demo application's certificate.
+fn demo_options(mqtt: &hm_emulator::mqtt::MqttEndpoint, id: &str) -> MqttOptions {
     let tls = mqtt.tls();
     let port = mqtt.url().rsplit(':').next().unwrap().parse().unwrap();
     let mut options = MqttOptions::new(id, "127.0.0.1", port);
+    // A message carries the whole vehicle-data document (about 50 KB); rumqttc refuses 10 KB and up by default.
     options.set_max_packet_size(1 << 20, 1 << 20);
-    options.set_clean_session(false);
-    options.set_manual_acks(true);
     options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
         ca: std::fs::read(tls.ca_cert()).unwrap(),
         alpn: None,
@@ -391,6 +373,17 @@ fn raw_client(
             std::fs::read(tls.client_key()).unwrap(),
         )),
     }));
+    options
+}
+
+/// A raw rumqttc client with the demo certificate, a persistent session and manual acknowledgements.
+fn raw_client(
+    mqtt: &hm_emulator::mqtt::MqttEndpoint,
+    id: &str,
+) -> (AsyncClient, rumqttc::EventLoop) {
+    let mut options = demo_options(mqtt, id);
+    options.set_clean_session(false);
+    options.set_manual_acks(true);
     AsyncClient::new(options, 10)
 }
 
