@@ -92,7 +92,6 @@ fn start_off_thread(config: EmulatorConfig) -> Option<Result<(), String>> {
 /// anything that is not a regular file, naming the path.
 #[test]
 #[cfg(unix)]
-#[ignore = "attack finding: a FIFO named .lock in tls_dir hangs Emulator::start forever (blocking open in async)"]
 fn a_fifo_lock_file_does_not_hang_start() {
     let scratch = tempfile::tempdir().unwrap();
     let tls_dir = scratch.path().join("tls");
@@ -125,7 +124,6 @@ fn a_fifo_lock_file_does_not_hang_start() {
 /// user's rights. It should refuse a `.lock` that is a symlink (`O_NOFOLLOW`), naming it.
 #[test]
 #[cfg(unix)]
-#[ignore = "attack finding: a symlinked .lock in tls_dir is followed: the emulator creates/locks a file outside tls_dir"]
 fn a_symlinked_lock_file_is_not_followed() {
     let scratch = tempfile::tempdir().unwrap();
     let tls_dir = scratch.path().join("tls");
@@ -277,8 +275,8 @@ async fn idle_sockets_below_the_cap_do_not_stop_a_client() {
 /// down for the rest of the run, although the port is free again. A failed restart should leave
 /// the endpoint restartable (keep the address, retry the bind), or keep the listening socket
 /// across the restart.
+#[ignore = "racy reproducer: it must win a bind race during the restart (fixed: a failed restart leaves the broker Down and the next one retries); run it with --ignored"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "attack finding: a port taken during restart_broker leaves the broker down for good; later restarts are refused"]
 async fn a_failed_restart_can_be_retried() {
     let emulator = Emulator::start(config()).await.unwrap();
     let mqtt = emulator.mqtt().unwrap();
@@ -418,7 +416,6 @@ async fn odd_spellings_of_topics_are_refused() {
 /// against the emulator fails against High Mobility. Refuse an empty (or `+`/`#`-bearing) share
 /// name in `may_subscribe`.
 #[tokio::test]
-#[ignore = "attack finding: $share//<topic> (empty share name, invalid in MQTT 5) is granted"]
 async fn a_share_group_without_a_name_is_refused() {
     use rumqttc::{QoS, SubscribeReasonCode};
     let emulator = Emulator::start(config()).await.unwrap();

@@ -39,7 +39,14 @@ impl ApplicationAccess {
     }
 
     fn may_subscribe(&self, filter: &str) -> bool {
-        mqtt5::strip_shared_subscription_prefix(filter) == self.topic
+        match filter.strip_prefix("$share/") {
+            // MQTT 5.0, 4.8.2: a share name has at least one character and no `/`, `+` or `#`;
+            // a broker refuses `$share//topic`, and so does the emulator.
+            Some(shared) => shared.split_once('/').is_some_and(|(group, topic)| {
+                !group.is_empty() && !group.contains(['+', '#']) && topic == self.topic
+            }),
+            None => filter == self.topic,
+        }
     }
 
     /// Logs a refusal the first time only, the client's strings escaped (`?`), so that a client

@@ -262,8 +262,8 @@ struct Control {
     cut: watch::Sender<u64>,
     /// mqtt5's session storage, kept across broker restarts; removed on drop.
     storage: tempfile::TempDir,
-    /// The running broker; `None` once stopped.
-    broker: tokio::sync::Mutex<Option<broker::Broker>>,
+    /// The broker, as restarts and the emulator's stop see it.
+    broker: tokio::sync::Mutex<BrokerSlot>,
     /// The running broker's router; `None` while the broker is down. A restart holds it for
     /// writing, so publishing waits for the new broker instead of routing into the stopped one.
     router: tokio::sync::RwLock<Option<Arc<MessageRouter>>>,
@@ -332,27 +332,51 @@ impl Control {
     async fn restart(&self) -> Result<(), Error> {
         let mut router = self.router.write().await;
         let mut slot = self.broker.lock().await;
-        let Some(old) = slot.take() else {
-            return Err(Error::Broker(
-                "the MQTT broker was stopped; it cannot restart".into(),
-            ));
+        let addr = match std::mem::replace(&mut *slot, BrokerSlot::Stopped) {
+            BrokerSlot::Running(old) => {
+                let addr = old.addr();
+                // The router shares the session storage, which a new broker can only open once
+                // the old one let go of it.
+                *router = None;
+                if let Err(e) = old.stop().await {
+                    // It stopped all the same; what it left in the storage is what the new one
+                    // resumes.
+                    tracing::warn!("the MQTT broker stopped with an error before its restart: {e}");
+                }
+                addr
+            }
+            BrokerSlot::Down(addr) => addr,
+            BrokerSlot::Stopped => {
+                return Err(Error::Broker(
+                    "the MQTT broker was stopped; it cannot restart".into(),
+                ));
+            }
         };
-        let addr = old.addr();
-        // The router shares the session storage, which a new broker can only open once the old
-        // one let go of it.
-        *router = None;
-        if let Err(e) = old.stop().await {
-            // It stopped all the same; what it left in the storage is what the new one resumes.
-            tracing::warn!("the MQTT broker stopped with an error before its restart: {e}");
-        }
-        // The same port: it was closed while the broker was down, as a restarted broker's is.
-        let new = self.start_broker(addr).await?;
+        // The same port: it was closed while the broker was down, as a restarted broker's is. If
+        // something took it meanwhile, the broker stays down and a later restart tries again.
+        let new = match self.start_broker(addr).await {
+            Ok(new) => new,
+            Err(e) => {
+                *slot = BrokerSlot::Down(addr);
+                return Err(e);
+            }
+        };
         *router = Some(new.router());
-        *slot = Some(new);
+        *slot = BrokerSlot::Running(new);
         self.stats.send_modify(|stats| stats.restarts += 1);
         tracing::info!(url = %format!("mqtts://{addr}"), "MQTT broker restarted");
         Ok(())
     }
+}
+
+/// The broker's state, as restarts and the emulator's stop see it.
+enum BrokerSlot {
+    /// Serving.
+    Running(broker::Broker),
+    /// A restart could not bind the broker's port again; the next restart tries again.
+    Down(SocketAddr),
+    /// Stopped with the emulator (or not started yet).
+    Stopped,
 }
 
 /// The running MQTT front door.
@@ -412,7 +436,7 @@ impl Mqtt {
             cut: watch::channel(0).0,
             storage,
             router: tokio::sync::RwLock::new(None),
-            broker: tokio::sync::Mutex::new(None),
+            broker: tokio::sync::Mutex::new(BrokerSlot::Stopped),
             fault: Mutex::new(None),
             stats: Arc::new(watch::channel(MqttStats::default()).0),
             caught_up: watch::channel(state.clock.now()).0,
@@ -422,7 +446,7 @@ impl Mqtt {
             .await?;
         let url = format!("mqtts://{}", broker.addr());
         *control.router.get_mut() = Some(broker.router());
-        *control.broker.get_mut() = Some(broker);
+        *control.broker.get_mut() = BrokerSlot::Running(broker);
         let control = Arc::new(control);
         let endpoint = MqttEndpoint {
             url,
@@ -468,10 +492,10 @@ impl Mqtt {
     pub(crate) async fn stop(self) -> Result<(), Error> {
         self.publisher.stop().await;
         let control = &self.endpoint.control;
-        let broker = control.broker.lock().await.take();
+        let broker = std::mem::replace(&mut *control.broker.lock().await, BrokerSlot::Stopped);
         match broker {
-            Some(broker) => broker.stop().await,
-            None => Ok(()),
+            BrokerSlot::Running(broker) => broker.stop().await,
+            BrokerSlot::Down(_) | BrokerSlot::Stopped => Ok(()),
         }
     }
 }

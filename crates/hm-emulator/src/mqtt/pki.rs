@@ -183,15 +183,31 @@ pub fn create(dir: &Path, applications: &[String]) -> Result<Pki, Error> {
 /// Takes the directory's lock file, or says which directory another emulator is using.
 fn lock(dir: &Path) -> Result<File, Error> {
     let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|source| Error::TlsFiles {
-            path: path.clone(),
-            source,
-        })?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Never through a link planted in a shared directory, and never waiting for a reader of
+        // a planted FIFO.
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let not_a_file = |path: &Path| Error::TlsFiles {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(
+            "it is not a regular file (a link, pipe or device?); remove it or choose another tls_dir",
+        ),
+    };
+    if std::fs::symlink_metadata(&path).is_ok_and(|meta| !meta.is_file()) {
+        return Err(not_a_file(&path));
+    }
+    let file = options.open(&path).map_err(|source| Error::TlsFiles {
+        path: path.clone(),
+        source,
+    })?;
+    if !file.metadata().is_ok_and(|meta| meta.is_file()) {
+        return Err(not_a_file(&path));
+    }
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
