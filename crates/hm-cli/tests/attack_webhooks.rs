@@ -143,20 +143,17 @@ fn listen_stops_on_ctrl_c_even_when_stdout_was_blocked() {
         let mut sink = Vec::new();
         let _ = stdout.read_to_end(&mut sink);
     });
-    let mut exited = None;
-    for _ in 0..100 {
-        if let Some(status) = child.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    if exited.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
+    // Wait for the exit itself (no polling), bounded so that a regression fails instead of hanging.
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited.send(child.wait());
+    });
+    let status = exit.recv_timeout(Duration::from_secs(10));
+    if status.is_err() {
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
     }
     assert!(
-        exited.is_some(),
+        status.is_ok(),
         "still running 10 s after ctrl-c, stdout drained"
     );
 }
@@ -194,19 +191,18 @@ fn listen_still_accepts_deliveries_after_idle_connections() {
         .args(["--secret", secret])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut idle = Vec::new();
-    for _ in 0..200 {
-        for _ in 0..200 {
-            if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                idle.push(stream);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
+    // The listener says on stderr when it listens: wait for that line instead of retrying.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut ready).unwrap();
+    assert!(ready.contains("listening"), "{ready}");
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let idle: Vec<_> = (0..200)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
     let delivered = deliver_one(port, secret);
     let _ = child.kill();
     let _ = child.wait();
