@@ -361,7 +361,6 @@ async fn connected_does_not_drift_under_churn_cuts_and_restarts() {
 /// in a share group.
 #[tokio::test]
 async fn odd_spellings_of_topics_are_refused() {
-    use rumqttc::{QoS, SubscribeReasonCode};
     let emulator = Emulator::start(config()).await.unwrap();
     let mqtt = emulator.mqtt().unwrap();
     let own = mqtt.topic(hm_emulator::DEMO_CLIENT_ID);
@@ -374,39 +373,7 @@ async fn odd_spellings_of_topics_are_refused() {
         format!("$share/g/{other}"),
         own.to_uppercase(),
     ] {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let addr = broker_addr(mqtt);
-        let mut options = MqttOptions::new("odd", addr.ip().to_string(), addr.port());
-        options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
-            ca: read(&mqtt.tls().ca_cert()),
-            alpn: None,
-            client_auth: Some((
-                read(&mqtt.tls().client_cert()),
-                read(&mqtt.tls().client_key()),
-            )),
-        }));
-        let (client, mut eventloop) = AsyncClient::new(options, 10);
-        client
-            .subscribe(filter.clone(), QoS::AtLeastOnce)
-            .await
-            .unwrap();
-        let granted = tokio::time::timeout(HANG, async {
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                        return ack
-                            .return_codes
-                            .iter()
-                            .all(|c| matches!(c, SubscribeReasonCode::Success(_)));
-                    }
-                    Ok(_) => {}
-                    Err(_) => return false,
-                }
-            }
-        })
-        .await
-        .unwrap();
-        assert!(!granted, "{filter} was granted");
+        assert!(!is_granted(mqtt, &filter).await, "{filter} was granted");
     }
 }
 
@@ -417,44 +384,45 @@ async fn odd_spellings_of_topics_are_refused() {
 /// name in `may_subscribe`.
 #[tokio::test]
 async fn a_share_group_without_a_name_is_refused() {
-    use rumqttc::{QoS, SubscribeReasonCode};
     let emulator = Emulator::start(config()).await.unwrap();
     let mqtt = emulator.mqtt().unwrap();
     let own = mqtt.topic(hm_emulator::DEMO_CLIENT_ID);
     {
         let filter = format!("$share//{own}");
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let addr = broker_addr(mqtt);
-        let mut options = MqttOptions::new("odd", addr.ip().to_string(), addr.port());
-        options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
-            ca: read(&mqtt.tls().ca_cert()),
-            alpn: None,
-            client_auth: Some((
-                read(&mqtt.tls().client_cert()),
-                read(&mqtt.tls().client_key()),
-            )),
-        }));
-        let (client, mut eventloop) = AsyncClient::new(options, 10);
-        client
-            .subscribe(filter.clone(), QoS::AtLeastOnce)
-            .await
-            .unwrap();
-        let granted = tokio::time::timeout(HANG, async {
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                        return ack
-                            .return_codes
-                            .iter()
-                            .all(|c| matches!(c, SubscribeReasonCode::Success(_)));
-                    }
-                    Ok(_) => {}
-                    Err(_) => return false,
-                }
-            }
-        })
-        .await
-        .unwrap();
-        assert!(!granted, "{filter} was granted");
+        assert!(!is_granted(mqtt, &filter).await, "{filter} was granted");
     }
+}
+
+/// Whether the broker grants `filter` to a client with the demo application's certificate.
+async fn is_granted(mqtt: &hm_emulator::mqtt::MqttEndpoint, filter: &str) -> bool {
+    use rumqttc::{QoS, SubscribeReasonCode};
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let addr = broker_addr(mqtt);
+    let mut options = MqttOptions::new("odd", addr.ip().to_string(), addr.port());
+    options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
+        ca: read(&mqtt.tls().ca_cert()),
+        alpn: None,
+        client_auth: Some((
+            read(&mqtt.tls().client_cert()),
+            read(&mqtt.tls().client_key()),
+        )),
+    }));
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+    tokio::time::timeout(HANG, async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    return ack
+                        .return_codes
+                        .iter()
+                        .all(|c| matches!(c, SubscribeReasonCode::Success(_)));
+                }
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    })
+    .await
+    .unwrap()
 }
